@@ -1,0 +1,85 @@
+// swift-tools-version:6.1
+// ICMM Registry: one module per layer, dependencies pointing one way
+// (C shims -> HTTPServer / Storage -> pure engines -> Registry -> API -> icmm).
+import PackageDescription
+
+let package = Package(
+    name: "icmm-registry",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "icmm", targets: ["icmm"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // C libraries, as system library modules (module map + shim header, nothing else).
+        .systemLibrary(
+            name: "CMicroHTTPD", pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(
+            name: "CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
+        // Non-variadic wrappers for the variadic libmicrohttpd calls Swift cannot import.
+        .target(name: "CMicroHTTPDShims", dependencies: ["CMicroHTTPD"]),
+
+        // HTTP over libmicrohttpd: request, response, router, server. No domain words.
+        .target(
+            name: "HTTPServer",
+            dependencies: [
+                "CMicroHTTPD", "CMicroHTTPDShims",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]),
+        // SQLite: connections, statements, pool, migrations.
+        .target(
+            name: "Storage",
+            dependencies: ["CSQLite", .product(name: "Logging", package: "swift-log")]),
+
+        // Pure modules: values in, values out, no I/O.
+        .target(name: "JSON"),
+        .target(name: "Survival"),
+        .target(name: "Classification", dependencies: ["JSON"]),
+
+        // Cases, keys, audit and cohorts over Storage.
+        .target(
+            name: "Registry",
+            dependencies: [
+                "Storage", "JSON", "Classification", "Survival",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // Routes, JSON bodies, auth, error -> status mapping. The only module that knows HTTP and the domain.
+        .target(
+            name: "API",
+            dependencies: [
+                "HTTPServer", "Storage", "JSON", "Classification", "Survival", "Registry",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
+        .executableTarget(
+            name: "icmm",
+            dependencies: [
+                "API", "HTTPServer", "Storage", "Registry", "Survival", "Classification", "JSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
+
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "SurvivalTests", dependencies: ["Survival"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ClassificationTests", dependencies: ["Classification", "JSON"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "Storage", "Classification", "JSON"]),
+        .testTarget(
+            name: "APITests",
+            dependencies: ["API", "HTTPServer", "Storage", "Registry", "JSON", "Classification", "Survival"]),
+    ]
+)

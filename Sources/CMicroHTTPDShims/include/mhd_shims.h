@@ -1,0 +1,38 @@
+#ifndef CMICROHTTPD_SHIMS_H
+#define CMICROHTTPD_SHIMS_H
+#include <microhttpd.h>
+#include <stdint.h>
+
+/// Options for icmm_mhd_start, passed as a struct because MHD_start_daemon is variadic
+/// and Swift cannot call variadic C functions.
+typedef struct icmm_mhd_config {
+    unsigned int flags;              /* MHD_USE_* flags */
+    const char *bind_address;        /* IPv4 dotted quad, NULL for any */
+    uint16_t port;
+    unsigned int thread_pool_size;   /* 0 or 1: no pool option */
+    unsigned int connection_limit;
+    unsigned int connection_timeout; /* seconds */
+    size_t connection_memory_limit;  /* bytes */
+    MHD_AccessHandlerCallback access_handler;
+    void *access_context;
+    MHD_RequestCompletedCallback completed_handler;
+    void *completed_context;
+    MHD_NotifyConnectionCallback connection_handler;
+    void *connection_context;
+} icmm_mhd_config;
+
+/// Starts a daemon from the config. Returns NULL on failure (port in use, bad address...).
+/// The corresponding C function is MHD_start_daemon, called with MHD_OPTION_ARRAY.
+struct MHD_Daemon *icmm_mhd_start(const icmm_mhd_config *config);
+
+/// The port the daemon listens on (useful with port 0), or 0 when unknown.
+uint16_t icmm_mhd_bound_port(struct MHD_Daemon *daemon);
+
+/// The number of open connections. The corresponding C function is MHD_get_daemon_info.
+unsigned int icmm_mhd_current_connections(struct MHD_Daemon *daemon);
+
+/// Writes the client's IP address as text into buffer; returns 0 on success.
+/// The corresponding C function is MHD_get_connection_info.
+int icmm_mhd_client_address(struct MHD_Connection *connection, char *buffer, size_t length);
+
+#endif
