@@ -38,7 +38,10 @@ let package = Package(
         // SQLite: connections, statements, pool, migrations.
         .target(
             name: "Storage",
-            dependencies: ["CSQLite", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "CSQLite", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
 
         // Pure modules: values in, values out, no I/O.
         .target(name: "JSON"),

@@ -4,6 +4,11 @@ import ArgumentParser
 struct ICMM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "icmm",
-        abstract: "ICMM Registry: intracranial multiple myeloma cases, classified the same way everywhere.",
-        subcommands: [])
+        abstract: "ICMM Registry: cases of multiple myeloma with intracranial involvement, pooled and classified the same way everywhere.",
+        discussion: """
+            Hospitals post cases over REST; the service classifies each one (osteodural vs CNS \
+            myeloma, response, staging) by the rules of the registry's DOMAIN.md and reports cohort \
+            outcomes (Kaplan-Meier, log-rank, Cox). Start with `icmm serve`; see `icmm help <command>`.
+            """,
+        subcommands: [Serve.self, Migrate.self])
 }

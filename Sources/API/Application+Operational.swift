@@ -1,0 +1,43 @@
+import Foundation
+import HTTPServer
+import Prometheus
+
+extension Application {
+    /// `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml`: no credentials needed.
+    func addOperationalRoutes(to router: inout Router) {
+        let healthy = Array(#"{"status":"ok"}"#.utf8)
+        router.get("/healthz") { _ in
+            HTTPResponse(status: 200, contentType: "application/json", body: healthy)
+        }
+
+        router.get("/readyz") { [self] _ in
+            guard database.ping() else {
+                return ProblemDetails(
+                    status: 503, title: "Not ready", detail: "The database does not answer.", type: ProblemType.notReady
+                ).response
+            }
+            guard migrations.isCurrent(database) else {
+                return ProblemDetails(
+                    status: 503, title: "Not ready", detail: "Database migrations are pending or do not match this build.",
+                    type: ProblemType.notReady
+                ).response
+            }
+            return .json(["status": "ready", "migrations": "current"] as [String: String])
+        }
+
+        let connectionsGauge = metrics.makeGauge(name: "http_open_connections", help: "Open HTTP connections.")
+        let databaseSizeGauge = metrics.makeGauge(name: "database_size_bytes", help: "Size of the SQLite database in pages in use.")
+        router.get("/metrics") { [self] _ in
+            connectionsGauge.set(Double(openConnections))
+            if let size = try? database.sizeInBytes() { databaseSizeGauge.set(Double(size)) }
+            var buffer: [UInt8] = []
+            metrics.emit(into: &buffer)
+            return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: buffer)
+        }
+
+        let document = Array(openAPIDocument.utf8)
+        router.get("/openapi.yaml") { _ in
+            HTTPResponse(status: 200, contentType: "application/yaml", body: document)
+        }
+    }
+}

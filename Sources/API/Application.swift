@@ -1,0 +1,44 @@
+import Foundation
+import HTTPServer
+import Logging
+import Metrics
+import Prometheus
+import Storage
+import Synchronization
+
+/// Everything the routes need: the database, the migrations, the metrics registry, the contract.
+public final class Application: Sendable {
+    public let database: Database
+    public let migrations: MigrationRunner
+    public let metrics: PrometheusCollectorRegistry
+    /// The OpenAPI document served at `/openapi.yaml`.
+    public let openAPIDocument: String
+    public let logger: Logger
+    /// Reads the open connection count from the running server (set once it has started).
+    private let connectionCount = Mutex<(@Sendable () -> Int)?>(nil)
+
+    public init(
+        database: Database, migrations: MigrationRunner, metrics: PrometheusCollectorRegistry, openAPIDocument: String,
+        logger: Logger
+    ) {
+        self.database = database
+        self.migrations = migrations
+        self.metrics = metrics
+        self.openAPIDocument = openAPIDocument
+        self.logger = logger
+    }
+
+    public func observeConnections(_ count: @escaping @Sendable () -> Int) {
+        connectionCount.withLock { $0 = count }
+    }
+
+    var openConnections: Int { connectionCount.withLock { $0 }?() ?? 0 }
+
+    /// The router with every route of the service.
+    public func makeRouter() -> Router {
+        let logger = self.logger
+        var router = Router(errorMapper: { error, request in mapError(error, request: request, logger: logger) })
+        addOperationalRoutes(to: &router)
+        return router
+    }
+}

@@ -1,0 +1,112 @@
+/// Turns a request into a response. The router is one; tests call it in process, without a socket.
+public protocol Responder: Sendable {
+    func respond(to request: HTTPRequest) -> HTTPResponse
+}
+
+/// A route handler. Throw any `HTTPResponseError` to answer with a problem document.
+public typealias Handler = @Sendable (HTTPRequest) throws -> HTTPResponse
+
+/// Matches method and path (with `{name}` parameters) to a handler.
+/// A known path with another method -> 405 with `Allow`; an unknown path -> 404.
+public struct Router: Responder {
+    struct Route: Sendable {
+        let method: HTTPMethod
+        let pattern: String
+        let segments: [Segment]
+        let handler: Handler
+    }
+
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        case parameter(String)
+    }
+
+    public enum Match {
+        case found(handler: Handler, parameters: [String: String], pattern: String)
+        case methodNotAllowed([HTTPMethod])
+        case notFound
+    }
+
+    private var routes: [Route] = []
+    /// Maps an error a handler threw, which the HTTP layer does not know, to a response.
+    private let errorMapper: @Sendable (any Error, HTTPRequest) -> HTTPResponse
+
+    public init(errorMapper: @escaping @Sendable (any Error, HTTPRequest) -> HTTPResponse = Router.defaultErrorMapper) {
+        self.errorMapper = errorMapper
+    }
+
+    public static let defaultErrorMapper: @Sendable (any Error, HTTPRequest) -> HTTPResponse = { error, _ in
+        if let error = error as? any HTTPResponseError { return error.response }
+        return ProblemDetails(status: 500, title: "Internal Server Error", detail: "The server could not complete the request.").response
+    }
+
+    public mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping Handler) {
+        let segments: [Segment] = Router.split(pattern).map { segment in
+            if segment.hasPrefix("{") && segment.hasSuffix("}") {
+                return .parameter(String(segment.dropFirst().dropLast()))
+            }
+            return .literal(String(segment))
+        }
+        routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler))
+    }
+
+    public mutating func get(_ pattern: String, _ handler: @escaping Handler) { add(.get, pattern, handler) }
+    public mutating func post(_ pattern: String, _ handler: @escaping Handler) { add(.post, pattern, handler) }
+    public mutating func put(_ pattern: String, _ handler: @escaping Handler) { add(.put, pattern, handler) }
+    public mutating func patch(_ pattern: String, _ handler: @escaping Handler) { add(.patch, pattern, handler) }
+    public mutating func delete(_ pattern: String, _ handler: @escaping Handler) { add(.delete, pattern, handler) }
+
+    static func split<S: StringProtocol>(_ path: S) -> [Substring] {
+        path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { Substring($0) }
+    }
+
+    /// Finds the handler for a method and path. HEAD is served by the GET route.
+    public func match(_ method: HTTPMethod, path: String) -> Match {
+        guard path.hasPrefix("/") else { return .notFound }
+        let parts = Router.split(path)
+        var allowed: [HTTPMethod] = []
+        for route in routes where route.segments.count == parts.count {
+            var parameters: [String: String] = [:]
+            var matches = true
+            for (segment, part) in zip(route.segments, parts) {
+                switch segment {
+                case .literal(let literal):
+                    if literal != part { matches = false }
+                case .parameter(let name):
+                    if part.isEmpty { matches = false } else { parameters[name] = String(part) }
+                }
+                if !matches { break }
+            }
+            guard matches else { continue }
+            if route.method == method || (method == .head && route.method == .get) {
+                return .found(handler: route.handler, parameters: parameters, pattern: route.pattern)
+            }
+            if !allowed.contains(route.method) { allowed.append(route.method) }
+        }
+        if allowed.isEmpty { return .notFound }
+        if allowed.contains(.get) && !allowed.contains(.head) { allowed.insert(.head, at: allowed.firstIndex(of: .get)! + 1) }
+        return .methodNotAllowed(allowed)
+    }
+
+    public func respond(to request: HTTPRequest) -> HTTPResponse {
+        var request = request
+        switch match(request.method, path: request.path) {
+        case .found(let handler, let parameters, let pattern):
+            request.pathParameters = parameters
+            request.route = pattern
+            var response: HTTPResponse
+            do {
+                response = try handler(request)
+            } catch {
+                response = errorMapper(error, request)
+            }
+            response.route = pattern
+            return response
+        case .methodNotAllowed(let allowed):
+            return HTTPServerError.methodNotAllowed(allowed: allowed).response
+        case .notFound:
+            return HTTPServerError.notFound.response
+        }
+    }
+
+}

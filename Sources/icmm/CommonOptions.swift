@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// Where the database lives and where its migrations come from; shared by every command that opens it.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("SQLite database file. Its folder is created if missing.", valueName: "path"))
+    var db: String = "./var/icmm.sqlite"
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Folder of NNNN_name.sql migrations. Default: $ICMM_MIGRATIONS, else ./Migrations, else the Migrations folder of the working copy the binary was built in, else /app/Migrations.",
+            valueName: "dir"))
+    var migrations: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "How commits reach the disk: full (default: an acknowledged write survives a power cut) or normal (survives a process crash only).",
+            valueName: "mode"))
+    var synchronous: String = "full"
+
+    func validate() throws {
+        guard ["full", "normal"].contains(synchronous) else {
+            throw ValidationError("--synchronous must be full or normal.")
+        }
+    }
+}
+
+struct LoggingOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level.") }
+    }
+
+    func makeLogger(label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        return logger
+    }
+}
+
+/// Finds files the service ships beside its code (migrations, openapi.yaml).
+enum Resources {
+    /// The first existing candidate: explicit, then the environment, then the working directory,
+    /// then the working copy the binary was built in (`.build/<config>/icmm`), then `/app`.
+    static func locate(_ name: String, explicit: String?, environment: String) -> String {
+        if let explicit { return explicit }
+        if let value = ProcessInfo.processInfo.environment[environment], !value.isEmpty { return value }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let candidates = [
+            FileManager.default.currentDirectoryPath + "/" + name,
+            executable.appendingPathComponent("../../../\(name)").standardizedFileURL.path,
+            executable.appendingPathComponent("../../\(name)").standardizedFileURL.path,
+            executable.appendingPathComponent(name).path,
+            "/app/\(name)",
+        ]
+        return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[0]
+    }
+}

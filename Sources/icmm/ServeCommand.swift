@@ -1,0 +1,115 @@
+import API
+import ArgumentParser
+import Foundation
+import HTTPServer
+import Logging
+import Metrics
+import Prometheus
+import Storage
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the registry's HTTP API (creates the database and applies migrations first).",
+        discussion: """
+            Listens on --host:--port with libmicrohttpd (epoll, one event-loop thread per core by \
+            default). SIGTERM or SIGINT stops accepting connections, lets requests in flight finish \
+            (up to --drain-seconds), then closes the database cleanly. Operational endpoints need no \
+            credentials: /healthz, /readyz, /metrics (Prometheus), /openapi.yaml.
+            """)
+
+    @Option(help: ArgumentHelp("IPv4 address to listen on (0.0.0.0 for every interface).", valueName: "address"))
+    var host: String = "127.0.0.1"
+
+    @Option(help: ArgumentHelp("TCP port; 0 picks a free one and logs it.", valueName: "port"))
+    var port: UInt16 = 8080
+
+    @Option(help: ArgumentHelp("Event-loop threads. Default: the number of cores.", valueName: "n"))
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: ArgumentHelp("Largest request body accepted, in bytes; larger ones get 413.", valueName: "bytes"))
+    var maxBody: Int = 1 << 20
+
+    @Option(help: ArgumentHelp("Most simultaneous connections.", valueName: "n"))
+    var connectionLimit: Int = 1024
+
+    @Option(help: ArgumentHelp("Seconds before an idle connection is closed.", valueName: "seconds"))
+    var connectionTimeout: Int = 30
+
+    @Option(help: ArgumentHelp("Seconds a graceful stop waits for requests in flight.", valueName: "seconds"))
+    var drainSeconds: Double = 10
+
+    @Option(help: ArgumentHelp("The OpenAPI contract served at /openapi.yaml. Default: found like the migrations.", valueName: "path"))
+    var openapi: String?
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256.") }
+        guard maxBody >= 1 else { throw ValidationError("--max-body must be at least 1 byte.") }
+        guard connectionLimit >= 1 else { throw ValidationError("--connection-limit must be at least 1.") }
+        guard connectionTimeout >= 1 else { throw ValidationError("--connection-timeout must be at least 1 second.") }
+        guard drainSeconds >= 0 else { throw ValidationError("--drain-seconds must not be negative.") }
+    }
+
+    func run() throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: logging.logLevel) ?? .info
+            return handler
+        }
+        let logger = logging.makeLogger(label: "icmm")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        // Block the stop signals before any server thread exists: threads inherit the mask,
+        // so only sigwait below receives them.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        let db: Database
+        let runner: MigrationRunner
+        do {
+            (db, runner) = try openMigratedDatabase(database, logger: logger)
+        } catch let error as MigrationError {
+            printError("icmm serve: \(error)")
+            throw ExitCode(2)
+        }
+        let openapiPath = Resources.locate("openapi.yaml", explicit: openapi, environment: "ICMM_OPENAPI")
+        guard let document = try? String(contentsOfFile: openapiPath, encoding: .utf8) else {
+            printError("icmm serve: cannot read the OpenAPI document at \(openapiPath) (use --openapi).")
+            throw ExitCode(2)
+        }
+
+        let application = Application(
+            database: db, migrations: runner, metrics: registry, openAPIDocument: document, logger: logger)
+        var configuration = HTTPServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.threads = threads
+        configuration.maxBodyBytes = maxBody
+        configuration.connectionLimit = connectionLimit
+        configuration.connectionTimeoutSeconds = connectionTimeout
+        configuration.drainTimeoutSeconds = drainSeconds
+        let server = HTTPServer(configuration: configuration, responder: application.makeRouter(), logger: logger)
+        application.observeConnections { [server] in server.currentConnections }
+        do {
+            try server.start()
+        } catch {
+            printError("icmm serve: \(error)")
+            db.close()
+            throw ExitCode(1)
+        }
+
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        logger.info("stopping", metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])
+        server.stop()
+        db.close()
+        logger.info("database closed")
+    }
+}
