@@ -75,14 +75,22 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
 
+        // A socket-level HTTP client and temporary folders for the tests of every layer.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "SurvivalTests", dependencies: ["Survival"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ClassificationTests", dependencies: ["Classification", "JSON"]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry", "Storage", "Classification", "JSON"]),
+        .testTarget(
+            name: "HTTPServerTests",
+            dependencies: ["HTTPServer", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "Storage", "Classification", "JSON", "TestSupport"]),
         .testTarget(
             name: "APITests",
-            dependencies: ["API", "HTTPServer", "Storage", "Registry", "JSON", "Classification", "Survival"]),
+            dependencies: [
+                "API", "HTTPServer", "Storage", "Registry", "JSON", "Classification", "Survival", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
     ]
 )

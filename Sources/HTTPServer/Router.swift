@@ -40,6 +40,9 @@ public struct Router: Responder {
         return ProblemDetails(status: 500, title: "Internal Server Error", detail: "The server could not complete the request.").response
     }
 
+    /// Every registered (method, pattern), in registration order: what openapi.yaml must describe.
+    public var routeTable: [(method: HTTPMethod, pattern: String)] { routes.map { ($0.method, $0.pattern) } }
+
     public mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping Handler) {
         let segments: [Segment] = Router.split(pattern).map { segment in
             if segment.hasPrefix("{") && segment.hasSuffix("}") {

@@ -1,0 +1,80 @@
+# ICMM Registry: the two commands of the README (make run, make test) and the rest.
+# Every target installs what it needs on Debian when run as root, or says exactly what to install.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CONFIG ?= debug
+HOST ?= 127.0.0.1
+PORT ?= 8080
+DB ?= ./var/icmm.sqlite
+SWIFT ?= swift
+VENV := .build-venv
+
+# System packages: build and run, then what the tests and the benchmarks add.
+RUN_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config
+TEST_PACKAGES := python3-venv
+BENCH_PACKAGES := wrk hyperfine time gcc r-base-core r-cran-survival r-cran-jsonlite
+
+define ensure_packages
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	    echo "Installing system packages with sudo:$$missing"; \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "Missing system packages:$$missing"; \
+	    echo "Install them with:  sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "No Swift toolchain on PATH: install Swift 6 (https://www.swift.org/install/linux/)."; exit 1; }
+endef
+
+.PHONY: help deps test-deps build run migrate test openapi-check bench clean
+
+help:
+	@echo "make run     build, migrate and serve on $(HOST):$(PORT) with the SQLite file $(DB)"
+	@echo "make test    build and run the whole test suite (and validate openapi.yaml)"
+	@echo "make bench   benchmarks (HTTP throughput vs bare C, survival engine vs R, ...)"
+	@echo "Variables: CONFIG=debug|release PORT=8080 HOST=127.0.0.1 DB=./var/icmm.sqlite"
+
+deps:
+	$(call ensure_packages,$(RUN_PACKAGES))
+
+test-deps: deps
+	$(call ensure_packages,$(TEST_PACKAGES))
+
+build: deps
+	$(SWIFT) build -c $(CONFIG) --product icmm
+
+run: build
+	@echo ""
+	@echo "ICMM Registry on http://$(HOST):$(PORT)  (database: $(DB); stop with Ctrl-C)"
+	@echo "  curl http://$(HOST):$(PORT)/healthz"
+	@echo ""
+	"$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/icmm" serve --host $(HOST) --port $(PORT) --db $(DB)
+
+migrate: build
+	"$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/icmm" migrate --db $(DB)
+
+# The OpenAPI contract is checked with openapi-spec-validator (PyPI) in a private virtualenv.
+$(VENV)/bin/openapi-spec-validator:
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check "openapi-spec-validator>=0.7,<1"
+
+openapi-check: test-deps $(VENV)/bin/openapi-spec-validator
+	$(VENV)/bin/openapi-spec-validator openapi.yaml
+
+test: test-deps openapi-check
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+bench: deps
+	$(call ensure_packages,$(BENCH_PACKAGES))
+	$(SWIFT) build -c release --product icmm
+	@for script in benchmarks/*/run.sh; do echo "== $$script"; bash "$$script" || exit 1; done
+
+clean:
+	rm -rf .build $(VENV) benchmarks/out

@@ -1,0 +1,88 @@
+import Foundation
+import HTTPServer
+import Storage
+import TestSupport
+import Testing
+
+@Suite struct OperationalEndpointTests {
+    @Test func healthzAnswersOK() throws {
+        let service = try TestService()
+        let response = try service.client.get("/healthz")
+        #expect(response.status == 200)
+        #expect(response.header("content-type") == "application/json")
+        #expect(response.jsonObject["status"] as? String == "ok")
+    }
+
+    @Test func readyzIsReadyWhenMigrationsAreCurrent() throws {
+        let service = try TestService()
+        let response = try service.client.get("/readyz")
+        #expect(response.status == 200)
+        #expect(response.jsonObject["migrations"] as? String == "current")
+    }
+
+    @Test func readyzIs503WhenAMigrationIsPending() throws {
+        let service = try TestService(migrate: false)
+        let response = try service.client.get("/readyz")
+        #expect(response.status == 503)
+        #expect(response.header("content-type") == "application/problem+json")
+    }
+
+    @Test func metricsCountRequestsByRoutePatternAndStatus() throws {
+        let service = try TestService()
+        _ = try service.client.get("/healthz")
+        _ = try service.client.get("/does-not-exist")
+        let response = try service.client.get("/metrics")
+        #expect(response.status == 200)
+        #expect(response.header("content-type")?.hasPrefix("text/plain") == true)
+        let text = response.text
+        #expect(text.contains(#"http_requests_total{route="/healthz",method="GET",status="200"}"#))
+        #expect(text.contains(#"route="unmatched""#))
+        #expect(!text.contains("does-not-exist"))
+        #expect(text.contains("http_request_duration_seconds_bucket"))
+        #expect(text.contains("http_open_connections"))
+        #expect(text.contains("database_size_bytes"))
+    }
+
+    @Test func servesTheContractFileItself() throws {
+        let service = try TestService()
+        let response = try service.client.get("/openapi.yaml")
+        #expect(response.status == 200)
+        #expect(response.header("content-type") == "application/yaml")
+        #expect(response.text == (try String(contentsOfFile: repositoryRoot + "/openapi.yaml", encoding: .utf8)))
+    }
+}
+
+/// openapi.yaml must describe every route that exists, and nothing that does not.
+@Suite struct OpenAPIContractTests {
+    /// `(METHOD, /path)` pairs of the document's `paths` (a line-oriented read of our own YAML layout:
+    /// paths at two spaces of indentation, methods at four).
+    static func documentedOperations() throws -> Set<String> {
+        let text = try String(contentsOfFile: repositoryRoot + "/openapi.yaml", encoding: .utf8)
+        var operations: Set<String> = []
+        var inPaths = false
+        var currentPath: String?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line == "paths:" { inPaths = true; continue }
+            if inPaths, let first = line.first, first != " " { break }
+            guard inPaths else { continue }
+            if line.hasPrefix("  /") && line.hasSuffix(":") && !line.hasPrefix("   ") {
+                currentPath = String(line.dropFirst(2).dropLast())
+            } else if let currentPath, line.hasPrefix("    ") && !line.hasPrefix("     ") {
+                let key = line.trimmingCharacters(in: .whitespaces).dropLast()
+                if ["get", "post", "put", "patch", "delete"].contains(String(key)) {
+                    operations.insert("\(key.uppercased()) \(currentPath)")
+                }
+            }
+        }
+        return operations
+    }
+
+    @Test func everyRouteIsDocumentedAndEveryDocumentedRouteExists() throws {
+        let service = try TestService()
+        let routes = Set(service.application.makeRouter().routeTable.map { "\($0.method.rawValue) \($0.pattern)" })
+        let documented = try Self.documentedOperations()
+        #expect(!routes.isEmpty)
+        #expect(routes.subtracting(documented).sorted() == [], "routes missing from openapi.yaml")
+        #expect(documented.subtracting(routes).sorted() == [], "openapi.yaml describes routes that do not exist")
+    }
+}

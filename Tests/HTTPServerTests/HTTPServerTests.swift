@@ -1,0 +1,193 @@
+import Foundation
+import HTTPServer
+import Logging
+import Synchronization
+import TestSupport
+import Testing
+
+/// Starts a server on a free port with the given router, runs `body`, stops the server.
+func withServer(
+    _ router: Router, maxBody: Int = 1024, _ body: (HTTPServer, HTTPTestClient) throws -> Void
+) throws {
+    var configuration = HTTPServerConfiguration()
+    configuration.port = 0
+    configuration.threads = 2
+    configuration.maxBodyBytes = maxBody
+    configuration.drainTimeoutSeconds = 5
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    let server = HTTPServer(configuration: configuration, responder: router, logger: logger)
+    try server.start()
+    defer { server.stop() }
+    try body(server, HTTPTestClient(port: server.port))
+}
+
+func echoRouter() -> Router {
+    var router = Router()
+    router.get("/hello") { _ in .text("hello") }
+    router.post("/echo") { request in
+        HTTPResponse(status: 200, contentType: "application/octet-stream", body: request.body)
+    }
+    router.get("/items/{id}/parts/{part}") { request in
+        .text("\(request.pathParameters["id"] ?? "")|\(request.pathParameters["part"] ?? "")|\(request.route ?? "")")
+    }
+    router.delete("/items/{id}/parts/{part}") { _ in .empty(status: 204) }
+    router.get("/query") { request in
+        .text(request.query.values("site").joined(separator: ",") + ";" + (request.query["q"] ?? "-"))
+    }
+    router.get("/teapot") { _ in
+        throw HTTPServerError.payloadTooLarge(limit: 7)
+    }
+    router.get("/crash") { _ in
+        struct Opaque: Error {}
+        throw Opaque()
+    }
+    return router
+}
+
+@Suite struct RoutingOverSocketTests {
+    @Test func servesAKnownRoute() throws {
+        try withServer(echoRouter()) { _, client in
+            let response = try client.get("/hello")
+            #expect(response.status == 200)
+            #expect(response.text == "hello")
+        }
+    }
+
+    @Test func extractsPathParametersAndNamesTheRoutePattern() throws {
+        try withServer(echoRouter()) { _, client in
+            let response = try client.get("/items/A-1/parts/b.2")
+            #expect(response.text == "A-1|b.2|/items/{id}/parts/{part}")
+        }
+    }
+
+    @Test func unknownPathIs404ProblemJSON() throws {
+        try withServer(echoRouter()) { _, client in
+            let response = try client.get("/nowhere")
+            #expect(response.status == 404)
+            #expect(response.header("content-type") == "application/problem+json")
+            #expect(response.jsonObject["status"] as? Int == 404)
+            #expect(response.jsonObject["title"] as? String == "Not Found")
+            // A path with the right prefix but the wrong number of segments is unknown too.
+            #expect(try client.get("/items/A-1/parts").status == 404)
+        }
+    }
+
+    @Test func knownPathWithWrongMethodIs405WithAllow() throws {
+        try withServer(echoRouter()) { _, client in
+            let response = try client.request("PUT", "/items/1/parts/2", body: [])
+            #expect(response.status == 405)
+            #expect(response.header("allow") == "GET, HEAD, DELETE")
+            #expect(response.header("content-type") == "application/problem+json")
+        }
+    }
+
+    @Test func headIsServedByTheGetRouteWithoutABody() throws {
+        try withServer(echoRouter()) { _, client in
+            let response = try client.request("HEAD", "/hello")
+            #expect(response.status == 200)
+            #expect(response.body.isEmpty)
+        }
+    }
+
+    @Test func queryParametersAreDecodedAndRepeatable() throws {
+        try withServer(echoRouter()) { _, client in
+            let response = try client.get("/query?site=a&q=x%20y&site=b")
+            #expect(response.text == "a,b;x y")
+        }
+    }
+
+    @Test func handlerErrorsBecomeProblemDocuments() throws {
+        try withServer(echoRouter()) { _, client in
+            let known = try client.get("/teapot")
+            #expect(known.status == 413)
+            let unknown = try client.get("/crash")
+            #expect(unknown.status == 500)
+            #expect(unknown.header("content-type") == "application/problem+json")
+            // The server is still alive after a handler error.
+            #expect(try client.get("/hello").status == 200)
+        }
+    }
+}
+
+@Suite struct BodyLimitTests {
+    @Test func acceptsABodyUpToTheLimit() throws {
+        try withServer(echoRouter(), maxBody: 1024) { _, client in
+            let body = [UInt8](repeating: 65, count: 1024)
+            let response = try client.request("POST", "/echo", body: body)
+            #expect(response.status == 200)
+            #expect(response.body == body)
+        }
+    }
+
+    @Test func refusesADeclaredOversizeBodyWith413() throws {
+        try withServer(echoRouter(), maxBody: 1024) { _, client in
+            let response = try client.request("POST", "/echo", body: [UInt8](repeating: 65, count: 1025))
+            #expect(response.status == 413)
+            #expect(response.header("content-type") == "application/problem+json")
+        }
+    }
+
+    @Test func refusesAnOversizeChunkedBodyWith413() throws {
+        try withServer(echoRouter(), maxBody: 1024) { _, client in
+            let response = try client.chunked("POST", "/echo", body: [UInt8](repeating: 65, count: 5000), chunkSize: 700)
+            #expect(response.status == 413)
+            let small = try client.chunked("POST", "/echo", body: [UInt8](repeating: 66, count: 1000), chunkSize: 300)
+            #expect(small.status == 200)
+            #expect(small.body.count == 1000)
+        }
+    }
+}
+
+@Suite struct RequestIDTests {
+    @Test func echoesAUsableRequestID() throws {
+        try withServer(echoRouter()) { _, client in
+            let response = try client.get("/hello", headers: [("X-Request-Id", "trace-42.a:b")])
+            #expect(response.header("x-request-id") == "trace-42.a:b")
+        }
+    }
+
+    @Test func generatesOneWhenAbsentOrUnusable() throws {
+        try withServer(echoRouter()) { _, client in
+            let first = try client.get("/hello").header("x-request-id")
+            let second = try client.get("/hello", headers: [("X-Request-Id", "has spaces<script>")]).header("x-request-id")
+            #expect(first != nil && second != nil)
+            #expect(first != second)
+            #expect(second != "has spaces<script>")
+            // Error responses carry one too.
+            #expect(try client.get("/nowhere").header("x-request-id") != nil)
+        }
+    }
+}
+
+@Suite struct GracefulShutdownTests {
+    @Test func finishesARequestInFlightAndThenRefusesConnections() throws {
+        var router = Router()
+        let started = Atomic<Bool>(false)
+        router.get("/slow") { _ in
+            started.store(true, ordering: .sequentiallyConsistent)
+            usleep(600_000)
+            return .text("finished")
+        }
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.threads = 2
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let server = HTTPServer(configuration: configuration, responder: router, logger: logger)
+        try server.start()
+        let client = HTTPTestClient(port: server.port)
+        let result = Mutex<TestResponse?>(nil)
+        let thread = Thread {
+            let response = try? client.get("/slow")
+            result.withLock { $0 = response }
+        }
+        thread.start()
+        while !started.load(ordering: .sequentiallyConsistent) { usleep(5_000) }
+        server.stop()  // returns once the slow request is done (bounded by the drain timeout)
+        let response = result.withLock { $0 }
+        #expect(response?.status == 200)
+        #expect(response?.text == "finished")
+        #expect(throws: (any Error).self) { try client.get("/slow") }
+    }
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# GET /healthz throughput: icmm serve vs a bare C libmicrohttpd server with the same flags, side by
+# side in one run (this machine is shared: compare the ratio, not absolute numbers).
+# Usage: benchmarks/http/run.sh [rounds]   (from the repo root, after `swift build -c release`)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROUNDS=${1:-3}
+DURATION=${DURATION:-10s}
+OUT=benchmarks/out; mkdir -p "$OUT"
+BIN="$(swift build -c release --show-bin-path)/icmm"
+[ -x "$BIN" ] || swift build -c release --product icmm
+cc -O2 -o "$OUT/bare_server" benchmarks/http/bare_server.c $(pkg-config --cflags --libs libmicrohttpd)
+THREADS=$(nproc)
+DBDIR=$(mktemp -d)
+"$OUT/bare_server" 18091 "$THREADS" & BARE=$!
+"$BIN" serve --port 18092 --threads "$THREADS" --db "$DBDIR/bench.sqlite" --log-level warning >"$OUT/icmm-serve.log" 2>&1 & ICMM=$!
+trap 'kill $BARE $ICMM 2>/dev/null; wait 2>/dev/null; rm -rf "$DBDIR"' EXIT
+for _ in $(seq 50); do curl -fs http://127.0.0.1:18092/healthz >/dev/null && curl -fs http://127.0.0.1:18091/healthz >/dev/null && break; sleep 0.1; done
+
+rps() { wrk -t2 -c64 -d"$DURATION" "$1" | awk '/Requests\/sec/ {print $2}'; }
+echo "round  bare_c_rps  icmm_rps  ratio"
+ratios=()
+for round in $(seq "$ROUNDS"); do
+  bare=$(rps http://127.0.0.1:18091/healthz)
+  icmm=$(rps http://127.0.0.1:18092/healthz)
+  ratio=$(awk -v a="$icmm" -v b="$bare" 'BEGIN { printf "%.3f", a / b }')
+  ratios+=("$ratio")
+  printf "%5s  %10s  %8s  %5s\n" "$round" "$bare" "$icmm" "$ratio"
+done
+median=$(printf "%s\n" "${ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+echo "median ratio icmm/bare_c: $median (target >= 0.90; access log at warning level, as in production behind a log shipper)"
