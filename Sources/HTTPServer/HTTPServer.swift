@@ -50,12 +50,13 @@ public final class HTTPServer: @unchecked Sendable {
     let inFlight = Atomic<Int>(0)
     private let requestCounter = Atomic<UInt64>(0)
     private let requestIDPrefix: String
+    let requestMetrics = RequestMetrics()
 
     public init(configuration: HTTPServerConfiguration, responder: any Responder, logger: Logger) {
         self.configuration = configuration
         self.responder = responder
         self.logger = logger
-        self.requestIDPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        self.requestIDPrefix = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16)
     }
 
     deinit {
@@ -123,7 +124,19 @@ public final class HTTPServer: @unchecked Sendable {
 
     func nextRequestID() -> String {
         let n = requestCounter.wrappingAdd(1, ordering: .relaxed).newValue
-        return requestIDPrefix + "-" + String(n, radix: 16)
+        // Fixed-width hex written into a small buffer: one allocation-free string per request.
+        return String(unsafeUninitializedCapacity: requestIDPrefix.utf8.count + 13) { buffer in
+            var i = 0
+            for byte in requestIDPrefix.utf8 { buffer[i] = byte; i += 1 }
+            buffer[i] = 0x2D  // "-"
+            i += 1
+            let digits: [UInt8] = Array("0123456789abcdef".utf8)
+            for shift in stride(from: 44, through: 0, by: -4) {
+                buffer[i] = digits[Int((n >> UInt64(shift)) & 0xF)]
+                i += 1
+            }
+            return i
+        }
     }
 }
 
@@ -147,6 +160,8 @@ func usableRequestID(_ value: String?) -> String? {
 }
 
 private func connectionValues(_ connection: OpaquePointer, kind: MHD_ValueKind) -> [(String, String)] {
+    // With no iterator, MHD only counts: most requests have no query string, skip the allocations then.
+    guard MHD_get_connection_values(connection, kind, nil, nil) > 0 else { return [] }
     final class Box { var items: [(String, String)] = [] }
     let box = Box()
     let context = Unmanaged.passUnretained(box).toOpaque()
@@ -252,15 +267,12 @@ extension HTTPServer {
         var response = response
         let requestID = request?.requestID ?? nextRequestID()
         response.headers.set("X-Request-Id", requestID)
-        let methodName = method.map { String(cString: $0) } ?? "?"
+        let methodName = request?.method.rawValue ?? method.map { String(cString: $0) } ?? "?"
         let result = queue(response, method: methodName, on: connection)
         let elapsed = ContinuousClock.now - state.start
         let route = response.route ?? "unmatched"
         let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
-        Counter(label: "http_requests_total", dimensions: [("route", route), ("method", methodName), ("status", String(response.status))])
-            .increment()
-        Metrics.Timer(label: "http_request_duration_seconds", dimensions: [("route", route)])
-            .recordNanoseconds(nanoseconds)
+        requestMetrics.record(route: route, method: methodName, status: response.status, nanoseconds: nanoseconds)
         logger.info(
             "request",
             metadata: [
@@ -268,5 +280,33 @@ extension HTTPServer {
                 "duration_ms": "\(Double(nanoseconds) / 1e6)", "request_id": "\(requestID)",
             ])
         return result
+    }
+}
+
+/// Metric handles per (route, method, status), made once: creating swift-metrics handles on every
+/// request costs more than serving `/healthz` itself.
+final class RequestMetrics: Sendable {
+    private struct Key: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
+
+    private let handles = Mutex<[Key: (counter: Counter, timer: Metrics.Timer)]>([:])
+
+    func record(route: String, method: String, status: Int, nanoseconds: Int64) {
+        let key = Key(route: route, method: method, status: status)
+        let handle = handles.withLock { handles in
+            if let handle = handles[key] { return handle }
+            let made = (
+                counter: Counter(
+                    label: "http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))]),
+                timer: Metrics.Timer(label: "http_request_duration_seconds", dimensions: [("route", route)])
+            )
+            handles[key] = made
+            return made
+        }
+        handle.counter.increment()
+        handle.timer.recordNanoseconds(nanoseconds)
     }
 }

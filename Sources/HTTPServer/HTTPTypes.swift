@@ -3,7 +3,10 @@ import Foundation
 /// An HTTP method. A struct rather than an enum so that unknown methods can still be named in a 405.
 public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String
-    public init(rawValue: String) { self.rawValue = rawValue.uppercased() }
+    public init(rawValue: String) {
+        // Methods arrive uppercase from every real client: skip the copy then.
+        self.rawValue = rawValue.utf8.allSatisfy { $0 < 0x61 || $0 > 0x7A } ? rawValue : rawValue.uppercased()
+    }
     public init(_ rawValue: String) { self.init(rawValue: rawValue) }
 
     public static let get = HTTPMethod("GET")
@@ -30,13 +33,13 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     /// Replaces every field of that name with one field.
     public mutating func set(_ name: String, _ value: String) {
-        fields.removeAll { $0.name.caseInsensitiveCompare(name) == .orderedSame }
+        fields.removeAll { asciiCaseInsensitiveEquals($0.name, name) }
         fields.append((name, value))
     }
 
     /// The first value of the field, if any.
     public subscript(name: String) -> String? {
-        fields.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        fields.first { asciiCaseInsensitiveEquals($0.name, name) }?.value
     }
 
     public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }
@@ -123,4 +126,16 @@ public struct HTTPResponse: Sendable {
     }
 
     public static func empty(status: Int) -> HTTPResponse { HTTPResponse(status: status) }
+}
+
+/// Header names are ASCII (RFC 9110 tokens): compare bytes, folding A-Z, without Foundation.
+@inline(__always)
+func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
+    let x = a.utf8
+    let y = b.utf8
+    guard x.count == y.count else { return false }
+    for (p, q) in zip(x, y) where p != q {
+        guard p | 0x20 == q | 0x20, (p | 0x20) >= 0x61, (p | 0x20) <= 0x7A else { return false }
+    }
+    return true
 }
