@@ -27,6 +27,8 @@ public final class Database: Sendable {
 
     public let configuration: Configuration
     private let writer: ConnectionSlot
+    let groupCommit = GroupCommitQueue()
+    var writerSlot: ConnectionSlot { writer }
     private let readers: [ConnectionSlot]
     private let nextReader = Atomic<Int>(0)
 

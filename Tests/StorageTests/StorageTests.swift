@@ -193,3 +193,41 @@ func writeMigrations(_ files: [String: String], in directory: TemporaryDirectory
         #expect(throws: DatabaseError.self) { try database.read { _ in 1 } }
     }
 }
+
+@Suite struct GroupCommitTests {
+    @Test func concurrentWritesAllCommitAndAFailingOneIsUndoneAlone() throws {
+        struct Refused: Error {}
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        let database = try Database(configuration: .init(path: tmp.file("db.sqlite")))
+        defer { database.close() }
+        try database.write { try $0.execute("CREATE TABLE t (a INTEGER PRIMARY KEY)") }
+        let outcomes = Mutex<[Int: Bool]>([:])
+        DispatchQueue.concurrentPerform(iterations: 64) { i in
+            do {
+                try database.groupedWrite { connection in
+                    try connection.run("INSERT INTO t (a) VALUES (?)", [i])
+                    if i % 8 == 0 { throw Refused() }  // its insert must not survive
+                }
+                outcomes.withLock { $0[i] = true }
+            } catch {
+                outcomes.withLock { $0[i] = error is Refused ? false : true }
+            }
+        }
+        let stored = try database.read { try $0.query("SELECT a FROM t ORDER BY a") { $0.int(0) } }
+        #expect(stored == (0..<64).filter { $0 % 8 != 0 })
+        #expect(outcomes.withLock { $0 }.filter { !$0.value }.keys.sorted() == [0, 8, 16, 24, 32, 40, 48, 56])
+    }
+
+    @Test func aGroupedWriteSeesEarlierWritesOfItsBatch() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        let database = try Database(configuration: .init(path: tmp.file("db.sqlite")))
+        defer { database.close() }
+        try database.write { try $0.execute("CREATE TABLE counter (n INTEGER); INSERT INTO counter VALUES (0);") }
+        DispatchQueue.concurrentPerform(iterations: 100) { _ in
+            _ = try? database.groupedWrite { try $0.run("UPDATE counter SET n = n + 1") }
+        }
+        #expect(try database.read { try $0.queryOne("SELECT n FROM counter") { $0.int(0) } } == 100)
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+
+/// Group commit: writers that arrive while a commit is being synced wait, then go to disk together
+/// in one transaction and one fsync. Each write runs in its own savepoint, so a write that throws
+/// (a conflict, a failed precondition) is undone alone and the others still commit.
+///
+/// Under `synchronous=FULL` one commit costs an fsync (about 240 us on this machine kind), which caps
+/// one-at-a-time writes near 4,000/s; batching lifts that cap without weakening durability: no
+/// caller is answered before the commit that holds its write is on disk.
+final class GroupCommitQueue: @unchecked Sendable {
+    // @unchecked: `pending`, `leaderActive` and every job's `outcome` are guarded by `condition`.
+    final class Job {
+        let run: (Connection) -> Bool  // true when the write succeeded and must be kept
+        var outcome: Result<Void, any Error>?
+        init(run: @escaping (Connection) -> Bool) { self.run = run }
+    }
+
+    private let condition = NSCondition()
+    private var pending: [Job] = []
+    private var leaderActive = false
+    let maxBatch: Int
+
+    init(maxBatch: Int = 512) { self.maxBatch = maxBatch }
+
+    /// Enqueues the job and returns once the transaction that holds it has committed (or failed).
+    /// The first waiting caller leads: it takes the queue, runs it on the writer, and wakes the rest.
+    func submit(_ job: Job, writer: ConnectionSlot) -> Result<Void, any Error> {
+        condition.lock()
+        pending.append(job)
+        while job.outcome == nil {
+            if leaderActive {
+                condition.wait()
+                continue
+            }
+            leaderActive = true
+            let batch = Array(pending.prefix(maxBatch))
+            pending.removeFirst(batch.count)
+            condition.unlock()
+            let outcome = GroupCommitQueue.commit(batch, writer: writer)
+            condition.lock()
+            for member in batch { member.outcome = outcome }
+            leaderActive = false
+            condition.broadcast()
+        }
+        let outcome = job.outcome!
+        condition.unlock()
+        return outcome
+    }
+
+    private static func commit(_ batch: [Job], writer: ConnectionSlot) -> Result<Void, any Error> {
+        Result {
+            try writer.with { connection in
+                try connection.execute("BEGIN IMMEDIATE")
+                do {
+                    for job in batch {
+                        try connection.execute("SAVEPOINT grouped_write")
+                        if job.run(connection) {
+                            try connection.execute("RELEASE grouped_write")
+                        } else {
+                            try connection.execute("ROLLBACK TO grouped_write; RELEASE grouped_write")
+                        }
+                    }
+                    try connection.execute("COMMIT")
+                } catch {
+                    try? connection.execute("ROLLBACK")
+                    throw error
+                }
+            }
+        }
+    }
+}
+
+extension Database {
+    /// Runs `body` in a transaction on the writer, grouped with the writes of other threads that
+    /// arrive meanwhile (one commit, one fsync for all). Returns after the commit is durable.
+    /// If `body` throws, its changes alone are rolled back and the error is rethrown.
+    /// `body` must not begin or end transactions itself.
+    public func groupedWrite<T>(_ body: @escaping (Connection) throws -> T) throws -> T {
+        var result: Result<T, any Error>?
+        let job = GroupCommitQueue.Job { connection in
+            do {
+                result = .success(try body(connection))
+                return true
+            } catch {
+                result = .failure(error)
+                return false
+            }
+        }
+        try groupCommit.submit(job, writer: writerSlot).get()
+        // The job ran (result set) before its batch committed.
+        return try result!.get()
+    }
+}
