@@ -1,0 +1,264 @@
+import Classification
+import Foundation
+import JSON
+import Storage
+
+/// Cases over the database: every write validates (DOMAIN.md section 9), classifies (sections 3-6),
+/// stores the case with its indexed columns, bumps the registry's data version and appends to the
+/// audit trail, in one durable transaction. Sites never see each other's cases: every query is
+/// scoped by site.
+public final class CaseStore: Sendable {
+    public let database: Database
+    let now: @Sendable () -> Date
+
+    public init(database: Database, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.database = database
+        self.now = now
+    }
+
+    /// Today's date in UTC: the validator's bound for "not in the future".
+    public func today() -> CalendarDate {
+        let seconds = Int(now().timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        // 1970-01-01 as a day number of CalendarDate.
+        let epoch = CalendarDate(year: 1970, month: 1, day: 1)!.dayNumber
+        return CalendarDate(dayNumber: epoch + days)!
+    }
+
+    /// True for 1-64 characters of `[A-Za-z0-9._-]` (DOMAIN.md section 9).
+    public static func isValidExternalID(_ value: String) -> Bool {
+        !value.isEmpty && value.utf8.count <= 64 && value.utf8.allSatisfy(isIdentifierByte)
+    }
+
+    // MARK: - Preparing
+
+    /// Validates and classifies a case. With `pathExternalID` (PUT), a body without `external_id`
+    /// takes the URL's, and a different one is an error.
+    func prepare(_ json: JSONValue, pathExternalID: String? = nil) throws(RegistryError) -> PreparedCase {
+        var json = json
+        var extra: [CaseValidationError] = []
+        if let pathExternalID, case .object(var members) = json {
+            if members["external_id"] == nil {
+                members["external_id"] = .string(pathExternalID)
+                json = .object(members)
+            } else if members["external_id"] != .string(pathExternalID) {
+                extra.append(.registry("/external_id", code: .conflict, "must equal the external id in the URL"))
+            }
+        }
+        switch CaseRecord.validate(json, today: today()) {
+        case .failure(let errors):
+            throw .invalid(extra + errors.errors)
+        case .success(let record):
+            guard extra.isEmpty else { throw .invalid(extra) }
+            let data = record.toJSON()
+            let classification = ClassificationEngine.classify(record)
+            return PreparedCase(
+                record: record, data: data, dataText: data.serializedString(), classification: classification,
+                classificationJSON: classification.toJSON())
+        }
+    }
+
+    // MARK: - Reading
+
+    static let caseColumns = "id, site, external_id, version, created_at, updated_at, data, classification, engine_version"
+
+    static func storedCase(_ row: Row) throws -> StoredCase {
+        StoredCase(
+            id: row.string(0), site: row.string(1), externalID: row.string(2), version: row.int(3),
+            createdAt: row.string(4), updatedAt: row.string(5), data: try JSONValue.parse(row.string(6)),
+            classification: try JSONValue.parse(row.string(7)), engineVersion: row.string(8))
+    }
+
+    public func get(site: String, externalID: String) throws -> StoredCase {
+        let found = try database.read { connection in
+            try connection.queryOne(
+                "SELECT \(Self.caseColumns) FROM cases WHERE site = ? AND external_id = ?", [site, externalID],
+                Self.storedCase)
+        }
+        guard let found else { throw RegistryError.notFound }
+        return found
+    }
+
+    /// The registry-wide data version: +1 on every write to any case.
+    public func dataVersion() throws -> Int {
+        try database.read { connection in
+            try connection.queryOne("SELECT CAST(value AS INTEGER) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) }
+                ?? 0
+        }
+    }
+
+    /// The audit trail of a case, oldest first; it outlives the case's erasure.
+    public func history(site: String, externalID: String) throws -> [AuditEntry] {
+        let entries = try database.read { connection in
+            try connection.query(
+                "SELECT action, key_id, at, version, changed_paths FROM audit_log WHERE site = ? AND external_id = ? ORDER BY seq",
+                [site, externalID]
+            ) { row in
+                AuditEntry(
+                    action: row.string(0), keyID: row.optionalString(1), at: row.string(2), version: row.optionalInt(3),
+                    changedPaths: (try JSONValue.parse(row.string(4))).arrayValue?.compactMap(\.stringValue) ?? [])
+            }
+        }
+        guard !entries.isEmpty else { throw RegistryError.notFound }
+        return entries
+    }
+
+    // MARK: - Writing
+
+    /// Creates a case; a second case with the same external id in the site is refused.
+    public func create(_ json: JSONValue, site: String, keyID: String?) throws -> StoredCase {
+        let prepared = try prepare(json)
+        let at = Timestamp.string(now())
+        return try database.groupedWrite { connection in
+            if let existing = try Self.existing(connection, site: site, externalID: prepared.externalID) {
+                throw RegistryError.duplicate(externalID: prepared.externalID, caseID: existing.id)
+            }
+            return try Self.insert(prepared, site: site, keyID: keyID, at: at, connection: connection)
+        }
+    }
+
+    /// Full replacement, creating the case if absent: a retried PUT is harmless.
+    /// - Parameter ifMatch: the version the caller last saw; another current version -> `versionMismatch`.
+    public func put(
+        _ json: JSONValue, site: String, externalID: String, ifMatch: Int?, keyID: String?
+    ) throws -> (StoredCase, WriteResult) {
+        let prepared = try prepare(json, pathExternalID: externalID)
+        let at = Timestamp.string(now())
+        return try database.groupedWrite { connection in
+            try Self.upsert(prepared, site: site, ifMatch: ifMatch, keyID: keyID, at: at, connection: connection)
+        }
+    }
+
+    /// Applies a JSON Merge Patch (RFC 7396) to the stored case and validates the result as a whole.
+    public func patch(
+        _ patch: JSONValue, site: String, externalID: String, ifMatch: Int?, keyID: String?
+    ) throws -> (StoredCase, WriteResult) {
+        let at = Timestamp.string(now())
+        return try database.groupedWrite { [self] connection in
+            guard let existing = try Self.existing(connection, site: site, externalID: externalID) else {
+                throw RegistryError.notFound
+            }
+            if let ifMatch, ifMatch != existing.version { throw RegistryError.versionMismatch(current: existing.version) }
+            let merged = try JSONValue.parse(existing.dataText).merging(patch: patch)
+            let prepared = try prepare(merged, pathExternalID: externalID)
+            return try Self.upsert(prepared, site: site, ifMatch: nil, keyID: keyID, at: at, connection: connection)
+        }
+    }
+
+    /// Erases a case's clinical data. The audit trail keeps who erased it and when.
+    public func erase(site: String, externalID: String, ifMatch: Int?, keyID: String?) throws {
+        let at = Timestamp.string(now())
+        try database.groupedWrite { connection in
+            guard let existing = try Self.existing(connection, site: site, externalID: externalID) else {
+                throw RegistryError.notFound
+            }
+            if let ifMatch, ifMatch != existing.version { throw RegistryError.versionMismatch(current: existing.version) }
+            _ = try Self.nextChangeSequence(connection)
+            try connection.run("DELETE FROM cases WHERE row_id = ?", [existing.rowID])
+            try Self.audit(
+                connection, site: site, externalID: externalID, caseID: existing.id, action: "erase", keyID: keyID, at: at,
+                version: existing.version, paths: [])
+        }
+    }
+
+    struct ExistingCase {
+        let rowID: Int64
+        let id: String
+        let version: Int
+        let dataText: String
+        let createdAt: String
+    }
+
+    static func existing(_ connection: Connection, site: String, externalID: String) throws -> ExistingCase? {
+        try connection.queryOne(
+            "SELECT row_id, id, version, data, created_at FROM cases WHERE site = ? AND external_id = ?", [site, externalID]
+        ) { row in
+            ExistingCase(rowID: row.int64(0), id: row.string(1), version: row.int(2), dataText: row.string(3), createdAt: row.string(4))
+        }
+    }
+
+    /// Takes the next registry-wide change number (the new data version).
+    static func nextChangeSequence(_ connection: Connection) throws -> Int {
+        try connection.queryOne(
+            """
+            UPDATE registry_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'data_version'
+            RETURNING CAST(value AS INTEGER)
+            """
+        ) { $0.int(0) } ?? 0
+    }
+
+    static let insertSQL = """
+        INSERT INTO cases (id, site, external_id, version, change_seq, created_at, updated_at, data, classification,
+            engine_version, \(PreparedCase.indexedColumns.joined(separator: ", ")))
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \(PreparedCase.indexedColumns.map { _ in "?" }.joined(separator: ", ")))
+        """
+
+    static let updateSQL = """
+        UPDATE cases SET version = ?, change_seq = ?, updated_at = ?, data = ?, classification = ?, engine_version = ?,
+            \(PreparedCase.indexedColumns.map { "\($0) = ?" }.joined(separator: ", "))
+        WHERE row_id = ?
+        """
+
+    static func insert(_ prepared: PreparedCase, site: String, keyID: String?, at: String, connection: Connection) throws
+        -> StoredCase
+    {
+        let id = UUID().uuidString.lowercased()
+        let sequence = try nextChangeSequence(connection)
+        let classificationText = prepared.classificationJSON.serializedString()
+        try connection.run(
+            insertSQL,
+            [id, site, prepared.externalID, 1, sequence, at, at, prepared.dataText, classificationText,
+             ClassificationEngine.version] + prepared.indexedValues)
+        try audit(
+            connection, site: site, externalID: prepared.externalID, caseID: id, action: "create", keyID: keyID, at: at,
+            version: 1, paths: JSONValue.object([:]).changedPaths(to: prepared.data))
+        return StoredCase(
+            id: id, site: site, externalID: prepared.externalID, version: 1, createdAt: at, updatedAt: at, data: prepared.data,
+            classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version)
+    }
+
+    static func upsert(
+        _ prepared: PreparedCase, site: String, ifMatch: Int?, keyID: String?, at: String, connection: Connection
+    ) throws -> (StoredCase, WriteResult) {
+        guard let existing = try existing(connection, site: site, externalID: prepared.externalID) else {
+            // If-Match cannot match a case that does not exist (RFC 9110 section 13.1.1).
+            if ifMatch != nil { throw RegistryError.versionMismatch(current: 0) }
+            return (try insert(prepared, site: site, keyID: keyID, at: at, connection: connection), .created)
+        }
+        if let ifMatch, ifMatch != existing.version { throw RegistryError.versionMismatch(current: existing.version) }
+        if existing.dataText == prepared.dataText {
+            let current = try connection.queryOne(
+                "SELECT \(caseColumns) FROM cases WHERE row_id = ?", [existing.rowID], storedCase)
+            guard let current else { throw RegistryError.notFound }
+            return (current, .unchanged)
+        }
+        let version = existing.version + 1
+        let sequence = try nextChangeSequence(connection)
+        try connection.run(
+            updateSQL,
+            [version, sequence, at, prepared.dataText, prepared.classificationJSON.serializedString(),
+             ClassificationEngine.version] + prepared.indexedValues + [existing.rowID])
+        let old = try JSONValue.parse(existing.dataText)
+        try audit(
+            connection, site: site, externalID: prepared.externalID, caseID: existing.id, action: "update", keyID: keyID,
+            at: at, version: version, paths: old.changedPaths(to: prepared.data))
+        let stored = StoredCase(
+            id: existing.id, site: site, externalID: prepared.externalID, version: version, createdAt: existing.createdAt,
+            updatedAt: at, data: prepared.data, classification: prepared.classificationJSON,
+            engineVersion: ClassificationEngine.version)
+        return (stored, .updated)
+    }
+
+    static func audit(
+        _ connection: Connection, site: String, externalID: String, caseID: String, action: String, keyID: String?,
+        at: String, version: Int?, paths: [JSONPointer]
+    ) throws {
+        let pathsJSON = JSONValue.array(paths.map { .string($0.description) }).serializedString()
+        try connection.run(
+            """
+            INSERT INTO audit_log (site, external_id, case_id, action, key_id, at, version, changed_paths)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [site, externalID, caseID, action, keyID, at, version, pathsJSON])
+    }
+}
