@@ -1,2 +1,181 @@
-/// Clinical rules of the registry (DOMAIN.md sections 3-6 and 9). Pure: values in, values out.
-public enum ClassificationEngine {}
+import JSON
+
+/// The registry's derived facts about one case (DOMAIN.md sections 3-6), with the evidence for each.
+///
+/// JSON form (`toJSON()`, also used by `encode(to:)`): snake_case keys, explicit `null`s:
+/// ```
+/// {"engine_version": "...",
+///  "localization": {"category", "subtype", "certainty", "rules", "recommendations"},
+///  "workup": {"complete", "missing", "optional_missing"},
+///  "response": {"computed", "reported", "category", "group", "agreement", "basis"},
+///  "staging": {"iss", "r_iss"},
+///  "cns_risk": null | {"score", "factors"},
+///  "therapy": {"class", "novel_agents", "radiotherapy", "asct", "intrathecal", "neurosurgery"},
+///  "timing": {"phase", "interval_days", "interval_months"}}
+/// ```
+public struct Classification: Sendable, Hashable {
+    /// The rules' version; see `ClassificationEngine.version`.
+    public let engineVersion: String
+    public let localization: Localization
+    public let workup: WorkupSummary
+    public let response: ResponseAssessmentResult
+    public let staging: StagingResult
+    /// Only for CNS cases; nil otherwise.
+    public let cnsRisk: CNSRisk?
+    public let therapy: TherapySummary
+    public let timing: Timing
+
+    public init(
+        engineVersion: String = ClassificationEngine.version, localization: Localization, workup: WorkupSummary,
+        response: ResponseAssessmentResult, staging: StagingResult, cnsRisk: CNSRisk?, therapy: TherapySummary,
+        timing: Timing
+    ) {
+        self.engineVersion = engineVersion
+        self.localization = localization
+        self.workup = workup
+        self.response = response
+        self.staging = staging
+        self.cnsRisk = cnsRisk
+        self.therapy = therapy
+        self.timing = timing
+    }
+
+    // MARK: Typed accessors the registry indexes on
+
+    public var localizationCategory: Localization.Category { localization.category }
+    public var responseGroup: CaseRecord.ResponseGroup? { response.group }
+    public var therapyClass: TherapySummary.Class { therapy.therapyClass }
+    public var iss: Stage? { staging.iss }
+    public var cnsRiskScore: Int? { cnsRisk?.score }
+}
+
+/// The classification engine: pure, deterministic, no I/O and no clock.
+public enum ClassificationEngine {
+    /// Identifies the rule set. It changes whenever any rule, threshold, output key or value
+    /// changes, so that stored classifications made by older rules can be found and recomputed.
+    /// Format: `classification-YEAR.MONTH.N`.
+    public static let version = "classification-2026.11.1"
+
+    /// Classifies one validated case (DOMAIN.md sections 3-6).
+    public static func classify(_ record: CaseRecord) -> Classification {
+        let localization = Localization(intracranial: record.intracranial)
+        return Classification(
+            localization: localization,
+            workup: WorkupSummary(workup: record.workup, csf: record.intracranial.csf),
+            response: ResponseAssessmentResult(response: record.response),
+            staging: StagingResult(staging: record.staging),
+            cnsRisk: localization.category == .cns
+                ? CNSRisk(priorLines: record.intracranial.priorLines, fish: record.staging?.fish) : nil,
+            therapy: TherapySummary(therapy: record.therapy),
+            timing: Timing(mmDiagnosis: record.mmDiagnosisDate, intracranialDiagnosis: record.intracranial.diagnosisDate))
+    }
+}
+
+/// Classifies one validated case; the same as `ClassificationEngine.classify(_:)`.
+public func classify(_ record: CaseRecord) -> Classification {
+    ClassificationEngine.classify(record)
+}
+
+// MARK: JSON
+
+extension Classification: Encodable {
+    /// Encodes `toJSON()`: snake_case keys and explicit nulls.
+    public func encode(to encoder: any Encoder) throws {
+        try toJSON().encode(to: encoder)
+    }
+
+    public func toJSON() -> JSONValue {
+        .object([
+            "engine_version": .string(engineVersion),
+            "localization": localization.toJSON(),
+            "workup": workup.toJSON(),
+            "response": response.toJSON(),
+            "staging": staging.toJSON(),
+            "cns_risk": cnsRisk?.toJSON() ?? .null,
+            "therapy": therapy.toJSON(),
+            "timing": timing.toJSON(),
+        ])
+    }
+}
+
+extension Optional where Wrapped: RawRepresentable, Wrapped.RawValue == String {
+    fileprivate var json: JSONValue { map { .string($0.rawValue) } ?? .null }
+}
+
+extension Localization {
+    /// Recommendations are rendered as their sentences.
+    public func toJSON() -> JSONValue {
+        .object([
+            "category": .string(category.rawValue),
+            "subtype": subtype.json,
+            "certainty": certainty.json,
+            "rules": .array(rules.map { .string($0.rawValue) }),
+            "recommendations": .array(recommendations.map { .string($0.sentence) }),
+        ])
+    }
+}
+
+extension WorkupSummary {
+    public func toJSON() -> JSONValue {
+        .object([
+            "complete": .bool(complete),
+            "missing": .array(missing.map { .string($0.rawValue) }),
+            "optional_missing": .array(optionalMissing.map { .string($0.rawValue) }),
+        ])
+    }
+}
+
+extension ResponseAssessmentResult {
+    public func toJSON() -> JSONValue {
+        .object([
+            "computed": computed.json,
+            "reported": reported.json,
+            "category": category.json,
+            "group": group.json,
+            "agreement": agreement.map { .bool($0) } ?? .null,
+            "basis": .array(basis.map { .string($0) }),
+        ])
+    }
+}
+
+extension StagingResult {
+    public func toJSON() -> JSONValue {
+        .object([
+            "iss": iss.map { .number(Double($0.rawValue)) } ?? .null,
+            "r_iss": rISS.map { .number(Double($0.rawValue)) } ?? .null,
+        ])
+    }
+}
+
+extension CNSRisk {
+    public func toJSON() -> JSONValue {
+        .object([
+            "score": score.map { .number(Double($0)) } ?? .null,
+            "factors": .array(factors.map { .string($0.rawValue) }),
+        ])
+    }
+}
+
+extension TherapySummary {
+    public func toJSON() -> JSONValue {
+        func flag(_ value: Bool?) -> JSONValue { value.map { .bool($0) } ?? .null }
+        return .object([
+            "class": .string(therapyClass.rawValue),
+            "novel_agents": .array(novelAgents.map { .string($0.rawValue) }),
+            "radiotherapy": flag(radiotherapy),
+            "asct": flag(asct),
+            "intrathecal": flag(intrathecal),
+            "neurosurgery": flag(neurosurgery),
+        ])
+    }
+}
+
+extension Timing {
+    public func toJSON() -> JSONValue {
+        .object([
+            "phase": .string(phase.rawValue),
+            "interval_days": .number(Double(intervalDays)),
+            "interval_months": .number(intervalMonths),
+        ])
+    }
+}
