@@ -3,6 +3,7 @@ import HTTPServer
 import Logging
 import Metrics
 import Prometheus
+import Registry
 import Storage
 import Synchronization
 
@@ -14,13 +15,20 @@ public final class Application: Sendable {
     /// The OpenAPI document served at `/openapi.yaml`.
     public let openAPIDocument: String
     public let logger: Logger
+    public let keys: KeyStore
+    public let cases: CaseStore
+    /// Largest body of `POST /v1/imports` (the other routes use the server's limit).
+    public let maxImportBytes: Int
     /// Reads the open connection count from the running server (set once it has started).
     private let connectionCount = Mutex<(@Sendable () -> Int)?>(nil)
 
     public init(
         database: Database, migrations: MigrationRunner, metrics: PrometheusCollectorRegistry, openAPIDocument: String,
-        logger: Logger
+        logger: Logger, maxImportBytes: Int = 256 << 20, now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.keys = KeyStore(database: database, now: now)
+        self.cases = CaseStore(database: database, now: now)
+        self.maxImportBytes = maxImportBytes
         self.database = database
         self.migrations = migrations
         self.metrics = metrics
@@ -39,6 +47,9 @@ public final class Application: Sendable {
         let logger = self.logger
         var router = Router(errorMapper: { error, request in mapError(error, request: request, logger: logger) })
         addOperationalRoutes(to: &router)
+        addClassifyRoute(to: &router)
+        addCaseRoutes(to: &router)
+        addImportRoute(to: &router)
         return router
     }
 }

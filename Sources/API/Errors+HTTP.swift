@@ -51,3 +51,111 @@ func mapError(_ error: any Error, request: HTTPRequest, logger: Logger) -> HTTPR
         type: ProblemType.internalError
     ).response
 }
+
+import Classification
+import Foundation
+import JSON
+import Registry
+
+extension ProblemType {
+    public static let unauthenticated = "https://icmm-registry.example/problems/unauthenticated"
+    public static let forbidden = "https://icmm-registry.example/problems/forbidden"
+    public static let notFound = "https://icmm-registry.example/problems/not-found"
+    public static let duplicate = "https://icmm-registry.example/problems/duplicate-case"
+    public static let versionMismatch = "https://icmm-registry.example/problems/version-mismatch"
+    public static let importRejected = "https://icmm-registry.example/problems/import-rejected"
+}
+
+/// A problem document with members beyond `ProblemDetails` (JSON values), e.g. an import's records.
+func problemResponse(_ problem: ProblemDetails, extra: [String: JSONValue], headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
+    var response = problem.response
+    if var members = (try? JSONValue.parse(Data(response.body)))?.objectValue {
+        for (key, value) in extra { members[key] = value }
+        response.body = Array(JSONValue.object(members).serialized())
+    }
+    for (name, value) in headers { response.headers.set(name, value) }
+    return response
+}
+
+extension AuthError: HTTPResponseError {
+    public var problem: ProblemDetails {
+        switch self {
+        case .unauthenticated:
+            ProblemDetails(
+                status: 401, title: "Unauthorized",
+                detail: "Send a valid API key as `Authorization: Bearer <key>` (create one with `icmm keys create`).",
+                type: ProblemType.unauthenticated)
+        case .forbidden(let role):
+            ProblemDetails(
+                status: 403, title: "Forbidden", detail: "The role '\(role.rawValue)' may not use this operation.",
+                type: ProblemType.forbidden)
+        case .otherSite:
+            ProblemDetails(
+                status: 403, title: "Forbidden", detail: "A submitter acts on the cases of its own site only.",
+                type: ProblemType.forbidden)
+        }
+    }
+
+    public var responseHeaders: HTTPHeaders {
+        self == .unauthenticated ? HTTPHeaders([("WWW-Authenticate", #"Bearer realm="icmm-registry""#)]) : HTTPHeaders()
+    }
+}
+
+extension CaseValidationErrors: HTTPResponseError {
+    public var problem: ProblemDetails { validationProblem(errors) }
+}
+
+func validationProblem(_ errors: [CaseValidationError]) -> ProblemDetails {
+    ProblemDetails(
+        status: 422, title: "Invalid case",
+        detail: errors.count == 1 ? "1 field is invalid." : "\(errors.count) fields are invalid.",
+        type: ProblemType.validation,
+        errors: errors.map { .init(path: $0.path, code: $0.code.rawValue, message: $0.message) })
+}
+
+extension RegistryError: HTTPResponseError {
+    public var problem: ProblemDetails {
+        switch self {
+        case .invalid(let errors):
+            validationProblem(errors)
+        case .notFound:
+            ProblemDetails(
+                status: 404, title: "Not Found", detail: "Your site has no case with this external id.", type: ProblemType.notFound)
+        case .duplicate(let externalID, let caseID):
+            ProblemDetails(
+                status: 409, title: "Conflict",
+                detail: "Your site already has a case with this external id; update it with PUT or PATCH.",
+                type: ProblemType.duplicate, extensions: ["existing": "/v1/cases/\(externalID)", "existing_id": caseID])
+        case .versionMismatch(let current):
+            ProblemDetails(
+                status: 412, title: "Precondition Failed",
+                detail: current == 0
+                    ? "If-Match was given but the case does not exist."
+                    : "The case has changed: its current version is \(current). Read it again, then retry with If-Match: \"\(current)\".",
+                type: ProblemType.versionMismatch)
+        case .importRejected(let records):
+            ProblemDetails(
+                status: 422, title: "Import rejected",
+                detail: "\(records.count) record(s) are invalid; nothing was stored.", type: ProblemType.importRejected)
+        case .unknownKey:
+            ProblemDetails(status: 404, title: "Not Found", detail: "No such key.", type: ProblemType.notFound)
+        }
+    }
+
+    public var responseHeaders: HTTPHeaders {
+        switch self {
+        case .duplicate(let externalID, _): HTTPHeaders([("Location", "/v1/cases/\(externalID)")])
+        case .versionMismatch(let current) where current > 0: HTTPHeaders([("ETag", etag(current))])
+        default: HTTPHeaders()
+        }
+    }
+
+    public var response: HTTPResponse {
+        if case .importRejected(let records) = self {
+            return problemResponse(problem, extra: ["records": .array(records.map { $0.toJSON() })], headers: responseHeaders)
+        }
+        var response = problem.response
+        for (name, value) in responseHeaders { response.headers.set(name, value) }
+        return response
+    }
+}

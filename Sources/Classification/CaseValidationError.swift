@@ -26,6 +26,9 @@ public struct CaseValidationError: Sendable, Hashable, Codable, CustomStringConv
         /// A string that does not match the field's pattern. Used only by `external_id`
         /// (1-64 characters of `[A-Za-z0-9._-]`), which is neither an enum nor a range.
         case invalidFormat = "invalid_format"
+        /// A registry-level conflict about the field: an `external_id` that differs from the URL's,
+        /// or that repeats within an import or already exists (`mode=create`).
+        case conflict
     }
 
     public let pointer: JSONPointer

@@ -143,6 +143,7 @@ public final class HTTPServer: @unchecked Sendable {
 /// Per-request state kept by libmicrohttpd between the calls of the access handler.
 final class RequestState {
     let start = ContinuousClock.now
+    var bodyLimit = 0
     var body: [UInt8] = []
     var bodyTooLarge = false
     var answered = false
@@ -198,14 +199,25 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         let state = RequestState()
         requestContext.pointee = Unmanaged.passRetained(state).toOpaque()
         server.inFlight.wrappingAdd(1, ordering: .relaxed)
-        if let declared = MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, "Content-Length"),
-            let length = Int(String(cString: declared).trimmingCharacters(in: .whitespaces)),
-            length > server.configuration.maxBodyBytes
+        state.bodyLimit = server.configuration.maxBodyBytes
+        if let declared = MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, "Content-Length") {
+            if let method, let url {
+                state.bodyLimit =
+                    server.responder.bodyLimit(method: HTTPMethod(String(cString: method)), path: String(cString: url))
+                    ?? state.bodyLimit
+            }
+            if let length = Int(String(cString: declared).trimmingCharacters(in: .whitespaces)), length > state.bodyLimit {
+                state.answered = true
+                return server.answer(
+                    HTTPServerError.payloadTooLarge(limit: state.bodyLimit).response,
+                    method: method, url: url, state: state, connection: connection)
+            }
+        } else if MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, "Transfer-Encoding") != nil,
+            let method, let url
         {
-            state.answered = true
-            return server.answer(
-                HTTPServerError.payloadTooLarge(limit: server.configuration.maxBodyBytes).response,
-                method: method, url: url, state: state, connection: connection)
+            state.bodyLimit =
+                server.responder.bodyLimit(method: HTTPMethod(String(cString: method)), path: String(cString: url))
+                ?? state.bodyLimit
         }
         return MHD_Result.YES
     }
@@ -216,7 +228,7 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     if let uploadDataSize, uploadDataSize.pointee > 0 {
         let size = uploadDataSize.pointee
         if !state.bodyTooLarge, let uploadData {
-            if state.body.count + size > server.configuration.maxBodyBytes {
+            if state.body.count + size > state.bodyLimit {
                 state.bodyTooLarge = true
                 state.body = []
             } else {
@@ -233,7 +245,7 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     state.answered = true
     if state.bodyTooLarge {
         return server.answer(
-            HTTPServerError.payloadTooLarge(limit: server.configuration.maxBodyBytes).response,
+            HTTPServerError.payloadTooLarge(limit: state.bodyLimit).response,
             method: method, url: url, state: state, connection: connection)
     }
     let headers = HTTPHeaders(connectionValues(connection, kind: MHD_ValueKind.HEADER_KIND))

@@ -92,6 +92,8 @@ public protocol HTTPResponseError: Error {
     var problem: ProblemDetails { get }
     /// Extra response headers (e.g. `Allow`, `WWW-Authenticate`).
     var responseHeaders: HTTPHeaders { get }
+    /// The whole response; the default renders `problem` with `responseHeaders`.
+    var response: HTTPResponse { get }
 }
 
 extension HTTPResponseError {

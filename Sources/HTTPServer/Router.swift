@@ -1,6 +1,12 @@
 /// Turns a request into a response. The router is one; tests call it in process, without a socket.
 public protocol Responder: Sendable {
     func respond(to request: HTTPRequest) -> HTTPResponse
+    /// A body limit of its own for this method and path (bulk uploads), or nil for the server's.
+    func bodyLimit(method: HTTPMethod, path: String) -> Int?
+}
+
+extension Responder {
+    public func bodyLimit(method: HTTPMethod, path: String) -> Int? { nil }
 }
 
 /// A route handler. Throw any `HTTPResponseError` to answer with a problem document.
@@ -13,6 +19,7 @@ public struct Router: Responder {
         let method: HTTPMethod
         let pattern: String
         let segments: [Segment]
+        let maxBodyBytes: Int?
         let handler: Handler
     }
 
@@ -22,7 +29,7 @@ public struct Router: Responder {
     }
 
     public enum Match {
-        case found(handler: Handler, parameters: [String: String], pattern: String)
+        case found(handler: Handler, parameters: [String: String], pattern: String, maxBodyBytes: Int?)
         case methodNotAllowed([HTTPMethod])
         case notFound
     }
@@ -43,24 +50,31 @@ public struct Router: Responder {
     /// Every registered (method, pattern), in registration order: what openapi.yaml must describe.
     public var routeTable: [(method: HTTPMethod, pattern: String)] { routes.map { ($0.method, $0.pattern) } }
 
-    public mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping Handler) {
+    public mutating func add(_ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int? = nil, _ handler: @escaping Handler) {
         let segments: [Segment] = Router.split(pattern).map { segment in
             if segment.hasPrefix("{") && segment.hasSuffix("}") {
                 return .parameter(String(segment.dropFirst().dropLast()))
             }
             return .literal(String(segment))
         }
-        routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler))
+        routes.append(Route(method: method, pattern: pattern, segments: segments, maxBodyBytes: maxBodyBytes, handler: handler))
     }
 
     public mutating func get(_ pattern: String, _ handler: @escaping Handler) { add(.get, pattern, handler) }
-    public mutating func post(_ pattern: String, _ handler: @escaping Handler) { add(.post, pattern, handler) }
+    public mutating func post(_ pattern: String, maxBodyBytes: Int? = nil, _ handler: @escaping Handler) {
+        add(.post, pattern, maxBodyBytes: maxBodyBytes, handler)
+    }
     public mutating func put(_ pattern: String, _ handler: @escaping Handler) { add(.put, pattern, handler) }
     public mutating func patch(_ pattern: String, _ handler: @escaping Handler) { add(.patch, pattern, handler) }
     public mutating func delete(_ pattern: String, _ handler: @escaping Handler) { add(.delete, pattern, handler) }
 
     static func split<S: StringProtocol>(_ path: S) -> [Substring] {
         path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { Substring($0) }
+    }
+
+    public func bodyLimit(method: HTTPMethod, path: String) -> Int? {
+        if case .found(_, _, _, let limit) = match(method, path: path) { return limit }
+        return nil
     }
 
     /// Finds the handler for a method and path. HEAD is served by the GET route.
@@ -82,7 +96,7 @@ public struct Router: Responder {
             }
             guard matches else { continue }
             if route.method == method || (method == .head && route.method == .get) {
-                return .found(handler: route.handler, parameters: parameters, pattern: route.pattern)
+                return .found(handler: route.handler, parameters: parameters, pattern: route.pattern, maxBodyBytes: route.maxBodyBytes)
             }
             if !allowed.contains(route.method) { allowed.append(route.method) }
         }
@@ -94,7 +108,7 @@ public struct Router: Responder {
     public func respond(to request: HTTPRequest) -> HTTPResponse {
         var request = request
         switch match(request.method, path: request.path) {
-        case .found(let handler, let parameters, let pattern):
+        case .found(let handler, let parameters, let pattern, _):
             request.pathParameters = parameters
             request.route = pattern
             var response: HTTPResponse

@@ -62,20 +62,25 @@ extension CaseStore {
                 continue
             }
             let externalID = json["external_id"]?.stringValue.flatMap { Self.isValidExternalID($0) ? $0 : nil }
-            do {
-                let ready = try prepare(json)
-                if let first = seen[ready.externalID] {
-                    failures.append(
-                        ImportRecordErrors(
-                            index: index, externalID: externalID,
-                            errors: [.registry("/external_id", code: .conflict, "repeats the external id of record \(first)")]))
-                    continue
-                }
-                seen[ready.externalID] = index
-                prepared.append(ready)
-            } catch RegistryError.invalid(let errors) {
+            let ready: PreparedCase
+            switch Result(catching: { () throws(RegistryError) -> PreparedCase in try prepare(json) }) {
+            case .success(let value):
+                ready = value
+            case .failure(let error):
+                let errors: [CaseValidationError]
+                if case .invalid(let found) = error { errors = found } else { throw error }
                 failures.append(ImportRecordErrors(index: index, externalID: externalID, errors: errors))
+                continue
             }
+            if let first = seen[ready.externalID] {
+                failures.append(
+                    ImportRecordErrors(
+                        index: index, externalID: externalID,
+                        errors: [.registry("/external_id", code: .conflict, "repeats the external id of record \(first)")]))
+                continue
+            }
+            seen[ready.externalID] = index
+            prepared.append(ready)
         }
         guard failures.isEmpty else { throw RegistryError.importRejected(failures) }
         let indexOf = Dictionary(uniqueKeysWithValues: records.indices.compactMap { index -> (String, Int)? in

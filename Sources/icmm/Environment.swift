@@ -19,3 +19,10 @@ func openMigratedDatabase(_ options: DatabaseOptions, logger: Logger) throws -> 
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+/// Commands that print JSON keep the log quiet (warnings and errors still reach standard error).
+func quietLogger() -> Logger {
+    var logger = Logger(label: "icmm")
+    logger.logLevel = .warning
+    return logger
+}

@@ -5,6 +5,7 @@ import HTTPServer
 import Logging
 import Metrics
 import Prometheus
+import Registry
 import Storage
 
 struct Serve: ParsableCommand {
@@ -38,6 +39,9 @@ struct Serve: ParsableCommand {
 
     @Option(help: ArgumentHelp("Seconds a graceful stop waits for requests in flight.", valueName: "seconds"))
     var drainSeconds: Double = 10
+
+    @Option(help: ArgumentHelp("Largest body of POST /v1/imports, in bytes.", valueName: "bytes"))
+    var maxImportBody: Int = 256 << 20
 
     @Option(help: ArgumentHelp("The OpenAPI contract served at /openapi.yaml. Default: found like the migrations.", valueName: "path"))
     var openapi: String?
@@ -79,6 +83,12 @@ struct Serve: ParsableCommand {
             printError("icmm serve: \(error)")
             throw ExitCode(2)
         }
+        // Cases classified by an older engine are brought up to date before serving.
+        let reclassified = try CaseStore(database: db).reclassifyStale(keyID: "reclassify")
+        if reclassified.updated + reclassified.failed > 0 {
+            logger.notice(
+                "reclassified cases", metadata: ["updated": "\(reclassified.updated)", "failed": "\(reclassified.failed)"])
+        }
         let openapiPath = Resources.locate("openapi.yaml", explicit: openapi, environment: "ICMM_OPENAPI")
         guard let document = try? String(contentsOfFile: openapiPath, encoding: .utf8) else {
             printError("icmm serve: cannot read the OpenAPI document at \(openapiPath) (use --openapi).")
@@ -86,7 +96,8 @@ struct Serve: ParsableCommand {
         }
 
         let application = Application(
-            database: db, migrations: runner, metrics: registry, openAPIDocument: document, logger: logger)
+            database: db, migrations: runner, metrics: registry, openAPIDocument: document, logger: logger,
+            maxImportBytes: maxImportBody)
         var configuration = HTTPServerConfiguration()
         configuration.host = host
         configuration.port = port

@@ -1,0 +1,207 @@
+import Foundation
+import HTTPServer
+import JSON
+import Registry
+
+/// An `If-Match` / `If-None-Match` precondition on a case version (ETag `"N"`).
+enum VersionPrecondition: Equatable {
+    case any
+    case versions([Int])
+
+    /// Parses a list of entity tags; a tag that is not one of ours matches nothing.
+    init?(header: String?) {
+        guard let header else { return nil }
+        let tags = header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if tags.contains("*") {
+            self = .any
+            return
+        }
+        self = .versions(
+            tags.compactMap { tag in
+                let strong = tag.hasPrefix("W/") ? String(tag.dropFirst(2)) : tag
+                guard strong.count >= 3, strong.hasPrefix("\""), strong.hasSuffix("\"") else { return nil }
+                return Int(strong.dropFirst().dropLast())
+            })
+    }
+
+    func matches(_ version: Int) -> Bool {
+        switch self {
+        case .any: true
+        case .versions(let versions): versions.contains(version)
+        }
+    }
+
+    /// The version a write must find (nil: any), or -1 when no tag can ever match.
+    var requiredVersion: Int? {
+        switch self {
+        case .any: nil
+        case .versions(let versions): versions.first ?? -1
+        }
+    }
+}
+
+func etag(_ version: Int) -> String { "\"\(version)\"" }
+
+extension Application {
+    static let caseRoles: Set<Role> = [.submitter, .admin]
+
+    func addCaseRoutes(to router: inout Router) {
+        router.post("/v1/cases") { [self] request in
+            let principal = try authorize(request, roles: Self.caseRoles)
+            let site = try targetSite(request, principal: principal)
+            try rejectUnknownParameters(request, allowed: ["site"])
+            let json = try request.jsonBody()
+            let stored = try cases.create(json, site: site, keyID: principal.keyID)
+            return caseResponse(stored, status: 201, includeLocation: true)
+        }
+
+        router.get("/v1/cases") { [self] request in
+            let principal = try authorize(request, roles: Self.caseRoles)
+            let site = try targetSite(request, principal: principal)
+            let query = try caseListQuery(request)
+            let page = try cases.list(site: site, query: query)
+            return .json(
+                ["cases": .array(page.cases.map { $0.toJSON() }), "next_cursor": page.nextCursor.map(JSONValue.string) ?? .null]
+                    as JSONValue)
+        }
+
+        router.get("/v1/cases/{external_id}") { [self] request in
+            let principal = try authorize(request, roles: Self.caseRoles)
+            let site = try targetSite(request, principal: principal)
+            try rejectUnknownParameters(request, allowed: ["site"])
+            let stored = try cases.get(site: site, externalID: try externalID(request, forWrite: false))
+            if let condition = VersionPrecondition(header: request.headers["If-None-Match"]), condition.matches(stored.version) {
+                return HTTPResponse(status: 304, headers: HTTPHeaders([("ETag", etag(stored.version))]))
+            }
+            return caseResponse(stored, status: 200)
+        }
+
+        router.put("/v1/cases/{external_id}") { [self] request in
+            let principal = try authorize(request, roles: Self.caseRoles)
+            let site = try targetSite(request, principal: principal)
+            try rejectUnknownParameters(request, allowed: ["site"])
+            let id = try externalID(request, forWrite: true)
+            let json = try request.jsonBody()
+            let (stored, result) = try cases.put(
+                json, site: site, externalID: id,
+                ifMatch: VersionPrecondition(header: request.headers["If-Match"])?.requiredVersion, keyID: principal.keyID)
+            return caseResponse(stored, status: result == .created ? 201 : 200, includeLocation: result == .created)
+        }
+
+        router.patch("/v1/cases/{external_id}") { [self] request in
+            let principal = try authorize(request, roles: Self.caseRoles)
+            let site = try targetSite(request, principal: principal)
+            try rejectUnknownParameters(request, allowed: ["site"])
+            let id = try externalID(request, forWrite: false)
+            let patch = try request.jsonBody(accepting: ["application/merge-patch+json"])
+            let (stored, _) = try cases.patch(
+                patch, site: site, externalID: id,
+                ifMatch: VersionPrecondition(header: request.headers["If-Match"])?.requiredVersion, keyID: principal.keyID)
+            return caseResponse(stored, status: 200)
+        }
+
+        router.delete("/v1/cases/{external_id}") { [self] request in
+            let principal = try authorize(request, roles: Self.caseRoles)
+            let site = try targetSite(request, principal: principal)
+            try rejectUnknownParameters(request, allowed: ["site"])
+            try cases.erase(
+                site: site, externalID: try externalID(request, forWrite: false),
+                ifMatch: VersionPrecondition(header: request.headers["If-Match"])?.requiredVersion, keyID: principal.keyID)
+            return .empty(status: 204)
+        }
+
+        router.get("/v1/cases/{external_id}/history") { [self] request in
+            let principal = try authorize(request, roles: Self.caseRoles)
+            let site = try targetSite(request, principal: principal)
+            try rejectUnknownParameters(request, allowed: ["site"])
+            let id = try externalID(request, forWrite: false)
+            let entries = try cases.history(site: site, externalID: id)
+            return .json(HistoryBody(externalID: id, entries: entries))
+        }
+    }
+
+    /// The case representation with its `ETag` (and `Location` when it was created).
+    func caseResponse(_ stored: StoredCase, status: Int, includeLocation: Bool = false) -> HTTPResponse {
+        var response = HTTPResponse.json(stored.toJSON(), status: status)
+        response.headers.set("ETag", etag(stored.version))
+        if includeLocation { response.headers.set("Location", "/v1/cases/\(stored.externalID)") }
+        return response
+    }
+
+    /// The `{external_id}` of the path. A malformed one cannot name a case: 404 to read, 422 to write.
+    func externalID(_ request: HTTPRequest, forWrite: Bool) throws -> String {
+        let id = request.pathParameters["external_id"] ?? ""
+        guard CaseStore.isValidExternalID(id) else {
+            if forWrite {
+                throw RegistryError.invalid([
+                    .init(pointer: JSONPointer(["external_id"]), code: .invalidFormat, message: "must be 1-64 characters of A-Z a-z 0-9 . _ -")
+                ])
+            }
+            throw RegistryError.notFound
+        }
+        return id
+    }
+
+    func caseListQuery(_ request: HTTPRequest) throws -> CaseListQuery {
+        try rejectUnknownParameters(request, allowed: ["site", "limit", "cursor", "localization", "response_group", "updated_since"])
+        var query = CaseListQuery()
+        if let limit = request.query["limit"] {
+            guard let value = Int(limit), value >= 1 else {
+                throw RequestError.badParameter(name: "limit", message: "must be an integer from 1 to \(CaseListQuery.maximumLimit)")
+            }
+            query.limit = min(value, CaseListQuery.maximumLimit)
+        }
+        if let cursor = request.query["cursor"] {
+            guard CaseStore.decodeCursor(cursor) != nil else {
+                throw RequestError.badParameter(name: "cursor", message: "is not a cursor this service issued")
+            }
+            query.cursor = cursor
+        }
+        query.localizations = try enumValues(request, "localization", allowed: ["OD", "CNS", "indeterminate", "none"])
+        query.responseGroups = try enumValues(request, "response_group", allowed: ["CR+VGPR", "PR+NR"])
+        if let since = request.query["updated_since"] {
+            guard Self.isTimestampOrDate(since) else {
+                throw RequestError.badParameter(
+                    name: "updated_since", message: "must be a date (YYYY-MM-DD) or a UTC time (YYYY-MM-DDThh:mm:ss[.sss]Z)")
+            }
+            query.updatedSince = since
+        }
+        return query
+    }
+
+    /// Every value of a repeatable parameter (also comma-separated), each checked against its enumeration.
+    func enumValues(_ request: HTTPRequest, _ name: String, allowed: [String]) throws -> [String] {
+        let values = request.query.values(name).flatMap { $0.split(separator: ",").map(String.init) }
+        for value in values where !allowed.contains(value) {
+            throw RequestError.badParameter(name: name, message: "must be one of: \(allowed.joined(separator: ", "))")
+        }
+        return values
+    }
+
+    func rejectUnknownParameters(_ request: HTTPRequest, allowed: Set<String>) throws {
+        if let unknown = request.query.names.first(where: { !allowed.contains($0) }) {
+            throw RequestError.badParameter(
+                name: unknown, message: "is not a parameter of this operation (allowed: \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    static func isTimestampOrDate(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        func digits(_ range: Range<Int>) -> Bool { range.allSatisfy { $0 < bytes.count && bytes[$0] >= 0x30 && bytes[$0] <= 0x39 } }
+        guard bytes.count >= 10, digits(0..<4), bytes[4] == 0x2D, digits(5..<7), bytes[7] == 0x2D, digits(8..<10) else { return false }
+        if bytes.count == 10 { return true }
+        guard bytes.count >= 20, bytes[10] == 0x54, digits(11..<13), bytes[13] == 0x3A, digits(14..<16), bytes[16] == 0x3A,
+            digits(17..<19), bytes.last == 0x5A
+        else { return false }
+        return bytes.count == 20 || (bytes[19] == 0x2E && digits(20..<(bytes.count - 1)))
+    }
+}
+
+struct HistoryBody: Encodable {
+    let externalID: String
+    let entries: [AuditEntry]
+    enum CodingKeys: String, CodingKey {
+        case externalID = "external_id"
+        case entries
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import HTTPServer
+import JSON
+import Registry
+
+extension Application {
+    /// `POST /v1/imports`: NDJSON (one case per line) or a JSON array; all or nothing.
+    func addImportRoute(to router: inout Router) {
+        router.post("/v1/imports", maxBodyBytes: maxImportBytes) { [self] request in
+            let principal = try authorize(request, roles: Self.caseRoles)
+            let site = try targetSite(request, principal: principal)
+            try rejectUnknownParameters(request, allowed: ["site", "dry_run", "mode"])
+            let mode: ImportMode
+            switch request.query["mode"] {
+            case nil: mode = .create
+            case let value?:
+                guard let parsed = ImportMode(rawValue: value) else {
+                    throw RequestError.badParameter(name: "mode", message: "must be create or upsert")
+                }
+                mode = parsed
+            }
+            let dryRun: Bool
+            switch request.query["dry_run"] {
+            case nil, "false": dryRun = false
+            case "true": dryRun = true
+            default: throw RequestError.badParameter(name: "dry_run", message: "must be true or false")
+            }
+            let records = try importRecords(request)
+            let summary = try cases.importCases(records, site: site, mode: mode, dryRun: dryRun, keyID: principal.keyID)
+            return .json(summary.toJSON(), status: dryRun ? 200 : 201)
+        }
+    }
+
+    func importRecords(_ request: HTTPRequest) throws -> [ImportRecord] {
+        switch request.mediaType {
+        case "application/x-ndjson":
+            return Self.ndjsonRecords(request.body)
+        case "application/json":
+            guard case .array(let items) = try request.jsonBody() else {
+                throw RequestError.malformedJSON("An application/json import must be one JSON array of cases.")
+            }
+            return items.map(ImportRecord.json)
+        default:
+            throw RequestError.unsupportedMediaType(accepted: ["application/x-ndjson", "application/json"])
+        }
+    }
+
+    /// Splits NDJSON into records, one per non-blank line; a line that is not JSON is a failing record.
+    static func ndjsonRecords(_ body: [UInt8]) -> [ImportRecord] {
+        var records: [ImportRecord] = []
+        var start = 0
+        func take(_ end: Int) {
+            var slice = body[start..<end]
+            while let last = slice.last, last == 0x0D || last == 0x20 || last == 0x09 { slice = slice.dropLast() }
+            if slice.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+            if let value = try? JSONValue.parse(Data(slice)) {
+                records.append(.json(value))
+            } else {
+                records.append(.unparsable)
+            }
+        }
+        for index in body.indices where body[index] == 0x0A {
+            take(index)
+            start = index + 1
+        }
+        if start < body.count { take(body.count) }
+        return records
+    }
+}

@@ -1,0 +1,42 @@
+import HTTPServer
+import Registry
+
+/// Why a request's credentials were refused.
+public enum AuthError: Error, Equatable {
+    /// No `Authorization: Bearer` header, or a key that is unknown or revoked (401).
+    case unauthenticated
+    /// A valid key whose role may not use this route (403).
+    case forbidden(role: Role)
+    /// A submitter naming another site (403): it acts on its own site only.
+    case otherSite
+}
+
+extension Application {
+    /// The principal behind the request's bearer key.
+    func authenticate(_ request: HTTPRequest) throws -> Principal {
+        guard let header = request.headers["Authorization"] else { throw AuthError.unauthenticated }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw AuthError.unauthenticated }
+        guard let principal = try keys.authenticate(String(parts[1]).trimmingCharacters(in: .whitespaces)) else {
+            throw AuthError.unauthenticated
+        }
+        return principal
+    }
+
+    /// Authenticates and checks the role in one step.
+    func authorize(_ request: HTTPRequest, roles: Set<Role>) throws -> Principal {
+        let principal = try authenticate(request)
+        guard roles.contains(principal.role) else { throw AuthError.forbidden(role: principal.role) }
+        return principal
+    }
+
+    /// The site a case route acts on: the caller's own, or for an admin the `site` query parameter.
+    func targetSite(_ request: HTTPRequest, principal: Principal) throws -> String {
+        guard let requested = request.query["site"] else { return principal.site }
+        guard KeyStore.isValidSite(requested) else {
+            throw RequestError.badParameter(name: "site", message: "must be 1-64 characters of A-Z a-z 0-9 . _ -")
+        }
+        if principal.role == .admin || requested == principal.site { return requested }
+        throw AuthError.otherSite
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import JSON
+import Registry
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import cases for a site from an NDJSON file (one case per line) or a JSON array.",
+        discussion: """
+            The CLI twin of POST /v1/imports: every record is validated first; if any fails, \
+            nothing is stored and the errors are printed per record (index, external_id, errors). \
+            Otherwise all records are stored in one transaction. Prints the summary as JSON.
+            """)
+
+    @Option(help: ArgumentHelp("The site the cases belong to.", valueName: "site"))
+    var site: String
+
+    @Option(help: ArgumentHelp("create (every record must be new) or upsert.", valueName: "mode"))
+    var mode: String = "create"
+
+    @Flag(help: "Validate and count, store nothing.")
+    var dryRun = false
+
+    @Argument(help: ArgumentHelp("NDJSON (.ndjson, .jsonl) or JSON array (.json) file.", valueName: "file"))
+    var file: String
+
+    @OptionGroup var database: DatabaseOptions
+
+    func validate() throws {
+        guard KeyStore.isValidSite(site) else { throw ValidationError("--site must be 1-64 characters of A-Z a-z 0-9 . _ -") }
+        guard ImportMode(rawValue: mode) != nil else { throw ValidationError("--mode must be create or upsert.") }
+    }
+
+    func run() throws {
+        guard let bytes = FileManager.default.contents(atPath: file) else {
+            printError("icmm import: cannot read \(file)")
+            throw ExitCode(1)
+        }
+        let records: [ImportRecord]
+        if bytes.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "[") {
+            guard case .array(let items)? = try? JSONValue.parse(bytes) else {
+                printError("icmm import: \(file) starts like a JSON array but is not valid JSON")
+                throw ExitCode(1)
+            }
+            records = items.map(ImportRecord.json)
+        } else {
+            records = ndjsonRecords(Array(bytes))
+        }
+        let (db, _) = try openMigratedDatabase(database, logger: quietLogger())
+        defer { db.close() }
+        do {
+            let summary = try CaseStore(database: db).importCases(
+                records, site: site, mode: ImportMode(rawValue: mode)!, dryRun: dryRun, keyID: "cli")
+            print(summary.toJSON().serializedString())
+        } catch RegistryError.importRejected(let failures) {
+            print(JSONValue.object(["records": .array(failures.map { $0.toJSON() })]).serializedString())
+            printError("icmm import: \(failures.count) record(s) are invalid; nothing was stored.")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Reclassify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reclassify",
+        abstract: "Recompute the classification of cases stored by an older classification engine.",
+        discussion: """
+            `icmm serve` does this at start. Each recomputed case gets a new version and an audit \
+            entry naming the classification fields that changed. Cases that no longer pass \
+            validation keep their classification and are counted as failed.
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() throws {
+        let (db, _) = try openMigratedDatabase(database, logger: quietLogger())
+        defer { db.close() }
+        let result = try CaseStore(database: db).reclassifyStale(keyID: "reclassify")
+        print(#"{"failed":\#(result.failed),"updated":\#(result.updated)}"#)
+    }
+}
+
+/// NDJSON lines to records (a line that is not JSON is a failing record).
+func ndjsonRecords(_ bytes: [UInt8]) -> [ImportRecord] {
+    bytes.split(separator: 0x0A, omittingEmptySubsequences: true).compactMap { line -> ImportRecord? in
+        let trimmed = line.filter { $0 != 0x0D }
+        if trimmed.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
+        if let value = try? JSONValue.parse(Data(trimmed)) { return .json(value) }
+        return .unparsable
+    }
+}
