@@ -3,7 +3,9 @@ import Foundation
 import HTTPServer
 import Logging
 import Metrics
+import JSON
 import Prometheus
+import Registry
 import Storage
 import TestSupport
 
@@ -26,7 +28,7 @@ final class TestService {
     let server: HTTPServer
     var client: HTTPTestClient { HTTPTestClient(port: server.port) }
 
-    init(maxBody: Int = 1 << 20, migrations: MigrationRunner? = nil, migrate: Bool = true) throws {
+    init(maxBody: Int = 1 << 20, maxImportBytes: Int = 64 << 20, migrations: MigrationRunner? = nil, migrate: Bool = true) throws {
         database = try Database(configuration: .init(path: directory.file("icmm.sqlite")))
         let runner = try migrations ?? MigrationRunner(directory: repositoryRoot + "/Migrations")
         if migrate { try runner.migrate(database) }
@@ -34,7 +36,8 @@ final class TestService {
         logger.logLevel = .critical
         let document = try String(contentsOfFile: repositoryRoot + "/openapi.yaml", encoding: .utf8)
         application = Application(
-            database: database, migrations: runner, metrics: sharedMetrics, openAPIDocument: document, logger: logger)
+            database: database, migrations: runner, metrics: sharedMetrics, openAPIDocument: document, logger: logger,
+            maxImportBytes: maxImportBytes, now: { testNow })
         var configuration = HTTPServerConfiguration()
         configuration.port = 0
         configuration.threads = 2
@@ -44,9 +47,43 @@ final class TestService {
         application.observeConnections { [server] in server.currentConnections }
     }
 
+    /// A new API key; returns the bearer header to send.
+    func key(site: String, role: Role) throws -> (String, String) {
+        let created = try application.keys.create(site: site, role: role)
+        return ("Authorization", "Bearer " + created.key)
+    }
+
     deinit {
         server.stop()
         database.close()
         directory.remove()
     }
+}
+
+/// The tests' "today": fixed, so that date validation does not drift with the calendar.
+let testNow = Date(timeIntervalSince1970: 1_795_000_000)  // 2026-11-18
+
+/// A valid case in the data-dictionary format, as JSON text, with optional top-level overrides.
+func caseJSON(_ externalID: String, _ overrides: [String: JSONValue] = [:]) -> String {
+    var members: [String: JSONValue] = [
+        "external_id": .string(externalID),
+        "sex": "female",
+        "birth_year": 1955,
+        "mm_diagnosis_date": "2021-05-10",
+        "intracranial": [
+            "diagnosis_date": "2023-02-01",
+            "prior_lines": 1,
+            "imaging": ["modalities": ["mri"], "findings": ["skull_vault_lesion", "dural_involvement"]],
+            "csf": ["cytology": "negative", "flow_cytometry": "negative"],
+        ],
+        "therapy": ["agents": ["bortezomib", "dexamethasone"], "radiotherapy": true, "asct": false],
+        "response": ["reported": "VGPR"],
+        "outcome": ["last_followup_date": "2024-06-30"],
+    ]
+    for (key, value) in overrides { members[key] = value }
+    return JSONValue.object(members).serializedString()
+}
+
+extension TestResponse {
+    var jsonValue: JSONValue? { try? JSONValue.parse(Data(body)) }
 }

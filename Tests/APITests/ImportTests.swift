@@ -1,0 +1,108 @@
+import Foundation
+import JSON
+import Registry
+import Storage
+import TestSupport
+import Testing
+
+@Suite struct ImportTests {
+    func ndjson(_ ids: [String]) -> String { ids.map { caseJSON($0) }.joined(separator: "\n") + "\n" }
+
+    @Test func storesEveryRecordOfAValidNDJSONImport() throws {
+        let service = try TestService()
+        let auth = try service.key(site: "HOSP-A", role: .submitter)
+        let response = try service.client.send("POST", "/v1/imports", json: ndjson(["I-1", "I-2", "I-3"]), contentType: "application/x-ndjson", headers: [auth])
+        #expect(response.status == 201)
+        #expect(response.jsonValue?["created"] == 3)
+        #expect(response.jsonValue?["ids"]?.arrayValue?.count == 3)
+        #expect(try service.cases() == ["HOSP-A/I-1", "HOSP-A/I-2", "HOSP-A/I-3"])
+    }
+
+    @Test func oneInvalidRecordRejectsTheWholeImportAndListsErrorsPerRecord() throws {
+        let service = try TestService()
+        let auth = try service.key(site: "HOSP-A", role: .submitter)
+        let body = caseJSON("I-1") + "\n" + caseJSON("I-2", ["sex": "x"]) + "\nnot json\n" + caseJSON("I-1") + "\n"
+        let response = try service.client.send("POST", "/v1/imports", json: body, contentType: "application/x-ndjson", headers: [auth])
+        #expect(response.status == 422)
+        let records = response.jsonValue?["records"]?.arrayValue ?? []
+        #expect(records.map { $0["index"] } == [1, 2, 3])
+        #expect(records[0]["external_id"] == "I-2")
+        #expect(records[0]["errors"]?.arrayValue?.first?["path"] == "/sex")
+        #expect(records[1]["external_id"] == .null)
+        #expect(records[2]["errors"]?.arrayValue?.first?["code"] == "conflict")
+        #expect(try service.cases().isEmpty)
+    }
+
+    @Test func aDryRunCountsAndStoresNothing() throws {
+        let service = try TestService()
+        let auth = try service.key(site: "HOSP-A", role: .submitter)
+        let response = try service.client.send("POST", "/v1/imports?dry_run=true", json: ndjson(["D-1", "D-2"]), contentType: "application/x-ndjson", headers: [auth])
+        #expect(response.status == 200)
+        #expect(response.jsonValue?["dry_run"] == true)
+        #expect(response.jsonValue?["created"] == 2)
+        #expect(try service.cases().isEmpty)
+        #expect(try service.application.cases.dataVersion() == 0)
+    }
+
+    @Test func upsertUpdatesChangedRecordsAndCountsUnchangedOnes() throws {
+        let service = try TestService()
+        let auth = try service.key(site: "HOSP-A", role: .submitter)
+        _ = try service.client.send("POST", "/v1/imports", json: ndjson(["U-1", "U-2"]), contentType: "application/x-ndjson", headers: [auth])
+        let body = "[" + [caseJSON("U-1"), caseJSON("U-2", ["sex": "male"]), caseJSON("U-3")].joined(separator: ",") + "]"
+        let response = try service.client.send("POST", "/v1/imports?mode=upsert", json: body, headers: [auth])
+        #expect(response.status == 201)
+        #expect(response.jsonValue?["created"] == 1)
+        #expect(response.jsonValue?["updated"] == 1)
+        #expect(response.jsonValue?["unchanged"] == 1)
+        // mode=create refuses records that exist, and stores none of the batch.
+        let again = try service.client.send("POST", "/v1/imports", json: ndjson(["U-4", "U-1"]), contentType: "application/x-ndjson", headers: [auth])
+        #expect(again.status == 422)
+        #expect(again.jsonValue?["records"]?.arrayValue?.first?["index"] == 1)
+        #expect(try service.cases().contains("HOSP-A/U-4") == false)
+    }
+
+    @Test func badImportRequestsAreRefusedClearly() throws {
+        let service = try TestService()
+        let auth = try service.key(site: "HOSP-A", role: .submitter)
+        #expect(try service.client.send("POST", "/v1/imports", json: caseJSON("X"), headers: [auth]).status == 400)  // an object, not an array
+        #expect(try service.client.send("POST", "/v1/imports", json: "[", headers: [auth]).status == 400)
+        #expect(try service.client.send("POST", "/v1/imports", json: "", contentType: "text/csv", headers: [auth]).status == 415)
+        #expect(try service.client.send("POST", "/v1/imports?mode=merge", json: "[]", headers: [auth]).status == 400)
+        #expect(try service.client.send("POST", "/v1/imports?dry_run=yes", json: "[]", headers: [auth]).status == 400)
+    }
+
+    @Test func handlesTenThousandRecordsInOneRequest() throws {
+        let service = try TestService()
+        let auth = try service.key(site: "HOSP-A", role: .submitter)
+        let body = (0..<10_000).map { caseJSON("BULK-\($0)") }.joined(separator: "\n")
+        #expect(body.utf8.count > 1 << 20)  // larger than the ordinary body limit
+        let response = try service.client.send("POST", "/v1/imports", json: body, contentType: "application/x-ndjson", headers: [auth])
+        #expect(response.status == 201)
+        #expect(response.jsonValue?["created"] == 10_000)
+        #expect(try service.cases().count == 10_000)
+    }
+}
+
+@Suite struct ReclassificationTests {
+    @Test func casesOfAnOlderEngineAreRecomputedAndAudited() throws {
+        let service = try TestService()
+        let auth = try service.key(site: "HOSP-A", role: .submitter)
+        _ = try service.client.send("POST", "/v1/cases", json: caseJSON("R-1"), headers: [auth])
+        // Pretend an older engine stored it, with a wrong classification.
+        try service.database.write { connection in
+            try connection.run(
+                "UPDATE cases SET engine_version = 'classification-1999.1.1', localization = 'none', classification = '{\"localization\":{\"category\":\"none\"}}'")
+        }
+        let result = try service.application.cases.reclassifyStale(keyID: "reclassify")
+        #expect(result.updated == 1 && result.failed == 0)
+        let current = try service.client.get("/v1/cases/R-1", headers: [auth])
+        #expect(current.header("etag") == "\"2\"")
+        #expect(current.jsonValue?["classification"]?["localization"]?["category"] == "OD")
+        let row = try service.database.read { try $0.queryOne("SELECT localization FROM cases") { $0.string(0) } }
+        #expect(row == "OD")
+        let last = try service.client.get("/v1/cases/R-1/history", headers: [auth]).jsonValue?["entries"]?.arrayValue?.last
+        #expect(last?["action"] == "reclassify")
+        #expect(last?["changed_paths"]?.arrayValue?.contains("/classification/localization/category") == true)
+        #expect(try service.application.cases.reclassifyStale().updated == 0)
+    }
+}
