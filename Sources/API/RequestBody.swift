@@ -26,12 +26,6 @@ extension HTTPRequest {
     }
 }
 
-extension JSONValue {
-    static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
-        try parse(Data(bytes))
-    }
-}
-
 import Foundation
 
 extension HTTPResponse {

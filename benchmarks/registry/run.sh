@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Registry writes: POST /v1/cases from 32 concurrent connections (wrk + post_case.lua) with the
+# default durability (WAL, synchronous=FULL, group commit), then a check that every acknowledged
+# case is in the database; and a 100,000-case import over HTTP and through `icmm import`.
+# Usage: benchmarks/registry/run.sh   (from the repo root, after `swift build -c release`)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION=${DURATION:-10s}
+IMPORT_N=${IMPORT_N:-100000}
+OUT=benchmarks/out; mkdir -p "$OUT"
+BIN="$(swift build -c release --show-bin-path)/icmm"
+[ -x "$BIN" ] || swift build -c release --product icmm
+WORK=$(mktemp -d)
+trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+
+"$BIN" migrate --db "$WORK/bench.sqlite" >/dev/null
+export ICMM_KEY=$("$BIN" keys create --site BENCH --role submitter --db "$WORK/bench.sqlite" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+"$BIN" serve --port 18094 --db "$WORK/bench.sqlite" --log-level warning >"$OUT/registry-serve.log" 2>&1 & SERVER=$!
+for _ in $(seq 50); do curl -fs http://127.0.0.1:18094/healthz >/dev/null && break; sleep 0.1; done
+
+echo "== POST /v1/cases, wrk -t2 -c32 -d$DURATION, synchronous=FULL"
+wrk -t2 -c32 -d"$DURATION" -s benchmarks/registry/post_case.lua http://127.0.0.1:18094 | tee "$OUT/registry-wrk.txt" | grep -E "Requests/sec|Latency|acknowledged_201|other_status|Non-2xx"
+acked=$(awk '/acknowledged_201/ {print $2}' "$OUT/registry-wrk.txt")
+stored=$(sqlite3 "$WORK/bench.sqlite" "SELECT count(*) FROM cases" 2>/dev/null || python3 -c "import sqlite3; print(sqlite3.connect('$WORK/bench.sqlite').execute('SELECT count(*) FROM cases').fetchone()[0])")
+echo "acknowledged: $acked  stored: $stored  (every acknowledged case must be stored)"
+[ "$stored" -ge "$acked" ] || { echo "LOST CASES"; exit 1; }
+
+echo "== import of $IMPORT_N cases"
+python3 benchmarks/registry/make_cases.py "$IMPORT_N" > "$WORK/cases.ndjson"
+ls -la "$WORK/cases.ndjson" | awk '{printf "file: %.1f MB\n", $5 / 1e6}'
+start=$(date +%s.%N)
+status=$(curl -s -o "$OUT/import-response.json" -w '%{http_code}' -X POST "http://127.0.0.1:18094/v1/imports?site=BENCH" \
+  -H "Authorization: Bearer $ICMM_KEY" -H 'Content-Type: application/x-ndjson' --data-binary @"$WORK/cases.ndjson")
+end=$(date +%s.%N)
+echo "HTTP POST /v1/imports: status $status, $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }') s (target < 20 s)"
+kill $SERVER; wait $SERVER 2>/dev/null || true
+start=$(date +%s.%N)
+"$BIN" import --site BENCH2 --db "$WORK/bench.sqlite" "$WORK/cases.ndjson" > "$OUT/import-cli.json"
+end=$(date +%s.%N)
+echo "icmm import (CLI): $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }') s; $(python3 -c "import json; d=json.load(open('$OUT/import-cli.json')); print(d['created'], 'created')")"
