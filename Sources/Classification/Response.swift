@@ -68,9 +68,12 @@ public enum ResponseCriterion: String, Sendable, Hashable, CaseIterable, Codable
 /// Relative tolerance of the percentage comparisons: 1e-9 of the reference value.
 ///
 /// Reductions are compared as `baseline - best >= fraction * baseline` rather than as a computed
-/// percentage, and the tolerance absorbs binary rounding (3.3 -> 1.65 g/dL is exactly 50% in
-/// decimal but not in binary). Submitted values carry at most a few decimals, so a difference of
-/// 1e-9 of the value is never clinically real.
+/// percentage, and the tolerance absorbs binary rounding: 1.4 -> 0.14 g/dL is exactly 90% in
+/// decimal, yet `1.4 - 0.14 < 0.9 * 1.4` in binary floating point (so are 1.2 -> 0.9 for 25%,
+/// 2.2 -> 2.75 for a 25% rise, 1.8 -> 2.3 for a 0.5 g/dL rise). Halving is exact, so 50% needs
+/// no help. Boundaries are inclusive as DOMAIN.md writes them (>=), except the dFLC progression
+/// floor (> 100 mg/L). Submitted values carry at most a few decimals, so a difference of 1e-9 of
+/// the value is never clinically real.
 let relativeTolerance = 1e-9
 
 /// `best` is at least `fraction` below `baseline` (e.g. 0.5 for ">=50% reduction"); false when baseline is 0.

@@ -58,6 +58,13 @@ private func serum(_ baseline: Double, _ best: Double) -> (A, A) {
                 boneMarrowPlasmaCellsPct: 1, clonalPlasmaCellsInMarrow: true),
             computed: .CR),
         ResponseCase(
+            name: "CR: marrow clonality not reported is not sCR",
+            baseline: A(serumMProteinGDl: 3.0),
+            best: A(
+                flcRatioNormal: true, serumImmunofixation: .negative, urineImmunofixation: .negative,
+                boneMarrowPlasmaCellsPct: 1),
+            computed: .CR),
+        ResponseCase(
             name: "CR: a baseline plasmacytoma that disappeared",
             baseline: A(serumMProteinGDl: 3.0, plasmacytoma: .present),
             best: A(
@@ -98,8 +105,8 @@ private func serum(_ baseline: Double, _ best: Double) -> (A, A) {
             baseline: A(serumMProteinGDl: 2.0, urineMProteinMg24h: 150), best: A(serumMProteinGDl: 0.2, urineMProteinMg24h: 99),
             computed: .VGPR, basis: ["serum_m_protein_reduction>=90%", "urine_m_protein<100mg/24h"]),
         ResponseCase(
-            name: "serum exactly 90% down in decimal but not in binary (3.3 -> 0.33)",
-            baseline: A(serumMProteinGDl: 3.3), best: A(serumMProteinGDl: 0.33, urineMProteinMg24h: 40),
+            name: "serum exactly 90% down in decimal but not in binary (1.4 -> 0.14)",
+            baseline: A(serumMProteinGDl: 1.4), best: A(serumMProteinGDl: 0.14, urineMProteinMg24h: 40),
             computed: .VGPR),
         ResponseCase(
             name: "serum 89.5% down is PR",
@@ -121,7 +128,7 @@ private func serum(_ baseline: Double, _ best: Double) -> (A, A) {
             name: "serum exactly 50% down (1.0 -> 0.5)", baseline: serum(1.0, 0.5).0, best: serum(1.0, 0.5).1,
             computed: .PR, basis: ["serum_m_protein_reduction>=50%"]),
         ResponseCase(
-            name: "serum exactly 50% down in decimal but not in binary (3.3 -> 1.65)",
+            name: "serum exactly 50% down with a decimal value (3.3 -> 1.65)",
             baseline: serum(3.3, 1.65).0, best: serum(3.3, 1.65).1, computed: .PR),
         ResponseCase(
             name: "serum 49% down is MR", baseline: serum(1.0, 0.51).0, best: serum(1.0, 0.51).1,
@@ -208,6 +215,9 @@ private func serum(_ baseline: Double, _ best: Double) -> (A, A) {
             name: "serum exactly 25% down (2.0 -> 1.5)", baseline: serum(2.0, 1.5).0, best: serum(2.0, 1.5).1,
             computed: .MR, basis: ["serum_m_protein_reduction>=25%"]),
         ResponseCase(
+            name: "serum exactly 25% down in decimal but not in binary (1.2 -> 0.9)", baseline: serum(1.2, 0.9).0,
+            best: serum(1.2, 0.9).1, computed: .MR),
+        ResponseCase(
             name: "serum 24.5% down is SD", baseline: serum(2.0, 1.51).0, best: serum(2.0, 1.51).1,
             computed: .SD, basis: ["no_response_or_progression_criteria_met"]),
         ResponseCase(
@@ -230,6 +240,12 @@ private func serum(_ baseline: Double, _ best: Double) -> (A, A) {
             name: "serum +25% and +0.5 g/dL exactly (2.0 -> 2.5)", baseline: serum(2.0, 2.5).0, best: serum(2.0, 2.5).1,
             computed: .PD, basis: ["serum_m_protein_increase>=25%_and>=0.5g/dL"]),
         ResponseCase(
+            name: "serum +25% exactly, not exact in binary (2.2 -> 2.75)", baseline: serum(2.2, 2.75).0,
+            best: serum(2.2, 2.75).1, computed: .PD),
+        ResponseCase(
+            name: "serum +0.5 g/dL exactly, not exact in binary (1.8 -> 2.3)", baseline: serum(1.8, 2.3).0,
+            best: serum(1.8, 2.3).1, computed: .PD),
+        ResponseCase(
             name: "serum +0.49 g/dL is not PD", baseline: serum(2.0, 2.49).0, best: serum(2.0, 2.49).1, computed: .SD),
         ResponseCase(
             name: "serum +40% but only +0.4 g/dL is below the absolute floor", baseline: serum(1.0, 1.4).0,
@@ -251,6 +267,10 @@ private func serum(_ baseline: Double, _ best: Double) -> (A, A) {
         ResponseCase(
             name: "urine +66% but +199 mg/24 h is below the floor",
             baseline: A(urineMProteinMg24h: 300), best: A(urineMProteinMg24h: 499), computed: .SD),
+        ResponseCase(
+            name: "urine +200 mg/24 h exactly, not exact in binary (56.4 -> 256.4)",
+            baseline: A(urineMProteinMg24h: 56.4), best: A(urineMProteinMg24h: 256.4),
+            computed: .PD),
         ResponseCase(
             name: "urine +200 mg/24 h from 300", baseline: A(urineMProteinMg24h: 300), best: A(urineMProteinMg24h: 500),
             computed: .PD),
