@@ -74,7 +74,8 @@ private struct CaseValidator {
         let birthYear = integer(
             members["birth_year"], at: root.appending("birth_year"), range: 1900...today.year,
             rangeMessage: "must be a year from 1900 to the current year")
-        let mmDiagnosisDate = date(members["mm_diagnosis_date"], at: root.appending("mm_diagnosis_date"), required: true)
+        let mmDiagnosisDate = date(
+            members["mm_diagnosis_date"], at: root.appending("mm_diagnosis_date"), required: true)
         let isotype = isotype(members["isotype"], at: root.appending("isotype"))
         let staging = staging(members["staging"], at: root.appending("staging"))
         let intracranial = intracranial(members["intracranial"], at: root.appending("intracranial"))
@@ -108,7 +109,9 @@ private struct CaseValidator {
             }
         }
         guard allowed, (1...64).contains(text.unicodeScalars.count) else {
-            fail(pointer, .invalidFormat, "must be 1 to 64 characters, each a letter A-Z or a-z, a digit, '.', '_' or '-'")
+            fail(
+                pointer, .invalidFormat,
+                "must be 1 to 64 characters, each a letter A-Z or a-z, a digit, '.', '_' or '-'")
             return nil
         }
         return text
@@ -127,7 +130,8 @@ private struct CaseValidator {
             beta2MicroglobulinMgL: number(
                 members["beta2_microglobulin_mg_l"], at: pointer.appending("beta2_microglobulin_mg_l"), range: 0...100,
                 unit: "mg/L"),
-            albuminGDl: number(members["albumin_g_dl"], at: pointer.appending("albumin_g_dl"), range: 0.5...7, unit: "g/dL"),
+            albuminGDl: number(
+                members["albumin_g_dl"], at: pointer.appending("albumin_g_dl"), range: 0.5...7, unit: "g/dL"),
             ldhElevated: bool(members["ldh_elevated"], at: pointer.appending("ldh_elevated")),
             fish: enumArray(members["fish"], at: pointer.appending("fish")))
     }
@@ -216,8 +220,10 @@ private struct CaseValidator {
             involvedFLCMgL: measurement("involved_flc_mg_l", 0...100_000, "mg/L"),
             uninvolvedFLCMgL: measurement("uninvolved_flc_mg_l", 0...100_000, "mg/L"),
             flcRatioNormal: bool(members["flc_ratio_normal"], at: pointer.appending("flc_ratio_normal")),
-            serumImmunofixation: enumValue(members["serum_immunofixation"], at: pointer.appending("serum_immunofixation")),
-            urineImmunofixation: enumValue(members["urine_immunofixation"], at: pointer.appending("urine_immunofixation")),
+            serumImmunofixation: enumValue(
+                members["serum_immunofixation"], at: pointer.appending("serum_immunofixation")),
+            urineImmunofixation: enumValue(
+                members["urine_immunofixation"], at: pointer.appending("urine_immunofixation")),
             boneMarrowPlasmaCellsPct: measurement("bone_marrow_plasma_cells_pct", 0...100, "%"),
             clonalPlasmaCellsInMarrow: bool(
                 members["clonal_plasma_cells_in_marrow"], at: pointer.appending("clonal_plasma_cells_in_marrow")),
@@ -283,7 +289,8 @@ private struct CaseValidator {
         if let mmDiagnosis, let intracranialDiagnosis,
             mmDiagnosis.daysSince(intracranialDiagnosis) > maximumDaysIntracranialBeforeMyeloma
         {
-            fail(icPointer, .chronology, "must be at most \(maximumDaysIntracranialBeforeMyeloma) days before \(mmPath)")
+            fail(
+                icPointer, .chronology, "must be at most \(maximumDaysIntracranialBeforeMyeloma) days before \(mmPath)")
         }
         if let intracranialDiagnosis {
             if let progression = outcome.progressionDate, progression < intracranialDiagnosis {
@@ -391,7 +398,8 @@ private struct CaseValidator {
             return nil
         }
         guard range.contains(number) else {
-            fail(pointer, .outOfRange, "must be from \(format(range.lowerBound)) to \(format(range.upperBound)) \(unit)")
+            fail(
+                pointer, .outOfRange, "must be from \(format(range.lowerBound)) to \(format(range.upperBound)) \(unit)")
             return nil
         }
         return number

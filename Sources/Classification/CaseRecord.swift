@@ -52,7 +52,11 @@ public struct CaseRecord: Sendable, Hashable {
     }
 
     public enum HeavyChain: String, Sendable, Hashable, CaseIterable, Codable {
-        case igG = "IgG", igA = "IgA", igD = "IgD", igM = "IgM", igE = "IgE"
+        case igG = "IgG"
+        case igA = "IgA"
+        case igD = "IgD"
+        case igM = "IgM"
+        case igE = "IgE"
         case lightChainOnly = "light_chain_only"
         case nonSecretory = "non_secretory"
     }
@@ -246,8 +250,9 @@ public struct CaseRecord: Sendable, Hashable {
         public var baseline: ResponseAssessment?
         /// The best response assessment.
         public var best: ResponseAssessment?
-        public init(reported: ResponseCategory? = nil, baseline: ResponseAssessment? = nil, best: ResponseAssessment? = nil)
-        {
+        public init(
+            reported: ResponseCategory? = nil, baseline: ResponseAssessment? = nil, best: ResponseAssessment? = nil
+        ) {
             self.reported = reported
             self.baseline = baseline
             self.best = best
@@ -325,8 +330,9 @@ public struct CaseRecord: Sendable, Hashable {
         public var deathDate: CalendarDate?
         /// Required unless `deathDate` is set.
         public var lastFollowupDate: CalendarDate?
-        public init(progressionDate: CalendarDate? = nil, deathDate: CalendarDate? = nil, lastFollowupDate: CalendarDate? = nil)
-        {
+        public init(
+            progressionDate: CalendarDate? = nil, deathDate: CalendarDate? = nil, lastFollowupDate: CalendarDate? = nil
+        ) {
             self.progressionDate = progressionDate
             self.deathDate = deathDate
             self.lastFollowupDate = lastFollowupDate

@@ -17,17 +17,17 @@ public struct Classification: Sendable, Hashable {
     /// The rules' version; see `ClassificationEngine.version`.
     public let engineVersion: String
     public let localization: Localization
-    public let workup: WorkupSummary
-    public let response: ResponseAssessmentResult
-    public let staging: StagingResult
+    public let workup: Workup
+    public let response: Response
+    public let staging: Staging
     /// Only for CNS cases; nil otherwise.
     public let cnsRisk: CNSRisk?
-    public let therapy: TherapySummary
+    public let therapy: Therapy
     public let timing: Timing
 
     public init(
-        engineVersion: String = ClassificationEngine.version, localization: Localization, workup: WorkupSummary,
-        response: ResponseAssessmentResult, staging: StagingResult, cnsRisk: CNSRisk?, therapy: TherapySummary,
+        engineVersion: String = ClassificationEngine.version, localization: Localization, workup: Workup,
+        response: Response, staging: Staging, cnsRisk: CNSRisk?, therapy: Therapy,
         timing: Timing
     ) {
         self.engineVersion = engineVersion
@@ -44,7 +44,7 @@ public struct Classification: Sendable, Hashable {
 
     public var localizationCategory: Localization.Category { localization.category }
     public var responseGroup: CaseRecord.ResponseGroup? { response.group }
-    public var therapyClass: TherapySummary.Class { therapy.therapyClass }
+    public var therapyClass: Therapy.Class { therapy.therapyClass }
     public var iss: Stage? { staging.iss }
     public var cnsRiskScore: Int? { cnsRisk?.score }
 }
@@ -58,16 +58,17 @@ public enum ClassificationEngine {
 
     /// Classifies one validated case (DOMAIN.md sections 3-6).
     public static func classify(_ record: CaseRecord) -> Classification {
-        let localization = Localization(intracranial: record.intracranial)
+        let localization = Classification.Localization(intracranial: record.intracranial)
         return Classification(
             localization: localization,
-            workup: WorkupSummary(workup: record.workup, csf: record.intracranial.csf),
-            response: ResponseAssessmentResult(response: record.response),
-            staging: StagingResult(staging: record.staging),
+            workup: Classification.Workup(workup: record.workup, csf: record.intracranial.csf),
+            response: Classification.Response(response: record.response),
+            staging: Classification.Staging(staging: record.staging),
             cnsRisk: localization.category == .cns
-                ? CNSRisk(priorLines: record.intracranial.priorLines, fish: record.staging?.fish) : nil,
-            therapy: TherapySummary(therapy: record.therapy),
-            timing: Timing(mmDiagnosis: record.mmDiagnosisDate, intracranialDiagnosis: record.intracranial.diagnosisDate))
+                ? Classification.CNSRisk(priorLines: record.intracranial.priorLines, fish: record.staging?.fish) : nil,
+            therapy: Classification.Therapy(therapy: record.therapy),
+            timing: Classification.Timing(
+                mmDiagnosis: record.mmDiagnosisDate, intracranialDiagnosis: record.intracranial.diagnosisDate))
     }
 }
 
@@ -102,7 +103,7 @@ extension Optional where Wrapped: RawRepresentable, Wrapped.RawValue == String {
     fileprivate var json: JSONValue { map { .string($0.rawValue) } ?? .null }
 }
 
-extension Localization {
+extension Classification.Localization {
     /// Recommendations are rendered as their sentences.
     public func toJSON() -> JSONValue {
         .object([
@@ -115,7 +116,7 @@ extension Localization {
     }
 }
 
-extension WorkupSummary {
+extension Classification.Workup {
     public func toJSON() -> JSONValue {
         .object([
             "complete": .bool(complete),
@@ -125,7 +126,7 @@ extension WorkupSummary {
     }
 }
 
-extension ResponseAssessmentResult {
+extension Classification.Response {
     public func toJSON() -> JSONValue {
         .object([
             "computed": computed.json,
@@ -138,7 +139,7 @@ extension ResponseAssessmentResult {
     }
 }
 
-extension StagingResult {
+extension Classification.Staging {
     public func toJSON() -> JSONValue {
         .object([
             "iss": iss.map { .number(Double($0.rawValue)) } ?? .null,
@@ -147,7 +148,7 @@ extension StagingResult {
     }
 }
 
-extension CNSRisk {
+extension Classification.CNSRisk {
     public func toJSON() -> JSONValue {
         .object([
             "score": score.map { .number(Double($0)) } ?? .null,
@@ -156,7 +157,7 @@ extension CNSRisk {
     }
 }
 
-extension TherapySummary {
+extension Classification.Therapy {
     public func toJSON() -> JSONValue {
         func flag(_ value: Bool?) -> JSONValue { value.map { .bool($0) } ?? .null }
         return .object([
@@ -170,7 +171,7 @@ extension TherapySummary {
     }
 }
 
-extension Timing {
+extension Classification.Timing {
     public func toJSON() -> JSONValue {
         .object([
             "phase": .string(phase.rawValue),

@@ -1,109 +1,114 @@
-/// Localization of the intracranial disease: osteodural (OD) versus true CNS myeloma.
-///
-/// Source: DOMAIN.md section 3, the registry's operational reading of Gozzetti et al.
-/// (Cancer 2012;118:1574-84) and of the source letter: OD = a myeloma mass growing from the
-/// skull into the dura, or a dural-based mass; CNS = intraparenchymal lesions or clonal plasma
-/// cells in the CSF. CNS evidence beats OD evidence.
-public struct Localization: Sendable, Hashable {
-    public enum Category: String, Sendable, Hashable, CaseIterable, Codable {
-        case od = "OD"
-        case cns = "CNS"
-        case indeterminate
-        case none
-    }
+extension Classification {
+    /// Localization of the intracranial disease: osteodural (OD) versus true CNS myeloma.
+    ///
+    /// Source: DOMAIN.md section 3, the registry's operational reading of Gozzetti et al.
+    /// (Cancer 2012;118:1574-84) and of the source letter: OD = a myeloma mass growing from the
+    /// skull into the dura, or a dural-based mass; CNS = intraparenchymal lesions or clonal plasma
+    /// cells in the CSF. CNS evidence beats OD evidence.
+    public struct Localization: Sendable, Hashable {
+        public enum Category: String, Sendable, Hashable, CaseIterable, Codable {
+            case od = "OD"
+            case cns = "CNS"
+            case indeterminate
+            case none
+        }
 
-    public enum Subtype: String, Sendable, Hashable, CaseIterable, Codable {
-        case leptomeningeal, intraparenchymal, osteodural
-        case primaryDural = "primary_dural"
-        case suspectedLeptomeningeal = "suspected_leptomeningeal"
-        case osseousOnly = "osseous_only"
-    }
+        public enum Subtype: String, Sendable, Hashable, CaseIterable, Codable {
+            case leptomeningeal, intraparenchymal, osteodural
+            case primaryDural = "primary_dural"
+            case suspectedLeptomeningeal = "suspected_leptomeningeal"
+            case osseousOnly = "osseous_only"
+        }
 
-    public enum Certainty: String, Sendable, Hashable, CaseIterable, Codable {
-        case confirmed, probable
-    }
+        public enum Certainty: String, Sendable, Hashable, CaseIterable, Codable {
+            case confirmed, probable
+        }
 
-    /// The rules of DOMAIN.md section 3, in order of precedence (declaration order).
-    public enum Rule: String, Sendable, Hashable, CaseIterable, Codable, Comparable {
-        /// CSF positive -> CNS, leptomeningeal.
-        case cnsCSF = "CNS-CSF"
-        /// `intraparenchymal_lesion` -> CNS, intraparenchymal.
-        case cnsParenchymal = "CNS-PAR"
-        /// A skull lesion with `dural_involvement` or `para_osseous_mass` -> OD, osteodural.
-        case odBone = "OD-BONE"
-        /// `dural_involvement` without a skull lesion -> OD, primary dural.
-        case odDura = "OD-DURA"
-        /// `leptomeningeal_enhancement` with an OD finding, CSF not positive -> OD (the letter's case).
-        case odLepto = "OD-LEPTO"
-        /// `leptomeningeal_enhancement` without an OD finding, CSF not positive -> indeterminate.
-        case indeterminateLepto = "IND-LEPTO"
-        /// Cranial nerve or orbital involvement without a CNS or OD finding -> indeterminate.
-        case indeterminateOther = "IND-OTHER"
-        /// Skull lesions only, nothing beyond the bone -> none, osseous only.
-        case noneBone = "NONE-BONE"
-        /// No intracranial finding -> none.
-        case none = "NONE"
+        /// The rules of DOMAIN.md section 3, in order of precedence (declaration order).
+        public enum Rule: String, Sendable, Hashable, CaseIterable, Codable, Comparable {
+            /// CSF positive -> CNS, leptomeningeal.
+            case cnsCSF = "CNS-CSF"
+            /// `intraparenchymal_lesion` -> CNS, intraparenchymal.
+            case cnsParenchymal = "CNS-PAR"
+            /// A skull lesion with `dural_involvement` or `para_osseous_mass` -> OD, osteodural.
+            case odBone = "OD-BONE"
+            /// `dural_involvement` without a skull lesion -> OD, primary dural.
+            case odDura = "OD-DURA"
+            /// `leptomeningeal_enhancement` with an OD finding, CSF not positive -> OD (the letter's case).
+            case odLepto = "OD-LEPTO"
+            /// `leptomeningeal_enhancement` without an OD finding, CSF not positive -> indeterminate.
+            case indeterminateLepto = "IND-LEPTO"
+            /// Cranial nerve or orbital involvement without a CNS or OD finding -> indeterminate.
+            case indeterminateOther = "IND-OTHER"
+            /// Skull lesions only, nothing beyond the bone -> none, osseous only.
+            case noneBone = "NONE-BONE"
+            /// No intracranial finding -> none.
+            case none = "NONE"
 
-        public static func < (lhs: Rule, rhs: Rule) -> Bool {
-            allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+            public static func < (lhs: Rule, rhs: Rule) -> Bool {
+                allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+            }
+        }
+
+        /// Actions a clinician can take, as stable cases with the sentence shown to people.
+        public enum Recommendation: String, Sendable, Hashable, CaseIterable, Codable {
+            case csfCytologyAndFlowCytometry = "csf_cytology_and_flow_cytometry"
+            case biopsy
+
+            /// The sentence the API returns.
+            public var sentence: String {
+                switch self {
+                case .csfCytologyAndFlowCytometry:
+                    "Send CSF for cytology and flow cytometry: CNS spread is not excluded; cytology alone misses many."
+                case .biopsy:
+                    "Biopsy the intraparenchymal lesion: the CNS classification rests on imaging alone."
+                }
+            }
+        }
+
+        public let category: Category
+        public let subtype: Subtype?
+        /// nil for indeterminate and none.
+        public let certainty: Certainty?
+        /// Every rule whose condition held, in precedence order; the first decided.
+        public let rules: [Rule]
+        public let recommendations: [Recommendation]
+
+        public init(
+            category: Category, subtype: Subtype?, certainty: Certainty?, rules: [Rule],
+            recommendations: [Recommendation]
+        ) {
+            self.category = category
+            self.subtype = subtype
+            self.certainty = certainty
+            self.rules = rules
+            self.recommendations = recommendations
         }
     }
 
-    /// Actions a clinician can take, as stable cases with the sentence shown to people.
-    public enum Recommendation: String, Sendable, Hashable, CaseIterable, Codable {
-        case csfCytologyAndFlowCytometry = "csf_cytology_and_flow_cytometry"
-        case biopsy
+    /// The state of the CSF examination (DOMAIN.md section 3 terms).
+    public enum CSFStatus: String, Sendable, Hashable, CaseIterable, Codable {
+        /// Cytology or flow cytometry is positive.
+        case positive
+        /// At least one of the two was done and neither is positive.
+        case negative
+        /// Neither was done (absent counts as not done).
+        case notDone = "not_done"
 
-        /// The sentence the API returns.
-        public var sentence: String {
-            switch self {
-            case .csfCytologyAndFlowCytometry:
-                "Send CSF for cytology and flow cytometry: CNS involvement is not excluded, and cytology alone misses many cases."
-            case .biopsy:
-                "Biopsy the intraparenchymal lesion: the CNS classification rests on imaging alone."
+        public init(_ csf: CaseRecord.CSF?) {
+            let results = [csf?.cytology, csf?.flowCytometry]
+            if results.contains(.positive) {
+                self = .positive
+            } else if results.contains(.negative) {
+                self = .negative
+            } else {
+                self = .notDone
             }
         }
     }
-
-    public let category: Category
-    public let subtype: Subtype?
-    /// nil for indeterminate and none.
-    public let certainty: Certainty?
-    /// Every rule whose condition held, in precedence order; the first decided.
-    public let rules: [Rule]
-    public let recommendations: [Recommendation]
-
-    public init(category: Category, subtype: Subtype?, certainty: Certainty?, rules: [Rule], recommendations: [Recommendation]) {
-        self.category = category
-        self.subtype = subtype
-        self.certainty = certainty
-        self.rules = rules
-        self.recommendations = recommendations
-    }
 }
 
-/// The state of the CSF examination (DOMAIN.md section 3 terms).
-public enum CSFStatus: String, Sendable, Hashable, CaseIterable, Codable {
-    /// Cytology or flow cytometry is positive.
-    case positive
-    /// At least one of the two was done and neither is positive.
-    case negative
-    /// Neither was done (absent counts as not done).
-    case notDone = "not_done"
-
-    public init(_ csf: CaseRecord.CSF?) {
-        let results = [csf?.cytology, csf?.flowCytometry]
-        if results.contains(.positive) {
-            self = .positive
-        } else if results.contains(.negative) {
-            self = .negative
-        } else {
-            self = .notDone
-        }
-    }
-}
-
-extension Localization {
+extension Classification.Localization {
     /// Applies DOMAIN.md section 3 to one case's imaging findings, CSF and biopsy.
     ///
     /// Definitions used (DOMAIN.md section 3, "Terms"):
@@ -119,7 +124,7 @@ extension Localization {
     ///   counts for NONE.
     public init(intracranial: CaseRecord.Intracranial) {
         let findings = Set(intracranial.imaging.findings)
-        let csf = CSFStatus(intracranial.csf)
+        let csf = Classification.CSFStatus(intracranial.csf)
         let csfPositive = csf == .positive
 
         let skullLesion = !findings.isDisjoint(with: [.skullVaultLesion, .skullBaseLesion, .paraOsseousMass])

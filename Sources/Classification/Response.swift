@@ -1,76 +1,81 @@
-/// Response to therapy by the IMWG uniform response criteria, as summarised in DOMAIN.md section 4.
-///
-/// Sources: Durie et al., Leukemia 2006;20:1467-73 (IMWG uniform response criteria) and
-/// Kumar et al., Lancet Oncol 2016;17:e328-46 (2016 update); response groups from Gozzetti et al.,
-/// Cancer 2012 (CR+VGPR versus PR+NR). DOMAIN.md decides where they differ or are vague.
-public struct ResponseAssessmentResult: Sendable, Hashable {
-    public typealias Category = CaseRecord.ResponseCategory
-    public typealias Group = CaseRecord.ResponseGroup
+extension Classification {
+    /// Response to therapy by the IMWG uniform response criteria, as summarised in DOMAIN.md section 4.
+    ///
+    /// Sources: Durie et al., Leukemia 2006;20:1467-73 (IMWG uniform response criteria) and
+    /// Kumar et al., Lancet Oncol 2016;17:e328-46 (2016 update); response groups from Gozzetti et al.,
+    /// Cancer 2012 (CR+VGPR versus PR+NR). DOMAIN.md decides where they differ or are vague.
+    public struct Response: Sendable, Hashable {
+        public typealias Category = CaseRecord.ResponseCategory
+        public typealias Group = CaseRecord.ResponseGroup
 
-    /// The category the baseline and best labs support, or nil when they do not allow a call.
-    public let computed: Category?
-    /// The category the site reported.
-    public let reported: Category?
-    /// `computed` when available, else `reported`.
-    public var category: Category? { computed ?? reported }
-    public var group: Group? { category?.group }
-    /// Whether computed and reported agree; nil unless both are known.
-    public var agreement: Bool? {
-        guard let computed, let reported else { return nil }
-        return computed == reported
+        /// The category the baseline and best labs support, or nil when they do not allow a call.
+        public let computed: Category?
+        /// The category the site reported.
+        public let reported: Category?
+        /// `computed` when available, else `reported`.
+        public var category: Category? { computed ?? reported }
+        public var group: Group? { category?.group }
+        /// Whether computed and reported agree; nil unless both are known.
+        public var agreement: Bool? {
+            guard let computed, let reported else { return nil }
+            return computed == reported
+        }
+        /// The criteria behind `computed`, as stable strings (see `ResponseCriterion`); when only the
+        /// reported category is known, `["reported_by_site"]`; empty when neither is.
+        public let basis: [String]
+
+        public init(computed: Category?, reported: Category?, basis: [String]) {
+            self.computed = computed
+            self.reported = reported
+            self.basis = basis
+        }
     }
-    /// The criteria behind `computed`, as stable strings (see `ResponseCriterion`); when only the
-    /// reported category is known, `["reported_by_site"]`; empty when neither is.
-    public let basis: [String]
 
-    public init(computed: Category?, reported: Category?, basis: [String]) {
-        self.computed = computed
-        self.reported = reported
-        self.basis = basis
+    /// The stable names of the criteria that `basis` lists.
+    public enum ResponseCriterion: String, Sendable, Hashable, CaseIterable, Codable {
+        // CR and sCR
+        case serumImmunofixationNegative = "serum_immunofixation_negative"
+        case urineImmunofixationNegative = "urine_immunofixation_negative"
+        case noPlasmacytoma = "no_plasmacytoma"
+        case marrowBelow5 = "bone_marrow_plasma_cells<5%"
+        case flcRatioNormal = "flc_ratio_normal"
+        case noClonalPlasmaCells = "no_clonal_plasma_cells_in_marrow"
+        // VGPR
+        case immunofixationOnly = "m_protein_on_immunofixation_only"
+        case serumReduction90 = "serum_m_protein_reduction>=90%"
+        case urineBelow100 = "urine_m_protein<100mg/24h"
+        // PR
+        case serumReduction50 = "serum_m_protein_reduction>=50%"
+        case urineReduction90 = "urine_m_protein_reduction>=90%"
+        case urineBelow200 = "urine_m_protein<200mg/24h"
+        case dFLCReduction50 = "dflc_reduction>=50%"
+        case marrowReduction50 = "bone_marrow_plasma_cells_reduction>=50%"
+        case plasmacytomaReduction50 = "plasmacytoma_reduction>=50%"
+        // MR
+        case serumReduction25 = "serum_m_protein_reduction>=25%"
+        case urineReduction50 = "urine_m_protein_reduction>=50%"
+        // SD
+        case noResponseOrProgression = "no_response_or_progression_criteria_met"
+        // PD
+        case serumIncrease = "serum_m_protein_increase>=25%_and>=0.5g/dL"
+        case urineIncrease = "urine_m_protein_increase>=25%_and>=200mg/24h"
+        case dFLCIncrease = "dflc_increase>=25%_and>100mg/L"
+        case marrowIncrease = "bone_marrow_plasma_cells_increase>=25%_and>=10points"
+        case newPlasmacytoma = "new_plasmacytoma"
+        // No computed category
+        case reportedBySite = "reported_by_site"
     }
-}
-
-/// The stable names of the criteria that `basis` lists.
-public enum ResponseCriterion: String, Sendable, Hashable, CaseIterable, Codable {
-    // CR and sCR
-    case serumImmunofixationNegative = "serum_immunofixation_negative"
-    case urineImmunofixationNegative = "urine_immunofixation_negative"
-    case noPlasmacytoma = "no_plasmacytoma"
-    case marrowBelow5 = "bone_marrow_plasma_cells<5%"
-    case flcRatioNormal = "flc_ratio_normal"
-    case noClonalPlasmaCells = "no_clonal_plasma_cells_in_marrow"
-    // VGPR
-    case immunofixationOnly = "m_protein_on_immunofixation_only"
-    case serumReduction90 = "serum_m_protein_reduction>=90%"
-    case urineBelow100 = "urine_m_protein<100mg/24h"
-    // PR
-    case serumReduction50 = "serum_m_protein_reduction>=50%"
-    case urineReduction90 = "urine_m_protein_reduction>=90%"
-    case urineBelow200 = "urine_m_protein<200mg/24h"
-    case dFLCReduction50 = "dflc_reduction>=50%"
-    case marrowReduction50 = "bone_marrow_plasma_cells_reduction>=50%"
-    case plasmacytomaReduction50 = "plasmacytoma_reduction>=50%"
-    // MR
-    case serumReduction25 = "serum_m_protein_reduction>=25%"
-    case urineReduction50 = "urine_m_protein_reduction>=50%"
-    // SD
-    case noResponseOrProgression = "no_response_or_progression_criteria_met"
-    // PD
-    case serumIncrease = "serum_m_protein_increase>=25%_and>=0.5g/dL"
-    case urineIncrease = "urine_m_protein_increase>=25%_and>=200mg/24h"
-    case dFLCIncrease = "dflc_increase>=25%_and>100mg/L"
-    case marrowIncrease = "bone_marrow_plasma_cells_increase>=25%_and>=10points"
-    case newPlasmacytoma = "new_plasmacytoma"
-    // No computed category
-    case reportedBySite = "reported_by_site"
 }
 
 /// Relative tolerance of the percentage comparisons: 1e-9 of the reference value.
 ///
 /// Reductions are compared as `baseline - best >= fraction * baseline` rather than as a computed
-/// percentage, and the tolerance absorbs binary rounding (3.3 -> 1.65 g/dL is exactly 50% in
-/// decimal but not in binary). Submitted values carry at most a few decimals, so a difference of
-/// 1e-9 of the value is never clinically real.
+/// percentage, and the tolerance absorbs binary rounding: 1.4 -> 0.14 g/dL is exactly 90% in
+/// decimal, yet `1.4 - 0.14 < 0.9 * 1.4` in binary floating point (so are 1.2 -> 0.9 for 25%,
+/// 2.2 -> 2.75 for a 25% rise, 1.8 -> 2.3 for a 0.5 g/dL rise). Halving is exact, so 50% needs
+/// no help. Boundaries are inclusive as DOMAIN.md writes them (>=), except the dFLC progression
+/// floor (> 100 mg/L). Submitted values carry at most a few decimals, so a difference of 1e-9 of
+/// the value is never clinically real.
 let relativeTolerance = 1e-9
 
 /// `best` is at least `fraction` below `baseline` (e.g. 0.5 for ">=50% reduction"); false when baseline is 0.
@@ -90,7 +95,7 @@ func progressed(baseline: Double, best: Double, absoluteFloor floor: Double, str
     return strict ? rise > floor + tolerance : rise >= floor - tolerance
 }
 
-extension ResponseAssessmentResult {
+extension Classification.Response {
     /// Computes the response from `response.baseline` and `response.best` (DOMAIN.md section 4).
     ///
     /// Order: PD first (progression on any parameter overrides an apparent response), then sCR,
@@ -118,14 +123,16 @@ extension ResponseAssessmentResult {
         guard let baseline = response?.baseline, let best = response?.best,
             let (computed, criteria) = Self.compute(baseline: baseline, best: best)
         else {
-            self.init(computed: nil, reported: reported, basis: reported == nil ? [] : [ResponseCriterion.reportedBySite.rawValue])
+            self.init(
+                computed: nil, reported: reported,
+                basis: reported == nil ? [] : [Classification.ResponseCriterion.reportedBySite.rawValue])
             return
         }
         self.init(computed: computed, reported: reported, basis: criteria.map(\.rawValue))
     }
 
     static func compute(baseline b: CaseRecord.ResponseAssessment, best a: CaseRecord.ResponseAssessment)
-        -> (Category, [ResponseCriterion])?
+        -> (Category, [Classification.ResponseCriterion])?
     {
         let measurableSerum = (b.serumMProteinGDl ?? 0) >= 1
         let measurableUrine = (b.urineMProteinMg24h ?? 0) >= 200
@@ -133,8 +140,10 @@ extension ResponseAssessmentResult {
         let measurableMProtein = measurableSerum || measurableUrine
 
         // PD: any one parameter (DOMAIN.md section 4; Kumar 2016, Table 2).
-        var progression: [ResponseCriterion] = []
-        if let s0 = b.serumMProteinGDl, let s1 = a.serumMProteinGDl, progressed(baseline: s0, best: s1, absoluteFloor: 0.5) {
+        var progression: [Classification.ResponseCriterion] = []
+        if let s0 = b.serumMProteinGDl, let s1 = a.serumMProteinGDl,
+            progressed(baseline: s0, best: s1, absoluteFloor: 0.5)
+        {
             progression.append(.serumIncrease)
         }
         if let u0 = b.urineMProteinMg24h, let u1 = a.urineMProteinMg24h,
@@ -164,15 +173,17 @@ extension ResponseAssessmentResult {
             ? (a.plasmacytoma == .disappeared || a.plasmacytoma == CaseRecord.Plasmacytoma.none)
             : (a.plasmacytoma != .present && a.plasmacytoma != .reduced50)
         let plasmacytomaShrunk =
-            !plasmacytomaAtBaseline || [.reduced50, .disappeared, CaseRecord.Plasmacytoma.none].contains(a.plasmacytoma)
-        let shrinkCriteria: [ResponseCriterion] = plasmacytomaAtBaseline ? [.plasmacytomaReduction50] : []
+            !plasmacytomaAtBaseline
+            || [.reduced50, .disappeared, CaseRecord.Plasmacytoma.none].contains(a.plasmacytoma)
+        let shrinkCriteria: [Classification.ResponseCriterion] =
+            plasmacytomaAtBaseline ? [.plasmacytomaReduction50] : []
 
         // CR: negative serum and urine immunofixation, no plasmacytoma, <5% marrow plasma cells.
         // sCR: CR plus normal FLC ratio and no clonal plasma cells in marrow.
         if a.serumImmunofixation == .negative, a.urineImmunofixation == .negative, plasmacytomaGone,
             let marrow = a.boneMarrowPlasmaCellsPct, marrow < 5
         {
-            let cr: [ResponseCriterion] = [
+            let cr: [Classification.ResponseCriterion] = [
                 .serumImmunofixationNegative, .urineImmunofixationNegative, .noPlasmacytoma, .marrowBelow5,
             ]
             if a.flcRatioNormal == true, a.clonalPlasmaCellsInMarrow == false {
@@ -201,7 +212,7 @@ extension ResponseAssessmentResult {
             }
             let urineBelow100 = a.urineMProteinMg24h.map { $0 < 100 } ?? !measurableUrine
             if measurableMProtein, serumReduced(0.9) ?? true, urineBelow100 {
-                var criteria: [ResponseCriterion] = measurableSerum ? [.serumReduction90] : []
+                var criteria: [Classification.ResponseCriterion] = measurableSerum ? [.serumReduction90] : []
                 if a.urineMProteinMg24h != nil { criteria.append(.urineBelow100) }
                 return (.VGPR, criteria + shrinkCriteria)
             }
@@ -213,7 +224,7 @@ extension ResponseAssessmentResult {
         if measurableMProtein {
             evaluable =
                 (!measurableSerum || a.serumMProteinGDl != nil) && (!measurableUrine || a.urineMProteinMg24h != nil)
-            var urineCriterion: ResponseCriterion?
+            var urineCriterion: Classification.ResponseCriterion?
             var urineMet = !measurableUrine
             if let u1 = a.urineMProteinMg24h {
                 if measurableUrine, let u0 = b.urineMProteinMg24h, reduced(from: u0, to: u1, byAtLeast: 0.9) {
@@ -225,7 +236,7 @@ extension ResponseAssessmentResult {
                 }
             }
             if plasmacytomaShrunk, serumReduced(0.5) ?? true, urineMet {
-                var criteria: [ResponseCriterion] = measurableSerum ? [.serumReduction50] : []
+                var criteria: [Classification.ResponseCriterion] = measurableSerum ? [.serumReduction50] : []
                 if let urineCriterion { criteria.append(urineCriterion) }
                 return (.PR, criteria + shrinkCriteria)
             }
@@ -235,7 +246,7 @@ extension ResponseAssessmentResult {
                 urineMR = reduced(from: u0, to: u1, byAtLeast: 0.5)
             }
             if plasmacytomaShrunk, serumReduced(0.25) ?? true, urineMR {
-                var criteria: [ResponseCriterion] = measurableSerum ? [.serumReduction25] : []
+                var criteria: [Classification.ResponseCriterion] = measurableSerum ? [.serumReduction25] : []
                 if measurableUrine { criteria.append(.urineReduction50) }
                 return (.MR, criteria + shrinkCriteria)
             }

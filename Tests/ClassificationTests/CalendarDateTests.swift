@@ -3,21 +3,25 @@ import Testing
 @testable import Classification
 
 @Suite("CalendarDate") struct CalendarDateTests {
-    @Test("parses real ISO 8601 calendar dates", arguments: [
-        ("2023-02-28", 2023, 2, 28), ("2024-02-29", 2024, 2, 29), ("2000-02-29", 2000, 2, 29),
-        ("1900-01-01", 1900, 1, 1), ("2023-12-31", 2023, 12, 31), ("0999-01-05", 999, 1, 5),
-    ])
+    @Test(
+        "parses real ISO 8601 calendar dates",
+        arguments: [
+            ("2023-02-28", 2023, 2, 28), ("2024-02-29", 2024, 2, 29), ("2000-02-29", 2000, 2, 29),
+            ("1900-01-01", 1900, 1, 1), ("2023-12-31", 2023, 12, 31), ("0999-01-05", 999, 1, 5),
+        ])
     func parsesRealDates(text: String, year: Int, month: Int, day: Int) throws {
         let parsed = try #require(CalendarDate(iso: text))
         #expect(parsed.year == year && parsed.month == month && parsed.day == day)
         #expect(parsed.description == text)
     }
 
-    @Test("rejects impossible dates and other forms", arguments: [
-        "2023-02-29", "2023-02-30", "1900-02-29", "2100-02-29", "2023-04-31", "2023-13-01", "2023-00-10",
-        "2023-01-00", "2023-1-01", "20230101", "2023-01-01T00:00", " 2023-01-01", "2023-01-01Z", "31/01/2023",
-        "+2023-01-01", "2023-W01-1", "2023-001", "", "0000-01-01", "2023-01-1a",
-    ])
+    @Test(
+        "rejects impossible dates and other forms",
+        arguments: [
+            "2023-02-29", "2023-02-30", "1900-02-29", "2100-02-29", "2023-04-31", "2023-13-01", "2023-00-10",
+            "2023-01-00", "2023-1-01", "20230101", "2023-01-01T00:00", " 2023-01-01", "2023-01-01Z", "31/01/2023",
+            "+2023-01-01", "2023-W01-1", "2023-001", "", "0000-01-01", "2023-01-1a",
+        ])
     func rejectsImpossibleDates(text: String) {
         #expect(CalendarDate(iso: text) == nil)
     }
@@ -52,7 +56,10 @@ import Testing
         var day = date("1899-12-25")
         var mismatches = 0
         for _ in 0..<(366 * 130) {
-            guard let next = day.adding(days: 1) else { mismatches += 1; break }
+            guard let next = day.adding(days: 1) else {
+                mismatches += 1
+                break
+            }
             let expected: (Int, Int, Int) =
                 day.day < CalendarDate.daysIn(month: day.month, year: day.year)
                 ? (day.year, day.month, day.day + 1)
@@ -74,8 +81,9 @@ import Testing
         #expect(date("2023-12-31") < date("2024-01-01"))
         #expect(date("2024-01-31") < date("2024-02-01"))
         #expect(!(date("2024-01-01") < date("2024-01-01")))
-        #expect([date("2024-05-01"), date("1999-12-31"), date("2024-04-30")].sorted().map(\.description) == [
-            "1999-12-31", "2024-04-30", "2024-05-01",
-        ])
+        #expect(
+            [date("2024-05-01"), date("1999-12-31"), date("2024-04-30")].sorted().map(\.description) == [
+                "1999-12-31", "2024-04-30", "2024-05-01",
+            ])
     }
 }

@@ -49,21 +49,25 @@ import Testing
     func jsonShape() throws {
         let result = classify(try record(minimalCase))
         let json = result.toJSON()
-        #expect(Set(json.objectValue?.keys ?? [:].keys) == [
-            "engine_version", "localization", "workup", "response", "staging", "cns_risk", "therapy", "timing",
-        ])
-        #expect(json["localization"] == [
-            "category": "none", "subtype": nil, "certainty": nil, "rules": ["NONE"], "recommendations": [],
-        ])
-        #expect(json["response"] == [
-            "computed": nil, "reported": nil, "category": nil, "group": nil, "agreement": nil, "basis": [],
-        ])
+        #expect(
+            Set(json.objectValue?.keys ?? [:].keys) == [
+                "engine_version", "localization", "workup", "response", "staging", "cns_risk", "therapy", "timing",
+            ])
+        #expect(
+            json["localization"] == [
+                "category": "none", "subtype": nil, "certainty": nil, "rules": ["NONE"], "recommendations": [],
+            ])
+        #expect(
+            json["response"] == [
+                "computed": nil, "reported": nil, "category": nil, "group": nil, "agreement": nil, "basis": [],
+            ])
         #expect(json["staging"] == ["iss": nil, "r_iss": nil])
         #expect(json["cns_risk"] == .null)
-        #expect(json["therapy"] == [
-            "class": "none", "novel_agents": [], "radiotherapy": nil, "asct": nil, "intrathecal": nil,
-            "neurosurgery": nil,
-        ])
+        #expect(
+            json["therapy"] == [
+                "class": "none", "novel_agents": [], "radiotherapy": nil, "asct": nil, "intrathecal": nil,
+                "neurosurgery": nil,
+            ])
         #expect(json["timing"]?["phase"] == "at_mm_diagnosis")
         #expect(json["timing"]?["interval_days"] == 9)
         #expect(json["engine_version"] == .string(ClassificationEngine.version))
@@ -76,16 +80,18 @@ import Testing
 
     @Test("JSON: a CNS case with staging and risk")
     func cnsJSON() throws {
-        let json = fullCase
+        let json =
+            fullCase
             .setting("/intracranial/imaging/findings", ["intraparenchymal_lesion"])
             .setting("/intracranial/csf", ["cytology": "negative", "flow_cytometry": "negative"])
             .setting("/intracranial/biopsy", nil)
             .setting("/staging", ["beta2_microglobulin_mg_l": 6, "ldh_elevated": true])
         let result = classify(try record(json)).toJSON()
-        #expect(result["localization"] == [
-            "category": "CNS", "subtype": "intraparenchymal", "certainty": "probable", "rules": ["CNS-PAR"],
-            "recommendations": [.string(Localization.Recommendation.biopsy.sentence)],
-        ])
+        #expect(
+            result["localization"] == [
+                "category": "CNS", "subtype": "intraparenchymal", "certainty": "probable", "rules": ["CNS-PAR"],
+                "recommendations": [.string(Classification.Localization.Recommendation.biopsy.sentence)],
+            ])
         #expect(result["staging"] == ["iss": 3, "r_iss": 3])
         // prior_lines 2, FISH not reported: one factor known, score unknown.
         #expect(result["cns_risk"] == ["score": nil, "factors": ["prior_lines>=1"]])

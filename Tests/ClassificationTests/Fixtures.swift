@@ -55,13 +55,15 @@ let fullCase: JSONValue = [
         "baseline": [
             "serum_m_protein_g_dl": 2.4, "urine_m_protein_mg_24h": 350, "involved_flc_mg_l": 410.5,
             "uninvolved_flc_mg_l": 8.2, "flc_ratio_normal": false, "serum_immunofixation": "positive",
-            "urine_immunofixation": "positive", "bone_marrow_plasma_cells_pct": 35, "clonal_plasma_cells_in_marrow": true,
+            "urine_immunofixation": "positive", "bone_marrow_plasma_cells_pct": 35,
+            "clonal_plasma_cells_in_marrow": true,
             "plasmacytoma": "present",
         ],
         "best": [
             "serum_m_protein_g_dl": 0, "urine_m_protein_mg_24h": 0, "involved_flc_mg_l": 15,
             "uninvolved_flc_mg_l": 9, "flc_ratio_normal": true, "serum_immunofixation": "negative",
-            "urine_immunofixation": "negative", "bone_marrow_plasma_cells_pct": 2, "clonal_plasma_cells_in_marrow": false,
+            "urine_immunofixation": "negative", "bone_marrow_plasma_cells_pct": 2,
+            "clonal_plasma_cells_in_marrow": false,
             "plasmacytoma": "disappeared",
         ],
     ],

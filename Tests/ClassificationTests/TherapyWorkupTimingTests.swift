@@ -21,28 +21,31 @@ import Testing
         #expect(Set(agents.filter { !$0.isNovel }.map(\.rawValue)) == Set(Self.conventional))
     }
 
-    @Test("novel: any novel agent", arguments: [
-        ([CaseRecord.Agent.bortezomib, .dexamethasone], [CaseRecord.Agent.bortezomib]),
-        ([.melphalan, .ciltacabtageneAutoleucel, .lenalidomide], [.ciltacabtageneAutoleucel, .lenalidomide]),
-    ])
+    @Test(
+        "novel: any novel agent",
+        arguments: [
+            ([CaseRecord.Agent.bortezomib, .dexamethasone], [CaseRecord.Agent.bortezomib]),
+            ([.melphalan, .ciltacabtageneAutoleucel, .lenalidomide], [.ciltacabtageneAutoleucel, .lenalidomide]),
+        ])
     func novelClass(agents: [CaseRecord.Agent], novelAgents: [CaseRecord.Agent]) {
-        let summary = TherapySummary(therapy: CaseRecord.Therapy(agents: agents))
+        let summary = Classification.Therapy(therapy: CaseRecord.Therapy(agents: agents))
         #expect(summary.therapyClass == .novel)
         #expect(summary.novelAgents == novelAgents)
     }
 
     @Test("conventional: agents given, none novel; none: no agent")
     func conventionalAndNone() {
-        let conventional = TherapySummary(therapy: CaseRecord.Therapy(agents: [.melphalan, .prednisone]))
+        let conventional = Classification.Therapy(therapy: CaseRecord.Therapy(agents: [.melphalan, .prednisone]))
         #expect(conventional.therapyClass == .conventional)
         #expect(conventional.novelAgents.isEmpty)
-        #expect(TherapySummary(therapy: CaseRecord.Therapy(agents: [], radiotherapy: true)).therapyClass == .none)
-        #expect(TherapySummary(therapy: nil).therapyClass == .none)
+        #expect(
+            Classification.Therapy(therapy: CaseRecord.Therapy(agents: [], radiotherapy: true)).therapyClass == .none)
+        #expect(Classification.Therapy(therapy: nil).therapyClass == .none)
     }
 
     @Test("radiotherapy, ASCT, intrathecal and neurosurgery are separate yes/no facts, null when not reported")
     func facts() {
-        let summary = TherapySummary(
+        let summary = Classification.Therapy(
             therapy: CaseRecord.Therapy(agents: [.carfilzomib], radiotherapy: true, asct: false, intrathecal: nil))
         #expect(summary.radiotherapy == true)
         #expect(summary.asct == false)
@@ -56,7 +59,7 @@ import Testing
 }
 
 @Suite("Work-up (DOMAIN.md section 3, the letter's list)") struct WorkupTests {
-    static let letterItems: [WorkupSummary.Item] = [
+    static let letterItems: [Classification.Workup.Item] = [
         .serumTotalProtein, .urineTotalProtein, .serumElectrophoresis, .urineElectrophoresis, .serumImmunofixation,
         .urineImmunofixation,
     ]
@@ -66,7 +69,7 @@ import Testing
 
     @Test("complete: every test of the letter done and CSF analysed")
     func complete() {
-        let summary = WorkupSummary(workup: Self.allDone, csf: CaseRecord.CSF(cytology: .negative))
+        let summary = Classification.Workup(workup: Self.allDone, csf: CaseRecord.CSF(cytology: .negative))
         #expect(summary.complete)
         #expect(summary.missing.isEmpty)
         #expect(summary.optionalMissing.isEmpty)
@@ -74,7 +77,7 @@ import Testing
 
     @Test("nothing reported: all six tests and the CSF analysis are missing")
     func nothing() {
-        let summary = WorkupSummary(workup: nil, csf: nil)
+        let summary = Classification.Workup(workup: nil, csf: nil)
         #expect(!summary.complete)
         #expect(summary.missing == Self.letterItems + [.csfAnalysis])
         #expect(summary.optionalMissing == [.serumFreeLightChains])
@@ -82,10 +85,11 @@ import Testing
 
     @Test("CSF analysis not counted when contraindicated; CSF marked not_done counts as missing")
     func csf() {
-        #expect(WorkupSummary(workup: Self.allDone, csf: CaseRecord.CSF(contraindicated: true)).complete)
-        let notDone = WorkupSummary(workup: Self.allDone, csf: CaseRecord.CSF(cytology: .notDone, flowCytometry: .notDone))
+        #expect(Classification.Workup(workup: Self.allDone, csf: CaseRecord.CSF(contraindicated: true)).complete)
+        let notDone = Classification.Workup(
+            workup: Self.allDone, csf: CaseRecord.CSF(cytology: .notDone, flowCytometry: .notDone))
         #expect(notDone.missing == [.csfAnalysis])
-        #expect(WorkupSummary(workup: Self.allDone, csf: CaseRecord.CSF(flowCytometry: .positive)).complete)
+        #expect(Classification.Workup(workup: Self.allDone, csf: CaseRecord.CSF(flowCytometry: .positive)).complete)
     }
 
     @Test("a test marked false is missing; serum free light chains are optional")
@@ -93,29 +97,30 @@ import Testing
         var workup = Self.allDone
         workup.urineImmunofixation = false
         workup.serumFreeLightChains = false
-        let summary = WorkupSummary(workup: workup, csf: CaseRecord.CSF(cytology: .negative))
+        let summary = Classification.Workup(workup: workup, csf: CaseRecord.CSF(cytology: .negative))
         #expect(summary.missing == [.urineImmunofixation])
         #expect(summary.optionalMissing == [.serumFreeLightChains])
 
         workup.urineImmunofixation = true
-        let onlyFLC = WorkupSummary(workup: workup, csf: CaseRecord.CSF(cytology: .negative))
+        let onlyFLC = Classification.Workup(workup: workup, csf: CaseRecord.CSF(cytology: .negative))
         #expect(onlyFLC.complete)
         #expect(onlyFLC.toJSON() == ["complete": true, "missing": [], "optional_missing": ["serum_free_light_chains"]])
     }
 }
 
 @Suite("Timing of the intracranial diagnosis") struct TimingTests {
-    @Test("at diagnosis within 30 days either side; after that relapse/progression; earlier: before diagnosis",
+    @Test(
+        "at diagnosis within 30 days either side; after that relapse/progression; earlier: before diagnosis",
         arguments: [
-            ("2024-01-01", "2024-01-01", 0, Timing.Phase.atDiagnosis),
+            ("2024-01-01", "2024-01-01", 0, Classification.Timing.Phase.atDiagnosis),
             ("2024-01-01", "2024-01-31", 30, .atDiagnosis),
             ("2024-01-01", "2024-02-01", 31, .atRelapseOrProgression),
             ("2024-01-01", "2023-12-02", -30, .atDiagnosis),
             ("2024-01-01", "2023-12-01", -31, .beforeDiagnosis),
             ("2024-03-01", "2024-02-01", -29, .atDiagnosis),  // February 2024 has 29 days
         ])
-    func phase(mm: String, ic: String, days: Int, phase: Timing.Phase) {
-        let timing = Timing(mmDiagnosis: date(mm), intracranialDiagnosis: date(ic))
+    func phase(mm: String, ic: String, days: Int, phase: Classification.Timing.Phase) {
+        let timing = Classification.Timing(mmDiagnosis: date(mm), intracranialDiagnosis: date(ic))
         #expect(timing.intervalDays == days)
         #expect(timing.phase == phase)
     }
@@ -123,7 +128,7 @@ import Testing
     @Test("interval in months is days / 30.4375")
     func months() {
         // 2024-01-01 to 2025-05-02: 366 + 121 = 487 days = 16 * 30.4375.
-        let timing = Timing(mmDiagnosis: date("2024-01-01"), intracranialDiagnosis: date("2025-05-02"))
+        let timing = Classification.Timing(mmDiagnosis: date("2024-01-01"), intracranialDiagnosis: date("2025-05-02"))
         #expect(timing.intervalDays == 487)
         #expect(timing.intervalMonths == 16)
         #expect(timing.toJSON() == ["phase": "at_relapse_or_progression", "interval_days": 487, "interval_months": 16])

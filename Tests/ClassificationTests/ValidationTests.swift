@@ -16,7 +16,8 @@ import Testing
         #expect(record.staging == nil && record.response == nil && record.birthYear == nil)
     }
 
-    @Test("round trip: valid JSON -> CaseRecord -> canonical JSON equals the input", arguments: [minimalCase, fullCase])
+    @Test(
+        "round trip: valid JSON -> CaseRecord -> canonical JSON equals the input", arguments: [minimalCase, fullCase])
     func roundTrip(json: JSONValue) throws {
         #expect(try record(json).toJSON() == json)
     }
@@ -39,23 +40,27 @@ import Testing
 
     @Test("duplicates in enum arrays are dropped, first occurrence and order kept")
     func duplicates() throws {
-        let json = fullCase
+        let json =
+            fullCase
             .setting("/therapy/agents", ["dexamethasone", "bortezomib", "dexamethasone"])
-            .setting("/intracranial/imaging/findings", ["dural_involvement", "skull_vault_lesion", "dural_involvement"])
+            .setting(
+                "/intracranial/imaging/findings", ["dural_involvement", "skull_vault_lesion", "dural_involvement"])
         let record = try record(json)
         #expect(record.therapy?.agents == [.dexamethasone, .bortezomib])
         #expect(record.intracranial.imaging.findings == [.duralInvolvement, .skullVaultLesion])
         #expect(record.toJSON()["therapy"]?["agents"] == ["dexamethasone", "bortezomib"])
     }
 
-    @Test("required: missing required fields, each at its path", arguments: [
-        ("/external_id", "/external_id"), ("/sex", "/sex"), ("/mm_diagnosis_date", "/mm_diagnosis_date"),
-        ("/intracranial", "/intracranial"), ("/intracranial/diagnosis_date", "/intracranial/diagnosis_date"),
-        ("/intracranial/imaging", "/intracranial/imaging"),
-        ("/intracranial/imaging/findings", "/intracranial/imaging/findings"),
-        ("/outcome/last_followup_date", "/outcome/last_followup_date"),
-        ("/outcome", "/outcome/last_followup_date"),
-    ])
+    @Test(
+        "required: missing required fields, each at its path",
+        arguments: [
+            ("/external_id", "/external_id"), ("/sex", "/sex"), ("/mm_diagnosis_date", "/mm_diagnosis_date"),
+            ("/intracranial", "/intracranial"), ("/intracranial/diagnosis_date", "/intracranial/diagnosis_date"),
+            ("/intracranial/imaging", "/intracranial/imaging"),
+            ("/intracranial/imaging/findings", "/intracranial/imaging/findings"),
+            ("/outcome/last_followup_date", "/outcome/last_followup_date"),
+            ("/outcome", "/outcome/last_followup_date"),
+        ])
     func required(removed: String, path: String) {
         #expect(summary(errors(minimalCase.setting(removed, nil))) == ["\(path) required"])
     }
@@ -69,31 +74,38 @@ import Testing
         #expect(summary(errors(nullDeath)) == ["/outcome/last_followup_date required"])
     }
 
-    @Test("unknown_field: unknown keys are rejected at every level", arguments: [
-        "/name", "/isotype/subclass", "/staging/iss", "/intracranial/side", "/intracranial/imaging/contrast",
-        "/intracranial/csf/opening_pressure", "/intracranial/biopsy/date", "/workup/pet", "/therapy/lines",
-        "/response/best/m_spike", "/response/baseline/foo", "/response/worst", "/outcome/cause_of_death",
-    ])
+    @Test(
+        "unknown_field: unknown keys are rejected at every level",
+        arguments: [
+            "/name", "/isotype/subclass", "/staging/iss", "/intracranial/side", "/intracranial/imaging/contrast",
+            "/intracranial/csf/opening_pressure", "/intracranial/biopsy/date", "/workup/pet", "/therapy/lines",
+            "/response/best/m_spike", "/response/baseline/foo", "/response/worst", "/outcome/cause_of_death",
+        ])
     func unknownField(path: String) {
         let json = fullCase.setting(path, "x")
         #expect(summary(errors(json)) == ["\(path) unknown_field"])
     }
 
-    @Test("invalid_enum: values outside each enumeration, exact spelling", arguments: [
-        ("/sex", "F", "/sex"),
-        ("/isotype/heavy_chain", "igg", "/isotype/heavy_chain"),
-        ("/isotype/light_chain", "Kappa", "/isotype/light_chain"),
-        ("/staging/fish", ["del17p", "del(17p)"], "/staging/fish/1"),
-        ("/intracranial/imaging/modalities", ["pet"], "/intracranial/imaging/modalities/0"),
-        ("/intracranial/imaging/findings", ["skull_vault_lesion", "meningioma"], "/intracranial/imaging/findings/1"),
-        ("/intracranial/csf/cytology", "suspicious", "/intracranial/csf/cytology"),
-        ("/intracranial/csf/flow_cytometry", "done", "/intracranial/csf/flow_cytometry"),
-        ("/intracranial/biopsy/site", "skin", "/intracranial/biopsy/site"),
-        ("/therapy/agents", ["bortezomib", "dexamethasone", "Bortezomib"], "/therapy/agents/2"),
-        ("/response/reported", "nCR", "/response/reported"),
-        ("/response/best/serum_immunofixation", "weak", "/response/best/serum_immunofixation"),
-        ("/response/baseline/plasmacytoma", "reduced", "/response/baseline/plasmacytoma"),
-    ] as [(String, JSONValue, String)])
+    @Test(
+        "invalid_enum: values outside each enumeration, exact spelling",
+        arguments: [
+            ("/sex", "F", "/sex"),
+            ("/isotype/heavy_chain", "igg", "/isotype/heavy_chain"),
+            ("/isotype/light_chain", "Kappa", "/isotype/light_chain"),
+            ("/staging/fish", ["del17p", "del(17p)"], "/staging/fish/1"),
+            ("/intracranial/imaging/modalities", ["pet"], "/intracranial/imaging/modalities/0"),
+            (
+                "/intracranial/imaging/findings", ["skull_vault_lesion", "meningioma"],
+                "/intracranial/imaging/findings/1"
+            ),
+            ("/intracranial/csf/cytology", "suspicious", "/intracranial/csf/cytology"),
+            ("/intracranial/csf/flow_cytometry", "done", "/intracranial/csf/flow_cytometry"),
+            ("/intracranial/biopsy/site", "skin", "/intracranial/biopsy/site"),
+            ("/therapy/agents", ["bortezomib", "dexamethasone", "Bortezomib"], "/therapy/agents/2"),
+            ("/response/reported", "nCR", "/response/reported"),
+            ("/response/best/serum_immunofixation", "weak", "/response/best/serum_immunofixation"),
+            ("/response/baseline/plasmacytoma", "reduced", "/response/baseline/plasmacytoma"),
+        ] as [(String, JSONValue, String)])
     func invalidEnum(field: String, value: JSONValue, path: String) {
         let found = errors(fullCase.setting(field, value))
         #expect(summary(found) == ["\(path) invalid_enum"])
@@ -105,9 +117,11 @@ import Testing
         #expect(found.first?.message == "must be one of: female, male, unknown")
     }
 
-    @Test("invalid_format: external_id is 1-64 of [A-Za-z0-9._-]", arguments: [
-        "", "a b", "patient/1", "é1", .string(String(repeating: "a", count: 65)), "id#1",
-    ] as [JSONValue])
+    @Test(
+        "invalid_format: external_id is 1-64 of [A-Za-z0-9._-]",
+        arguments: [
+            "", "a b", "patient/1", "é1", .string(String(repeating: "a", count: 65)), "id#1",
+        ] as [JSONValue])
     func externalIDFormat(value: JSONValue) {
         #expect(summary(errors(minimalCase.setting("/external_id", value))) == ["/external_id invalid_format"])
     }
@@ -118,26 +132,33 @@ import Testing
         _ = try record(minimalCase.setting("/external_id", "aZ09._-"))
     }
 
-    @Test("out_of_range: plausible ranges and years", arguments: [
-        ("/birth_year", 1899), ("/birth_year", 2026), ("/staging/beta2_microglobulin_mg_l", -0.1),
-        ("/staging/beta2_microglobulin_mg_l", 100.5), ("/staging/albumin_g_dl", 0.49), ("/staging/albumin_g_dl", 7.01),
-        ("/intracranial/prior_lines", 21), ("/intracranial/prior_lines", -1),
-        ("/response/baseline/serum_m_protein_g_dl", 20.01), ("/response/best/serum_m_protein_g_dl", -1),
-        ("/response/baseline/urine_m_protein_mg_24h", 50001), ("/response/baseline/involved_flc_mg_l", 100_001),
-        ("/response/best/uninvolved_flc_mg_l", -0.5), ("/response/baseline/bone_marrow_plasma_cells_pct", 100.1),
-        ("/mm_diagnosis_date", "1899-12-31"),
-    ] as [(String, JSONValue)])
+    @Test(
+        "out_of_range: plausible ranges and years",
+        arguments: [
+            ("/birth_year", 1899), ("/birth_year", 2026), ("/staging/beta2_microglobulin_mg_l", -0.1),
+            ("/staging/beta2_microglobulin_mg_l", 100.5), ("/staging/albumin_g_dl", 0.49),
+            ("/staging/albumin_g_dl", 7.01),
+            ("/intracranial/prior_lines", 21), ("/intracranial/prior_lines", -1),
+            ("/response/baseline/serum_m_protein_g_dl", 20.01), ("/response/best/serum_m_protein_g_dl", -1),
+            ("/response/baseline/urine_m_protein_mg_24h", 50001), ("/response/baseline/involved_flc_mg_l", 100_001),
+            ("/response/best/uninvolved_flc_mg_l", -0.5), ("/response/baseline/bone_marrow_plasma_cells_pct", 100.1),
+            ("/mm_diagnosis_date", "1899-12-31"),
+        ] as [(String, JSONValue)])
     func outOfRange(path: String, value: JSONValue) {
         #expect(summary(errors(fullCase.setting(path, value))) == ["\(path) out_of_range"])
     }
 
-    @Test("ranges are inclusive at both ends", arguments: [
-        ("/birth_year", 1900), ("/staging/albumin_g_dl", 0.5),
-        ("/staging/albumin_g_dl", 7), ("/staging/beta2_microglobulin_mg_l", 0), ("/staging/beta2_microglobulin_mg_l", 100),
-        ("/intracranial/prior_lines", 0), ("/intracranial/prior_lines", 20), ("/response/best/serum_m_protein_g_dl", 20),
-        ("/response/best/urine_m_protein_mg_24h", 50000), ("/response/best/involved_flc_mg_l", 100_000),
-        ("/response/best/bone_marrow_plasma_cells_pct", 100),
-    ] as [(String, JSONValue)])
+    @Test(
+        "ranges are inclusive at both ends",
+        arguments: [
+            ("/birth_year", 1900), ("/staging/albumin_g_dl", 0.5),
+            ("/staging/albumin_g_dl", 7), ("/staging/beta2_microglobulin_mg_l", 0),
+            ("/staging/beta2_microglobulin_mg_l", 100),
+            ("/intracranial/prior_lines", 0), ("/intracranial/prior_lines", 20),
+            ("/response/best/serum_m_protein_g_dl", 20),
+            ("/response/best/urine_m_protein_mg_24h", 50000), ("/response/best/involved_flc_mg_l", 100_000),
+            ("/response/best/bone_marrow_plasma_cells_pct", 100),
+        ] as [(String, JSONValue)])
     func inclusiveRanges(path: String, value: JSONValue) throws {
         _ = try record(fullCase.setting(path, value))
     }
@@ -149,13 +170,16 @@ import Testing
         #expect(try record(json).birthYear == 2025)
     }
 
-    @Test("invalid_date: impossible dates and other formats", arguments: [
-        "2023-02-30", "2023-02-29", "2023-13-01", "31/01/2023", "2023-1-5", "2023-01-05T10:00:00Z",
-    ])
-    func invalidDate(value: String) {
-        #expect(summary(errors(minimalCase.setting("/mm_diagnosis_date", .string(value)))) == [
-            "/mm_diagnosis_date invalid_date"
+    @Test(
+        "invalid_date: impossible dates and other formats",
+        arguments: [
+            "2023-02-30", "2023-02-29", "2023-13-01", "31/01/2023", "2023-1-5", "2023-01-05T10:00:00Z",
         ])
+    func invalidDate(value: String) {
+        #expect(
+            summary(errors(minimalCase.setting("/mm_diagnosis_date", .string(value)))) == [
+                "/mm_diagnosis_date invalid_date"
+            ])
     }
 
     @Test("future_date: dates after the injected today are rejected; today itself is accepted")
@@ -168,15 +192,18 @@ import Testing
         #expect((try? CaseRecord.validate(json, today: later).get()) != nil)
     }
 
-    @Test("invalid_type: wrong JSON types", arguments: [
-        ("/sex", 1), ("/external_id", 42), ("/birth_year", "1950"), ("/birth_year", 1950.5),
-        ("/mm_diagnosis_date", 20_230_301), ("/isotype", "IgG"), ("/staging/ldh_elevated", "yes"),
-        ("/staging/fish", "del17p"), ("/staging/albumin_g_dl", "3.5"), ("/staging/albumin_g_dl", .null),
-        ("/intracranial/imaging/findings", "skull_vault_lesion"), ("/intracranial/csf", "negative"),
-        ("/intracranial/csf/contraindicated", 0), ("/workup/serum_total_protein", "done"), ("/therapy/agents", .null),
-        ("/response/best", .array([])), ("/outcome/last_followup_date", .null), ("/outcome/death_date", false),
-        ("/intracranial/prior_lines", 1.5),
-    ] as [(String, JSONValue)])
+    @Test(
+        "invalid_type: wrong JSON types",
+        arguments: [
+            ("/sex", 1), ("/external_id", 42), ("/birth_year", "1950"), ("/birth_year", 1950.5),
+            ("/mm_diagnosis_date", 20_230_301), ("/isotype", "IgG"), ("/staging/ldh_elevated", "yes"),
+            ("/staging/fish", "del17p"), ("/staging/albumin_g_dl", "3.5"), ("/staging/albumin_g_dl", .null),
+            ("/intracranial/imaging/findings", "skull_vault_lesion"), ("/intracranial/csf", "negative"),
+            ("/intracranial/csf/contraindicated", 0), ("/workup/serum_total_protein", "done"),
+            ("/therapy/agents", .null),
+            ("/response/best", .array([])), ("/outcome/last_followup_date", .null), ("/outcome/death_date", false),
+            ("/intracranial/prior_lines", 1.5),
+        ] as [(String, JSONValue)])
     func invalidType(path: String, value: JSONValue) {
         #expect(summary(errors(fullCase.setting(path, value))) == ["\(path) invalid_type"])
     }
@@ -187,13 +214,16 @@ import Testing
         #expect(summary(errors(.null)) == [" invalid_type"])
     }
 
-    @Test("chronology: death on or after every other date", arguments: [
-        ("/mm_diagnosis_date", "2022-01-10"), ("/intracranial/diagnosis_date", "2022-01-10"),
-        ("/outcome/progression_date", "2022-01-10"), ("/outcome/last_followup_date", "2022-01-10"),
-    ])
+    @Test(
+        "chronology: death on or after every other date",
+        arguments: [
+            ("/mm_diagnosis_date", "2022-01-10"), ("/intracranial/diagnosis_date", "2022-01-10"),
+            ("/outcome/progression_date", "2022-01-10"), ("/outcome/last_followup_date", "2022-01-10"),
+        ])
     func deathLast(other: String, otherDate: String) {
         // Everything else lies on or before 2022-01-10; death one day earlier than the named field.
-        let json = minimalCase
+        let json =
+            minimalCase
             .setting("/mm_diagnosis_date", "2021-12-01").setting("/intracranial/diagnosis_date", "2021-12-05")
             .setting("/outcome", ["death_date": "2022-01-09"])
             .setting(other, .string(otherDate))
@@ -230,14 +260,16 @@ import Testing
     @Test("chronology: no diagnosis in a year before the birth year")
     func birthYear() throws {
         _ = try record(minimalCase.setting("/birth_year", 2023))
-        #expect(summary(errors(minimalCase.setting("/birth_year", 2024))) == [
-            "/mm_diagnosis_date chronology", "/intracranial/diagnosis_date chronology",
-        ])
+        #expect(
+            summary(errors(minimalCase.setting("/birth_year", 2024))) == [
+                "/mm_diagnosis_date chronology", "/intracranial/diagnosis_date chronology",
+            ])
     }
 
     @Test("several errors at once: every violation is reported, not only the first")
     func severalErrors() {
-        let json = fullCase
+        let json =
+            fullCase
             .setting("/sex", "M")
             .setting("/external_id", nil)
             .setting("/intracranial/csf/cytology", "maybe")
@@ -247,18 +279,20 @@ import Testing
             .setting("/outcome/death_date", "2023-02-30")
             .setting("/outcome/progression_date", "2030-01-01")
             .setting("/staging/extra", true)
-        #expect(Set(summary(errors(json))) == [
-            "/external_id required", "/sex invalid_enum", "/staging/extra unknown_field",
-            "/intracranial/imaging/findings/1 invalid_type", "/intracranial/csf/cytology invalid_enum",
-            "/therapy/agents/1 invalid_enum", "/response/best/serum_m_protein_g_dl out_of_range",
-            "/outcome/progression_date future_date", "/outcome/death_date invalid_date",
-        ])
+        #expect(
+            Set(summary(errors(json))) == [
+                "/external_id required", "/sex invalid_enum", "/staging/extra unknown_field",
+                "/intracranial/imaging/findings/1 invalid_type", "/intracranial/csf/cytology invalid_enum",
+                "/therapy/agents/1 invalid_enum", "/response/best/serum_m_protein_g_dl out_of_range",
+                "/outcome/progression_date future_date", "/outcome/death_date invalid_date",
+            ])
         #expect(errors(json).count == 9)
     }
 
     @Test("error messages never contain the submitted values")
     func noPatientDataInMessages() {
-        let json = fullCase
+        let json =
+            fullCase
             .setting("/external_id", "Rossi Mario 1951")
             .setting("/sex", "Mario")
             .setting("/birth_year", 1789)
@@ -271,7 +305,9 @@ import Testing
             .setting("/response/best/plasmacytoma", 4711)
         let found = errors(json)
         #expect(found.count >= 10)
-        let secrets = ["Rossi", "Mario", "1789", "1871", "04-17", "2021-02-31", "93.25", "2030", "12-24", "4711", "01-19"]
+        let secrets = [
+            "Rossi", "Mario", "1789", "1871", "04-17", "2021-02-31", "93.25", "2030", "12-24", "4711", "01-19",
+        ]
         for error in found {
             for secret in secrets {
                 #expect(!error.message.contains(secret), "\(error.path) quotes a submitted value")
@@ -284,10 +320,11 @@ import Testing
     @Test("errors encode as {path, code, message} with JSON Pointer paths")
     func errorEncoding() throws {
         let found = errors(fullCase.setting("/therapy/agents", ["bortezomib", "x", "y"]))
-        #expect(CaseValidationErrors(found).toJSON() == [
-            ["path": "/therapy/agents/1", "code": "invalid_enum", "message": .string(found[0].message)],
-            ["path": "/therapy/agents/2", "code": "invalid_enum", "message": .string(found[1].message)],
-        ])
+        #expect(
+            CaseValidationErrors(found).toJSON() == [
+                ["path": "/therapy/agents/1", "code": "invalid_enum", "message": .string(found[0].message)],
+                ["path": "/therapy/agents/2", "code": "invalid_enum", "message": .string(found[1].message)],
+            ])
         let data = try JSONEncoder().encode(found[0])
         #expect(try JSONValue.parse(data) == found[0].toJSON())
         #expect(try JSONDecoder().decode(CaseValidationError.self, from: data) == found[0])
