@@ -31,11 +31,11 @@ enum VersionPrecondition: Equatable {
         }
     }
 
-    /// The version a write must find (nil: any), or -1 when no tag can ever match.
-    var requiredVersion: Int? {
+    /// The registry's requirement: `*` needs an existing case; tags that are not ours never match.
+    var requirement: VersionRequirement {
         switch self {
-        case .any: nil
-        case .versions(let versions): versions.first ?? -1
+        case .any: .exists
+        case .versions(let versions): .version(versions.first ?? -1)
         }
     }
 }
@@ -84,7 +84,7 @@ extension Application {
             let json = try request.jsonBody()
             let (stored, result) = try cases.put(
                 json, site: site, externalID: id,
-                ifMatch: VersionPrecondition(header: request.headers["If-Match"])?.requiredVersion, keyID: principal.keyID)
+                ifMatch: VersionPrecondition(header: request.headers["If-Match"])?.requirement, keyID: principal.keyID)
             return caseResponse(stored, status: result == .created ? 201 : 200, includeLocation: result == .created)
         }
 
@@ -96,7 +96,7 @@ extension Application {
             let patch = try request.jsonBody(accepting: ["application/merge-patch+json"])
             let (stored, _) = try cases.patch(
                 patch, site: site, externalID: id,
-                ifMatch: VersionPrecondition(header: request.headers["If-Match"])?.requiredVersion, keyID: principal.keyID)
+                ifMatch: VersionPrecondition(header: request.headers["If-Match"])?.requirement, keyID: principal.keyID)
             return caseResponse(stored, status: 200)
         }
 
@@ -106,7 +106,7 @@ extension Application {
             try rejectUnknownParameters(request, allowed: ["site"])
             try cases.erase(
                 site: site, externalID: try externalID(request, forWrite: false),
-                ifMatch: VersionPrecondition(header: request.headers["If-Match"])?.requiredVersion, keyID: principal.keyID)
+                ifMatch: VersionPrecondition(header: request.headers["If-Match"])?.requirement, keyID: principal.keyID)
             return .empty(status: 204)
         }
 
@@ -147,7 +147,8 @@ extension Application {
         var query = CaseListQuery()
         if let limit = request.query["limit"] {
             guard let value = Int(limit), value >= 1 else {
-                throw RequestError.badParameter(name: "limit", message: "must be an integer from 1 to \(CaseListQuery.maximumLimit)")
+                throw RequestError.badParameter(
+                    name: "limit", message: "must be a positive integer (values above \(CaseListQuery.maximumLimit) are capped)")
             }
             query.limit = min(value, CaseListQuery.maximumLimit)
         }
@@ -164,7 +165,7 @@ extension Application {
                 throw RequestError.badParameter(
                     name: "updated_since", message: "must be a date (YYYY-MM-DD) or a UTC time (YYYY-MM-DDThh:mm:ss[.sss]Z)")
             }
-            query.updatedSince = since
+            query.updatedSince = Self.normalizedTimestamp(since)
         }
         return query
     }
@@ -183,6 +184,16 @@ extension Application {
             throw RequestError.badParameter(
                 name: unknown, message: "is not a parameter of this operation (allowed: \(allowed.sorted().joined(separator: ", ")))")
         }
+    }
+
+    /// `updated_at` is stored as `YYYY-MM-DDThh:mm:ss.sssZ`; bring a bound to the same shape so that
+    /// text order is time order (a date is its midnight; fractions are cut or padded to milliseconds).
+    static func normalizedTimestamp(_ text: String) -> String {
+        if text.count == 10 { return text + "T00:00:00.000Z" }
+        let seconds = String(text.prefix(19))
+        var fraction = text.count > 20 ? String(text.dropFirst(20).dropLast()) : ""
+        fraction = String((fraction + "000").prefix(3))
+        return seconds + "." + fraction + "Z"
     }
 
     static func isTimestampOrDate(_ text: String) -> Bool {

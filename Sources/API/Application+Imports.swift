@@ -37,7 +37,7 @@ extension Application {
             return Self.ndjsonRecords(request.body)
         case "application/json":
             guard case .array(let items) = try request.jsonBody() else {
-                throw RequestError.malformedJSON("An application/json import must be one JSON array of cases.")
+                throw RequestError.invalidBody("An application/json import must be one JSON array of cases.")
             }
             return items.map(ImportRecord.json)
         default:

@@ -9,6 +9,8 @@ extension RequestError: HTTPResponseError {
         switch self {
         case .malformedJSON(let why):
             ProblemDetails(status: 400, title: "Malformed JSON", detail: why, type: ProblemType.malformedJSON)
+        case .invalidBody(let why):
+            ProblemDetails(status: 400, title: "Invalid body", detail: why, type: ProblemType.invalidBody)
         case .unsupportedMediaType(let accepted):
             ProblemDetails(
                 status: 415, title: "Unsupported Media Type",
@@ -26,6 +28,7 @@ extension RequestError: HTTPResponseError {
 public enum ProblemType {
     public static let malformedJSON = "https://icmm-registry.example/problems/malformed-json"
     public static let unsupportedMediaType = "https://icmm-registry.example/problems/unsupported-media-type"
+    public static let invalidBody = "https://icmm-registry.example/problems/invalid-body"
     public static let badParameter = "https://icmm-registry.example/problems/invalid-parameter"
     public static let validation = "https://icmm-registry.example/problems/validation"
     public static let notReady = "https://icmm-registry.example/problems/not-ready"

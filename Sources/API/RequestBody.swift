@@ -7,6 +7,8 @@ public enum RequestError: Error, Equatable {
     case malformedJSON(String)
     /// The `Content-Type` is not one the route accepts (415).
     case unsupportedMediaType(accepted: [String])
+    /// Well-formed JSON of the wrong shape for the operation (400).
+    case invalidBody(String)
     /// A query parameter is unknown or has a bad value (400); `name` is the parameter.
     case badParameter(name: String, message: String)
 }

@@ -7,6 +7,21 @@ import Storage
 /// stores the case with its indexed columns, bumps the registry's data version and appends to the
 /// audit trail, in one durable transaction. Sites never see each other's cases: every query is
 /// scoped by site.
+/// An `If-Match` precondition as the registry checks it.
+public enum VersionRequirement: Sendable, Equatable {
+    /// `If-Match: *`: the case must exist.
+    case exists
+    /// `If-Match: "N"`: the case must be at version N (a tag that is not a version: -1, never matches).
+    case version(Int)
+
+    func isSatisfied(byVersion version: Int?) -> Bool {
+        switch self {
+        case .exists: version != nil
+        case .version(let required): version == required
+        }
+    }
+}
+
 public final class CaseStore: Sendable {
     public let database: Database
     let now: @Sendable () -> Date
@@ -120,7 +135,7 @@ public final class CaseStore: Sendable {
     /// Full replacement, creating the case if absent: a retried PUT is harmless.
     /// - Parameter ifMatch: the version the caller last saw; another current version -> `versionMismatch`.
     public func put(
-        _ json: JSONValue, site: String, externalID: String, ifMatch: Int?, keyID: String?
+        _ json: JSONValue, site: String, externalID: String, ifMatch: VersionRequirement?, keyID: String?
     ) throws -> (StoredCase, WriteResult) {
         let prepared = try prepare(json, pathExternalID: externalID)
         let at = Timestamp.string(now())
@@ -131,14 +146,16 @@ public final class CaseStore: Sendable {
 
     /// Applies a JSON Merge Patch (RFC 7396) to the stored case and validates the result as a whole.
     public func patch(
-        _ patch: JSONValue, site: String, externalID: String, ifMatch: Int?, keyID: String?
+        _ patch: JSONValue, site: String, externalID: String, ifMatch: VersionRequirement?, keyID: String?
     ) throws -> (StoredCase, WriteResult) {
         let at = Timestamp.string(now())
         return try database.groupedWrite { [self] connection in
             guard let existing = try Self.existing(connection, site: site, externalID: externalID) else {
                 throw RegistryError.notFound
             }
-            if let ifMatch, ifMatch != existing.version { throw RegistryError.versionMismatch(current: existing.version) }
+            if let ifMatch, !ifMatch.isSatisfied(byVersion: existing.version) {
+                throw RegistryError.versionMismatch(current: existing.version)
+            }
             let merged = try JSONValue.parse(existing.dataText).merging(patch: patch)
             let prepared = try prepare(merged, pathExternalID: externalID)
             return try Self.upsert(prepared, site: site, ifMatch: nil, keyID: keyID, at: at, connection: connection)
@@ -146,13 +163,15 @@ public final class CaseStore: Sendable {
     }
 
     /// Erases a case's clinical data. The audit trail keeps who erased it and when.
-    public func erase(site: String, externalID: String, ifMatch: Int?, keyID: String?) throws {
+    public func erase(site: String, externalID: String, ifMatch: VersionRequirement?, keyID: String?) throws {
         let at = Timestamp.string(now())
         try database.groupedWrite { connection in
             guard let existing = try Self.existing(connection, site: site, externalID: externalID) else {
                 throw RegistryError.notFound
             }
-            if let ifMatch, ifMatch != existing.version { throw RegistryError.versionMismatch(current: existing.version) }
+            if let ifMatch, !ifMatch.isSatisfied(byVersion: existing.version) {
+                throw RegistryError.versionMismatch(current: existing.version)
+            }
             _ = try Self.nextChangeSequence(connection)
             try connection.run("DELETE FROM cases WHERE row_id = ?", [existing.rowID])
             try Self.audit(
@@ -218,14 +237,16 @@ public final class CaseStore: Sendable {
     }
 
     static func upsert(
-        _ prepared: PreparedCase, site: String, ifMatch: Int?, keyID: String?, at: String, connection: Connection
+        _ prepared: PreparedCase, site: String, ifMatch: VersionRequirement?, keyID: String?, at: String, connection: Connection
     ) throws -> (StoredCase, WriteResult) {
         guard let existing = try existing(connection, site: site, externalID: prepared.externalID) else {
             // If-Match cannot match a case that does not exist (RFC 9110 section 13.1.1).
             if ifMatch != nil { throw RegistryError.versionMismatch(current: 0) }
             return (try insert(prepared, site: site, keyID: keyID, at: at, connection: connection), .created)
         }
-        if let ifMatch, ifMatch != existing.version { throw RegistryError.versionMismatch(current: existing.version) }
+        if let ifMatch, !ifMatch.isSatisfied(byVersion: existing.version) {
+            throw RegistryError.versionMismatch(current: existing.version)
+        }
         if existing.dataText == prepared.dataText {
             let current = try connection.queryOne(
                 "SELECT \(caseColumns) FROM cases WHERE row_id = ?", [existing.rowID], storedCase)

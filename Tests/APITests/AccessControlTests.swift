@@ -164,6 +164,10 @@ func call(_ service: TestService, _ route: (String, String, String?, String), _ 
         #expect(try ids("response_group=CR%2BVGPR") == ["OD-1"])
         #expect(try ids("updated_since=2000-01-01") == ["CNS-1", "OD-1"])
         #expect(try ids("updated_since=2999-01-01") == [])
+        // A bound in whole seconds includes the cases updated within that second.
+        let updatedAt = try #require(try service.client.get("/v1/cases/OD-1", headers: [auth]).jsonValue?["updated_at"]?.stringValue)
+        let wholeSecond = String(updatedAt.prefix(19)) + "Z"
+        #expect(try ids("updated_since=\(wholeSecond)").contains("OD-1"))
     }
 
     @Test func badListParametersAre400NamingTheParameter() throws {

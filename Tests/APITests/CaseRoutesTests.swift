@@ -99,6 +99,9 @@ import Testing
         // If-Match on a case that does not exist cannot match.
         #expect(try service.client.send("PUT", "/v1/cases/P-9", json: caseJSON("P-9"), headers: [auth, ("If-Match", "\"1\"")]).status == 412)
         #expect(try service.client.get("/v1/cases/P-9", headers: [auth]).status == 404)
+        // If-Match: * asks for an existing case: it does not create one, and accepts any version.
+        #expect(try service.client.send("PUT", "/v1/cases/P-9", json: caseJSON("P-9"), headers: [auth, ("If-Match", "*")]).status == 412)
+        #expect(try service.client.send("PUT", "/v1/cases/P-1", json: caseJSON("P-1", ["sex": "unknown"]), headers: [auth, ("If-Match", "*")]).status == 200)
     }
 
     @Test func concurrentPutsOnOneVersionHaveExactlyOneWinner() throws {

@@ -343,6 +343,7 @@ import Testing
             minimalCase.setting("/external_id", "a b"),
         ]
         let codes = Set(cases.flatMap { errors($0).map(\.code) })
-        #expect(codes == Set(CaseValidationError.Code.allCases))
+        // `conflict` is the registry's (URL/body mismatch, duplicates in an import): covered by APITests.
+        #expect(codes == Set(CaseValidationError.Code.allCases).subtracting([.conflict]))
     }
 }
