@@ -51,7 +51,7 @@ public struct KeyStore: Sendable {
     public func create(site: String, role: Role) throws -> CreatedKey {
         let secret = KeyStore.randomBytes(32)
         let key = "icmm_" + KeyStore.base64URL(secret)
-        let id = "key_" + KeyStore.randomBytes(8).map { String(format: "%02x", $0) }.joined()
+        let id = "key_" + hexString(KeyStore.randomBytes(8))
         try database.write { connection in
             try connection.run(
                 "INSERT INTO api_keys (id, key_hash, site, role, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -91,8 +91,9 @@ public struct KeyStore: Sendable {
         }
     }
 
+    /// SHA-256 of the key, in hex. On every authenticated request, so no Foundation formatting.
     static func hash(_ key: String) -> String {
-        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        hexString(Array(SHA256.hash(data: Array(key.utf8))))
     }
 
     /// Bytes from the system's CSPRNG (getrandom on Linux).
@@ -126,5 +127,17 @@ public enum Timestamp {
         return String(
             format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1, Int(tm.tm_mday),
             Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec), millis)
+    }
+}
+
+/// Lowercase hex of bytes.
+func hexString(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    return String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
+        for (i, byte) in bytes.enumerated() {
+            buffer[2 * i] = digits[Int(byte >> 4)]
+            buffer[2 * i + 1] = digits[Int(byte & 0x0F)]
+        }
+        return bytes.count * 2
     }
 }
