@@ -1,0 +1,145 @@
+import Foundation
+import JSON
+import Storage
+import TestSupport
+import Testing
+
+/// The `icmm` executable built next to this test bundle.
+let icmmExecutable: String = {
+    let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for candidate in [directory, directory.deletingLastPathComponent()] {
+        let path = candidate.appendingPathComponent("icmm").path
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/debug/icmm")
+        .standardizedFileURL.path
+}()
+
+/// Runs icmm to completion; returns (exit status, stdout, stderr).
+func runICMM(_ arguments: [String], stdin: String? = nil) throws -> (Int32, String, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: icmmExecutable)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let output = out.fileHandleForReading.readDataToEndOfFile()
+    let errors = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+}
+
+/// `icmm serve` in a child process on a free port.
+final class ServerProcess {
+    let process = Process()
+    let port: UInt16
+    private let errorPipe = Pipe()
+
+    init(database: String) throws {
+        process.executableURL = URL(fileURLWithPath: icmmExecutable)
+        process.arguments = ["serve", "--port", "0", "--db", database, "--threads", "2"]
+        process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
+        process.standardError = errorPipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // The server logs `listening ... port=N` once the socket is open.
+        var log = ""
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            log += String(decoding: errorPipe.fileHandleForReading.availableData, as: UTF8.self)
+            if let range = log.range(of: #"port=(\d+)"#, options: .regularExpression) {
+                port = UInt16(log[range].dropFirst(5))!
+                return
+            }
+        }
+        process.terminate()
+        throw TestClientError.malformed("server did not start: \(log)")
+    }
+
+    var client: HTTPTestClient { HTTPTestClient(port: port) }
+
+    func signal(_ signal: Int32) -> Int32 {
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+@Suite(.serialized) struct CLITests {
+    @Test func keysAreCreatedShownOnceListedWithoutSecretsAndRevoked() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        let db = tmp.file("db.sqlite")
+        let (status, output, _) = try runICMM(["keys", "create", "--site", "HOSP-A", "--role", "analyst", "--db", db])
+        #expect(status == 0)
+        let created = try JSONValue.parse(output)
+        let key = try #require(created["key"]?.stringValue)
+        let id = try #require(created["id"]?.stringValue)
+        #expect(created["site"] == "HOSP-A" && created["role"] == "analyst")
+        let (_, listed, _) = try runICMM(["keys", "list", "--db", db])
+        #expect(listed.contains(id) && !listed.contains(key) && !listed.contains("icmm_"))
+        #expect(try runICMM(["keys", "revoke", id, "--db", db]).0 == 0)
+        let after = try JSONValue.parse(try runICMM(["keys", "list", "--db", db]).1)
+        #expect(after.arrayValue?.first?["revoked_at"]?.stringValue != nil)
+        #expect(try runICMM(["keys", "revoke", "key_nope", "--db", db]).0 != 0)
+        let refused = try runICMM(["keys", "create", "--site", "HOSP-A", "--role", "owner", "--db", db])
+        #expect(refused.0 != 0 && refused.2.contains("--role"))
+    }
+
+    @Test func importIsAllOrNothingFromTheCommandLine() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        let db = tmp.file("db.sqlite")
+        let bad = tmp.file("bad.ndjson")
+        try (caseJSON("C-1") + "\n" + caseJSON("C-2", ["sex": "x"]) + "\n").write(toFile: bad, atomically: true, encoding: .utf8)
+        let refused = try runICMM(["import", "--site", "HOSP-A", "--db", db, bad])
+        #expect(refused.0 == 1)
+        #expect((try JSONValue.parse(refused.1))["records"]?.arrayValue?.first?["index"] == 1)
+        let good = tmp.file("good.json")
+        try ("[" + caseJSON("C-1") + "," + caseJSON("C-2") + "]").write(toFile: good, atomically: true, encoding: .utf8)
+        let accepted = try runICMM(["import", "--site", "HOSP-A", "--db", db, good])
+        #expect(accepted.0 == 0)
+        #expect((try JSONValue.parse(accepted.1))["created"] == 2)
+    }
+
+    @Test func anAcknowledgedCaseSurvivesAKilledProcess() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        let db = tmp.file("db.sqlite")
+        let key = try #require(try JSONValue.parse(try runICMM(["keys", "create", "--site", "S", "--role", "submitter", "--db", db]).1)["key"]?.stringValue)
+        let server = try ServerProcess(database: db)
+        let response = try server.client.send("POST", "/v1/cases", json: caseJSON("DURABLE-1"), headers: [("Authorization", "Bearer \(key)")])
+        #expect(response.status == 201)
+        _ = server.signal(SIGKILL)  // no chance to checkpoint or close
+        let database = try Database(configuration: .init(path: db))
+        defer { database.close() }
+        let stored = try database.read { try $0.query("SELECT external_id FROM cases") { $0.string(0) } }
+        #expect(stored == ["DURABLE-1"])
+    }
+
+    @Test func sigtermStopsCleanlyAndClosesTheDatabase() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        let db = tmp.file("db.sqlite")
+        let server = try ServerProcess(database: db)
+        #expect(try server.client.get("/readyz").status == 200)
+        #expect(server.signal(SIGTERM) == 0)
+        #expect(!FileManager.default.fileExists(atPath: db + "-wal"))
+    }
+
+    @Test func serveRefusesAnEditedMigration() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        let migrations = tmp.file("migrations")
+        try FileManager.default.createDirectory(atPath: migrations, withIntermediateDirectories: true)
+        try "CREATE TABLE a (x);".write(toFile: migrations + "/0001_a.sql", atomically: true, encoding: .utf8)
+        #expect(try runICMM(["migrate", "--db", tmp.file("db.sqlite"), "--migrations", migrations]).0 == 0)
+        try "CREATE TABLE a (x, y);".write(toFile: migrations + "/0001_a.sql", atomically: true, encoding: .utf8)
+        let refused = try runICMM(["serve", "--port", "0", "--db", tmp.file("db.sqlite"), "--migrations", migrations])
+        #expect(refused.0 == 2)
+        #expect(refused.2.contains("edited after it was applied"))
+    }
+}
