@@ -336,6 +336,7 @@ public enum SurvivalAnalysis {
             waldTest: ChiSquareTest(
                 statistic: wald, df: p, pValue: Distributions.chiSquareUpperTail(wald, df: Double(p))),
             scoreTest: ChiSquareTest(
-                statistic: score, df: p, pValue: Distributions.chiSquareUpperTail(score, df: Double(p))))
+                statistic: score, df: p, pValue: Distributions.chiSquareUpperTail(score, df: Double(p))),
+            iterations: fit.iterations)
     }
 }

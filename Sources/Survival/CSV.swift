@@ -66,9 +66,18 @@ public enum SurvivalCSV {
         if let group = columns.group { used.append((group, .group)) }
         for (i, name) in columns.numeric.enumerated() { used.append((name, .numeric(i))) }
         for (i, name) in columns.categorical.enumerated() { used.append((name, .categorical(i))) }
-        var seen = Set<String>()
-        for (name, _) in used where !seen.insert(name).inserted {
-            throw .invalidOption("column '\(name)' is used twice")
+        // A column may play several roles (the group is often also a Cox factor), but the
+        // survival columns must be distinct and a covariate is listed once.
+        let survivalColumns = [columns.time, columns.event] + (columns.entry.map { [$0] } ?? [])
+        if Set(survivalColumns).count != survivalColumns.count {
+            throw .invalidOption("time, event and entry must be different columns")
+        }
+        let covariateColumns = columns.numeric + columns.categorical
+        if Set(covariateColumns).count != covariateColumns.count {
+            throw .invalidOption("a Cox covariate is listed twice")
+        }
+        for name in covariateColumns where survivalColumns.contains(name) {
+            throw .invalidOption("column '\(name)' cannot be both a survival column and a covariate")
         }
         var positions: [(index: Int, name: String, role: Role)] = []
         for (name, role) in used {

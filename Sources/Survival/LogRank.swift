@@ -12,7 +12,7 @@ import Darwin
 /// the Gehan-Wilcoxon test. Source: R survival 3.5 `survdiff`, `survdiff.fit` and C `survdiff2`:
 /// at each event time the weight is S(t-)^rho with S the pooled Kaplan-Meier curve; observed and
 /// expected counts are weighted sums, and the variance is the weighted hypergeometric
-/// w^2 d (N - d) / (N (N - 1)) [n_j / N delta_jk - n_j n_k / N^2]. The statistic uses the groups
+/// w^2 d (N - d) / (N (N - 1)) [n_j delta_jk - n_j n_k / N]. The statistic uses the groups
 /// with expected > 0, dropping the first of them: chisq = (O - E)' V^-1 (O - E) with
 /// (number of such groups - 1) degrees of freedom.
 public struct LogRankTest: Sendable, Equatable {
@@ -89,7 +89,7 @@ public struct LogRankTest: Sendable, Equatable {
                 if nRisk > 1 {
                     let kt = wt * wt * deaths * (nRisk - deaths) / (nRisk * (nRisk - 1))
                     for a in 0..<k {
-                        let tmp = kt * risk[a] / nRisk
+                        let tmp = kt * risk[a]
                         variance[a * k + a] += tmp
                         for b in 0..<k {
                             variance[a * k + b] -= tmp * risk[b] / nRisk

@@ -297,9 +297,11 @@ public struct CoxReport: Codable, Sendable, Equatable {
     public var lrTest: ChiSquareTest
     public var waldTest: ChiSquareTest
     public var scoreTest: ChiSquareTest
+    /// Newton-Raphson iterations (R: `fit$iter`); the same count as R shows the same algorithm.
+    public var iterations: Int
 
     enum CodingKeys: String, CodingKey {
-        case ties, n, events, terms, loglik
+        case ties, n, events, terms, loglik, iterations
         case lrTest = "lr_test"
         case waldTest = "wald_test"
         case scoreTest = "score_test"
