@@ -5,5 +5,5 @@ struct ICMM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "icmm",
         abstract: "ICMM Registry: intracranial multiple myeloma cases, classified the same way everywhere.",
-        subcommands: [])
+        subcommands: [Analyze.self])
 }
