@@ -136,48 +136,23 @@ public enum SurvivalAnalysis {
         let k = keys.count
         let totalEvents = data.event.reduce(0) { $0 + ($1 ? 1 : 0) }
 
-        observer?(.kaplanMeier)
-        var groups: [GroupReport] = []
-        groups.reserveCapacity(k)
-        for g in 0..<k {
-            var time: [Double] = []
-            var event: [Bool] = []
-            var entry: [Double]? = nil
-            if k == 1 {
-                time = data.time
-                event = data.event
-                entry = data.entry
-            } else {
-                for i in 0..<n where groupIndex[i] == g {
-                    time.append(data.time[i])
-                    event.append(data.event[i])
-                }
-                if let e = data.entry {
-                    var sub: [Double] = []
-                    for i in 0..<n where groupIndex[i] == g { sub.append(e[i]) }
-                    entry = sub
-                }
-            }
-            let curve = KaplanMeierCurve.estimate(time: time, event: event, entry: entry)
-            groups.append(groupReport(key: keys[g], curve: curve, options: options))
-        }
-
         var logrank: GroupComparison? = nil
         var petoPeto: GroupComparison? = nil
         var pairwise: [PairwiseComparison]? = nil
         if k >= 2 && data.entry == nil {
             observer?(.logRank)
-            let order = argsortTimes(data.time)
+            let (order, sortedTime) = sortTimes(data.time)
+            let sortedEvent = order.map { data.event[Int($0)] }
+            let sortedGroup = order.map { Int32(groupIndex[Int($0)]) }
             let lr = try LogRankTest.compute(
-                time: data.time, event: data.event, group: groupIndex, order: order, groupCount: k, rho: 0)
+                time: sortedTime, event: sortedEvent, group: sortedGroup, groupCount: k, rho: 0)
             let pp = try LogRankTest.compute(
-                time: data.time, event: data.event, group: groupIndex, order: order, groupCount: k, rho: 1)
+                time: sortedTime, event: sortedEvent, group: sortedGroup, groupCount: k, rho: 1)
             logrank = GroupComparison(lr)
             petoPeto = GroupComparison(pp)
             if k > 2 {
                 observer?(.pairwise)
-                pairwise = try pairwiseLogRank(
-                    keys: keys, time: data.time, event: data.event, groupIndex: groupIndex, order: order)
+                pairwise = try pairwiseLogRank(keys: keys, time: sortedTime, event: sortedEvent, group: sortedGroup)
             }
         }
 
@@ -192,6 +167,39 @@ public enum SurvivalAnalysis {
             observer?(.cox)
             cox = try coxReport(data, confLevel: options.confLevel)
         }
+        // Curves last: the other stages' working memory is released before the report's curves
+        // (the largest part of the result) are built.
+        observer?(.kaplanMeier)
+        var groups: [GroupReport] = []
+        groups.reserveCapacity(k)
+        var groupSize = [Int](repeating: 0, count: k)
+        for g in groupIndex { groupSize[g] += 1 }
+        for g in 0..<k {
+            var time: [Double] = []
+            var event: [Bool] = []
+            var entry: [Double]? = nil
+            time.reserveCapacity(groupSize[g])
+            event.reserveCapacity(groupSize[g])
+            if k == 1 {
+                time = data.time
+                event = data.event
+                entry = data.entry
+            } else {
+                for i in 0..<n where groupIndex[i] == g {
+                    time.append(data.time[i])
+                    event.append(data.event[i])
+                }
+                if let e = data.entry {
+                    var sub: [Double] = []
+                    sub.reserveCapacity(groupSize[g])
+                    for i in 0..<n where groupIndex[i] == g { sub.append(e[i]) }
+                    entry = sub
+                }
+            }
+            let curve = KaplanMeierCurve.estimate(time: time, event: event, entry: entry)
+            groups.append(groupReport(key: keys[g], curve: curve, options: options))
+        }
+
         observer?(nil)
         return SurvivalReport(
             n: n, events: totalEvents, confType: options.confType, confLevel: options.confLevel,
@@ -269,15 +277,22 @@ public enum SurvivalAnalysis {
     /// Log-rank test for every pair of groups (R: `survdiff` on the two groups' subjects), with
     /// Holm's adjustment over all pairs (R: `p.adjust(method = "holm")`).
     static func pairwiseLogRank(
-        keys: [String], time: [Double], event: [Bool], groupIndex: [Int], order: [Int32]
+        keys: [String], time: [Double], event: [Bool], group: [Int32]
     ) throws(SurvivalError) -> [PairwiseComparison] {
         var result: [PairwiseComparison] = []
         for a in 0..<keys.count {
             for b in (a + 1)..<keys.count {
-                let subOrder = order.filter { let g = groupIndex[Int($0)]; return g == a || g == b }
-                let twoGroups = groupIndex.map { $0 == b ? 1 : 0 }
+                var subTime: [Double] = [], subEvent: [Bool] = [], subGroup: [Int32] = []
+                for i in 0..<time.count {
+                    let g = Int(group[i])
+                    if g == a || g == b {
+                        subTime.append(time[i])
+                        subEvent.append(event[i])
+                        subGroup.append(g == b ? 1 : 0)
+                    }
+                }
                 let test = try LogRankTest.compute(
-                    time: time, event: event, group: twoGroups, order: subOrder, groupCount: 2, rho: 0)
+                    time: subTime, event: subEvent, group: subGroup, groupCount: 2, rho: 0)
                 result.append(PairwiseComparison(a: keys[a], b: keys[b], pValue: test.pValue, pAdjusted: nil))
             }
         }

@@ -54,18 +54,18 @@ public struct KaplanMeierCurve: Sendable, Equatable {
     /// The estimator without validation (callers have validated).
     static func estimate(time: [Double], event: [Bool], entry: [Double]?) -> KaplanMeierCurve {
         let n = time.count
-        let order = argsortTimes(time)
-        var sortedEntries: [Double] = []
-        if let entry {
-            let entryOrder = argsortTimes(entry)
-            sortedEntries = entryOrder.map { entry[Int($0)] }
-        }
-        var outTime: [Double] = []
-        var outRisk: [Int] = []
-        var outEvent: [Int] = []
-        var outCensor: [Int] = []
-        var outSurv: [Double] = []
-        var outSE: [Double] = []
+        let (order, sortedTime) = sortTimes(time)
+        let sortedEvent = order.map { event[Int($0)] }
+        let sortedEntries = entry.map { sortTimes($0).sorted } ?? []
+        let m = distinctCount(sortedTime)
+        var outTime = [Double](), outRisk = [Int](), outEvent = [Int](), outCensor = [Int]()
+        var outSurv = [Double](), outSE = [Double]()
+        outTime.reserveCapacity(m)
+        outRisk.reserveCapacity(m)
+        outEvent.reserveCapacity(m)
+        outCensor.reserveCapacity(m)
+        outSurv.reserveCapacity(m)
+        outSE.reserveCapacity(m)
         var km = 1.0
         var greenwood = 0.0
         var processed = 0  // subjects with exit < current time
@@ -73,14 +73,13 @@ public struct KaplanMeierCurve: Sendable, Equatable {
         var totalEvents = 0
         var i = 0
         while i < n {
-            let t = time[Int(order[i])]
+            let t = sortedTime[i]
             var d = 0
             var j = i
-            while j < n, time[Int(order[j])] == t {
-                if event[Int(order[j])] { d += 1 }
+            while j < n, sortedTime[j] == t {
+                if sortedEvent[j] { d += 1 }
                 j += 1
             }
-            let m = j - i
             let atRisk: Int
             if entry != nil {
                 while entered < n, sortedEntries[entered] < t { entered += 1 }
@@ -96,7 +95,7 @@ public struct KaplanMeierCurve: Sendable, Equatable {
             outTime.append(t)
             outRisk.append(atRisk)
             outEvent.append(d)
-            outCensor.append(m - d)
+            outCensor.append(j - i - d)
             outSurv.append(km)
             outSE.append(greenwood.squareRoot())
             totalEvents += d
@@ -170,21 +169,10 @@ public struct KaplanMeierCurve: Sendable, Equatable {
     func quantile(
         _ p: Double, lower: [Double], upper: [Double]
     ) -> (estimate: Double?, lower: Double?, upper: Double?) {
-        var x = [Double]()
-        x.reserveCapacity(time.count + 1)
-        x.append(0)  // R: firstx = start.time, 0 for times >= 0
-        x.append(contentsOf: time)
-        func curve(_ s: [Double]) -> [Double] {
-            var y = [Double]()
-            y.reserveCapacity(s.count + 1)
-            y.append(0)
-            for v in s { y.append(1 - v) }  // NaN (R's NA) stays NaN
-            return y
-        }
-        return (
-            findQuantile(x: x, y: curve(survival), p: p),
-            findQuantile(x: x, y: curve(lower), p: p),
-            findQuantile(x: x, y: curve(upper), p: p)
+        (
+            findQuantile(times: time, curve: survival, p: p),
+            findQuantile(times: time, curve: lower, p: p),
+            findQuantile(times: time, curve: upper, p: p)
         )
     }
 
@@ -270,75 +258,98 @@ func Glibc_log(_ x: Double) -> Double { log(x) }
 @inline(__always)
 func finite(_ x: Double) -> Double? { x.isFinite ? x : nil }
 
-/// R survival's internal `findq(x, y, p, tol)`, used by `quantile.survfit`: x are times
-/// (with the start time first), y the cumulative "failure" 1 - S (NaN = NA).
+/// R survival's internal `findq(x, y, p, tol)`, used by `quantile.survfit`, on
+/// x = (0, times...) and y = (0, 1 - curve...), where `curve` is the survival curve or one of its
+/// limits (NaN = NA).
 ///
-/// Duplicated y values keep their first time; the quantile is found with
-/// `approx(y +/- tol, 1:n, p, method = "constant", f = 1)`, so that a curve equal to 1 - p over an
-/// interval gives the midpoint of that interval (and of the last time if the curve ends flat there).
-func findQuantile(x: [Double], y: [Double], p: Double, tol: Double = 1.4901161193847656e-08) -> Double? {
-    var maxY = -Double.infinity
-    for v in y where !v.isNaN { maxY = max(maxY, v) }
-    if maxY == -Double.infinity || maxY < p { return nil }
-    let xmax = x[x.count - 1]
-    // duplicated(y): keep the first occurrence of each value (NA counts as one value).
-    var xs: [Double] = []
-    var ys: [Double] = []
+/// R drops duplicated y values (keeping each value's first time) and finds the quantile with
+/// `approx(y +/- tol, 1:n, p, method = "constant", f = 1)`: the first time y + tol >= p and the
+/// first time y - tol >= p, averaged, so that a curve equal to 1 - p over an interval gives the
+/// midpoint of that interval (and, if the curve ends flat there, the midpoint with the last time).
+/// When y is non-decreasing (always for the estimate, almost always for the limits) this is one
+/// linear scan without copies; otherwise the values are sorted as `approx` sorts them.
+func findQuantile(times: [Double], curve: [Double], p: Double, tol: Double = 1.4901161193847656e-08) -> Double? {
+    let count = curve.count + 1
+    @inline(__always) func x(_ k: Int) -> Double { k == 0 ? 0 : times[k - 1] }
+    @inline(__always) func y(_ k: Int) -> Double { k == 0 ? 0 : 1 - curve[k - 1] }
+    let xmax = x(count - 1)
     var monotone = true
-    var prev = -Double.infinity
-    for v in y {
-        if v.isNaN || v < prev { monotone = false; break }
-        prev = v
+    var maxY = -Double.infinity
+    var firstNaN = -1
+    var firstOfMax = -1
+    var previous = -Double.infinity
+    for k in 0..<count {
+        let v = y(k)
+        if v.isNaN {
+            if firstNaN < 0 { firstNaN = k }
+            continue
+        }
+        if v < previous { monotone = false }
+        previous = v
+        if v > maxY {
+            maxY = v
+            firstOfMax = k
+        }
     }
+    if maxY == -Double.infinity || maxY < p { return nil }
+
     if monotone {
-        for k in 0..<y.count where k == 0 || y[k] != y[k - 1] {
-            xs.append(x[k])
-            ys.append(y[k])
-        }
-    } else {
-        var seen = Set<UInt64>()
-        var seenNaN = false
-        for k in 0..<y.count {
-            let v = y[k]
-            if v.isNaN {
-                if seenNaN { continue }
-                seenNaN = true
-            } else {
-                let key = (v == 0 ? 0.0 : v).bitPattern
-                if seen.contains(key) { continue }
-                seen.insert(key)
+        // Sorted, distinct knots are the first occurrences; NaN knots are skipped by approx.
+        func approxConstant(shift: Double) -> Int? {
+            if p < y(0) + shift || p > maxY + shift { return nil }
+            for k in 0..<count {
+                let v = y(k)
+                if !v.isNaN, v + shift >= p { return k }
             }
-            xs.append(x[k])
-            ys.append(v)
+            return nil
         }
+        let index1 = approxConstant(shift: tol)
+        let index2 = approxConstant(shift: -tol)
+        var quant: Double? = nil
+        if let i1 = index1, let i2 = index2 { quant = (x(i1) + x(i2)) / 2 }
+        if p == 0 { quant = x(0) }
+        // The last value after dropping duplicates: the first NaN if it comes after the maximum.
+        let lastIsNaN = firstNaN >= 0 && firstNaN > firstOfMax
+        if !lastIsNaN, abs(p - maxY) < tol {
+            quant = index1.map { (x($0) + xmax) / 2 }
+        }
+        return quant
     }
-    let n = ys.count
-    // approx() drops NA knots and sorts the rest by abscissa.
-    var knots: [(abscissa: Double, index: Int)] = []
-    knots.reserveCapacity(n)
-    for k in 0..<n where !ys[k].isNaN { knots.append((ys[k], k)) }
-    if !monotone {
-        knots.sort { $0.abscissa < $1.abscissa || ($0.abscissa == $1.abscissa && $0.index < $1.index) }
+
+    // General case: distinct values with their first index, sorted by value (approx sorts).
+    var knots: [(value: Double, index: Int)] = []
+    for k in 0..<count {
+        let v = y(k)
+        if !v.isNaN { knots.append((v, k)) }
     }
+    knots.sort { $0.value < $1.value || ($0.value == $1.value && $0.index < $1.index) }
+    var distinct: [(value: Double, index: Int)] = []
+    for knot in knots where distinct.last?.value != knot.value { distinct.append(knot) }
     func approxConstant(shift: Double) -> Int? {
-        // approx(y + shift, 1:n, p, method = "constant", f = 1, rule = 1)
-        guard let firstKnot = knots.first, let lastKnot = knots.last else { return nil }
-        if p < firstKnot.abscissa + shift || p > lastKnot.abscissa + shift { return nil }
-        var lo = 0, hi = knots.count
+        guard let first = distinct.first, let last = distinct.last else { return nil }
+        if p < first.value + shift || p > last.value + shift { return nil }
+        var lo = 0, hi = distinct.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if knots[mid].abscissa + shift <= p { lo = mid + 1 } else { hi = mid }
+            if distinct[mid].value + shift <= p { lo = mid + 1 } else { hi = mid }
         }
-        if lo > 0, knots[lo - 1].abscissa + shift == p { return knots[lo - 1].index }
-        return lo < knots.count ? knots[lo].index : nil
+        if lo > 0, distinct[lo - 1].value + shift == p { return distinct[lo - 1].index }
+        return lo < distinct.count ? distinct[lo].index : nil
     }
     let index1 = approxConstant(shift: tol)
     let index2 = approxConstant(shift: -tol)
     var quant: Double? = nil
-    if let i1 = index1, let i2 = index2 { quant = (xs[i1] + xs[i2]) / 2 }
-    if p == 0 { quant = xs[0] }
-    if !ys[n - 1].isNaN, abs(p - ys[n - 1]) < tol {
-        quant = index1.map { (xs[$0] + xmax) / 2 }
+    if let i1 = index1, let i2 = index2 { quant = (x(i1) + x(i2)) / 2 }
+    if p == 0 { quant = x(0) }
+    // The last value after dropping duplicates is the one whose first occurrence is latest.
+    var lastValue = Double.nan
+    var lastIndex = firstNaN
+    for knot in distinct where knot.index > lastIndex {
+        lastIndex = knot.index
+        lastValue = knot.value
+    }
+    if !lastValue.isNaN, abs(p - lastValue) < tol {
+        quant = index1.map { (x($0) + xmax) / 2 }
     }
     return quant
 }

@@ -46,17 +46,19 @@ public struct LogRankTest: Sendable, Equatable {
             throw .invalidOption("group index out of range")
         }
         if !(rho >= 0 && rho.isFinite) { throw .invalidOption("rho must be a finite number >= 0") }
-        let order = argsortTimes(time)
-        return try compute(time: time, event: event, group: group, order: order, groupCount: groupCount, rho: rho)
+        let (order, sortedTime) = sortTimes(time)
+        return try compute(
+            time: sortedTime, event: order.map { event[Int($0)] }, group: order.map { Int32(group[Int($0)]) },
+            groupCount: groupCount, rho: rho)
     }
 
-    /// The test on subjects already sorted by `order` (ascending time).
+    /// The test on subjects sorted by ascending time.
     static func compute(
-        time: [Double], event: [Bool], group: [Int], order: [Int32], groupCount k: Int, rho: Double
+        time: [Double], event: [Bool], group: [Int32], groupCount k: Int, rho: Double
     ) throws(SurvivalError) -> LogRankTest {
-        let n = order.count
+        let n = time.count
         var risk = [Double](repeating: 0, count: k)
-        for i in order { risk[group[Int(i)]] += 1 }
+        for g in group { risk[Int(g)] += 1 }
         var observed = [Double](repeating: 0, count: k)
         var expected = [Double](repeating: 0, count: k)
         var variance = [Double](repeating: 0, count: k * k)
@@ -65,15 +67,14 @@ public struct LogRankTest: Sendable, Equatable {
         var km = 1.0  // pooled Kaplan-Meier just before the current time
         var i = 0
         while i < n {
-            let t = time[Int(order[i])]
+            let t = time[i]
             var deaths = 0.0
             var j = i
             for g in 0..<k { deathsByGroup[g] = 0; leaving[g] = 0 }
-            while j < n, time[Int(order[j])] == t {
-                let s = Int(order[j])
-                let g = group[s]
+            while j < n, time[j] == t {
+                let g = Int(group[j])
                 leaving[g] += 1
-                if event[s] {
+                if event[j] {
                     deathsByGroup[g] += 1
                     deaths += 1
                 }

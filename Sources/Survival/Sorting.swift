@@ -1,46 +1,58 @@
-/// Stable ascending argsort of non-negative, finite doubles (times), by LSD radix sort on the
-/// IEEE-754 bit patterns: for x >= 0 the bit pattern orders exactly like the value, so sorting is
-/// O(n) passes instead of O(n log n) comparisons. Ties keep their input order.
+/// Stable ascending sort of non-negative, finite doubles (times) that also returns the
+/// permutation, by LSD radix sort on the IEEE-754 bit patterns: for x >= 0 the bit pattern orders
+/// exactly like the value, so the sort takes a fixed number of linear passes (11-bit digits,
+/// passes where every key has the same digit skipped). Ties keep their input order.
 ///
 /// - Precondition: every value is finite and >= 0 (the engine validates before sorting).
-func argsortTimes(_ values: UnsafeBufferPointer<Double>) -> [Int32] {
+/// - Returns: `order` (subject indices, ascending by value) and `sorted` (the values in that order).
+func sortTimes(_ values: UnsafeBufferPointer<Double>) -> (order: [Int32], sorted: [Double]) {
     let n = values.count
-    if n < 512 {
+    if n < 256 {
         var idx = (0..<n).map { Int32($0) }
         idx.sort { a, b in
             let va = values[Int(a)], vb = values[Int(b)]
             return va < vb || (va == vb && a < b)
         }
-        return idx
+        return (idx, idx.map { values[Int($0)] == 0 ? 0 : values[Int($0)] })
     }
-    var keys = [UInt64](repeating: 0, count: n)
-    var idx = [Int32](repeating: 0, count: n)
-    for i in 0..<n {
-        let v = values[i]
-        keys[i] = v == 0 ? 0 : v.bitPattern  // folds -0.0 into +0.0
-        idx[i] = Int32(i)
+    let digitBits: UInt64 = 11
+    let buckets = 1 << Int(digitBits)
+    let passes = 6  // 6 * 11 >= 64
+    var keys = [UInt64](unsafeUninitializedCapacity: n) { buffer, count in
+        for i in 0..<n {
+            let v = values[i]
+            buffer[i] = v == 0 ? 0 : v.bitPattern  // folds -0.0 into +0.0
+        }
+        count = n
+    }
+    var idx = [Int32](unsafeUninitializedCapacity: n) { buffer, count in
+        for i in 0..<n { buffer[i] = Int32(i) }
+        count = n
+    }
+    // All digit histograms in one pass.
+    var counts = [Int](repeating: 0, count: buckets * passes)
+    keys.withUnsafeBufferPointer { k in
+        counts.withUnsafeMutableBufferPointer { c in
+            for i in 0..<n {
+                var key = k[i]
+                for pass in 0..<passes {
+                    c[pass &* buckets &+ Int(key & UInt64(buckets - 1))] &+= 1
+                    key >>= digitBits
+                }
+            }
+        }
     }
     var keys2 = [UInt64](repeating: 0, count: n)
     var idx2 = [Int32](repeating: 0, count: n)
-    var counts = [Int](repeating: 0, count: 65536)
-    var shift: UInt64 = 0
-    while shift < 64 {
-        for i in 0..<65536 { counts[i] = 0 }
-        keys.withUnsafeBufferPointer { k in
-            counts.withUnsafeMutableBufferPointer { c in
-                for i in 0..<n { c[Int((k[i] >> shift) & 0xFFFF)] += 1 }
-            }
-        }
-        // A pass where every key has the same digit would be a no-op.
-        let first = Int((keys[0] >> shift) & 0xFFFF)
-        if counts[first] == n {
-            shift += 16
-            continue
-        }
+    for pass in 0..<passes {
+        let base = pass * buckets
+        let shift = UInt64(pass) * digitBits
+        let firstDigit = Int((keys[0] >> shift) & UInt64(buckets - 1))
+        if counts[base + firstDigit] == n { continue }  // every key has this digit: a no-op pass
         var total = 0
-        for i in 0..<65536 {
-            let c = counts[i]
-            counts[i] = total
+        for d in 0..<buckets {
+            let c = counts[base + d]
+            counts[base + d] = total
             total += c
         }
         keys.withUnsafeBufferPointer { k in
@@ -49,10 +61,11 @@ func argsortTimes(_ values: UnsafeBufferPointer<Double>) -> [Int32] {
                     idx2.withUnsafeMutableBufferPointer { ix2 in
                         counts.withUnsafeMutableBufferPointer { c in
                             for i in 0..<n {
-                                let d = Int((k[i] >> shift) & 0xFFFF)
-                                let pos = c[d]
-                                c[d] = pos + 1
-                                k2[pos] = k[i]
+                                let key = k[i]
+                                let slot = base &+ Int((key >> shift) & UInt64(buckets - 1))
+                                let pos = c[slot]
+                                c[slot] = pos &+ 1
+                                k2[pos] = key
                                 ix2[pos] = ix[i]
                             }
                         }
@@ -62,12 +75,29 @@ func argsortTimes(_ values: UnsafeBufferPointer<Double>) -> [Int32] {
         }
         swap(&keys, &keys2)
         swap(&idx, &idx2)
-        shift += 16
     }
-    return idx
+    keys2 = []
+    idx2 = []
+    let sorted = [Double](unsafeUninitializedCapacity: n) { buffer, count in
+        for i in 0..<n { buffer[i] = Double(bitPattern: keys[i]) }
+        count = n
+    }
+    return (idx, sorted)
 }
 
-/// Convenience overload for arrays.
+func sortTimes(_ values: [Double]) -> (order: [Int32], sorted: [Double]) {
+    values.withUnsafeBufferPointer { sortTimes($0) }
+}
+
+/// Permutation only (see `sortTimes`).
 func argsortTimes(_ values: [Double]) -> [Int32] {
-    values.withUnsafeBufferPointer { argsortTimes($0) }
+    sortTimes(values).order
+}
+
+/// Number of distinct values in an ascending array.
+func distinctCount(_ sorted: [Double]) -> Int {
+    if sorted.isEmpty { return 0 }
+    var count = 1
+    for i in 1..<sorted.count where sorted[i] != sorted[i - 1] { count += 1 }
+    return count
 }
