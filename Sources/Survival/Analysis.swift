@@ -85,12 +85,14 @@ public struct AnalysisOptions: Sendable, Equatable {
 /// Stages of an analysis, reported to an optional observer (used by benchmarks to time the
 /// engine from outside: the engine itself never reads a clock).
 public enum AnalysisStage: String, Sendable, CaseIterable {
-    /// Validation and grouping.
+    /// Validation, grouping, and sorting by time (once, shared by every later stage).
     case prepare
     /// Kaplan-Meier curves with limits, medians, quantiles, landmarks and RMST for every group.
     case kaplanMeier = "kaplan_meier"
-    /// Log-rank and Peto-Peto tests.
+    /// Log-rank test.
     case logRank = "logrank"
+    /// Peto-Peto test.
+    case petoPeto = "peto_peto"
     /// Pairwise log-rank tests with Holm adjustment.
     case pairwise
     /// Median follow-up by reverse Kaplan-Meier.
@@ -135,69 +137,70 @@ public enum SurvivalAnalysis {
         let (keys, groupIndex) = groupIndices(data.group, count: n)
         let k = keys.count
         let totalEvents = data.event.reduce(0) { $0 + ($1 ? 1 : 0) }
+        let sorted = SortedSubjects(time: data.time, event: data.event, entry: data.entry)
+        let sortedGroup = k == 1 ? [] : sorted.order.map { Int32(groupIndex[Int($0)]) }
 
         var logrank: GroupComparison? = nil
         var petoPeto: GroupComparison? = nil
         var pairwise: [PairwiseComparison]? = nil
         if k >= 2 && data.entry == nil {
             observer?(.logRank)
-            let (order, sortedTime) = sortTimes(data.time)
-            let sortedEvent = order.map { data.event[Int($0)] }
-            let sortedGroup = order.map { Int32(groupIndex[Int($0)]) }
-            let lr = try LogRankTest.compute(
-                time: sortedTime, event: sortedEvent, group: sortedGroup, groupCount: k, rho: 0)
-            let pp = try LogRankTest.compute(
-                time: sortedTime, event: sortedEvent, group: sortedGroup, groupCount: k, rho: 1)
-            logrank = GroupComparison(lr)
-            petoPeto = GroupComparison(pp)
+            logrank = GroupComparison(
+                try LogRankTest.compute(
+                    time: sorted.time, event: sorted.event, group: sortedGroup, groupCount: k, rho: 0))
+            observer?(.petoPeto)
+            petoPeto = GroupComparison(
+                try LogRankTest.compute(
+                    time: sorted.time, event: sorted.event, group: sortedGroup, groupCount: k, rho: 1))
             if k > 2 {
                 observer?(.pairwise)
-                pairwise = try pairwiseLogRank(keys: keys, time: sortedTime, event: sortedEvent, group: sortedGroup)
+                pairwise = try pairwiseLogRank(keys: keys, time: sorted.time, event: sorted.event, group: sortedGroup)
             }
         }
 
         observer?(.followUp)
-        let reverseEvent = data.event.map { !$0 }
-        let reverse = KaplanMeierCurve.estimate(time: data.time, event: reverseEvent, entry: data.entry)
+        let reverse = KaplanMeierCurve.estimateSorted(
+            time: sorted.time, event: sorted.event.map { !$0 }, sortedEntries: sorted.entry, keepCounts: false)
         let fu = reverse.quantile(0.5, type: options.confType, level: options.confLevel)
         let followUp = Estimate(estimate: fu.estimate, lower: fu.lower, upper: fu.upper)
 
         var cox: CoxReport? = nil
         if !data.covariates.isEmpty {
             observer?(.cox)
-            cox = try coxReport(data, confLevel: options.confLevel)
+            cox = try coxReport(data, sorted: sorted, confLevel: options.confLevel)
         }
+
         // Curves last: the other stages' working memory is released before the report's curves
-        // (the largest part of the result) are built.
+        // (the largest part of the result) are built. Each group's subjects are taken from the
+        // shared sort, which keeps them sorted.
         observer?(.kaplanMeier)
         var groups: [GroupReport] = []
         groups.reserveCapacity(k)
-        var groupSize = [Int](repeating: 0, count: k)
-        for g in groupIndex { groupSize[g] += 1 }
-        for g in 0..<k {
-            var time: [Double] = []
-            var event: [Bool] = []
-            var entry: [Double]? = nil
-            time.reserveCapacity(groupSize[g])
-            event.reserveCapacity(groupSize[g])
-            if k == 1 {
-                time = data.time
-                event = data.event
-                entry = data.entry
-            } else {
-                for i in 0..<n where groupIndex[i] == g {
-                    time.append(data.time[i])
-                    event.append(data.event[i])
+        if k == 1 {
+            let curve = KaplanMeierCurve.estimateSorted(time: sorted.time, event: sorted.event, sortedEntries: sorted.entry)
+            groups.append(groupReport(key: keys[0], curve: curve, options: options))
+        } else {
+            var groupSize = [Int](repeating: 0, count: k)
+            for g in sortedGroup { groupSize[Int(g)] += 1 }
+            for g in 0..<k {
+                var time: [Double] = []
+                var event: [Bool] = []
+                time.reserveCapacity(groupSize[g])
+                event.reserveCapacity(groupSize[g])
+                for i in 0..<n where Int(sortedGroup[i]) == g {
+                    time.append(sorted.time[i])
+                    event.append(sorted.event[i])
                 }
-                if let e = data.entry {
+                var entries: [Double]? = nil
+                if let entryOrder = sorted.entryOrder, let entrySorted = sorted.entry {
                     var sub: [Double] = []
                     sub.reserveCapacity(groupSize[g])
-                    for i in 0..<n where groupIndex[i] == g { sub.append(e[i]) }
-                    entry = sub
+                    for i in 0..<n where groupIndex[Int(entryOrder[i])] == g { sub.append(entrySorted[i]) }
+                    entries = sub
                 }
+                let curve = KaplanMeierCurve.estimateSorted(time: time, event: event, sortedEntries: entries)
+                groups.append(groupReport(key: keys[g], curve: curve, options: options))
             }
-            let curve = KaplanMeierCurve.estimate(time: time, event: event, entry: entry)
-            groups.append(groupReport(key: keys[g], curve: curve, options: options))
         }
 
         observer?(nil)
@@ -303,7 +306,9 @@ public enum SurvivalAnalysis {
 
     /// Builds the design matrix (numeric as is; categorical dummy coded against the
     /// alphabetically first level) and fits the Cox model.
-    static func coxReport(_ data: SurvivalData, confLevel: Double) throws(SurvivalError) -> CoxReport {
+    static func coxReport(
+        _ data: SurvivalData, sorted: SortedSubjects, confLevel: Double
+    ) throws(SurvivalError) -> CoxReport {
         var columns: [[Double]] = []
         var terms: [String] = []
         for covariate in data.covariates {
@@ -326,8 +331,7 @@ public enum SurvivalAnalysis {
                 }
             }
         }
-        let fit = try CoxModel.fit(
-            time: data.time, event: data.event, entry: data.entry, columns: columns, terms: terms)
+        let fit = try CoxModel.fitSorted(sorted, columns: columns, terms: terms)
         let z = Distributions.normalQuantile(1 - (1 - confLevel) / 2)
         let se = fit.standardErrors
         var coxTerms: [CoxTerm] = []

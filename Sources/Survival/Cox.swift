@@ -72,6 +72,14 @@ public enum CoxModel {
         try validateSurvivalColumns(time: time, event: event, entry: entry)
         let n = time.count
         if n == 0 { throw .noSubjects }
+        return try fitSorted(SortedSubjects(time: time, event: event, entry: entry), columns: columns, terms: terms)
+    }
+
+    /// The fit on subjects already validated and sorted (checks the design itself).
+    static func fitSorted(
+        _ subjects: SortedSubjects, columns: [[Double]], terms: [String]
+    ) throws(SurvivalError) -> CoxFit {
+        let n = subjects.time.count
         let p = columns.count
         if terms.count != p { throw .invalidOption("one term name per design column is required") }
         if p == 0 { throw .invalidOption("a Cox model needs at least one covariate") }
@@ -81,19 +89,16 @@ public enum CoxModel {
                 throw .invalidOption("Cox covariate '\(terms[j])' has a missing or non-finite value")
             }
         }
-        let events = event.reduce(0) { $0 + ($1 ? 1 : 0) }
+        let events = subjects.event.reduce(0) { $0 + ($1 ? 1 : 0) }
         if events == 0 { throw .noEvents }
         for (j, column) in columns.enumerated() {
             let first = column[0]
             if column.allSatisfy({ $0 == first }) { throw .covariateHasNoVariation(term: terms[j]) }
         }
-
-        let order = argsortTimes(time)
-        let entryOrder = entry.map { argsortTimes($0) }
+        let order = subjects.order
+        let hasEntry = subjects.entry != nil
         // Sorted working copies (by exit time, ascending), covariates centred at their means
         // (as coxfit6 does; the partial likelihood is invariant to it, the arithmetic is safer).
-        var sortedTime = [Double](repeating: 0, count: n)
-        var sortedEvent = [Bool](repeating: false, count: n)
         var x = [Double](repeating: 0, count: n * p)  // row-major in sorted order
         var means = [Double](repeating: 0, count: p)
         for j in 0..<p {
@@ -101,24 +106,23 @@ public enum CoxModel {
             for v in columns[j] { s += v }
             means[j] = s / Double(n)
         }
-        var rank = [Int32](repeating: 0, count: entry == nil ? 0 : n)  // subject -> sorted position
-        for (k, s32) in order.enumerated() {
-            let s = Int(s32)
-            sortedTime[k] = time[s]
-            sortedEvent[k] = event[s]
-            for j in 0..<p { x[k * p + j] = columns[j][s] - means[j] }
-            if entry != nil { rank[s] = Int32(k) }
+        var rank = [Int32](repeating: 0, count: hasEntry ? n : 0)  // subject -> sorted position
+        x.withUnsafeMutableBufferPointer { x in
+            for j in 0..<p {
+                columns[j].withUnsafeBufferPointer { column in
+                    let mean = means[j]
+                    for k in 0..<n { x[k &* p &+ j] = column[Int(order[k])] - mean }
+                }
+            }
         }
-        // Entry times in descending-removal order, mapped to sorted positions.
-        var entrySorted: [Double] = []
-        var entryPosition: [Int32] = []
-        if let entry, let entryOrder {
-            entrySorted = entryOrder.map { entry[Int($0)] }
-            entryPosition = entryOrder.map { rank[Int($0)] }
+        if hasEntry {
+            for (k, s) in order.enumerated() { rank[Int(s)] = Int32(k) }
         }
+        // Entry times ascending (removed from the risk set walking down), mapped to sorted positions.
+        let entryPosition = subjects.entryOrder.map { $0.map { rank[Int($0)] } } ?? []
         let problem = CoxProblem(
-            n: n, p: p, time: sortedTime, event: sortedEvent, x: x,
-            entry: entry == nil ? nil : entrySorted, entryPosition: entryPosition)
+            n: n, p: p, time: subjects.time, event: subjects.event, x: x,
+            entry: subjects.entry, entryPosition: entryPosition)
 
         // Newton-Raphson, step for step as coxfit6 / agfit4.
         var beta = [Double](repeating: 0, count: p)
@@ -208,93 +212,103 @@ struct CoxProblem {
     /// D - (k / d) D_deaths, and likewise for the first and second moments.
     func evaluate(_ beta: [Double]) -> State {
         let p = self.p
-        var loglik = 0.0
-        var u = [Double](repeating: 0, count: p)
-        var imat = [Double](repeating: 0, count: p * p)
-        var a = [Double](repeating: 0, count: p)
-        var a2 = [Double](repeating: 0, count: p)
-        var cmat = [Double](repeating: 0, count: p * p)
-        var cmat2 = [Double](repeating: 0, count: p * p)
-        var xbar = [Double](repeating: 0, count: p)
-        var risk = [Double](repeating: 0, count: n)
-        var eta = [Double](repeating: 0, count: n)
-        x.withUnsafeBufferPointer { x in
-            for i in 0..<n {
-                var e = 0.0
-                for j in 0..<p { e += x[i * p + j] * beta[j] }
-                eta[i] = e
-                risk[i] = exp(e)
-            }
+        let pp = p * p
+        // One scratch block: u, imat, a, a2, cmat, cmat2, xbar, beta.
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 4 * pp + 5 * p)
+        scratch.initialize(repeating: 0, count: 4 * pp + 5 * p)
+        defer { scratch.deallocate() }
+        let u = scratch, imat = u + p, a = imat + pp, a2 = a + p, cmat = a2 + p
+        let cmat2 = cmat + pp, xbar = cmat2 + pp, b = xbar + p
+        for j in 0..<p { b[j] = beta[j] }
+        let risk = UnsafeMutablePointer<Double>.allocate(capacity: n)
+        let eta = UnsafeMutablePointer<Double>.allocate(capacity: n)
+        defer {
+            risk.deallocate()
+            eta.deallocate()
         }
-        var denom = 0.0
-        var atRisk = 0
-        var i = n - 1
-        var e = n - 1
-        x.withUnsafeBufferPointer { x in
-            while i >= 0 {
-                let t = time[i]
-                var deaths = 0
-                var deathRisk = 0.0
-                for j in 0..<p { a2[j] = 0 }
-                for j in 0..<(p * p) { cmat2[j] = 0 }
-                while i >= 0, time[i] == t {
-                    let r = risk[i]
-                    denom += r
-                    atRisk += 1
-                    let row = i * p
-                    for j in 0..<p {
-                        let rx = r * x[row + j]
-                        a[j] += rx
-                        for k in 0...j { cmat[j * p + k] += rx * x[row + k] }
+        var loglik = 0.0
+        x.withUnsafeBufferPointer { xb in
+            time.withUnsafeBufferPointer { time in
+                event.withUnsafeBufferPointer { event in
+                    let x = xb.baseAddress!
+                    for i in 0..<n {
+                        var e = 0.0
+                        let row = x + i &* p
+                        for j in 0..<p { e += row[j] * b[j] }
+                        eta[i] = e
+                        risk[i] = exp(e)
                     }
-                    if event[i] {
-                        deaths += 1
-                        deathRisk += r
-                        loglik += eta[i]
-                        for j in 0..<p {
-                            let xj = x[row + j]
-                            u[j] += xj
-                            let rx = r * xj
-                            a2[j] += rx
-                            for k in 0...j { cmat2[j * p + k] += rx * x[row + k] }
+                    var denom = 0.0
+                    var atRisk = 0
+                    var i = n - 1
+                    var e = n - 1
+                    while i >= 0 {
+                        let t = time[i]
+                        var deaths = 0
+                        var deathRisk = 0.0
+                        for j in 0..<p { a2[j] = 0 }
+                        for j in 0..<pp { cmat2[j] = 0 }
+                        while i >= 0, time[i] == t {
+                            let r = risk[i]
+                            denom += r
+                            atRisk &+= 1
+                            let row = x + i &* p
+                            for j in 0..<p {
+                                let rx = r * row[j]
+                                a[j] += rx
+                                for k in 0...j { cmat[j &* p &+ k] += rx * row[k] }
+                            }
+                            if event[i] {
+                                deaths &+= 1
+                                deathRisk += r
+                                loglik += eta[i]
+                                for j in 0..<p {
+                                    let xj = row[j]
+                                    u[j] += xj
+                                    let rx = r * xj
+                                    a2[j] += rx
+                                    for k in 0...j { cmat2[j &* p &+ k] += rx * row[k] }
+                                }
+                            }
+                            i &-= 1
                         }
-                    }
-                    i -= 1
-                }
-                if let entry {
-                    while e >= 0, entry[e] >= t {
-                        let s = Int(entryPosition[e])
-                        let r = risk[s]
-                        denom -= r
-                        atRisk -= 1
-                        let row = s * p
-                        for j in 0..<p {
-                            let rx = r * x[row + j]
-                            a[j] -= rx
-                            for k in 0...j { cmat[j * p + k] -= rx * x[row + k] }
+                        if let entry {
+                            while e >= 0, entry[e] >= t {
+                                let s = Int(entryPosition[e])
+                                let r = risk[s]
+                                denom -= r
+                                atRisk &-= 1
+                                let row = x + s &* p
+                                for j in 0..<p {
+                                    let rx = r * row[j]
+                                    a[j] -= rx
+                                    for k in 0...j { cmat[j &* p &+ k] -= rx * row[k] }
+                                }
+                                e &-= 1
+                            }
+                            if atRisk == 0 {
+                                // Start the next stretch from exact zeros instead of rounding residue.
+                                denom = 0
+                                for j in 0..<p { a[j] = 0 }
+                                for j in 0..<pp { cmat[j] = 0 }
+                            }
                         }
-                        e -= 1
-                    }
-                    if atRisk == 0 {
-                        // Start the next stretch from exact zeros instead of rounding residue.
-                        denom = 0
-                        for j in 0..<p { a[j] = 0 }
-                        for j in 0..<(p * p) { cmat[j] = 0 }
-                    }
-                }
-                if deaths == 0 { continue }
-                let dd = Double(deaths)
-                for k in 0..<deaths {
-                    let frac = Double(k) / dd
-                    let d2 = denom - frac * deathRisk
-                    loglik -= log(d2)
-                    for j in 0..<p {
-                        xbar[j] = (a[j] - frac * a2[j]) / d2
-                        u[j] -= xbar[j]
-                    }
-                    for j in 0..<p {
-                        for l in 0...j {
-                            imat[j * p + l] += (cmat[j * p + l] - frac * cmat2[j * p + l]) / d2 - xbar[j] * xbar[l]
+                        if deaths == 0 { continue }
+                        let dd = Double(deaths)
+                        for k in 0..<deaths {
+                            let frac = Double(k) / dd
+                            let d2 = denom - frac * deathRisk
+                            loglik -= log(d2)
+                            for j in 0..<p {
+                                xbar[j] = (a[j] - frac * a2[j]) / d2
+                                u[j] -= xbar[j]
+                            }
+                            for j in 0..<p {
+                                for l in 0...j {
+                                    imat[j &* p &+ l] +=
+                                        (cmat[j &* p &+ l] - frac * cmat2[j &* p &+ l]) / d2 - xbar[j] * xbar[l]
+                                }
+                            }
                         }
                     }
                 }
@@ -303,7 +317,9 @@ struct CoxProblem {
         for j in 0..<p {
             for l in 0..<j { imat[l * p + j] = imat[j * p + l] }
         }
-        return State(loglik: loglik, u: u, imat: imat)
+        return State(
+            loglik: loglik, u: Array(UnsafeBufferPointer(start: u, count: p)),
+            imat: Array(UnsafeBufferPointer(start: imat, count: pp)))
     }
 }
 

@@ -53,17 +53,32 @@ public struct KaplanMeierCurve: Sendable, Equatable {
 
     /// The estimator without validation (callers have validated).
     static func estimate(time: [Double], event: [Bool], entry: [Double]?) -> KaplanMeierCurve {
-        let n = time.count
         let (order, sortedTime) = sortTimes(time)
-        let sortedEvent = order.map { event[Int($0)] }
-        let sortedEntries = entry.map { sortTimes($0).sorted } ?? []
+        return estimateSorted(
+            time: sortedTime, event: order.map { event[Int($0)] }, sortedEntries: entry.map { sortTimes($0).sorted })
+    }
+
+    /// The estimator on exit times sorted ascending (events in the same order) and entry times
+    /// sorted ascending on their own.
+    ///
+    /// With `keepCounts` false the at-risk, event and censoring columns are left empty (for
+    /// internal curves that only need the estimate and its variance, such as the reverse curve).
+    static func estimateSorted(
+        time sortedTime: [Double], event sortedEvent: [Bool], sortedEntries entries: [Double]?,
+        keepCounts: Bool = true
+    ) -> KaplanMeierCurve {
+        let n = sortedTime.count
+        let entry = entries
+        let sortedEntries = entries ?? []
         let m = distinctCount(sortedTime)
         var outTime = [Double](), outRisk = [Int](), outEvent = [Int](), outCensor = [Int]()
         var outSurv = [Double](), outSE = [Double]()
         outTime.reserveCapacity(m)
-        outRisk.reserveCapacity(m)
-        outEvent.reserveCapacity(m)
-        outCensor.reserveCapacity(m)
+        if keepCounts {
+            outRisk.reserveCapacity(m)
+            outEvent.reserveCapacity(m)
+            outCensor.reserveCapacity(m)
+        }
         outSurv.reserveCapacity(m)
         outSE.reserveCapacity(m)
         var km = 1.0
@@ -93,9 +108,11 @@ public struct KaplanMeierCurve: Sendable, Equatable {
                 greenwood += dd / (nr * (nr - dd))
             }
             outTime.append(t)
-            outRisk.append(atRisk)
-            outEvent.append(d)
-            outCensor.append(j - i - d)
+            if keepCounts {
+                outRisk.append(atRisk)
+                outEvent.append(d)
+                outCensor.append(j - i - d)
+            }
             outSurv.append(km)
             outSE.append(greenwood.squareRoot())
             totalEvents += d
@@ -161,8 +178,15 @@ public struct KaplanMeierCurve: Sendable, Equatable {
     public func quantile(
         _ p: Double, type: ConfidenceType, level: Double
     ) -> (estimate: Double?, lower: Double?, upper: Double?) {
-        let limits = confidenceLimits(type: type, level: level)
-        return quantile(p, lower: limits.lower, upper: limits.upper)
+        // Limits computed point by point instead of as arrays: this serves the reverse curve of
+        // the whole data set (median follow-up), where arrays would dominate peak memory.
+        let z = Distributions.normalQuantile(1 - (1 - level) / 2)
+        let s = survival, se = logStdErr
+        return (
+            findQuantile(times: time, count: s.count, p: p) { s[$0] },
+            findQuantile(times: time, count: s.count, p: p) { Self.limits(s[$0], se[$0], type: type, z: z).0 },
+            findQuantile(times: time, count: s.count, p: p) { Self.limits(s[$0], se[$0], type: type, z: z).1 }
+        )
     }
 
     /// Quantile with precomputed limits (see `quantile(_:type:level:)`).
@@ -170,9 +194,9 @@ public struct KaplanMeierCurve: Sendable, Equatable {
         _ p: Double, lower: [Double], upper: [Double]
     ) -> (estimate: Double?, lower: Double?, upper: Double?) {
         (
-            findQuantile(times: time, curve: survival, p: p),
-            findQuantile(times: time, curve: lower, p: p),
-            findQuantile(times: time, curve: upper, p: p)
+            findQuantile(times: time, count: survival.count, p: p) { survival[$0] },
+            findQuantile(times: time, count: lower.count, p: p) { lower[$0] },
+            findQuantile(times: time, count: upper.count, p: p) { upper[$0] }
         )
     }
 
@@ -259,8 +283,8 @@ func Glibc_log(_ x: Double) -> Double { log(x) }
 func finite(_ x: Double) -> Double? { x.isFinite ? x : nil }
 
 /// R survival's internal `findq(x, y, p, tol)`, used by `quantile.survfit`, on
-/// x = (0, times...) and y = (0, 1 - curve...), where `curve` is the survival curve or one of its
-/// limits (NaN = NA).
+/// x = (0, times...) and y = (0, 1 - curve(0), 1 - curve(1), ...), where `curve` gives the survival
+/// curve or one of its limits at each time (NaN = NA).
 ///
 /// R drops duplicated y values (keeping each value's first time) and finds the quantile with
 /// `approx(y +/- tol, 1:n, p, method = "constant", f = 1)`: the first time y + tol >= p and the
@@ -268,10 +292,13 @@ func finite(_ x: Double) -> Double? { x.isFinite ? x : nil }
 /// midpoint of that interval (and, if the curve ends flat there, the midpoint with the last time).
 /// When y is non-decreasing (always for the estimate, almost always for the limits) this is one
 /// linear scan without copies; otherwise the values are sorted as `approx` sorts them.
-func findQuantile(times: [Double], curve: [Double], p: Double, tol: Double = 1.4901161193847656e-08) -> Double? {
-    let count = curve.count + 1
+func findQuantile(
+    times: [Double], count curveCount: Int, p: Double, tol: Double = 1.4901161193847656e-08,
+    curve: (Int) -> Double
+) -> Double? {
+    let count = curveCount + 1
     @inline(__always) func x(_ k: Int) -> Double { k == 0 ? 0 : times[k - 1] }
-    @inline(__always) func y(_ k: Int) -> Double { k == 0 ? 0 : 1 - curve[k - 1] }
+    @inline(__always) func y(_ k: Int) -> Double { k == 0 ? 0 : 1 - curve(k - 1) }
     let xmax = x(count - 1)
     var monotone = true
     var maxY = -Double.infinity

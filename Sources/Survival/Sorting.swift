@@ -101,3 +101,31 @@ func distinctCount(_ sorted: [Double]) -> Int {
     for i in 1..<sorted.count where sorted[i] != sorted[i - 1] { count += 1 }
     return count
 }
+
+/// Subjects sorted once by exit time (and entry time), shared by every stage of an analysis.
+struct SortedSubjects {
+    /// Subject indices by ascending exit time (stable).
+    let order: [Int32]
+    /// Exit times, ascending.
+    let time: [Double]
+    /// Events in the same order.
+    let event: [Bool]
+    /// Subject indices by ascending entry time, and the entry times in that order (delayed entry only).
+    let entryOrder: [Int32]?
+    let entry: [Double]?
+
+    init(time: [Double], event: [Bool], entry: [Double]?) {
+        let (order, sorted) = sortTimes(time)
+        self.order = order
+        self.time = sorted
+        self.event = order.map { event[Int($0)] }
+        if let entry {
+            let (entryOrder, entrySorted) = sortTimes(entry)
+            self.entryOrder = entryOrder
+            self.entry = entrySorted
+        } else {
+            self.entryOrder = nil
+            self.entry = nil
+        }
+    }
+}

@@ -107,6 +107,8 @@ struct Analyze: ParsableCommand {
             tau: tau, quantiles: try Self.numbers(quantiles, option: "--quantiles"))
 
         var stageTimes: [(String, Duration)] = []
+        var stagePeaks: [(String, Double)] = []
+        var enginePeak = 0.0
         var current: (AnalysisStage, ContinuousClock.Instant)? = nil
         let baselineRSS = timings ? ProcessMemory.resetPeak() : nil
         let report = try SurvivalAnalysis.analyze(
@@ -114,10 +116,16 @@ struct Analyze: ParsableCommand {
             observer: timings
                 ? { stage in
                     let now = clock.now
-                    if let (previous, since) = current { stageTimes.append((previous.rawValue, since.duration(to: now))) }
-                    current = stage.map { ($0, now) }
+                    if let (previous, since) = current {
+                        stageTimes.append((previous.rawValue, since.duration(to: now)))
+                        // Peak RSS of the stage just finished, then restart the mark for the next.
+                        let peak = ProcessMemory.peakMB() ?? 0
+                        stagePeaks.append((previous.rawValue, peak))
+                        enginePeak = max(enginePeak, peak)
+                        _ = ProcessMemory.resetPeak()
+                    }
+                    current = stage.map { ($0, clock.now) }
                 } : nil)
-        let enginePeak = timings ? ProcessMemory.peakMB() : nil
         let analysed = clock.now
 
         let encoder = JSONEncoder()
@@ -135,7 +143,8 @@ struct Analyze: ParsableCommand {
             fields.append("\"engine_total\": \(seconds(parsed.duration(to: analysed)))")
             fields.append("\"encode_json\": \(seconds(analysed.duration(to: clock.now)))")
             if let baselineRSS { fields.append("\"rss_before_engine_mb\": \(baselineRSS)") }
-            if let enginePeak { fields.append("\"engine_peak_rss_mb\": \(enginePeak)") }
+            fields.append("\"engine_peak_rss_mb\": \(enginePeak)")
+            for (name, peak) in stagePeaks { fields.append("\"peak_rss_mb_\(name)\": \(peak)") }
             FileHandle.standardError.write(Data(("{" + fields.joined(separator: ", ") + "}\n").utf8))
         }
     }
