@@ -244,3 +244,13 @@ write_json(list(chisq = grid,
                 qnorm = data.frame(level = levels, z = qnorm(1 - (1 - levels) / 2))),
            "distributions.json", digits = NA)
 cat("wrote", length(cases), "cases\n")
+
+# Monotone likelihood: no events where x = 1. R: coxph(Surv(t, e) ~ x + z) "converges" with
+# coef(x) about -21 and warns "Loglik converged before variable 1; coefficient may be infinite".
+# The Swift engine must refuse this fit (SurvivalError.infiniteCoefficient).
+set.seed(1)
+nm <- 60
+mono <- data.frame(t = round(rexp(nm) * 100) + 1, x = rep(0:1, nm / 2))
+mono$e <- ifelse(mono$x == 1, 0, rbinom(nm, 1, 0.7))
+mono$z <- round(rnorm(nm), 6)
+write.csv(mono, "monotone.csv", row.names = FALSE)
