@@ -1,0 +1,361 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Input subjects, by column (one entry per subject in every array).
+public struct SurvivalData: Sendable {
+    /// Exit time (event or censoring), finite and >= 0, in any unit (no conversion happens here).
+    public var time: [Double]
+    /// true = event, false = censored.
+    public var event: [Bool]
+    /// Optional delayed-entry (left-truncation) time, >= 0 and < time (R: `Surv(entry, time, event)`).
+    public var entry: [Double]?
+    /// Optional group key per subject; without it every subject is in group "all".
+    public var group: [String]?
+    /// Cox covariates; a Cox model is fitted when this is not empty.
+    public var covariates: [Covariate]
+
+    public init(
+        time: [Double], event: [Bool], entry: [Double]? = nil, group: [String]? = nil,
+        covariates: [Covariate] = []
+    ) {
+        self.time = time
+        self.event = event
+        self.entry = entry
+        self.group = group
+        self.covariates = covariates
+    }
+}
+
+/// A Cox covariate: numeric (one term, named like the covariate) or categorical (dummy coded
+/// against the alphabetically first level, one term per other level named covariate + level,
+/// like R's `sexmale`).
+public struct Covariate: Sendable, Equatable {
+    public enum Values: Sendable, Equatable {
+        case numeric([Double])
+        case categorical([String])
+    }
+
+    public var name: String
+    public var values: Values
+
+    public init(name: String, values: Values) {
+        self.name = name
+        self.values = values
+    }
+
+    public static func numeric(_ name: String, _ values: [Double]) -> Covariate {
+        Covariate(name: name, values: .numeric(values))
+    }
+
+    public static func categorical(_ name: String, _ values: [String]) -> Covariate {
+        Covariate(name: name, values: .categorical(values))
+    }
+}
+
+/// Options of an analysis (defaults as R's survival package).
+public struct AnalysisOptions: Sendable, Equatable {
+    /// Confidence interval transform for curves, medians, quantiles and landmarks.
+    public var confType: ConfidenceType
+    /// Confidence level in (0, 1), for every interval in the report (including Cox hazard ratios).
+    public var confLevel: Double
+    /// Landmark times for `survival_at`, each >= 0.
+    public var landmarks: [Double]
+    /// Horizon of the restricted mean survival time; nil = no RMST.
+    public var tau: Double?
+    /// Extra quantile probabilities in (0, 1) (e.g. 0.25, 0.75); the median is always reported.
+    public var quantiles: [Double]
+
+    public init(
+        confType: ConfidenceType = .log, confLevel: Double = 0.95, landmarks: [Double] = [],
+        tau: Double? = nil, quantiles: [Double] = []
+    ) {
+        self.confType = confType
+        self.confLevel = confLevel
+        self.landmarks = landmarks
+        self.tau = tau
+        self.quantiles = quantiles
+    }
+}
+
+/// Stages of an analysis, reported to an optional observer (used by benchmarks to time the
+/// engine from outside: the engine itself never reads a clock).
+public enum AnalysisStage: String, Sendable, CaseIterable {
+    /// Validation, grouping, and sorting by time (once, shared by every later stage).
+    case prepare
+    /// Kaplan-Meier curves with limits, medians, quantiles, landmarks and RMST for every group.
+    case kaplanMeier = "kaplan_meier"
+    /// Log-rank test.
+    case logRank = "logrank"
+    /// Peto-Peto test.
+    case petoPeto = "peto_peto"
+    /// Pairwise log-rank tests with Holm adjustment.
+    case pairwise
+    /// Median follow-up by reverse Kaplan-Meier.
+    case followUp = "follow_up"
+    /// Cox model.
+    case cox
+}
+
+/// Survival analysis of one data set: Kaplan-Meier per group, log-rank and Peto-Peto tests,
+/// pairwise comparisons, median follow-up and an optional Cox model (DOMAIN.md sections 7-8).
+public enum SurvivalAnalysis {
+
+    /// Runs the whole analysis.
+    ///
+    /// - Parameters:
+    ///   - data: subjects by column.
+    ///   - options: confidence type and level, landmarks, tau, extra quantiles.
+    ///   - droppedRows: rows the caller left out (reported as `dropped_rows`).
+    ///   - observer: called with each stage just before it starts and with nil when all is done.
+    /// - Throws: `SurvivalError` for invalid input or options, and for Cox models that cannot be
+    ///   estimated.
+    public static func analyze(
+        _ data: SurvivalData, options: AnalysisOptions = AnalysisOptions(), droppedRows: Int = 0,
+        observer: ((AnalysisStage?) -> Void)? = nil
+    ) throws(SurvivalError) -> SurvivalReport {
+        observer?(.prepare)
+        try validate(options)
+        try validateSurvivalColumns(time: data.time, event: data.event, entry: data.entry)
+        let n = data.time.count
+        if n == 0 { throw .noSubjects }
+        if let group = data.group, group.count != n {
+            throw .lengthMismatch(column: "group", expected: n, actual: group.count)
+        }
+        for covariate in data.covariates {
+            let count: Int
+            switch covariate.values {
+            case .numeric(let v): count = v.count
+            case .categorical(let v): count = v.count
+            }
+            if count != n { throw .lengthMismatch(column: covariate.name, expected: n, actual: count) }
+        }
+        let (keys, groupIndex) = groupIndices(data.group, count: n)
+        let k = keys.count
+        let totalEvents = data.event.reduce(0) { $0 + ($1 ? 1 : 0) }
+        let sorted = SortedSubjects(time: data.time, event: data.event, entry: data.entry)
+        let sortedGroup = k == 1 ? [] : sorted.order.map { Int32(groupIndex[Int($0)]) }
+
+        var logrank: GroupComparison? = nil
+        var petoPeto: GroupComparison? = nil
+        var pairwise: [PairwiseComparison]? = nil
+        if k >= 2 && data.entry == nil {
+            observer?(.logRank)
+            logrank = GroupComparison(
+                try LogRankTest.compute(
+                    time: sorted.time, event: sorted.event, group: sortedGroup, groupCount: k, rho: 0))
+            observer?(.petoPeto)
+            petoPeto = GroupComparison(
+                try LogRankTest.compute(
+                    time: sorted.time, event: sorted.event, group: sortedGroup, groupCount: k, rho: 1))
+            if k > 2 {
+                observer?(.pairwise)
+                pairwise = try pairwiseLogRank(keys: keys, time: sorted.time, event: sorted.event, group: sortedGroup)
+            }
+        }
+
+        observer?(.followUp)
+        let reverse = KaplanMeierCurve.estimateSorted(
+            time: sorted.time, event: sorted.event.map { !$0 }, sortedEntries: sorted.entry, keepCounts: false)
+        let fu = reverse.quantile(0.5, type: options.confType, level: options.confLevel)
+        let followUp = Estimate(estimate: fu.estimate, lower: fu.lower, upper: fu.upper)
+
+        var cox: CoxReport? = nil
+        if !data.covariates.isEmpty {
+            observer?(.cox)
+            cox = try coxReport(data, sorted: sorted, confLevel: options.confLevel)
+        }
+
+        // Curves last: the other stages' working memory is released before the report's curves
+        // (the largest part of the result) are built. Each group's subjects are taken from the
+        // shared sort, which keeps them sorted.
+        observer?(.kaplanMeier)
+        var groups: [GroupReport] = []
+        groups.reserveCapacity(k)
+        if k == 1 {
+            let curve = KaplanMeierCurve.estimateSorted(time: sorted.time, event: sorted.event, sortedEntries: sorted.entry)
+            groups.append(groupReport(key: keys[0], curve: curve, options: options))
+        } else {
+            var groupSize = [Int](repeating: 0, count: k)
+            for g in sortedGroup { groupSize[Int(g)] += 1 }
+            for g in 0..<k {
+                var time: [Double] = []
+                var event: [Bool] = []
+                time.reserveCapacity(groupSize[g])
+                event.reserveCapacity(groupSize[g])
+                for i in 0..<n where Int(sortedGroup[i]) == g {
+                    time.append(sorted.time[i])
+                    event.append(sorted.event[i])
+                }
+                var entries: [Double]? = nil
+                if let entryOrder = sorted.entryOrder, let entrySorted = sorted.entry {
+                    var sub: [Double] = []
+                    sub.reserveCapacity(groupSize[g])
+                    for i in 0..<n where groupIndex[Int(entryOrder[i])] == g { sub.append(entrySorted[i]) }
+                    entries = sub
+                }
+                let curve = KaplanMeierCurve.estimateSorted(time: time, event: event, sortedEntries: entries)
+                groups.append(groupReport(key: keys[g], curve: curve, options: options))
+            }
+        }
+
+        observer?(nil)
+        return SurvivalReport(
+            n: n, events: totalEvents, confType: options.confType, confLevel: options.confLevel,
+            droppedRows: droppedRows, groups: groups, logrank: logrank, petoPeto: petoPeto,
+            pairwise: pairwise, medianFollowup: followUp, cox: cox)
+    }
+
+    static func validate(_ options: AnalysisOptions) throws(SurvivalError) {
+        if !(options.confLevel > 0 && options.confLevel < 1) {
+            throw .invalidOption("confidence level must be strictly between 0 and 1")
+        }
+        for t in options.landmarks where !(t.isFinite && t >= 0) {
+            throw .invalidOption("landmark times must be finite and >= 0")
+        }
+        if let tau = options.tau, !(tau.isFinite && tau > 0) {
+            throw .invalidOption("tau must be a finite number > 0")
+        }
+        for p in options.quantiles where !(p > 0 && p < 1) {
+            throw .invalidOption("quantile probabilities must be strictly between 0 and 1")
+        }
+    }
+
+    /// Group keys in sorted (code point) order, the reference order for every per-group array,
+    /// and each subject's group index.
+    static func groupIndices(_ group: [String]?, count n: Int) -> (keys: [String], index: [Int]) {
+        guard let group else { return (["all"], [Int](repeating: 0, count: n)) }
+        var lookup: [String: Int] = [:]
+        var raw = [Int](repeating: 0, count: n)
+        var firstSeen: [String] = []
+        for i in 0..<n {
+            let key = group[i]
+            if let g = lookup[key] {
+                raw[i] = g
+            } else {
+                lookup[key] = firstSeen.count
+                raw[i] = firstSeen.count
+                firstSeen.append(key)
+            }
+        }
+        let sortedKeys = firstSeen.sorted()
+        var remap = [Int](repeating: 0, count: firstSeen.count)
+        for (newIndex, key) in sortedKeys.enumerated() { remap[lookup[key]!] = newIndex }
+        for i in 0..<n { raw[i] = remap[raw[i]] }
+        return (sortedKeys, raw)
+    }
+
+    static func groupReport(key: String, curve: KaplanMeierCurve, options: AnalysisOptions) -> GroupReport {
+        let (lower, upper) = curve.confidenceLimits(type: options.confType, level: options.confLevel)
+        let median = curve.quantile(0.5, lower: lower, upper: upper)
+        var quantiles: [QuantileEstimate]? = nil
+        if !options.quantiles.isEmpty {
+            quantiles = options.quantiles.map { p in
+                let q = curve.quantile(p, lower: lower, upper: upper)
+                return QuantileEstimate(probability: p, estimate: q.estimate, lower: q.lower, upper: q.upper)
+            }
+        }
+        let landmarks = options.landmarks.map { t in
+            let l = curve.landmark(t, lower: lower, upper: upper)
+            return LandmarkEstimate(
+                time: t, survival: l.survival, stdErr: l.stdErr, lower: l.lower, upper: l.upper, nRisk: l.nRisk)
+        }
+        let rmst = options.tau.map { tau in
+            let r = curve.restrictedMean(tau: tau)
+            return RestrictedMean(tau: tau, estimate: r.estimate, stdErr: r.stdErr)
+        }
+        let table = CurveTable(
+            time: curve.time, nRisk: curve.nRisk, nEvent: curve.nEvent, nCensor: curve.nCensor,
+            survival: curve.survival, stdErr: curve.standardError, lower: lower, upper: upper)
+        return GroupReport(
+            key: key, n: curve.n, events: curve.events,
+            median: Estimate(estimate: median.estimate, lower: median.lower, upper: median.upper),
+            quantiles: quantiles, survivalAt: landmarks, rmst: rmst, curve: table)
+    }
+
+    /// Log-rank test for every pair of groups (R: `survdiff` on the two groups' subjects), with
+    /// Holm's adjustment over all pairs (R: `p.adjust(method = "holm")`).
+    static func pairwiseLogRank(
+        keys: [String], time: [Double], event: [Bool], group: [Int32]
+    ) throws(SurvivalError) -> [PairwiseComparison] {
+        var result: [PairwiseComparison] = []
+        for a in 0..<keys.count {
+            for b in (a + 1)..<keys.count {
+                var subTime: [Double] = [], subEvent: [Bool] = [], subGroup: [Int32] = []
+                for i in 0..<time.count {
+                    let g = Int(group[i])
+                    if g == a || g == b {
+                        subTime.append(time[i])
+                        subEvent.append(event[i])
+                        subGroup.append(g == b ? 1 : 0)
+                    }
+                }
+                let test = try LogRankTest.compute(
+                    time: subTime, event: subEvent, group: subGroup, groupCount: 2, rho: 0)
+                result.append(PairwiseComparison(a: keys[a], b: keys[b], pValue: test.pValue, pAdjusted: nil))
+            }
+        }
+        let adjusted = holmAdjust(result.map(\.pValue))
+        for i in result.indices { result[i].pAdjusted = adjusted[i] }
+        return result
+    }
+
+    /// Builds the design matrix (numeric as is; categorical dummy coded against the
+    /// alphabetically first level) and fits the Cox model.
+    static func coxReport(
+        _ data: SurvivalData, sorted: SortedSubjects, confLevel: Double
+    ) throws(SurvivalError) -> CoxReport {
+        var columns: [[Double]] = []
+        var terms: [String] = []
+        for covariate in data.covariates {
+            switch covariate.values {
+            case .numeric(let values):
+                columns.append(values)
+                terms.append(covariate.name)
+            case .categorical(let values):
+                let levels = Array(Set(values)).sorted()
+                if levels.count < 2 { throw .covariateHasNoVariation(term: covariate.name) }
+                // A level without events makes its coefficient (or all others) infinite.
+                var eventsPerLevel: [String: Int] = [:]
+                for (i, v) in values.enumerated() where data.event[i] { eventsPerLevel[v, default: 0] += 1 }
+                for level in levels where eventsPerLevel[level, default: 0] == 0 {
+                    throw .levelWithoutEvents(term: covariate.name + level)
+                }
+                for level in levels.dropFirst() {
+                    columns.append(values.map { $0 == level ? 1 : 0 })
+                    terms.append(covariate.name + level)
+                }
+            }
+        }
+        let fit = try CoxModel.fitSorted(sorted, columns: columns, terms: terms)
+        let z = Distributions.normalQuantile(1 - (1 - confLevel) / 2)
+        let se = fit.standardErrors
+        var coxTerms: [CoxTerm] = []
+        for j in 0..<terms.count {
+            let b = fit.coefficients[j]
+            let zStat = b / se[j]
+            coxTerms.append(
+                CoxTerm(
+                    term: terms[j], coef: b, hazardRatio: exp(b), stdErr: se[j], z: zStat,
+                    pValue: Distributions.chiSquareUpperTail(zStat * zStat, df: 1),
+                    lower: exp(b - z * se[j]), upper: exp(b + z * se[j])))
+        }
+        let p = terms.count
+        let lr = fit.likelihoodRatioStatistic
+        let wald = fit.waldStatistic
+        let score = fit.scoreStatistic
+        return CoxReport(
+            ties: "efron", n: fit.n, events: fit.events, terms: coxTerms,
+            loglik: [fit.loglikNull, fit.loglikFitted],
+            lrTest: ChiSquareTest(statistic: lr, df: p, pValue: Distributions.chiSquareUpperTail(lr, df: Double(p))),
+            waldTest: ChiSquareTest(
+                statistic: wald, df: p, pValue: Distributions.chiSquareUpperTail(wald, df: Double(p))),
+            scoreTest: ChiSquareTest(
+                statistic: score, df: p, pValue: Distributions.chiSquareUpperTail(score, df: Double(p))),
+            iterations: fit.iterations)
+    }
+}

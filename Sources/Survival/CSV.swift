@@ -1,0 +1,282 @@
+/// Which CSV columns feed which part of the analysis (`icmm analyze` options).
+public struct CSVColumns: Sendable, Equatable {
+    public var time: String
+    public var event: String
+    public var entry: String?
+    public var group: String?
+    /// Numeric Cox covariates, in term order.
+    public var numeric: [String]
+    /// Categorical Cox covariates, after the numeric ones in term order.
+    public var categorical: [String]
+
+    public init(
+        time: String, event: String, entry: String? = nil, group: String? = nil,
+        numeric: [String] = [], categorical: [String] = []
+    ) {
+        self.time = time
+        self.event = event
+        self.entry = entry
+        self.group = group
+        self.numeric = numeric
+        self.categorical = categorical
+    }
+}
+
+/// Subjects read from a CSV file, with the number of rows left out for a missing value.
+public struct CSVInput: Sendable {
+    public var data: SurvivalData
+    public var droppedRows: Int
+}
+
+/// CSV text in, analysis columns out (pure: the caller reads the file).
+///
+/// Format: RFC 4180 (comma separated, optional double quotes with `""` escapes, LF or CRLF line
+/// ends), a header line naming the columns, blank lines ignored. A value that is empty (after
+/// trimming spaces) or `NA` is missing: the row is dropped when any used column is missing and
+/// counted in `droppedRows`. Events are 1/0 or true/false (any case). Times are used as given.
+public enum SurvivalCSV {
+
+    public static func read(_ text: String, columns: CSVColumns) throws(SurvivalError) -> CSVInput {
+        var text = text
+        var result: Result<CSVInput, SurvivalError> = .failure(.csvEmpty)
+        text.withUTF8 { bytes in
+            do throws(SurvivalError) {
+                result = .success(try parse(bytes, columns: columns))
+            } catch {
+                result = .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    private enum Role {
+        case time, event, entry, group, numeric(Int), categorical(Int)
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, columns: CSVColumns) throws(SurvivalError)
+        -> CSVInput
+    {
+        var reader = LineReader(bytes: bytes)
+        guard let headerLine = try reader.nextRecord() else { throw .csvEmpty }
+        var header = headerLine.fields.map { reader.string($0).trimmingSpaces() }
+        if let first = header.first, first.hasPrefix("\u{FEFF}") { header[0] = String(first.dropFirst()) }
+
+        var used: [(name: String, role: Role)] = [(columns.time, .time), (columns.event, .event)]
+        if let entry = columns.entry { used.append((entry, .entry)) }
+        if let group = columns.group { used.append((group, .group)) }
+        for (i, name) in columns.numeric.enumerated() { used.append((name, .numeric(i))) }
+        for (i, name) in columns.categorical.enumerated() { used.append((name, .categorical(i))) }
+        // A column may play several roles (the group is often also a Cox factor), but the
+        // survival columns must be distinct and a covariate is listed once.
+        let survivalColumns = [columns.time, columns.event] + (columns.entry.map { [$0] } ?? [])
+        if Set(survivalColumns).count != survivalColumns.count {
+            throw .invalidOption("time, event and entry must be different columns")
+        }
+        let covariateColumns = columns.numeric + columns.categorical
+        if Set(covariateColumns).count != covariateColumns.count {
+            throw .invalidOption("a Cox covariate is listed twice")
+        }
+        for name in covariateColumns where survivalColumns.contains(name) {
+            throw .invalidOption("column '\(name)' cannot be both a survival column and a covariate")
+        }
+        var positions: [(index: Int, name: String, role: Role)] = []
+        for (name, role) in used {
+            guard let index = header.firstIndex(of: name) else { throw .csvMissingColumn(name) }
+            positions.append((index, name, role))
+        }
+
+        var time: [Double] = []
+        var event: [Bool] = []
+        var entry: [Double] = []
+        var group: [String] = []
+        var numeric = [[Double]](repeating: [], count: columns.numeric.count)
+        var categorical = [[String]](repeating: [], count: columns.categorical.count)
+        var dropped = 0
+        var rowTime = 0.0, rowEvent = false, rowEntry = 0.0, rowGroup = ""
+        var rowNumeric = [Double](repeating: 0, count: columns.numeric.count)
+        var rowCategorical = [String](repeating: "", count: columns.categorical.count)
+
+        while let record = try reader.nextRecord() {
+            let line = record.line
+            if record.fields.count != header.count {
+                throw .csvMalformed(line: line, reason: "expected \(header.count) fields, found \(record.fields.count)")
+            }
+            var missing = false
+            for (index, name, role) in positions {
+                let raw = reader.string(record.fields[index]).trimmingSpaces()
+                if raw.isEmpty || raw == "NA" {
+                    missing = true
+                    break
+                }
+                switch role {
+                case .time:
+                    guard let v = Double(raw), v.isFinite, v >= 0 else {
+                        throw .csvInvalidValue(line: line, column: name, expected: "a finite number >= 0")
+                    }
+                    rowTime = v
+                case .entry:
+                    guard let v = Double(raw), v.isFinite, v >= 0 else {
+                        throw .csvInvalidValue(line: line, column: name, expected: "a finite number >= 0")
+                    }
+                    rowEntry = v
+                case .event:
+                    switch raw.lowercased() {
+                    case "1", "true": rowEvent = true
+                    case "0", "false": rowEvent = false
+                    default:
+                        throw .csvInvalidValue(line: line, column: name, expected: "1/0 or true/false")
+                    }
+                case .group:
+                    rowGroup = raw
+                case .numeric(let k):
+                    guard let v = Double(raw), v.isFinite else {
+                        throw .csvInvalidValue(line: line, column: name, expected: "a finite number")
+                    }
+                    rowNumeric[k] = v
+                case .categorical(let k):
+                    rowCategorical[k] = raw
+                }
+            }
+            if missing {
+                dropped += 1
+                continue
+            }
+            if columns.entry != nil, !(rowEntry < rowTime) {
+                throw .csvInvalidValue(
+                    line: line, column: columns.entry!, expected: "an entry time before the exit time")
+            }
+            time.append(rowTime)
+            event.append(rowEvent)
+            if columns.entry != nil { entry.append(rowEntry) }
+            if columns.group != nil { group.append(rowGroup) }
+            for k in 0..<rowNumeric.count { numeric[k].append(rowNumeric[k]) }
+            for k in 0..<rowCategorical.count { categorical[k].append(rowCategorical[k]) }
+        }
+        var covariates: [Covariate] = []
+        for (k, name) in columns.numeric.enumerated() { covariates.append(.numeric(name, numeric[k])) }
+        for (k, name) in columns.categorical.enumerated() {
+            covariates.append(.categorical(name, categorical[k]))
+        }
+        let data = SurvivalData(
+            time: time, event: event, entry: columns.entry == nil ? nil : entry,
+            group: columns.group == nil ? nil : group, covariates: covariates)
+        return CSVInput(data: data, droppedRows: dropped)
+    }
+}
+
+/// A field of a record: a byte range, and whether it was quoted with `""` escapes inside.
+private struct FieldRange {
+    var start: Int
+    var end: Int
+    var hasEscapedQuotes: Bool
+}
+
+/// Splits CSV bytes into records of fields.
+private struct LineReader {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var position = 0
+    var line = 0
+
+    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    func string(_ field: FieldRange) -> String {
+        let s = String(decoding: UnsafeBufferPointer(rebasing: bytes[field.start..<field.end]), as: UTF8.self)
+        return field.hasEscapedQuotes ? s.unescapingDoubledQuotes() : s
+    }
+
+    /// The next non-blank record, or nil at the end.
+    mutating func nextRecord() throws(SurvivalError) -> (line: Int, fields: [FieldRange])? {
+        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
+        let n = bytes.count
+        while position < n {
+            line += 1
+            let startLine = line
+            var fields: [FieldRange] = []
+            var blank = true
+            while true {
+                // One field.
+                if position < n, bytes[position] == quote {
+                    blank = false
+                    position += 1
+                    let start = position
+                    var escaped = false
+                    while true {
+                        if position >= n { throw .csvMalformed(line: startLine, reason: "unterminated quoted field") }
+                        let b = bytes[position]
+                        if b == quote {
+                            if position + 1 < n, bytes[position + 1] == quote {
+                                escaped = true
+                                position += 2
+                                continue
+                            }
+                            break
+                        }
+                        if b == lf { line += 1 }
+                        position += 1
+                    }
+                    fields.append(FieldRange(start: start, end: position, hasEscapedQuotes: escaped))
+                    position += 1  // closing quote
+                    while position < n, bytes[position] == UInt8(ascii: " ") { position += 1 }
+                    if position < n, bytes[position] != comma, bytes[position] != lf, bytes[position] != cr {
+                        throw .csvMalformed(line: startLine, reason: "text after a closing quote")
+                    }
+                } else {
+                    let start = position
+                    while position < n {
+                        let b = bytes[position]
+                        if b == comma || b == lf || b == cr { break }
+                        if b == quote { throw .csvMalformed(line: startLine, reason: "quote inside an unquoted field") }
+                        if b != UInt8(ascii: " ") { blank = false }
+                        position += 1
+                    }
+                    fields.append(FieldRange(start: start, end: position, hasEscapedQuotes: false))
+                }
+                if position < n, bytes[position] == comma {
+                    blank = false
+                    position += 1
+                    continue
+                }
+                // End of record.
+                if position < n, bytes[position] == cr { position += 1 }
+                if position < n, bytes[position] == lf { position += 1 }
+                break
+            }
+            if blank && fields.count == 1 { continue }
+            return (startLine, fields)
+        }
+        return nil
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        let scalars = unicodeScalars
+        var start = scalars.startIndex, end = scalars.endIndex
+        while start < end, scalars[start] == " " || scalars[start] == "\t" { start = scalars.index(after: start) }
+        while end > start {
+            let before = scalars.index(before: end)
+            if scalars[before] == " " || scalars[before] == "\t" { end = before } else { break }
+        }
+        if start == scalars.startIndex && end == scalars.endIndex { return self }
+        return String(scalars[start..<end])
+    }
+
+    /// Collapses each doubled quote `""` into one `"` (CSV escaping inside quoted fields).
+    func unescapingDoubledQuotes() -> String {
+        var result = ""
+        var previousWasQuote = false
+        for c in self {
+            if c == "\"" {
+                if previousWasQuote {
+                    previousWasQuote = false
+                    continue
+                }
+                previousWasQuote = true
+            } else {
+                previousWasQuote = false
+            }
+            result.append(c)
+        }
+        return result
+    }
+}

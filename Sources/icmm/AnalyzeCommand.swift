@@ -1,0 +1,192 @@
+import ArgumentParser
+import Foundation
+import Survival
+
+extension ConfidenceType: ExpressibleByArgument {}
+
+/// `icmm analyze`: the survival engine on a CSV file, for statisticians who want to check it
+/// against their own tools. Reads the file, hands the text to `SurvivalCSV.read` and the
+/// subjects to `SurvivalAnalysis.analyze`, prints the report as JSON.
+struct Analyze: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Kaplan-Meier curves, log-rank tests and a Cox model for a CSV file, as one JSON document.",
+        discussion: """
+            The file needs a header line; values are separated by commas and may be quoted. \
+            Times are used as given (no unit conversion). The event column holds 1/0 or \
+            true/false. A row with an empty or NA value in any column the analysis uses is left \
+            out and counted in "dropped_rows".
+
+            The report follows R's survival package (3.5): Kaplan-Meier with Greenwood standard \
+            errors at every distinct time, medians and quantiles as quantile.survfit (null when not \
+            reached), survival at landmark times as summary(fit, times=), RMST as \
+            print(fit, rmean=tau), log-rank and Peto-Peto tests as survdiff(rho=0/1), pairwise \
+            log-rank with Holm adjustment for more than two groups, median follow-up by reverse \
+            Kaplan-Meier, and a Cox model with Efron ties. With --entry (delayed entry, \
+            Surv(entry, time, event) in R) the group tests are left out, as survdiff has no \
+            delayed-entry form; the Cox model uses the counting-process form.
+
+            Groups are ordered by their key (code point order); without --group there is a \
+            single group "all". Categorical Cox covariates are dummy coded against their first \
+            level in the same order, with terms named column + level (e.g. sexmale).
+
+            Examples:
+              icmm analyze --csv lung.csv --time time --event status --group sex
+              icmm analyze --csv lung.csv --time time --event status --group sex \\
+                  --conf-type log-log --times 182.6,365.25 --tau 730 --cox age --cox-factor sex
+            """)
+
+    @Option(help: ArgumentHelp("CSV file to analyse.", valueName: "file"))
+    var csv: String
+
+    @Option(help: ArgumentHelp("Column with the follow-up time (>= 0).", valueName: "column"))
+    var time: String
+
+    @Option(help: ArgumentHelp("Column with the event indicator: 1/0 or true/false.", valueName: "column"))
+    var event: String
+
+    @Option(help: ArgumentHelp("Column with the delayed-entry time (< exit time), for left truncation.", valueName: "column"))
+    var entry: String?
+
+    @Option(help: ArgumentHelp("Column whose values define the groups compared.", valueName: "column"))
+    var group: String?
+
+    @Option(help: ArgumentHelp("Confidence interval transform: log (R's default), log-log or plain.", valueName: "type"))
+    var confType: ConfidenceType = .log
+
+    @Option(help: ArgumentHelp("Confidence level, strictly between 0 and 1.", valueName: "level"))
+    var confLevel: Double = 0.95
+
+    @Option(help: ArgumentHelp("Landmark times for survival estimates, comma separated (e.g. 12,24,60).", valueName: "times"))
+    var times: String?
+
+    @Option(help: ArgumentHelp("Horizon for the restricted mean survival time.", valueName: "tau"))
+    var tau: Double?
+
+    @Option(help: ArgumentHelp("Extra quantile probabilities, comma separated (e.g. 0.25,0.75).", valueName: "probs"))
+    var quantiles: String?
+
+    @Option(help: ArgumentHelp("Numeric Cox covariates, comma separated.", valueName: "columns"))
+    var cox: String?
+
+    @Option(help: ArgumentHelp("Categorical Cox covariates, comma separated.", valueName: "columns"))
+    var coxFactor: String?
+
+    @Flag(help: "Indent the JSON output.")
+    var pretty = false
+
+    /// Benchmarks: per-stage seconds and peak memory of the engine, as JSON on stderr.
+    @Flag(help: .hidden)
+    var timings = false
+
+    mutating func validate() throws {
+        if !(confLevel > 0 && confLevel < 1) { throw ValidationError("--conf-level must be strictly between 0 and 1.") }
+        if let tau, !(tau.isFinite && tau > 0) { throw ValidationError("--tau must be a number > 0.") }
+        _ = try Self.numbers(times, option: "--times")
+        _ = try Self.numbers(quantiles, option: "--quantiles")
+    }
+
+    func run() throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let input: CSVInput
+        do {
+            guard let bytes = FileManager.default.contents(atPath: csv) else {
+                throw AnalyzeError("cannot read '\(csv)'")
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            input = try SurvivalCSV.read(
+                text,
+                columns: CSVColumns(
+                    time: time, event: event, entry: entry, group: group,
+                    numeric: Self.names(cox), categorical: Self.names(coxFactor)))
+        }
+        let parsed = clock.now
+        let options = AnalysisOptions(
+            confType: confType, confLevel: confLevel, landmarks: try Self.numbers(times, option: "--times"),
+            tau: tau, quantiles: try Self.numbers(quantiles, option: "--quantiles"))
+
+        var stageTimes: [(String, Duration)] = []
+        var stagePeaks: [(String, Double)] = []
+        var enginePeak = 0.0
+        var current: (AnalysisStage, ContinuousClock.Instant)? = nil
+        let baselineRSS = timings ? ProcessMemory.resetPeak() : nil
+        let report = try SurvivalAnalysis.analyze(
+            input.data, options: options, droppedRows: input.droppedRows,
+            observer: timings
+                ? { stage in
+                    let now = clock.now
+                    if let (previous, since) = current {
+                        stageTimes.append((previous.rawValue, since.duration(to: now)))
+                        // Peak RSS of the stage just finished, then restart the mark for the next.
+                        let peak = ProcessMemory.peakMB() ?? 0
+                        stagePeaks.append((previous.rawValue, peak))
+                        enginePeak = max(enginePeak, peak)
+                        _ = ProcessMemory.resetPeak()
+                    }
+                    current = stage.map { ($0, clock.now) }
+                } : nil)
+        let analysed = clock.now
+
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        var json = try encoder.encode(report)
+        json.append(UInt8(ascii: "\n"))
+        FileHandle.standardOutput.write(json)
+
+        if timings {
+            func seconds(_ d: Duration) -> Double {
+                Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+            }
+            var fields = ["\"parse_csv\": \(seconds(start.duration(to: parsed)))"]
+            for (name, duration) in stageTimes { fields.append("\"\(name)\": \(seconds(duration))") }
+            fields.append("\"engine_total\": \(seconds(parsed.duration(to: analysed)))")
+            fields.append("\"encode_json\": \(seconds(analysed.duration(to: clock.now)))")
+            if let baselineRSS { fields.append("\"rss_before_engine_mb\": \(baselineRSS)") }
+            fields.append("\"engine_peak_rss_mb\": \(enginePeak)")
+            for (name, peak) in stagePeaks { fields.append("\"peak_rss_mb_\(name)\": \(peak)") }
+            FileHandle.standardError.write(Data(("{" + fields.joined(separator: ", ") + "}\n").utf8))
+        }
+    }
+
+    static func names(_ list: String?) -> [String] {
+        guard let list else { return [] }
+        return list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    static func numbers(_ list: String?, option: String) throws -> [Double] {
+        try names(list).map {
+            guard let v = Double($0), v.isFinite else { throw ValidationError("\(option): '\($0)' is not a number.") }
+            return v
+        }
+    }
+}
+
+struct AnalyzeError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Peak resident memory from /proc (Linux); nil elsewhere.
+enum ProcessMemory {
+    /// Resets the kernel's peak-RSS mark (`echo 5 > /proc/self/clear_refs`) and returns the current
+    /// RSS in MB, so that a later `peakMB()` measures only what follows.
+    static func resetPeak() -> Double? {
+        if let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
+            handle.write(Data("5".utf8))
+            try? handle.close()
+        }
+        return field("VmRSS")
+    }
+
+    static func peakMB() -> Double? { field("VmHWM") }
+
+    private static func field(_ name: String) -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix(name + ":") {
+            let kb = line.split(separator: " ").compactMap { Double($0) }.first
+            return kb.map { ($0 / 1024 * 10).rounded() / 10 }
+        }
+        return nil
+    }
+}
