@@ -49,14 +49,14 @@ public final class HTTPServer: @unchecked Sendable {
     /// Requests begun and not yet completed: a graceful stop waits for this to reach zero.
     let inFlight = Atomic<Int>(0)
     private let requestCounter = Atomic<UInt64>(0)
-    private let requestIDPrefix: String
+    private let requestIDPrefix: UInt16
     let requestMetrics = RequestMetrics()
 
     public init(configuration: HTTPServerConfiguration, responder: any Responder, logger: Logger) {
         self.configuration = configuration
         self.responder = responder
         self.logger = logger
-        self.requestIDPrefix = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16)
+        self.requestIDPrefix = UInt16.random(in: 0...UInt16.max)
     }
 
     deinit {
@@ -122,20 +122,17 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
+    /// `pppp-nnnnnnnnnn`: 4 hex digits that differ between runs and a 40-bit counter. At 15 bytes it
+    /// is a Swift small string, so making one allocates nothing.
     func nextRequestID() -> String {
         let n = requestCounter.wrappingAdd(1, ordering: .relaxed).newValue
-        // Fixed-width hex written into a small buffer: one allocation-free string per request.
-        return String(unsafeUninitializedCapacity: requestIDPrefix.utf8.count + 13) { buffer in
-            var i = 0
-            for byte in requestIDPrefix.utf8 { buffer[i] = byte; i += 1 }
-            buffer[i] = 0x2D  // "-"
-            i += 1
-            let digits: [UInt8] = Array("0123456789abcdef".utf8)
-            for shift in stride(from: 44, through: 0, by: -4) {
-                buffer[i] = digits[Int((n >> UInt64(shift)) & 0xF)]
-                i += 1
-            }
-            return i
+        let prefix = requestIDPrefix
+        return String(unsafeUninitializedCapacity: 15) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            for i in 0..<4 { buffer[i] = digits.utf8Start[Int((prefix >> UInt16(12 - 4 * i)) & 0xF)] }
+            buffer[4] = 0x2D  // "-"
+            for i in 0..<10 { buffer[5 + i] = digits.utf8Start[Int((n >> UInt64(36 - 4 * i)) & 0xF)] }
+            return 15
         }
     }
 }
@@ -248,7 +245,9 @@ private let accessHandler: MHD_AccessHandlerCallback = {
             HTTPServerError.payloadTooLarge(limit: state.bodyLimit).response,
             method: method, url: url, state: state, connection: connection)
     }
-    let headers = HTTPHeaders(connectionValues(connection, kind: MHD_ValueKind.HEADER_KIND))
+    let liveHeaders = ConnectionHeaders(connection)
+    defer { liveHeaders.close() }
+    let headers = HTTPHeaders(lookup: liveHeaders)
     let query = QueryParameters(connectionValues(connection, kind: MHD_ValueKind.GET_ARGUMENT_KIND).map { (name: $0.0, value: $0.1) })
     let request = HTTPRequest(
         method: HTTPMethod(method.map { String(cString: $0) } ?? "GET"),
@@ -320,5 +319,33 @@ final class RequestMetrics: Sendable {
         }
         handle.counter.increment()
         handle.timer.recordNanoseconds(nanoseconds)
+    }
+}
+
+/// Request headers read from the connection when asked. Valid only while the access handler runs;
+/// `close()` afterwards makes later reads answer nil instead of touching a finished connection.
+final class ConnectionHeaders: HeaderLookup, Sendable {
+    /// The connection pointer's bits; 0 once closed. Reads and the close happen on the handler's own
+    /// thread, the atomic only keeps a stray later read memory-safe.
+    private let connection: Atomic<UInt>
+
+    init(_ connection: OpaquePointer) { self.connection = Atomic(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))) }
+
+    func close() { connection.store(0, ordering: .releasing) }
+
+    private var pointer: OpaquePointer? {
+        let bits = connection.load(ordering: .acquiring)
+        return bits == 0 ? nil : OpaquePointer(bitPattern: bits)
+    }
+
+    /// The corresponding C function is `MHD_lookup_connection_value` (names compare case-insensitively).
+    func value(_ name: String) -> String? {
+        guard let pointer, let value = MHD_lookup_connection_value(pointer, MHD_ValueKind.HEADER_KIND, name) else { return nil }
+        return String(cString: value)
+    }
+
+    func all() -> [(name: String, value: String)] {
+        guard let pointer else { return [] }
+        return connectionValues(pointer, kind: MHD_ValueKind.HEADER_KIND).map { (name: $0.0, value: $0.1) }
     }
 }

@@ -20,26 +20,51 @@ public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConv
     public var description: String { rawValue }
 }
 
+/// Where a request's header fields live while it is being handled: the server reads them from the
+/// connection on demand instead of copying every field of every request.
+protocol HeaderLookup: Sendable {
+    func value(_ name: String) -> String?
+    func all() -> [(name: String, value: String)]
+}
+
 /// Header fields with case-insensitive names; repeated fields keep every value in order.
 public struct HTTPHeaders: Sendable, Sequence {
-    public private(set) var fields: [(name: String, value: String)] = []
+    private var stored: [(name: String, value: String)] = []
+    /// Set by the server for request headers; nil once the headers were copied or changed.
+    private var lookup: (any HeaderLookup)?
 
     public init() {}
     public init(_ fields: [(String, String)]) {
         for (name, value) in fields { add(name, value) }
     }
 
-    public mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
+    init(lookup: any HeaderLookup) { self.lookup = lookup }
+
+    public var fields: [(name: String, value: String)] { lookup?.all() ?? stored }
+
+    private mutating func materialize() {
+        if let lookup {
+            stored = lookup.all()
+            self.lookup = nil
+        }
+    }
+
+    public mutating func add(_ name: String, _ value: String) {
+        materialize()
+        stored.append((name, value))
+    }
 
     /// Replaces every field of that name with one field.
     public mutating func set(_ name: String, _ value: String) {
-        fields.removeAll { asciiCaseInsensitiveEquals($0.name, name) }
-        fields.append((name, value))
+        materialize()
+        stored.removeAll { asciiCaseInsensitiveEquals($0.name, name) }
+        stored.append((name, value))
     }
 
     /// The first value of the field, if any.
     public subscript(name: String) -> String? {
-        fields.first { asciiCaseInsensitiveEquals($0.name, name) }?.value
+        if let lookup { return lookup.value(name) }
+        return stored.first { asciiCaseInsensitiveEquals($0.name, name) }?.value
     }
 
     public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }

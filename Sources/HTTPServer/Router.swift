@@ -35,6 +35,8 @@ public struct Router: Responder {
     }
 
     private var routes: [Route] = []
+    /// Routes without parameters by exact path: most requests are answered without splitting the path.
+    private var literalRoutes: [String: [Route]] = [:]
     /// Maps an error a handler threw, which the HTTP layer does not know, to a response.
     private let errorMapper: @Sendable (any Error, HTTPRequest) -> HTTPResponse
 
@@ -57,7 +59,11 @@ public struct Router: Responder {
             }
             return .literal(String(segment))
         }
-        routes.append(Route(method: method, pattern: pattern, segments: segments, maxBodyBytes: maxBodyBytes, handler: handler))
+        let route = Route(method: method, pattern: pattern, segments: segments, maxBodyBytes: maxBodyBytes, handler: handler)
+        routes.append(route)
+        if !segments.contains(where: { if case .parameter = $0 { true } else { false } }) {
+            literalRoutes[pattern, default: []].append(route)
+        }
     }
 
     public mutating func get(_ pattern: String, _ handler: @escaping Handler) { add(.get, pattern, handler) }
@@ -80,6 +86,11 @@ public struct Router: Responder {
     /// Finds the handler for a method and path. HEAD is served by the GET route.
     public func match(_ method: HTTPMethod, path: String) -> Match {
         guard path.hasPrefix("/") else { return .notFound }
+        if let candidates = literalRoutes[path],
+            let route = candidates.first(where: { $0.method == method || (method == .head && $0.method == .get) })
+        {
+            return .found(handler: route.handler, parameters: [:], pattern: route.pattern, maxBodyBytes: route.maxBodyBytes)
+        }
         let parts = Router.split(path)
         var allowed: [HTTPMethod] = []
         for route in routes where route.segments.count == parts.count {
