@@ -47,6 +47,8 @@ let package = Package(
         .target(name: "JSON"),
         .target(name: "Survival"),
         .target(name: "Classification", dependencies: ["JSON"]),
+        // Pure renderings of analysis results: the Kaplan-Meier plot as SVG.
+        .target(name: "Reports", dependencies: ["Survival"]),
 
         // Cases, keys, audit and cohorts over Storage.
         .target(
@@ -60,7 +62,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "HTTPServer", "Storage", "JSON", "Classification", "Survival", "Registry",
+                "HTTPServer", "Storage", "JSON", "Classification", "Survival", "Reports", "Registry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -80,6 +82,7 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "SurvivalTests", dependencies: ["Survival"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ClassificationTests", dependencies: ["Classification", "JSON"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Survival"]),
         .testTarget(
             name: "HTTPServerTests",
             dependencies: ["HTTPServer", "TestSupport", .product(name: "Logging", package: "swift-log")]),
