@@ -19,13 +19,18 @@ public final class Application: Sendable {
     public let cases: CaseStore
     /// Largest body of `POST /v1/imports` (the other routes use the server's limit).
     public let maxImportBytes: Int
+    /// Cohort groups smaller than this report only their size (0: no suppression), so that a curve
+    /// cannot reveal one patient's dates (DOMAIN.md section 8).
+    public let minCellSize: Int
+    let cohortCache = CohortCache()
     /// Reads the open connection count from the running server (set once it has started).
     private let connectionCount = Mutex<(@Sendable () -> Int)?>(nil)
 
     public init(
         database: Database, migrations: MigrationRunner, metrics: PrometheusCollectorRegistry, openAPIDocument: String,
-        logger: Logger, maxImportBytes: Int = 256 << 20, now: @escaping @Sendable () -> Date = { Date() }
+        logger: Logger, maxImportBytes: Int = 256 << 20, minCellSize: Int = 5, now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.minCellSize = minCellSize
         self.keys = KeyStore(database: database, now: now)
         self.cases = CaseStore(database: database, now: now)
         self.maxImportBytes = maxImportBytes
@@ -50,6 +55,7 @@ public final class Application: Sendable {
         addClassifyRoute(to: &router)
         addCaseRoutes(to: &router)
         addImportRoute(to: &router)
+        addCohortRoutes(to: &router)
         return router
     }
 }

@@ -40,6 +40,12 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds a graceful stop waits for requests in flight.", valueName: "seconds"))
     var drainSeconds: Double = 10
 
+    @Option(
+        help: ArgumentHelp(
+            "Cohort groups smaller than this report only their size (no curve, median or dates); 0 disables suppression.",
+            valueName: "n"))
+    var minCellSize: Int = 5
+
     @Option(help: ArgumentHelp("Largest body of POST /v1/imports, in bytes.", valueName: "bytes"))
     var maxImportBody: Int = 256 << 20
 
@@ -55,6 +61,7 @@ struct Serve: ParsableCommand {
         guard connectionLimit >= 1 else { throw ValidationError("--connection-limit must be at least 1.") }
         guard connectionTimeout >= 1 else { throw ValidationError("--connection-timeout must be at least 1 second.") }
         guard drainSeconds >= 0 else { throw ValidationError("--drain-seconds must not be negative.") }
+        guard minCellSize >= 0 else { throw ValidationError("--min-cell-size must not be negative.") }
     }
 
     func run() throws {
@@ -97,7 +104,7 @@ struct Serve: ParsableCommand {
 
         let application = Application(
             database: db, migrations: runner, metrics: registry, openAPIDocument: document, logger: logger,
-            maxImportBytes: maxImportBody)
+            maxImportBytes: maxImportBody, minCellSize: minCellSize)
         var configuration = HTTPServerConfiguration()
         configuration.host = host
         configuration.port = port

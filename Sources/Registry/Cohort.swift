@@ -1,0 +1,152 @@
+import Classification
+import Storage
+
+/// The categorical fields a cohort can be filtered and grouped on (issue: cohort outcomes).
+public enum CohortField: String, Sendable, CaseIterable, Comparable {
+    case localization, responseGroup = "response_group", therapyClass = "therapy_class", sex, site
+    case asct, radiotherapy, intrathecal, cnsRisk = "cns_risk", iss
+
+    /// The `cases` column behind the field.
+    var column: String {
+        switch self {
+        case .responseGroup: "response_group"
+        case .therapyClass: "therapy_class"
+        case .cnsRisk: "cns_risk"
+        default: rawValue
+        }
+    }
+
+    /// The values a filter on this field accepts (nil: any site name).
+    public var allowedValues: [String]? {
+        switch self {
+        case .localization: ["OD", "CNS", "indeterminate", "none"]
+        case .responseGroup: ["CR+VGPR", "PR+NR"]
+        case .therapyClass: ["novel", "conventional", "none"]
+        case .sex: ["female", "male", "unknown"]
+        case .site: nil
+        case .asct, .radiotherapy, .intrathecal: ["true", "false"]
+        case .cnsRisk: ["0", "1", "2"]
+        case .iss: ["1", "2", "3"]
+        }
+    }
+
+    var isBoolean: Bool { self == .asct || self == .radiotherapy || self == .intrathecal }
+    var isInteger: Bool { self == .cnsRisk || self == .iss }
+
+    public static func < (a: CohortField, b: CohortField) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// Which cases a cohort holds: values of one field are OR-ed, fields are AND-ed.
+public struct CohortFilter: Sendable, Hashable {
+    public var values: [CohortField: [String]] = [:]
+    /// Intracranial diagnosis on or after / on or before (inclusive).
+    public var icDiagnosisFrom: CalendarDate?
+    public var icDiagnosisTo: CalendarDate?
+
+    public init() {}
+}
+
+/// One case as the cohort statistics see it: dates and the grouping fields, nothing identifying.
+public struct CohortRow: Sendable {
+    public let site: String
+    public let sex: String
+    public let birthYear: Int?
+    public let mmDiagnosis: CalendarDate
+    public let icDiagnosis: CalendarDate
+    public let progression: CalendarDate?
+    public let death: CalendarDate?
+    public let lastFollowup: CalendarDate?
+    public let localization: String
+    public let responseGroup: String?
+    public let therapyClass: String
+    public let asct: Bool?
+    public let radiotherapy: Bool?
+    public let intrathecal: Bool?
+    public let iss: Int?
+    public let cnsRisk: Int?
+    public let rISS: Int?
+
+    /// The field's value as text (the group key), nil when unknown.
+    public func value(of field: CohortField) -> String? {
+        switch field {
+        case .localization: localization
+        case .responseGroup: responseGroup
+        case .therapyClass: therapyClass
+        case .sex: sex
+        case .site: site
+        case .asct: asct.map { $0 ? "true" : "false" }
+        case .radiotherapy: radiotherapy.map { $0 ? "true" : "false" }
+        case .intrathecal: intrathecal.map { $0 ? "true" : "false" }
+        case .cnsRisk: cnsRisk.map(String.init)
+        case .iss: iss.map(String.init)
+        }
+    }
+
+    /// Whole years from the birth year to the year of the intracranial diagnosis (the dictionary
+    /// has no full birth dates, on purpose).
+    public var ageAtICDiagnosis: Int? { birthYear.map { icDiagnosis.year - $0 } }
+}
+
+extension CaseStore {
+    /// The cases of a cohort and the data version they belong to, read in one transaction.
+    public func cohortRowsWithVersion(_ filter: CohortFilter, site: String?) throws -> ([CohortRow], Int) {
+        try database.read { connection in
+            try connection.transaction(immediate: false) {
+                let version = try connection.queryOne(
+                    "SELECT CAST(value AS INTEGER) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) } ?? 0
+                return (try cohortRows(filter, site: site, connection: connection), version)
+            }
+        }
+    }
+
+    /// The cases of a cohort. `site` restricts to one site (a submitter's view); nil is every site.
+    public func cohortRows(_ filter: CohortFilter, site: String?) throws -> [CohortRow] {
+        try database.read { try cohortRows(filter, site: site, connection: $0) }
+    }
+
+    func cohortRows(_ filter: CohortFilter, site: String?, connection: Connection) throws -> [CohortRow] {
+        var sql = """
+            SELECT site, sex, birth_year, mm_diagnosis_date, ic_diagnosis_date, progression_date, death_date,
+                last_followup_date, localization, response_group, therapy_class, asct, radiotherapy, intrathecal, iss,
+                cns_risk, r_iss
+            FROM cases WHERE 1 = 1
+            """
+        var arguments: [any DatabaseValueConvertible] = []
+        if let site {
+            sql += " AND site = ?"
+            arguments.append(site)
+        }
+        for field in filter.values.keys.sorted() {
+            let values = filter.values[field] ?? []
+            guard !values.isEmpty else { continue }
+            sql += " AND \(field.column) IN (\(values.map { _ in "?" }.joined(separator: ", ")))"
+            for value in values {
+                if field.isBoolean {
+                    arguments.append(value == "true" ? 1 : 0)
+                } else if field.isInteger {
+                    arguments.append(Int(value) ?? -1)
+                } else {
+                    arguments.append(value)
+                }
+            }
+        }
+        if let from = filter.icDiagnosisFrom {
+            sql += " AND ic_diagnosis_date >= ?"
+            arguments.append(from.description)
+        }
+        if let to = filter.icDiagnosisTo {
+            sql += " AND ic_diagnosis_date <= ?"
+            arguments.append(to.description)
+        }
+        return try connection.query(sql, arguments) { row in
+                func date(_ i: Int) -> CalendarDate? { row.optionalString(i).flatMap { CalendarDate(iso: $0) } }
+                func flag(_ i: Int) -> Bool? { row.optionalInt(i).map { $0 != 0 } }
+                guard let mm = date(3), let ic = date(4) else { throw RegistryError.notFound }
+                return CohortRow(
+                    site: row.string(0), sex: row.string(1), birthYear: row.optionalInt(2), mmDiagnosis: mm, icDiagnosis: ic,
+                    progression: date(5), death: date(6), lastFollowup: date(7), localization: row.string(8),
+                    responseGroup: row.optionalString(9), therapyClass: row.string(10), asct: flag(11), radiotherapy: flag(12),
+                    intrathecal: flag(13), iss: row.optionalInt(14), cnsRisk: row.optionalInt(15), rISS: row.optionalInt(16))
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Classification
+
+/// Survival endpoints (DOMAIN.md section 7).
+public enum SurvivalEndpoint: String, Sendable, CaseIterable {
+    /// Overall survival: event = death; otherwise censored at the last follow-up.
+    case os
+    /// Progression-free survival: event = progression after the intracranial diagnosis or death,
+    /// whichever is first; otherwise censored at the last follow-up. From the intracranial diagnosis only.
+    case pfs
+}
+
+/// Where survival time starts (DOMAIN.md section 7).
+public enum SurvivalOrigin: String, Sendable, CaseIterable {
+    /// The intracranial diagnosis: the default, as in Gozzetti 2012 and Jurczyszyn 2016.
+    case icDiagnosis = "ic_diagnosis"
+    /// The myeloma diagnosis, with delayed entry (left truncation) at the intracranial diagnosis:
+    /// patients enter the registry only once they have intracranial disease, and counting them as
+    /// at risk before that would inflate survival (immortal-time bias).
+    case mmDiagnosis = "mm_diagnosis"
+}
+
+/// One subject's survival time in days.
+public struct SurvivalTime: Sendable, Equatable {
+    public let time: Double
+    public let event: Bool
+    /// Days from the origin to entry into the risk set (delayed entry); nil without delayed entry.
+    public let entry: Double?
+}
+
+extension CohortRow {
+    /// The subject's time for an endpoint and origin (whole days between calendar dates).
+    /// With delayed entry, an exit on the day of entry is counted half a day after it, since a
+    /// subject must be at risk for a positive time (R's `Surv(entry, exit)` requires exit > entry).
+    public func survivalTime(_ endpoint: SurvivalEndpoint, origin: SurvivalOrigin) -> SurvivalTime? {
+        let end: CalendarDate
+        let event: Bool
+        switch endpoint {
+        case .os:
+            if let death {
+                (end, event) = (death, true)
+            } else if let lastFollowup {
+                (end, event) = (lastFollowup, false)
+            } else {
+                return nil
+            }
+        case .pfs:
+            if let first = [progression, death].compactMap({ $0 }).min() {
+                (end, event) = (first, true)
+            } else if let lastFollowup {
+                (end, event) = (lastFollowup, false)
+            } else {
+                return nil
+            }
+        }
+        switch origin {
+        case .icDiagnosis:
+            let days = end.daysSince(icDiagnosis)
+            guard days >= 0 else { return nil }
+            return SurvivalTime(time: Double(days), event: event, entry: nil)
+        case .mmDiagnosis:
+            let entry = Double(max(0, icDiagnosis.daysSince(mmDiagnosis)))
+            let exit = Double(end.daysSince(mmDiagnosis))
+            guard exit >= 0 else { return nil }
+            return SurvivalTime(time: exit > entry ? exit : entry + 0.5, event: event, entry: entry)
+        }
+    }
+}
