@@ -33,6 +33,11 @@ public final class Database: Sendable {
     var writerSlot: ConnectionSlot { writer }
     private let readers: [ConnectionSlot]
     private let nextReader = Atomic<Int>(0)
+    private let committedWrites = Atomic<Int>(0)
+
+    /// Counts the write blocks this process has finished (committed or not). Caches of derived
+    /// values compare it to know that this process may have changed the data.
+    public var writeGeneration: Int { committedWrites.load(ordering: .acquiring) }
 
     /// Opens the writer first (it creates the file and switches it to WAL), then the readers.
     public init(configuration: Configuration) throws(DatabaseError) {
@@ -61,8 +66,11 @@ public final class Database: Sendable {
 
     /// Runs `body` on the writer connection (exclusive). Use `Connection.transaction` inside.
     public func write<T>(_ body: (Connection) throws -> T) throws -> T {
-        try writer.with(body)
+        defer { committedWrites.wrappingAdd(1, ordering: .releasing) }
+        return try writer.with(body)
     }
+
+    func noteWrite() { committedWrites.wrappingAdd(1, ordering: .releasing) }
 
     /// Runs `body` on a reader connection. Readers see the last committed state (WAL snapshot).
     public func read<T>(_ body: (Connection) throws -> T) throws -> T {
