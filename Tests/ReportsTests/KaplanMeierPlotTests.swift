@@ -98,9 +98,18 @@ import Testing
                 == "Nonmaintained (n=12, median not reached [95% CI 12.5-NA])")
     }
 
-    @Test func logRankPValueIsPrinted() throws {
-        let doc = try #require(ParsedSVG.parse(try AML.plot().svg()))
-        #expect(doc.withClass("km-pvalue").first?.text == "Log-rank p = 0.065")
+    @Test func logRankPValueIsPrintedWhereNoCurvePasses() throws {
+        let plot = try AML.plot()
+        let doc = try #require(ParsedSVG.parse(plot.svg()))
+        let text = try #require(doc.withClass("km-pvalue").first)
+        #expect(text.text == "Log-rank p = 0.065")
+        // Bottom left is taken (Nonmaintained is at 9.7% until 45 months), top right is free:
+        // after 48 months both curves are at 18.4% or below.
+        let frame = Frame(plot: plot, width: 800, height: 600)
+        let x = try #require(Double(text.attributes["x"] ?? ""))
+        let y = try #require(Double(text.attributes["y"] ?? ""))
+        #expect(x > frame.x(48) && y < frame.y(0.75))
+        #expect(!doc.elements.contains { $0.name == "rect" && $0.attributes["fill-opacity"] != nil })
     }
 
     @Test(arguments: [(0.0004, "Log-rank p < 0.001"), (0.0041, "Log-rank p = 0.004"), (0.5, "Log-rank p = 0.500")])
@@ -292,6 +301,30 @@ import Testing
         #expect(doc.withClass("km-risk-label").contains { $0.text.hasSuffix("\u{2026}") })
         #expect(svg.contains("stroke-dasharray=\"8 4\""))
         #expect(doc.withClass("km-xlabel").first?.text == "Time since intracranial diagnosis (days)")
+    }
+
+    @Test func bandSegmentsFollowDefinedLimits() {
+        // Hand-made rows: a censoring while S = 1 (log-log limits NA there), two events with
+        // limits, then S = 0 (limits NA).
+        func table(lower: [Double], upper: [Double]) -> CurveTable {
+            CurveTable(
+                time: [2, 3, 5, 7], nRisk: [5, 4, 3, 1], nEvent: [0, 1, 1, 1], nCensor: [1, 0, 0, 0],
+                survival: [1, 0.8, 0.6, 0], stdErr: [0, 0.1, 0.1, .nan], lower: lower, upper: upper)
+        }
+        typealias Segment = Steps.BandSegment
+        let full = Steps(table(lower: [.nan, 0.5, 0.3, .nan], upper: [.nan, 0.95, 0.85, .nan])).bandSegments()
+        #expect(
+            full == [
+                Segment(from: 0, to: 2, lower: 1, upper: 1), Segment(from: 2, to: 3, lower: 1, upper: 1),
+                Segment(from: 3, to: 5, lower: 0.5, upper: 0.95), Segment(from: 5, to: 7, lower: 0.3, upper: 0.85),
+            ])
+        // Limits undefined while S > 0: the band stops there, as R's lines stop at NA.
+        let stopped = Steps(table(lower: [.nan, 0.5, .nan, 0], upper: [.nan, 0.95, .nan, 0.1])).bandSegments()
+        #expect(
+            stopped == [
+                Segment(from: 0, to: 2, lower: 1, upper: 1), Segment(from: 2, to: 3, lower: 1, upper: 1),
+                Segment(from: 3, to: 5, lower: 0.5, upper: 0.95),
+            ])
     }
 
     @Test func timeAxisSteps() {
