@@ -58,41 +58,44 @@ extension Application {
 
     func addCohortRoutes(to router: inout Router) {
         router.get("/v1/cohorts/survival") { [self] request in
-            let query = try survivalQuery(request)
-            return try cohortResponse(request, extraParameters: Self.survivalParameters) { selection, rows, dataVersion in
+            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery) {
+                query, selection, rows, dataVersion in
                 let computation = try computeSurvival(query, selection: selection, rows: rows)
                 return .json(try survivalBody(computation, selection: selection, dataVersion: dataVersion))
             }
         }
         router.get("/v1/cohorts/survival.svg") { [self] request in
-            let query = try survivalQuery(request)
-            return try cohortResponse(request, extraParameters: Self.survivalParameters) { selection, rows, _ in
+            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery) { query, selection, rows, _ in
                 let computation = try computeSurvival(query, selection: selection, rows: rows)
                 return .text(survivalSVG(computation, selection: selection), contentType: "image/svg+xml; charset=utf-8")
             }
         }
         router.get("/v1/cohorts/cox") { [self] request in
-            let covariates = try coxCovariates(request)
-            let (endpoint, origin) = try endpointAndOrigin(request)
-            let confLevel = try number(request, "conf_level", validity: "must be a number between 0 and 1 (exclusive)") { $0 > 0 && $0 < 1 }
-            return try cohortResponse(request, extraParameters: ["endpoint", "origin", "covariates", "conf_level"], allowGroupBy: false) {
-                selection, rows, dataVersion in
+            try cohortResponse(
+                request, extraParameters: ["endpoint", "origin", "covariates", "conf_level"], allowGroupBy: false,
+                parse: { request in
+                    let (endpoint, origin) = try endpointAndOrigin(request)
+                    let confLevel = try number(request, "conf_level", validity: "must be a number between 0 and 1 (exclusive)") {
+                        $0 > 0 && $0 < 1
+                    }
+                    return (try coxCovariates(request), endpoint, origin, confLevel ?? 0.95)
+                }
+            ) { parsed, selection, rows, dataVersion in
                 .json(
                     try coxBody(
-                        covariates: covariates, endpoint: endpoint, origin: origin, confLevel: confLevel ?? 0.95, selection: selection,
+                        covariates: parsed.0, endpoint: parsed.1, origin: parsed.2, confLevel: parsed.3, selection: selection,
                         rows: rows, dataVersion: dataVersion))
             }
         }
         router.get("/v1/cohorts/summary") { [self] request in
-            try cohortResponse(request, extraParameters: []) { selection, rows, dataVersion in
+            try cohortResponse(request, extraParameters: [], parse: { _ in () }) { _, selection, rows, dataVersion in
                 .json(try summaryBody(selection: selection, rows: rows, dataVersion: dataVersion))
             }
         }
         router.get("/v1/cohorts/dataset.csv") { [self] request in
-            let (endpoint, origin) = try endpointAndOrigin(request)
-            return try cohortResponse(request, extraParameters: ["endpoint", "origin"]) { selection, rows, _ in
+            try cohortResponse(request, extraParameters: ["endpoint", "origin"], parse: endpointAndOrigin) { parsed, selection, rows, _ in
                 .text(
-                    datasetCSV(endpoint: endpoint, origin: origin, selection: selection, rows: rows),
+                    datasetCSV(endpoint: parsed.0, origin: parsed.1, selection: selection, rows: rows),
                     contentType: "text/csv; charset=utf-8")
             }
         }
@@ -102,16 +105,19 @@ extension Application {
         ["group_by", "ic_diagnosis_from", "ic_diagnosis_to"])
     static let survivalParameters: Set<String> = ["endpoint", "origin", "conf_type", "conf_level", "times", "tau", "unit"]
 
-    /// Authenticates, parses the selection, answers 304 or from the cache when it can, else computes.
-    func cohortResponse(
+    /// Authenticates, parses the selection and the route's own parameters (`parse`), answers 304 or
+    /// from the cache when it can, else computes. Credentials come first; no 304 for a bad query.
+    func cohortResponse<Parameters>(
         _ request: HTTPRequest, extraParameters: Set<String>, allowGroupBy: Bool = true,
-        compute: (CohortSelection, [CohortRow], Int) throws -> HTTPResponse
+        parse: (HTTPRequest) throws -> Parameters,
+        compute: (Parameters, CohortSelection, [CohortRow], Int) throws -> HTTPResponse
     ) throws -> HTTPResponse {
         let principal = try authorize(request, roles: Self.cohortRoles)
         let selection = try cohortSelection(request, principal: principal, extraParameters: extraParameters)
         if !allowGroupBy && selection.groupBy != nil {
             throw RequestError.badParameter(name: "group_by", message: "is not a parameter of this operation (use covariates)")
         }
+        let parameters = try parse(request)
         let key = (request.route ?? request.path) + "?" + selection.canonicalQuery
         let dataVersion = try cases.dataVersion()
         let tag = cohortETag(key: key, dataVersion: dataVersion)
@@ -123,7 +129,7 @@ extension Application {
         }
         if let cached = cohortCache.get(key, dataVersion: dataVersion) { return cached }
         let (rows, rowsVersion) = try cases.cohortRowsWithVersion(selection.filter, site: selection.scopeSite)
-        var response = try compute(selection, rows, rowsVersion)
+        var response = try compute(parameters, selection, rows, rowsVersion)
         response.headers.set("ETag", cohortETag(key: key, dataVersion: rowsVersion))
         response.headers.set("Cache-Control", "private, no-cache")
         cohortCache.put(key, dataVersion: rowsVersion, response: response)
