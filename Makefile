@@ -32,12 +32,13 @@ define ensure_packages
 	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "No Swift toolchain on PATH: install Swift 6 (https://www.swift.org/install/linux/)."; exit 1; }
 endef
 
-.PHONY: help deps test-deps build run migrate test openapi-check bench clean
+.PHONY: help deps test-deps build run migrate demo test openapi-check bench clean
 
 help:
 	@echo "make run     build, migrate and serve on $(HOST):$(PORT) with the SQLite file $(DB)"
 	@echo "make test    build and run the whole test suite (and validate openapi.yaml)"
 	@echo "make bench   benchmarks (HTTP throughput vs bare C, survival engine vs R, ...)"
+	@echo "make demo    load the synthetic demo cohort into $(DB)"
 	@echo "Variables: CONFIG=debug|release PORT=8080 HOST=127.0.0.1 DB=./var/icmm.sqlite"
 
 deps:
@@ -49,15 +50,24 @@ test-deps: deps
 build: deps
 	$(SWIFT) build -c $(CONFIG) --product icmm
 
+ICMM = "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/icmm"
+
 run: build
 	@echo ""
 	@echo "ICMM Registry on http://$(HOST):$(PORT)  (database: $(DB); stop with Ctrl-C)"
 	@echo "  curl http://$(HOST):$(PORT)/healthz"
+	@echo "Demo (synthetic GIMEMA-shaped cohort) and dashboard, from another terminal:"
+	@echo "  $$($(SWIFT) build -c $(CONFIG) --show-bin-path)/icmm demo --db $(DB)"
+	@echo "  $$($(SWIFT) build -c $(CONFIG) --show-bin-path)/icmm keys create --site DEMO --role analyst --db $(DB)"
+	@echo "  then open http://$(HOST):$(PORT)/dashboard and paste the key"
 	@echo ""
-	"$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/icmm" serve --host $(HOST) --port $(PORT) --db $(DB)
+	$(ICMM) serve --host $(HOST) --port $(PORT) --db $(DB)
 
 migrate: build
-	"$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/icmm" migrate --db $(DB)
+	$(ICMM) migrate --db $(DB)
+
+demo: build
+	$(ICMM) demo --db $(DB)
 
 # The OpenAPI contract is checked with openapi-spec-validator (PyPI) in a private virtualenv.
 $(VENV)/bin/openapi-spec-validator:
