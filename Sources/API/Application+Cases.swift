@@ -11,7 +11,7 @@ enum VersionPrecondition: Equatable {
     /// Parses a list of entity tags; a tag that is not one of ours matches nothing.
     init?(header: String?) {
         guard let header else { return nil }
-        let tags = header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let tags = header.split(separator: ",").map { $0.trimmingASCIISpaces() }
         if tags.contains("*") {
             self = .any
             return

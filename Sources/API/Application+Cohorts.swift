@@ -79,6 +79,8 @@ extension Application {
         }
     }
 
+    static let selectionParameters: Set<String> = Set(CohortField.allCases.map(\.rawValue)).union(
+        ["group_by", "ic_diagnosis_from", "ic_diagnosis_to"])
     static let survivalParameters: Set<String> = ["endpoint", "origin", "conf_type", "conf_level", "times", "tau", "unit"]
 
     /// Authenticates, parses the selection, answers 304 or from the cache when it can, else computes.
@@ -92,7 +94,8 @@ extension Application {
         let dataVersion = try cases.dataVersion()
         let tag = cohortETag(key: key, dataVersion: dataVersion)
         if let condition = request.headers["If-None-Match"], condition.split(separator: ",").contains(where: {
-            $0.trimmingCharacters(in: .whitespaces) == tag || $0.trimmingCharacters(in: .whitespaces) == "*"
+            let candidate = $0.trimmingASCIISpaces()
+            return candidate == tag || candidate == "*"
         }) {
             return HTTPResponse(status: 304, headers: HTTPHeaders([("ETag", tag), ("Cache-Control", "private, no-cache")]))
         }
@@ -116,9 +119,7 @@ extension Application {
     }
 
     func cohortSelection(_ request: HTTPRequest, principal: Principal, extraParameters: Set<String>) throws -> CohortSelection {
-        let filterNames = Set(CohortField.allCases.map(\.rawValue))
-        try rejectUnknownParameters(
-            request, allowed: filterNames.union(["group_by", "ic_diagnosis_from", "ic_diagnosis_to"]).union(extraParameters))
+        try rejectUnknownParameters(request, allowed: Self.selectionParameters.union(extraParameters))
         var selection = CohortSelection()
         for field in CohortField.allCases {
             let values = request.query.values(field.rawValue).flatMap { $0.split(separator: ",").map(String.init) }

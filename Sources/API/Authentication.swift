@@ -17,7 +17,7 @@ extension Application {
         guard let header = request.headers["Authorization"] else { throw AuthError.unauthenticated }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw AuthError.unauthenticated }
-        guard let principal = try keys.authenticate(String(parts[1]).trimmingCharacters(in: .whitespaces)) else {
+        guard let principal = try keys.authenticate(parts[1].trimmingASCIISpaces()) else {
             throw AuthError.unauthenticated
         }
         return principal

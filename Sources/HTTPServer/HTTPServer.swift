@@ -203,7 +203,7 @@ private let accessHandler: MHD_AccessHandlerCallback = {
                     server.responder.bodyLimit(method: HTTPMethod(String(cString: method)), path: String(cString: url))
                     ?? state.bodyLimit
             }
-            if let length = Int(String(cString: declared).trimmingCharacters(in: .whitespaces)), length > state.bodyLimit {
+            if let length = Int(String(cString: declared).trimmingASCIISpaces()), length > state.bodyLimit {
                 state.answered = true
                 return server.answer(
                     HTTPServerError.payloadTooLarge(limit: state.bodyLimit).response,

@@ -120,7 +120,7 @@ public struct HTTPRequest: Sendable {
     public var mediaType: String? {
         guard let value = headers["Content-Type"] else { return nil }
         let type = value.split(separator: ";", maxSplits: 1).first.map(String.init) ?? value
-        return type.trimmingCharacters(in: .whitespaces).lowercased()
+        return type.trimmingASCIISpaces().lowercased()
     }
 }
 
@@ -163,4 +163,14 @@ func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
         guard p | 0x20 == q | 0x20, (p | 0x20) >= 0x61, (p | 0x20) <= 0x7A else { return false }
     }
     return true
+}
+
+extension StringProtocol {
+    /// Drops leading and trailing spaces and tabs (HTTP's optional whitespace) without Foundation.
+    public func trimmingASCIISpaces() -> String {
+        var slice = Substring(self)
+        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
+        while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
+        return String(slice)
+    }
 }

@@ -2,6 +2,7 @@ import Classification
 import Foundation
 import JSON
 import Storage
+import Synchronization
 
 /// Cases over the database: every write validates (DOMAIN.md section 9), classifies (sections 3-6),
 /// stores the case with its indexed columns, bumps the registry's data version and appends to the
@@ -25,6 +26,11 @@ public enum VersionRequirement: Sendable, Equatable {
 public final class CaseStore: Sendable {
     public let database: Database
     let now: @Sendable () -> Date
+    /// The last data version read, with the write generation and time it was read at.
+    private let versionCache = Mutex<(version: Int, generation: Int, at: ContinuousClock.Instant)?>(nil)
+    /// How long a data version read may be reused when this process has not written since: the
+    /// bound on how late a write by another process (`icmm import` while serving) shows in ETags.
+    public static let externalWriteDelay: Duration = .seconds(1)
 
     public init(database: Database, now: @escaping @Sendable () -> Date = { Date() }) {
         self.database = database
@@ -94,12 +100,22 @@ public final class CaseStore: Sendable {
         return found
     }
 
-    /// The registry-wide data version: +1 on every write to any case.
+    /// The registry-wide data version: +1 on every write to any case. Exact after any write by this
+    /// process; a write by another process is seen within `externalWriteDelay`.
     public func dataVersion() throws -> Int {
-        try database.read { connection in
+        let generation = database.writeGeneration
+        let now = ContinuousClock.now
+        if let cached = versionCache.withLock({ $0 }), cached.generation == generation,
+            now - cached.at < Self.externalWriteDelay
+        {
+            return cached.version
+        }
+        let version = try database.read { connection in
             try connection.queryOne("SELECT CAST(value AS INTEGER) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) }
                 ?? 0
         }
+        versionCache.withLock { $0 = (version, generation, now) }
+        return version
     }
 
     /// The audit trail of a case, oldest first; it outlives the case's erasure.

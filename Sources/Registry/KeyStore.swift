@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Storage
+import Synchronization
 
 /// API keys: random (256 bits), shown once, stored only as a SHA-256 hash, revocable.
 public struct KeyStore: Sendable {
@@ -37,6 +38,7 @@ public struct KeyStore: Sendable {
 
     let database: Database
     let now: @Sendable () -> Date
+    let recent = PrincipalCache()
 
     public init(database: Database, now: @escaping @Sendable () -> Date = { Date() }) {
         self.database = database
@@ -76,19 +78,27 @@ public struct KeyStore: Sendable {
             try connection.run(
                 "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?", [Timestamp.string(now()), id])
         }
+        recent.removeAll()
         if changed == 0 { throw RegistryError.unknownKey(id) }
     }
 
     /// The principal of an active key, nil for an unknown or revoked one.
+    /// Active keys are remembered for `PrincipalCache.lifetime`, so dashboards that poll do not cost
+    /// a database read each; a revocation here takes effect at once, one by another process
+    /// (`icmm keys revoke` while serving) within that lifetime.
     public func authenticate(_ key: String) throws -> Principal? {
         guard key.hasPrefix("icmm_"), key.utf8.count < 200 else { return nil }
-        return try database.read { connection in
+        let hash = KeyStore.hash(key)
+        if let principal = recent.get(hash) { return principal }
+        let principal = try database.read { connection in
             try connection.queryOne(
-                "SELECT id, site, role FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", [KeyStore.hash(key)]
+                "SELECT id, site, role FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", [hash]
             ) { row in
                 Role(rawValue: row.string(2)).map { Principal(keyID: row.string(0), site: row.string(1), role: $0) }
             } ?? nil
         }
+        if let principal { recent.put(hash, principal) }
+        return principal
     }
 
     /// SHA-256 of the key, in hex. On every authenticated request, so no Foundation formatting.
@@ -140,4 +150,30 @@ func hexString(_ bytes: [UInt8]) -> String {
         }
         return bytes.count * 2
     }
+}
+
+/// Recently authenticated keys by hash. Only active keys are kept (unknown keys would let anyone
+/// fill it), and never for long.
+final class PrincipalCache: Sendable {
+    static let lifetime: Duration = .seconds(2)
+    static let capacity = 10_000
+    private let entries = Mutex<[String: (Principal, ContinuousClock.Instant)]>([:])
+
+    func get(_ hash: String) -> Principal? {
+        entries.withLock { entries in
+            guard let (principal, at) = entries[hash] else { return nil }
+            if ContinuousClock.now - at < PrincipalCache.lifetime { return principal }
+            entries.removeValue(forKey: hash)
+            return nil
+        }
+    }
+
+    func put(_ hash: String, _ principal: Principal) {
+        entries.withLock { entries in
+            if entries.count >= PrincipalCache.capacity { entries.removeAll() }
+            entries[hash] = (principal, ContinuousClock.now)
+        }
+    }
+
+    func removeAll() { entries.withLock { $0.removeAll() } }
 }

@@ -21,6 +21,8 @@ public final class Database: Sendable {
         /// to a hospital. FULL syncs the WAL on every commit, so an answered write is on disk.
         /// Throughput is recovered by committing concurrent writes together where it matters.
         public var synchronous: SynchronousMode = .full
+        /// Bytes of the file the readers memory-map (SQLite's `mmap_size`).
+        public var mmapBytes: Int = 1 << 30
 
         public init(path: String) { self.path = path }
     }
@@ -31,6 +33,11 @@ public final class Database: Sendable {
     var writerSlot: ConnectionSlot { writer }
     private let readers: [ConnectionSlot]
     private let nextReader = Atomic<Int>(0)
+    private let committedWrites = Atomic<Int>(0)
+
+    /// Counts the write blocks this process has finished (committed or not). Caches of derived
+    /// values compare it to know that this process may have changed the data.
+    public var writeGeneration: Int { committedWrites.load(ordering: .acquiring) }
 
     /// Opens the writer first (it creates the file and switches it to WAL), then the readers.
     public init(configuration: Configuration) throws(DatabaseError) {
@@ -44,6 +51,8 @@ public final class Database: Sendable {
             let reader = try Connection(path: configuration.path)
             try Database.configure(reader, configuration: configuration)
             try reader.execute("PRAGMA query_only=ON")
+            // Readers map the file: cohort scans read pages without a system call each.
+            try reader.execute("PRAGMA mmap_size=\(configuration.mmapBytes)")
             pool.append(ConnectionSlot(reader))
         }
         readers = pool
@@ -57,8 +66,11 @@ public final class Database: Sendable {
 
     /// Runs `body` on the writer connection (exclusive). Use `Connection.transaction` inside.
     public func write<T>(_ body: (Connection) throws -> T) throws -> T {
-        try writer.with(body)
+        defer { committedWrites.wrappingAdd(1, ordering: .releasing) }
+        return try writer.with(body)
     }
+
+    func noteWrite() { committedWrites.wrappingAdd(1, ordering: .releasing) }
 
     /// Runs `body` on a reader connection. Readers see the last committed state (WAL snapshot).
     public func read<T>(_ body: (Connection) throws -> T) throws -> T {

@@ -86,6 +86,7 @@ extension Database {
                 return false
             }
         }
+        defer { noteWrite() }
         try groupCommit.submit(job, writer: writerSlot).get()
         // The job ran (result set) before its batch committed.
         return try result!.get()

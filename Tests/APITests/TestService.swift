@@ -28,7 +28,10 @@ final class TestService {
     let server: HTTPServer
     var client: HTTPTestClient { HTTPTestClient(port: server.port) }
 
-    init(maxBody: Int = 1 << 20, maxImportBytes: Int = 64 << 20, migrations: MigrationRunner? = nil, migrate: Bool = true) throws {
+    init(
+        maxBody: Int = 1 << 20, maxImportBytes: Int = 64 << 20, minCellSize: Int = 5, migrations: MigrationRunner? = nil,
+        migrate: Bool = true
+    ) throws {
         database = try Database(configuration: .init(path: directory.file("icmm.sqlite")))
         let runner = try migrations ?? MigrationRunner(directory: repositoryRoot + "/Migrations")
         if migrate { try runner.migrate(database) }
@@ -37,7 +40,7 @@ final class TestService {
         let document = try String(contentsOfFile: repositoryRoot + "/openapi.yaml", encoding: .utf8)
         application = Application(
             database: database, migrations: runner, metrics: sharedMetrics, openAPIDocument: document, logger: logger,
-            maxImportBytes: maxImportBytes, now: { testNow })
+            maxImportBytes: maxImportBytes, minCellSize: minCellSize, now: { testNow })
         var configuration = HTTPServerConfiguration()
         configuration.port = 0
         configuration.threads = 2
@@ -51,6 +54,12 @@ final class TestService {
     func key(site: String, role: Role) throws -> (String, String) {
         let created = try application.keys.create(site: site, role: role)
         return ("Authorization", "Bearer " + created.key)
+    }
+
+    /// Loads the synthetic demo cohort (50 cases: 38 OD, 12 CNS) into site DEMO.
+    func loadDemo() throws {
+        _ = try application.cases.importCases(
+            DemoCohort.cases().map(ImportRecord.json), site: DemoCohort.site, mode: .create, dryRun: false, keyID: "test")
     }
 
     deinit {

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Cohort statistics with 100,000 cases in the registry: the first (uncached) GET
+# /v1/cohorts/survival?group_by=localization, and dashboard-style polling (304 with If-None-Match,
+# and cached 200) measured beside GET /healthz in the same run.
+# Usage: benchmarks/cohorts/run.sh   (from the repo root, after `swift build -c release`)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N=${N:-100000}
+DURATION=${DURATION:-10s}
+OUT=benchmarks/out; mkdir -p "$OUT"
+BIN="$(swift build -c release --show-bin-path)/icmm"
+[ -x "$BIN" ] || swift build -c release --product icmm
+WORK=$(mktemp -d)
+trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+
+python3 benchmarks/registry/make_cases.py "$N" > "$WORK/cases.ndjson"
+"$BIN" import --site BENCH --db "$WORK/bench.sqlite" "$WORK/cases.ndjson" > /dev/null
+KEY=$("$BIN" keys create --site ANALYSIS --role analyst --db "$WORK/bench.sqlite" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+SUBMITTER=$("$BIN" keys create --site BENCH --role submitter --db "$WORK/bench.sqlite" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+"$BIN" serve --port 18095 --db "$WORK/bench.sqlite" --log-level warning >"$OUT/cohorts-serve.log" 2>&1 & SERVER=$!
+for _ in $(seq 100); do curl -fs http://127.0.0.1:18095/healthz >/dev/null && break; sleep 0.1; done
+URL="http://127.0.0.1:18095/v1/cohorts/survival?group_by=localization"
+
+echo "== first GET with $N cases (uncached), then after each of 3 writes (cache invalidated)"
+for i in 0 1 2 3; do
+  if [ "$i" -gt 0 ]; then
+    curl -fs -o /dev/null -X PATCH "http://127.0.0.1:18095/v1/cases/IMP-$i" -H "Authorization: Bearer $SUBMITTER" \
+      -H 'Content-Type: application/merge-patch+json' -d "{\"birth_year\": $((1940 + i))}"
+  fi
+  curl -s -o "$OUT/cohort-survival.json" -w "%{http_code} %{time_total}s %{size_download} bytes\n" "$URL" -H "Authorization: Bearer $KEY"
+done
+ETAG=$(curl -sI "$URL" -H "Authorization: Bearer $KEY" | awk 'tolower($1) == "etag:" {print $2}' | tr -d '\r')
+echo "n = $(python3 -c "import json; print(json.load(open('$OUT/cohort-survival.json'))['n'])"), ETag $ETAG"
+
+rps() { wrk -t2 -c64 -d"$DURATION" "$@" | awk '/Requests\/sec/ {print $2}'; }
+echo "== polling, wrk -t2 -c64 -d$DURATION, side by side"
+health=$(rps http://127.0.0.1:18095/healthz)
+notmod=$(rps -H "Authorization: Bearer $KEY" -H "If-None-Match: $ETAG" "$URL")
+cached=$(rps -H "Authorization: Bearer $KEY" "$URL")
+health2=$(rps http://127.0.0.1:18095/healthz)
+echo "GET /healthz:                 $health req/s (again after: $health2)"
+echo "poll with If-None-Match (304): $notmod req/s  ratio $(awk -v a="$notmod" -v b="$health" -v c="$health2" 'BEGIN { printf "%.2f", a / ((b + c) / 2) }') (target >= 0.50)"
+echo "poll without it (cached 200):  $cached req/s  ratio $(awk -v a="$cached" -v b="$health" -v c="$health2" 'BEGIN { printf "%.2f", a / ((b + c) / 2) }')"
