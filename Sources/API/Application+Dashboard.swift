@@ -197,6 +197,7 @@ extension Application {
           var running = null;    // the refresh in flight
           var timer = null;
           var lastSuccess = null;
+          var lastChange = null;   // when an answer last differed from what was shown
 
           function storedKey() {
             try { return window.localStorage.getItem(STORAGE_KEY); } catch (e) { return null; }
@@ -295,6 +296,7 @@ extension Application {
               clearData();
               showKeyState();
               lastSuccess = null;
+            lastChange = null;
               $("last-refresh").textContent = "never";
               setStatus("refused", "The API key was refused (401). Paste a valid analyst key.");
               $("key-input").focus();
@@ -306,6 +308,7 @@ extension Application {
               return;
             }
             var failure = null;
+            var changed = results.some(function (r) { return r && r.status === 200; });
             jsonNames.forEach(function (name, index) {
               var r = results[index];
               if (!r) { failure = failure || "Cannot reach the registry (network error)."; return; }
@@ -334,10 +337,13 @@ extension Application {
               return;
             }
             lastSuccess = now;
+            if (changed || !lastChange) lastChange = now;
             var stamp = $("last-refresh");
             stamp.textContent = now.toLocaleString();
             stamp.setAttribute("datetime", now.toISOString());
-            setStatus("ok", "Up to date (checked " + now.toLocaleTimeString() + "). Next check in 30 seconds.");
+            setStatus("ok", changed
+              ? "Up to date (loaded " + now.toLocaleTimeString() + "). Checked again every 30 seconds."
+              : "Up to date: no change since " + lastChange.toLocaleTimeString() + " (checked " + now.toLocaleTimeString() + ").");
           }
 
           function applyPlot(name, r) {
@@ -512,6 +518,7 @@ extension Application {
             generation += 1;
             running = null;
             lastSuccess = null;
+            lastChange = null;
             clearData();
             storeKey(key);
             showKeyState();
@@ -530,6 +537,7 @@ extension Application {
             generation += 1;
             running = null;
             lastSuccess = null;
+            lastChange = null;
             forgetKey();
             clearData();
             showKeyState();

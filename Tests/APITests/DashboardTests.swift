@@ -15,7 +15,9 @@ let chromiumExecutable: String? = {
 
 /// Runs headless Chromium on a URL with a fresh profile; returns its standard output (the DOM for
 /// `--dump-dom`). Stops it after `timeout` seconds.
-func runChromium(_ url: String, _ extraArguments: [String], timeout: TimeInterval = 120) throws -> String {
+func runChromium(_ url: String, _ extraArguments: [String], virtualMilliseconds: Int = 15000, timeout: TimeInterval = 120)
+    throws -> String
+{
     let executable = try #require(
         chromiumExecutable, "chromium is not installed: the dashboard test needs it (sudo apt-get install -y chromium)")
     let profile = TemporaryDirectory()
@@ -25,7 +27,7 @@ func runChromium(_ url: String, _ extraArguments: [String], timeout: TimeInterva
     process.arguments = [
         "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
         "--disable-extensions", "--disable-background-networking", "--user-data-dir=" + profile.file("chromium"),
-        "--virtual-time-budget=15000",
+        "--virtual-time-budget=\(virtualMilliseconds)",
     ] + extraArguments + [url]
     let output = Pipe()
     process.standardOutput = output
@@ -84,6 +86,16 @@ func dashboardService() throws -> (TestService, String) {
     #expect(summary.count(.created) == 50)
     let (_, bearer) = try service.key(site: "ANALYSTS", role: .analyst)
     return (service, String(bearer.dropFirst("Bearer ".count)))
+}
+
+/// How many 304 answers a route has given in this test process (from the service's metrics).
+func notModifiedCount(route: String) -> Int {
+    var buffer: [UInt8] = []
+    sharedMetrics.emit(into: &buffer)
+    let text = String(decoding: buffer, as: UTF8.self)
+    return text.split(separator: "\n").filter {
+        $0.hasPrefix("http_requests_total{") && $0.contains(#"route="\#(route)""#) && $0.contains(#"status="304""#)
+    }.reduce(0) { $0 + (Int(Double($1.split(separator: " ").last ?? "") ?? 0)) }
 }
 
 /// Whether the Kaplan-Meier SVG route exists on this build (it lands on main separately).
@@ -174,6 +186,24 @@ func survivalPlotRouteExists(_ service: TestService) -> Bool {
         _ = try runChromium(url, ["--screenshot=/tmp/dashboard.png", "--window-size=1280,1800", "--hide-scrollbars"])
         let attributes = try FileManager.default.attributesOfItem(atPath: "/tmp/dashboard.png")
         #expect((attributes[.size] as? Int ?? 0) > 10_000)
+    }
+
+    @Test func pollingAsksWithIfNoneMatchAndKeepsWhatIsShownOn304() throws {
+        let (service, key) = try dashboardService()
+        let before = notModifiedCount(route: "/v1/cohorts/summary")
+        // 45 s of virtual time: the first load, then the 30-second poll.
+        let dom = DashboardDOM(
+            html: try runChromium(
+                "http://127.0.0.1:\(service.server.port)/dashboard#key=\(key)", ["--dump-dom"], virtualMilliseconds: 45000))
+        #expect(dom.statusState == "ok")
+        #expect(dom.statusText?.hasPrefix("Up to date: no change since ") == true, "status: \(dom.statusText ?? "none")")
+        #expect(dom.cell(group: "all", field: "n") == "50")
+        #expect(dom.cell(group: "CNS", field: "n") == "12")
+        // Both summaries (overall and by localization) were answered 304 at the poll.
+        #expect(notModifiedCount(route: "/v1/cohorts/summary") - before >= 2)
+        if survivalPlotRouteExists(service) {
+            #expect(dom.svgCount == 3)
+        }
     }
 
     @Test func withAWrongKeyTheBrowserSaysSoAndShowsNoData() throws {
