@@ -3,6 +3,7 @@ import Foundation
 import HTTPServer
 import JSON
 import Registry
+import Reports
 import Survival
 import Synchronization
 
@@ -57,24 +58,45 @@ extension Application {
 
     func addCohortRoutes(to router: inout Router) {
         router.get("/v1/cohorts/survival") { [self] request in
-            try cohortResponse(request, extraParameters: Self.survivalParameters) { selection, rows, dataVersion in
-                .json(try survivalBody(request, selection: selection, rows: rows, dataVersion: dataVersion))
+            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery) {
+                query, selection, rows, dataVersion in
+                let computation = try computeSurvival(query, selection: selection, rows: rows)
+                return .json(try survivalBody(computation, selection: selection, dataVersion: dataVersion))
+            }
+        }
+        router.get("/v1/cohorts/survival.svg") { [self] request in
+            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery) { query, selection, rows, _ in
+                let computation = try computeSurvival(query, selection: selection, rows: rows)
+                return .text(survivalSVG(computation, selection: selection), contentType: "image/svg+xml; charset=utf-8")
             }
         }
         router.get("/v1/cohorts/cox") { [self] request in
-            try cohortResponse(request, extraParameters: ["endpoint", "origin", "covariates", "conf_level"]) {
-                selection, rows, dataVersion in
-                .json(try coxBody(request, selection: selection, rows: rows, dataVersion: dataVersion))
+            try cohortResponse(
+                request, extraParameters: ["endpoint", "origin", "covariates", "conf_level"], allowGroupBy: false,
+                parse: { request in
+                    let (endpoint, origin) = try endpointAndOrigin(request)
+                    let confLevel = try number(request, "conf_level", validity: "must be a number between 0 and 1 (exclusive)") {
+                        $0 > 0 && $0 < 1
+                    }
+                    return (try coxCovariates(request), endpoint, origin, confLevel ?? 0.95)
+                }
+            ) { parsed, selection, rows, dataVersion in
+                .json(
+                    try coxBody(
+                        covariates: parsed.0, endpoint: parsed.1, origin: parsed.2, confLevel: parsed.3, selection: selection,
+                        rows: rows, dataVersion: dataVersion))
             }
         }
         router.get("/v1/cohorts/summary") { [self] request in
-            try cohortResponse(request, extraParameters: []) { selection, rows, dataVersion in
+            try cohortResponse(request, extraParameters: [], parse: { _ in () }) { _, selection, rows, dataVersion in
                 .json(try summaryBody(selection: selection, rows: rows, dataVersion: dataVersion))
             }
         }
         router.get("/v1/cohorts/dataset.csv") { [self] request in
-            try cohortResponse(request, extraParameters: ["endpoint", "origin"]) { selection, rows, _ in
-                .text(try datasetCSV(request, selection: selection, rows: rows), contentType: "text/csv; charset=utf-8")
+            try cohortResponse(request, extraParameters: ["endpoint", "origin"], parse: endpointAndOrigin) { parsed, selection, rows, _ in
+                .text(
+                    datasetCSV(endpoint: parsed.0, origin: parsed.1, selection: selection, rows: rows),
+                    contentType: "text/csv; charset=utf-8")
             }
         }
     }
@@ -83,13 +105,19 @@ extension Application {
         ["group_by", "ic_diagnosis_from", "ic_diagnosis_to"])
     static let survivalParameters: Set<String> = ["endpoint", "origin", "conf_type", "conf_level", "times", "tau", "unit"]
 
-    /// Authenticates, parses the selection, answers 304 or from the cache when it can, else computes.
-    func cohortResponse(
-        _ request: HTTPRequest, extraParameters: Set<String>,
-        compute: (CohortSelection, [CohortRow], Int) throws -> HTTPResponse
+    /// Authenticates, parses the selection and the route's own parameters (`parse`), answers 304 or
+    /// from the cache when it can, else computes. Credentials come first; no 304 for a bad query.
+    func cohortResponse<Parameters>(
+        _ request: HTTPRequest, extraParameters: Set<String>, allowGroupBy: Bool = true,
+        parse: (HTTPRequest) throws -> Parameters,
+        compute: (Parameters, CohortSelection, [CohortRow], Int) throws -> HTTPResponse
     ) throws -> HTTPResponse {
         let principal = try authorize(request, roles: Self.cohortRoles)
         let selection = try cohortSelection(request, principal: principal, extraParameters: extraParameters)
+        if !allowGroupBy && selection.groupBy != nil {
+            throw RequestError.badParameter(name: "group_by", message: "is not a parameter of this operation (use covariates)")
+        }
+        let parameters = try parse(request)
         let key = (request.route ?? request.path) + "?" + selection.canonicalQuery
         let dataVersion = try cases.dataVersion()
         let tag = cohortETag(key: key, dataVersion: dataVersion)
@@ -101,7 +129,7 @@ extension Application {
         }
         if let cached = cohortCache.get(key, dataVersion: dataVersion) { return cached }
         let (rows, rowsVersion) = try cases.cohortRowsWithVersion(selection.filter, site: selection.scopeSite)
-        var response = try compute(selection, rows, rowsVersion)
+        var response = try compute(parameters, selection, rows, rowsVersion)
         response.headers.set("ETag", cohortETag(key: key, dataVersion: rowsVersion))
         response.headers.set("Cache-Control", "private, no-cache")
         cohortCache.put(key, dataVersion: rowsVersion, response: response)
@@ -120,6 +148,13 @@ extension Application {
 
     func cohortSelection(_ request: HTTPRequest, principal: Principal, extraParameters: Set<String>) throws -> CohortSelection {
         try rejectUnknownParameters(request, allowed: Self.selectionParameters.union(extraParameters))
+        // Only the filters take several values; any other parameter given twice is ambiguous.
+        var seen: Set<String> = []
+        for name in request.query.names where CohortField(rawValue: name) == nil {
+            guard seen.insert(name).inserted else {
+                throw RequestError.badParameter(name: name, message: "must be given once")
+            }
+        }
         var selection = CohortSelection()
         for field in CohortField.allCases {
             let values = request.query.values(field.rawValue).flatMap { $0.split(separator: ",").map(String.init) }
@@ -243,7 +278,15 @@ extension Application {
         return Set(counts.filter { $0.value < minCellSize }.keys)
     }
 
-    func survivalBody(_ request: HTTPRequest, selection: CohortSelection, rows: [CohortRow], dataVersion: Int) throws -> JSONValue {
+    /// The parameters of a survival query, parsed and checked before anything is computed.
+    struct SurvivalQuery {
+        var endpoint: SurvivalEndpoint
+        var origin: SurvivalOrigin
+        var options: AnalysisOptions
+        var unit: String
+    }
+
+    func survivalQuery(_ request: HTTPRequest) throws -> SurvivalQuery {
         let (endpoint, origin) = try endpointAndOrigin(request)
         var options = AnalysisOptions()
         if let type = request.query["conf_type"] {
@@ -267,56 +310,107 @@ extension Application {
         guard unit == "months" || unit == "days" else {
             throw RequestError.badParameter(name: "unit", message: "must be months or days")
         }
-        let subjects = subjects(
-            rows, groupBy: selection.groupBy, endpoint: endpoint, origin: origin, divisor: unit == "months" ? Self.daysPerMonth : 1)
-        let suppressed = suppressedGroups(subjects.counts)
+        return SurvivalQuery(endpoint: endpoint, origin: origin, options: options, unit: unit)
+    }
 
-        var body: [String: JSONValue]
-        let shown = subjects.group.indices.filter { !suppressed.contains(subjects.group[$0]) }
-        if shown.isEmpty {
-            body = ["n": 0, "events": 0, "groups": [], "conf_type": .string(options.confType.rawValue),
-                    "conf_level": .number(options.confLevel), "median_followup": .null]
-        } else {
+    /// A survival analysis of the shown groups, with the groups too small to show.
+    struct SurvivalComputation {
+        var query: SurvivalQuery
+        var report: SurvivalReport?
+        /// Suppressed groups and their sizes, in key order.
+        var suppressed: [(key: String, n: Int)]
+        var subjects: Subjects
+    }
+
+    func computeSurvival(_ query: SurvivalQuery, selection: CohortSelection, rows: [CohortRow]) throws -> SurvivalComputation {
+        let subjects = subjects(
+            rows, groupBy: selection.groupBy, endpoint: query.endpoint, origin: query.origin,
+            divisor: query.unit == "months" ? Self.daysPerMonth : 1)
+        let suppressedKeys = suppressedGroups(subjects.counts)
+        let shown = subjects.group.indices.filter { !suppressedKeys.contains(subjects.group[$0]) }
+        var report: SurvivalReport?
+        if !shown.isEmpty {
             let data = SurvivalData(
                 time: shown.map { subjects.time[$0] }, event: shown.map { subjects.event[$0] },
-                entry: origin == .mmDiagnosis ? shown.map { subjects.entry[$0] } : nil,
+                entry: query.origin == .mmDiagnosis ? shown.map { subjects.entry[$0] } : nil,
                 group: selection.groupBy == nil ? nil : shown.map { subjects.group[$0] })
-            let report = try SurvivalAnalysis.analyze(data, options: options)
+            report = try SurvivalAnalysis.analyze(data, options: query.options)
+        }
+        let suppressed = suppressedKeys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+            .map { (key: $0, n: subjects.counts[$0] ?? 0) }
+        return SurvivalComputation(query: query, report: report, suppressed: suppressed, subjects: subjects)
+    }
+
+    func survivalBody(_ computation: SurvivalComputation, selection: CohortSelection, dataVersion: Int) throws -> JSONValue {
+        let query = computation.query
+        var body: [String: JSONValue]
+        if let report = computation.report {
             body = try JSONValue.encoding(report).objectValue ?? [:]
+        } else {
+            body = ["n": 0, "events": 0, "groups": [], "conf_type": .string(query.options.confType.rawValue),
+                    "conf_level": .number(query.options.confLevel), "median_followup": .null]
         }
         var groups = body["groups"]?.arrayValue ?? []
-        for key in suppressed {
-            groups.append(["key": .string(key), "n": .number(Double(subjects.counts[key] ?? 0)), "suppressed": true])
+        for group in computation.suppressed {
+            groups.append(["key": .string(group.key), "n": .number(Double(group.n)), "suppressed": true])
         }
         groups.sort { ($0["key"]?.stringValue ?? "").unicodeScalars.lexicographicallyPrecedes(($1["key"]?.stringValue ?? "").unicodeScalars) }
         body["groups"] = .array(groups)
         body.removeValue(forKey: "dropped_rows")
-        if !suppressed.isEmpty {
+        if !computation.suppressed.isEmpty {
             body["suppression_note"] = .string(
                 "Groups with fewer than \(minCellSize) patients report only n; they are left out of the curves, tests and totals.")
         }
-        if origin == .mmDiagnosis {
+        if query.origin == .mmDiagnosis {
             body["tests_note"] = "Group comparisons are not computed with delayed entry."
         }
-        body["endpoint"] = .string(endpoint.rawValue)
-        body["origin"] = .string(origin.rawValue)
-        body["delayed_entry"] = .bool(origin == .mmDiagnosis)
-        body["unit"] = .string(unit)
+        body["endpoint"] = .string(query.endpoint.rawValue)
+        body["origin"] = .string(query.origin.rawValue)
+        body["delayed_entry"] = .bool(query.origin == .mmDiagnosis)
+        body["unit"] = .string(query.unit)
         body["group_by"] = selection.groupBy.map { .string($0.rawValue) } ?? .null
         body["filters"] = selection.filtersJSON
         body["min_cell_size"] = .number(Double(minCellSize))
-        body["excluded"] = ["missing_group_value": .number(Double(subjects.missingGroup)), "no_survival_time": .number(Double(subjects.noTime))]
+        body["excluded"] = [
+            "missing_group_value": .number(Double(computation.subjects.missingGroup)),
+            "no_survival_time": .number(Double(computation.subjects.noTime)),
+        ]
         body["data_version"] = .number(Double(dataVersion))
         body["engine_version"] = .string(ClassificationEngine.version)
         return .object(body)
+    }
+
+    /// The Kaplan-Meier plot of the same computation (Reports.KaplanMeierPlot).
+    func survivalSVG(_ computation: SurvivalComputation, selection: CohortSelection) -> String {
+        let query = computation.query
+        let endpointName = query.endpoint == .os ? "Overall survival" : "Progression-free survival"
+        var groups: [KaplanMeierPlot.Group] = (computation.report?.groups ?? []).map {
+            KaplanMeierPlot.Group(key: $0.key, n: $0.n, events: $0.events, median: $0.median, curve: $0.curve, suppressed: false)
+        }
+        groups += computation.suppressed.map {
+            KaplanMeierPlot.Group(key: $0.key, n: $0.n, events: nil, median: nil, curve: nil, suppressed: true)
+        }
+        groups.sort { $0.key.unicodeScalars.lexicographicallyPrecedes($1.key.unicodeScalars) }
+        var note: String?
+        if query.origin == .mmDiagnosis {
+            note = "no group test with delayed entry"
+        } else if !computation.suppressed.isEmpty {
+            note = "groups below \(minCellSize) patients are left out of the log-rank test"
+        }
+        let plot = KaplanMeierPlot(
+            groups: groups, logRankPValue: computation.report?.logrank?.pValue, testNote: note,
+            title: endpointName + (selection.groupBy.map { " by " + $0.rawValue.replacingOccurrences(of: "_", with: " ") } ?? ""),
+            timeUnit: query.unit,
+            timeOrigin: query.origin == .icDiagnosis ? "intracranial diagnosis" : "myeloma diagnosis (entry at intracranial diagnosis)",
+            yLabel: endpointName, confLevel: query.options.confLevel)
+        return plot.svg()
     }
 
     // MARK: - Cox
 
     static let numericCovariates = ["age_at_ic_diagnosis"]
 
-    func coxBody(_ request: HTTPRequest, selection: CohortSelection, rows: [CohortRow], dataVersion: Int) throws -> JSONValue {
-        let (endpoint, origin) = try endpointAndOrigin(request)
+    func coxCovariates(_ request: HTTPRequest) throws -> [String] {
         guard let list = request.query["covariates"], !list.isEmpty else {
             throw RequestError.badParameter(name: "covariates", message: "is required: a comma-separated list of covariates")
         }
@@ -328,9 +422,15 @@ extension Application {
         guard Set(names).count == names.count else {
             throw RequestError.badParameter(name: "covariates", message: "names a covariate twice")
         }
+        return names
+    }
+
+    func coxBody(
+        covariates names: [String], endpoint: SurvivalEndpoint, origin: SurvivalOrigin, confLevel: Double,
+        selection: CohortSelection, rows: [CohortRow], dataVersion: Int
+    ) throws -> JSONValue {
         var options = AnalysisOptions()
-        options.confLevel =
-            try number(request, "conf_level", validity: "must be a number between 0 and 1 (exclusive)") { $0 > 0 && $0 < 1 } ?? 0.95
+        options.confLevel = confLevel
 
         var time: [Double] = []
         var event: [Bool] = []
@@ -460,8 +560,7 @@ extension Application {
     /// The de-identified analysis data set: one row per case, times and status and the grouping
     /// fields; no external ids, no dates, no sites' internal ids. Rows are sorted by their values,
     /// so their order says nothing about when or where a case was registered.
-    func datasetCSV(_ request: HTTPRequest, selection: CohortSelection, rows: [CohortRow]) throws -> String {
-        let (endpoint, origin) = try endpointAndOrigin(request)
+    func datasetCSV(endpoint: SurvivalEndpoint, origin: SurvivalOrigin, selection: CohortSelection, rows: [CohortRow]) -> String {
         let fields = CohortField.allCases
         var counts: [String: Int] = [:]
         if let groupBy = selection.groupBy {
@@ -469,7 +568,7 @@ extension Application {
         }
         let suppressed = suppressedGroups(counts)
         let delayed = origin == .mmDiagnosis
-        var lines: [String] = []
+        var lines: [(time: Double, line: String)] = []
         for row in rows {
             if let groupBy = selection.groupBy {
                 guard let key = row.value(of: groupBy), !suppressed.contains(key) else { continue }
@@ -479,14 +578,14 @@ extension Application {
             if delayed { cells += [Self.csvNumber(t.entry ?? 0), Self.csvNumber((t.entry ?? 0) / Self.daysPerMonth)] }
             cells += fields.map { field in row.value(of: field).map(Self.csvText) ?? "NA" }
             cells.append(row.ageAtICDiagnosis.map(String.init) ?? "NA")
-            lines.append(cells.joined(separator: ","))
+            lines.append((t.time, cells.joined(separator: ",")))
         }
         if selection.groupBy == nil && minCellSize > 0 && lines.count < minCellSize { lines = [] }
-        lines.sort()
+        lines.sort { $0.time != $1.time ? $0.time < $1.time : $0.line < $1.line }
         var header = ["time_days", "time_months", "status"]
         if delayed { header += ["entry_days", "entry_months"] }
         header += fields.map(\.rawValue) + ["age_at_ic_diagnosis"]
-        return ([header.joined(separator: ",")] + lines).joined(separator: "\n") + "\n"
+        return ([header.joined(separator: ",")] + lines.map(\.line)).joined(separator: "\n") + "\n"
     }
 
     static func csvNumber(_ value: Double) -> String {

@@ -66,6 +66,7 @@ extension ProblemType {
     public static let notFound = "https://icmm-registry.example/problems/not-found"
     public static let duplicate = "https://icmm-registry.example/problems/duplicate-case"
     public static let versionMismatch = "https://icmm-registry.example/problems/version-mismatch"
+    public static let notEstimable = "https://icmm-registry.example/problems/not-estimable"
     public static let importRejected = "https://icmm-registry.example/problems/import-rejected"
 }
 
@@ -160,5 +161,17 @@ extension RegistryError: HTTPResponseError {
         var response = problem.response
         for (name, value) in responseHeaders { response.headers.set(name, value) }
         return response
+    }
+}
+
+import Survival
+
+extension SurvivalError: HTTPResponseError {
+    /// The engine refuses data it cannot estimate (no events, a covariate without variation, a
+    /// model that does not converge...): the query is well-formed but this cohort cannot answer it.
+    public var problem: ProblemDetails {
+        ProblemDetails(
+            status: 422, title: "Cannot be estimated", detail: "This cohort cannot answer the query: \(description).",
+            type: ProblemType.notEstimable)
     }
 }

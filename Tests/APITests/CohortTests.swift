@@ -205,3 +205,75 @@ import Testing
         #expect(total == 50)
     }
 }
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
+
+/// Counts elements by class while checking that a document is well-formed XML.
+final class ClassCounter: NSObject, XMLParserDelegate {
+    var counts: [String: Int] = [:]
+    var texts: [String] = []
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
+        if let cls = attributes["class"] { counts[cls, default: 0] += 1 }
+    }
+    func parser(_ parser: XMLParser, foundCharacters string: String) { texts.append(string) }
+}
+
+@Suite struct CohortPlotAndErrorTests {
+    @Test func theSVGPlotIsWellFormedWithOneCurvePerShownGroup() throws {
+        let service = try TestService()
+        try service.loadDemo()
+        let small = try service.key(site: "SMALL", role: .submitter)
+        for i in 1...3 { _ = try service.client.send("POST", "/v1/cases", json: caseJSON("S-\(i)"), headers: [small]) }
+        let analyst = try service.key(site: "ANALYSIS", role: .analyst)
+        let response = try service.client.get("/v1/cohorts/survival.svg?group_by=localization", headers: [analyst])
+        #expect(response.status == 200)
+        #expect(response.header("content-type") == "image/svg+xml; charset=utf-8")
+        #expect(response.header("etag") != nil)
+        let counter = ClassCounter()
+        let parser = XMLParser(data: Data(response.body))
+        parser.delegate = counter
+        #expect(parser.parse(), "the SVG must be well-formed XML")
+        #expect(counter.counts["km-curve"] == 2)
+        let bySite = try service.client.get("/v1/cohorts/survival.svg?group_by=site", headers: [analyst])
+        let siteCounter = ClassCounter()
+        let siteParser = XMLParser(data: Data(bySite.body))
+        siteParser.delegate = siteCounter
+        #expect(siteParser.parse())
+        #expect(siteCounter.counts["km-curve"] == 1)  // SMALL (3 cases) is below the minimum cell size
+        #expect(siteCounter.texts.joined().contains("suppressed"))
+        let tag = try #require(response.header("etag"))
+        #expect(try service.client.get("/v1/cohorts/survival.svg?group_by=localization", headers: [analyst, ("If-None-Match", tag)]).status == 304)
+    }
+
+    @Test func aModelTheDataCannotSupportIs422NotA500() throws {
+        let service = try TestService()
+        try service.loadDemo()
+        let analyst = try service.key(site: "ANALYSIS", role: .analyst)
+        // Within CNS cases, localization has one level: no variation to estimate.
+        let response = try service.client.get("/v1/cohorts/cox?covariates=localization&localization=CNS", headers: [analyst])
+        #expect(response.status == 422)
+        #expect(response.jsonValue?["type"] == "https://icmm-registry.example/problems/not-estimable")
+    }
+
+    @Test func parametersAreCheckedBeforeAnswering304AndAmbiguityIsRefused() throws {
+        let service = try TestService()
+        let analyst = try service.key(site: "ANALYSIS", role: .analyst)
+        #expect(try service.client.get("/v1/cohorts/survival?conf_type=bogus", headers: [analyst, ("If-None-Match", "*")]).status == 400)
+        let twice = try service.client.get("/v1/cohorts/survival?group_by=sex&group_by=site", headers: [analyst])
+        #expect(twice.status == 400)
+        #expect(twice.jsonValue?["errors"]?.arrayValue?.first?["path"] == "group_by")
+        #expect(try service.client.get("/v1/cohorts/cox?covariates=sex&group_by=site", headers: [analyst]).status == 400)
+    }
+
+    @Test func datasetRowsAreOrderedByTimeAsANumber() throws {
+        let service = try TestService()
+        try service.loadDemo()
+        let analyst = try service.key(site: "ANALYSIS", role: .analyst)
+        let lines = try service.client.get("/v1/cohorts/dataset.csv", headers: [analyst]).text.split(separator: "\n").dropFirst()
+        let times = lines.compactMap { Double($0.split(separator: ",")[0]) }
+        #expect(times.count == 50)
+        #expect(times == times.sorted())
+    }
+}
