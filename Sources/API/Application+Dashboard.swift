@@ -75,7 +75,7 @@ extension Application {
           button:focus-visible, input:focus-visible { outline: 3px solid #7fb2ea; outline-offset: 1px; }
           .meta { color: var(--muted); font-size: .9rem; margin: 0; }
           .refresh { display: flex; flex-wrap: wrap; gap: 6px 12px; align-items: center; }
-          #key-state { align-self: center; }
+          #key-state { align-self: flex-end; padding-bottom: 7px; }
           tbody th { white-space: nowrap; }
           .meta strong { color: var(--ink); font-weight: 600; }
           #status { margin: 12px 0 0; padding: 8px 12px; border-radius: 4px; border-left: 4px solid var(--line); background: var(--panel); }
@@ -90,7 +90,8 @@ extension Application {
           tbody tr.total { font-weight: 600; background: var(--panel); }
           td.suppressed { color: var(--muted); font-style: italic; }
           .table-wrap { overflow-x: auto; }
-          .plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 20px; }
+          /* The plots are drawn 800 units wide with 12-13 unit text: one per row keeps the number-at-risk table legible. */
+          .plots { display: grid; grid-template-columns: minmax(0, 920px); gap: 20px; }
           figure { margin: 0; padding: 12px; border: 1px solid var(--line); border-radius: 6px; background: #fff; min-width: 0; }
           figcaption { color: var(--muted); font-size: .85rem; margin-top: 6px; }
           .plot svg { display: block; width: 100%; height: auto; }
@@ -98,7 +99,7 @@ extension Application {
           .plot .placeholder.unavailable { color: var(--bad); }
           footer { color: var(--muted); font-size: .8rem; padding-top: 20px; padding-bottom: 24px; }
           [hidden] { display: none !important; }
-          @media (max-width: 640px) { .plots { grid-template-columns: 1fr; } input[type=password] { width: 100%; } }
+          @media (max-width: 640px) { input[type=password] { width: 100%; } }
         </style>
         </head>
         <body>
