@@ -12,7 +12,7 @@ VENV := .build-venv
 
 # System packages: build and run, then what the tests and the benchmarks add.
 RUN_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config
-TEST_PACKAGES := python3-venv
+TEST_PACKAGES := python3-venv chromium
 BENCH_PACKAGES := wrk hyperfine time gcc valgrind binutils curl r-base-core r-cran-survival r-cran-jsonlite
 
 define ensure_packages

@@ -56,6 +56,7 @@ public final class Application: Sendable {
         addCaseRoutes(to: &router)
         addImportRoute(to: &router)
         addCohortRoutes(to: &router)
+        addDashboardRoute(to: &router)
         return router
     }
 }
