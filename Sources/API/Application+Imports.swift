@@ -34,7 +34,7 @@ extension Application {
     func importRecords(_ request: HTTPRequest) throws -> [ImportRecord] {
         switch request.mediaType {
         case "application/x-ndjson":
-            return Self.ndjsonRecords(request.body)
+            return ImportRecord.ndjson(request.body)
         case "application/json":
             guard case .array(let items) = try request.jsonBody() else {
                 throw RequestError.invalidBody("An application/json import must be one JSON array of cases.")
@@ -43,27 +43,5 @@ extension Application {
         default:
             throw RequestError.unsupportedMediaType(accepted: ["application/x-ndjson", "application/json"])
         }
-    }
-
-    /// Splits NDJSON into records, one per non-blank line; a line that is not JSON is a failing record.
-    static func ndjsonRecords(_ body: [UInt8]) -> [ImportRecord] {
-        var records: [ImportRecord] = []
-        var start = 0
-        func take(_ end: Int) {
-            var slice = body[start..<end]
-            while let last = slice.last, last == 0x0D || last == 0x20 || last == 0x09 { slice = slice.dropLast() }
-            if slice.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
-            if let value = try? JSONValue.parse(Data(slice)) {
-                records.append(.json(value))
-            } else {
-                records.append(.unparsable)
-            }
-        }
-        for index in body.indices where body[index] == 0x0A {
-            take(index)
-            start = index + 1
-        }
-        if start < body.count { take(body.count) }
-        return records
     }
 }

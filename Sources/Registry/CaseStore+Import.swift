@@ -41,6 +41,18 @@ public struct ImportSummary: Sendable, Equatable {
 public enum ImportRecord: Sendable {
     case json(JSONValue)
     case unparsable
+
+    /// Splits NDJSON into records, one per non-blank line (CRLF accepted); a line that is not JSON
+    /// is a failing record, so that its index is reported like any other invalid record.
+    public static func ndjson(_ body: [UInt8]) -> [ImportRecord] {
+        body.split(separator: 0x0A, omittingEmptySubsequences: true).compactMap { line -> ImportRecord? in
+            var slice = line[...]
+            while let last = slice.last, last == 0x0D || last == 0x20 || last == 0x09 { slice = slice.dropLast() }
+            if slice.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
+            if let value = try? JSONValue.parse(Array(slice)) { return .json(value) }
+            return .unparsable
+        }
+    }
 }
 
 extension CaseStore {

@@ -45,7 +45,7 @@ struct Import: ParsableCommand {
             }
             records = items.map(ImportRecord.json)
         } else {
-            records = ndjsonRecords(Array(bytes))
+            records = ImportRecord.ndjson(Array(bytes))
         }
         let (db, _) = try openMigratedDatabase(database, logger: quietLogger())
         defer { db.close() }
@@ -78,15 +78,5 @@ struct Reclassify: ParsableCommand {
         defer { db.close() }
         let result = try CaseStore(database: db).reclassifyStale(keyID: "reclassify")
         print(#"{"failed":\#(result.failed),"updated":\#(result.updated)}"#)
-    }
-}
-
-/// NDJSON lines to records (a line that is not JSON is a failing record).
-func ndjsonRecords(_ bytes: [UInt8]) -> [ImportRecord] {
-    bytes.split(separator: 0x0A, omittingEmptySubsequences: true).compactMap { line -> ImportRecord? in
-        let trimmed = line.filter { $0 != 0x0D }
-        if trimmed.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
-        if let value = try? JSONValue.parse(Data(trimmed)) { return .json(value) }
-        return .unparsable
     }
 }
