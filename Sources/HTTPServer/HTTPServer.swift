@@ -178,8 +178,10 @@ private func queue(_ response: HTTPResponse, method: String, on connection: Opaq
             buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress), MHD_ResponseMemoryMode.RESPMEM_MUST_COPY)
     }
     guard let mhdResponse else { return MHD_Result.NO }
+    // withCString passes a native string's own bytes; the implicit String-to-pointer conversion
+    // would copy each name and value into a new array first.
     for (name, value) in response.headers {
-        _ = MHD_add_response_header(mhdResponse, name, value)
+        _ = name.withCString { n in value.withCString { v in MHD_add_response_header(mhdResponse, n, v) } }
     }
     let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
     MHD_destroy_response(mhdResponse)
@@ -257,8 +259,11 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         body: state.body,
         requestID: usableRequestID(headers["X-Request-Id"]) ?? server.nextRequestID())
     state.body = []
+    let requestID = request.requestID
+    let methodName = request.method.rawValue
     let response = server.responder.respond(to: request)
-    return server.answer(response, method: method, url: url, state: state, connection: connection, request: request)
+    return server.answer(
+        response, method: method, url: url, state: state, connection: connection, requestID: requestID, methodName: methodName)
 }
 
 private let completedHandler: MHD_RequestCompletedCallback = { cls, _, requestContext, _ in
@@ -273,12 +278,16 @@ extension HTTPServer {
     /// Queues the response with the request id, writes the access-log line and records metrics.
     fileprivate func answer(
         _ response: HTTPResponse, method: UnsafePointer<CChar>?, url: UnsafePointer<CChar>?, state: RequestState,
-        connection: OpaquePointer, request: HTTPRequest? = nil
+        connection: OpaquePointer, requestID: String? = nil, methodName: String? = nil
     ) -> MHD_Result {
         var response = response
-        let requestID = request?.requestID ?? nextRequestID()
-        response.headers.set("X-Request-Id", requestID)
-        let methodName = request?.method.rawValue ?? method.map { String(cString: $0) } ?? "?"
+        let requestID = requestID ?? nextRequestID()
+        if response.headers["X-Request-Id"] == nil {
+            response.headers.add("X-Request-Id", requestID)
+        } else {
+            response.headers.set("X-Request-Id", requestID)
+        }
+        let methodName = methodName ?? method.map { String(cString: $0) } ?? "?"
         let result = queue(response, method: methodName, on: connection)
         let elapsed = ContinuousClock.now - state.start
         let route = response.route ?? "unmatched"

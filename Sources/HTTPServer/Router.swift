@@ -1,6 +1,6 @@
 /// Turns a request into a response. The router is one; tests call it in process, without a socket.
 public protocol Responder: Sendable {
-    func respond(to request: HTTPRequest) -> HTTPResponse
+    func respond(to request: consuming HTTPRequest) -> HTTPResponse
     /// A body limit of its own for this method and path (bulk uploads), or nil for the server's.
     func bodyLimit(method: HTTPMethod, path: String) -> Int?
 }
@@ -116,8 +116,8 @@ public struct Router: Responder {
         return .methodNotAllowed(allowed)
     }
 
-    public func respond(to request: HTTPRequest) -> HTTPResponse {
-        var request = request
+    public func respond(to request: consuming HTTPRequest) -> HTTPResponse {
+        var request = request  // a move, not a copy: the parameter is consumed
         switch match(request.method, path: request.path) {
         case .found(let handler, let parameters, let pattern, _):
             request.pathParameters = parameters

@@ -44,9 +44,9 @@ if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; th
     rm -f "$OUT/cg.$name"*
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT/cg.$name" "$@" >/dev/null 2>&1 & local pid=$!
     for _ in $(seq 200); do curl -fs http://127.0.0.1:18099/healthz >/dev/null && break; sleep 0.2; done
-    callgrind_control -i on $pid >/dev/null
+    callgrind_control -i on $pid >/dev/null 2>&1
     local n=$(wrk -t1 -c8 -d4s http://127.0.0.1:18099/healthz | awk '/requests in/ {print $1}')
-    callgrind_control -i off $pid >/dev/null
+    callgrind_control -i off $pid >/dev/null 2>&1
     kill -TERM $pid; wait $pid 2>/dev/null || true
     local total=$(cat "$OUT/cg.$name"* | awk '/^summary:|^totals:/ {s += $2} END {print s}')
     echo $(( total / n ))
