@@ -45,8 +45,10 @@ func etag(_ version: Int) -> String { "\"\(version)\"" }
 extension Application {
     static let caseRoles: Set<Role> = [.submitter, .admin]
 
+    /// Writes wait for a synced commit: they run on the server's workers (`mayBlock`), so that
+    /// concurrent writers share one commit and the event loops keep serving reads.
     func addCaseRoutes(to router: inout Router) {
-        router.post("/v1/cases") { [self] request in
+        router.post("/v1/cases", mayBlock: true) { [self] request in
             let principal = try authorize(request, roles: Self.caseRoles)
             let site = try targetSite(request, principal: principal)
             try rejectUnknownParameters(request, allowed: ["site"])
@@ -76,7 +78,7 @@ extension Application {
             return caseResponse(stored, status: 200)
         }
 
-        router.put("/v1/cases/{external_id}") { [self] request in
+        router.put("/v1/cases/{external_id}", mayBlock: true) { [self] request in
             let principal = try authorize(request, roles: Self.caseRoles)
             let site = try targetSite(request, principal: principal)
             try rejectUnknownParameters(request, allowed: ["site"])
@@ -88,7 +90,7 @@ extension Application {
             return caseResponse(stored, status: result == .created ? 201 : 200, includeLocation: result == .created)
         }
 
-        router.patch("/v1/cases/{external_id}") { [self] request in
+        router.patch("/v1/cases/{external_id}", mayBlock: true) { [self] request in
             let principal = try authorize(request, roles: Self.caseRoles)
             let site = try targetSite(request, principal: principal)
             try rejectUnknownParameters(request, allowed: ["site"])
@@ -100,7 +102,7 @@ extension Application {
             return caseResponse(stored, status: 200)
         }
 
-        router.delete("/v1/cases/{external_id}") { [self] request in
+        router.delete("/v1/cases/{external_id}", mayBlock: true) { [self] request in
             let principal = try authorize(request, roles: Self.caseRoles)
             let site = try targetSite(request, principal: principal)
             try rejectUnknownParameters(request, allowed: ["site"])

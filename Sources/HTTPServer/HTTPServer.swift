@@ -21,6 +21,9 @@ public struct HTTPServerConfiguration: Sendable {
     public var connectionMemoryLimit: Int = 32 * 1024
     /// How long a graceful stop waits for requests in flight.
     public var drainTimeoutSeconds: Double = 10
+    /// Threads that run the handlers that may block (durable writes, cohort computations), so that
+    /// the event loops keep serving; and so that concurrent writers can share one synced commit.
+    public var blockingWorkers: Int = 32
 
     public init() {}
 }
@@ -51,6 +54,7 @@ public final class HTTPServer: @unchecked Sendable {
     private let requestCounter = Atomic<UInt64>(0)
     private let requestIDPrefix: UInt16
     let requestMetrics = RequestMetrics()
+    lazy var workers = WorkerPool(threads: max(1, configuration.blockingWorkers))
 
     public init(configuration: HTTPServerConfiguration, responder: any Responder, logger: Logger) {
         self.configuration = configuration
@@ -79,6 +83,7 @@ public final class HTTPServer: @unchecked Sendable {
         guard configuration.threads >= 1 else { throw .invalidConfiguration("threads must be at least 1") }
         guard configuration.maxBodyBytes >= 0 else { throw .invalidConfiguration("max body must not be negative") }
         var flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_USE_ITC.rawValue | MHD_USE_ERROR_LOG.rawValue
+        flags |= MHD_ALLOW_SUSPEND_RESUME.rawValue
         let context = Unmanaged.passUnretained(self).toOpaque()
         let started: OpaquePointer? = configuration.host.withCString { host in
             var config = icmm_mhd_config()
@@ -112,6 +117,8 @@ public final class HTTPServer: @unchecked Sendable {
             usleep(10_000)
         }
         let abandoned = inFlight.load(ordering: .acquiring)
+        // A suspended connection must be resumed before the daemon stops: let running handlers finish.
+        workers.waitUntilIdle()
         MHD_stop_daemon(daemon)
         if listenSocket >= 0 { close(listenSocket) }
         self.daemon = nil
@@ -138,9 +145,14 @@ public final class HTTPServer: @unchecked Sendable {
 }
 
 /// Per-request state kept by libmicrohttpd between the calls of the access handler.
-final class RequestState {
+final class RequestState: @unchecked Sendable {
+    // @unchecked: a worker writes `pending` before it resumes the connection; libmicrohttpd calls
+    // the access handler again only after that, on the connection's thread.
     let start = ContinuousClock.now
     var bodyLimit = 0
+    /// The response a worker computed for a suspended connection, queued when it is resumed.
+    var pending: (response: HTTPResponse, requestID: String, method: String)?
+    var suspended = false
     var body: [UInt8] = []
     var bodyTooLarge = false
     var answered = false
@@ -221,6 +233,15 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         return MHD_Result.YES
     }
     let state = Unmanaged<RequestState>.fromOpaque(stored).takeUnretainedValue()
+    if state.suspended {
+        // Called again after MHD_resume_connection: the worker left the response.
+        guard let pending = state.pending else { return MHD_Result.YES }
+        state.suspended = false
+        state.pending = nil
+        return server.answer(
+            pending.response, method: method, url: url, state: state, connection: connection, requestID: pending.requestID,
+            methodName: pending.method)
+    }
     if state.answered { return MHD_Result.YES }
 
     // Upload chunks: append (or drop once over the limit); a response may not be queued here.
@@ -261,6 +282,23 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     state.body = []
     let requestID = request.requestID
     let methodName = request.method.rawValue
+    if server.responder.mayBlock(method: request.method, path: request.path) {
+        // Run it on a worker: the header lookup must not outlive this call, so copy the headers.
+        var copy = request
+        copy.headers = HTTPHeaders(request.headers.fields.map { ($0.name, $0.value) })
+        let detached = copy
+        state.suspended = true
+        MHD_suspend_connection(connection)
+        let responder = server.responder
+        let connectionBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
+        server.workers.run {
+            let response = responder.respond(to: detached)
+            state.pending = (response, requestID, methodName)
+            // The corresponding C function may be called from any thread (MHD_ALLOW_SUSPEND_RESUME).
+            MHD_resume_connection(OpaquePointer(bitPattern: connectionBits))
+        }
+        return MHD_Result.YES
+    }
     let response = server.responder.respond(to: request)
     return server.answer(
         response, method: method, url: url, state: state, connection: connection, requestID: requestID, methodName: methodName)
@@ -356,5 +394,51 @@ final class ConnectionHeaders: HeaderLookup, Sendable {
     func all() -> [(name: String, value: String)] {
         guard let pointer else { return [] }
         return connectionValues(pointer, kind: MHD_ValueKind.HEADER_KIND).map { (name: $0.0, value: $0.1) }
+    }
+}
+
+/// A fixed set of threads for handlers that may block. Fixed, not Dispatch's pool, so that many
+/// writers waiting on the disk cannot make the process start hundreds of threads.
+final class WorkerPool: @unchecked Sendable {
+    // @unchecked: `jobs` and `busy` are guarded by `condition`.
+    private let condition = NSCondition()
+    private var jobs: [@Sendable () -> Void] = []
+    private var busy = 0
+
+    init(threads: Int) {
+        for index in 0..<threads {
+            let thread = Thread { [unowned self] in self.loop() }
+            thread.name = "icmm-worker-\(index)"
+            thread.start()
+        }
+    }
+
+    func run(_ job: @escaping @Sendable () -> Void) {
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Returns when no job is queued or running (bounded by the caller's drain, not here).
+    func waitUntilIdle() {
+        condition.lock()
+        while !jobs.isEmpty || busy > 0 { condition.wait(until: Date().addingTimeInterval(0.05)) }
+        condition.unlock()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty { condition.wait() }
+            let job = jobs.removeFirst()
+            busy += 1
+            condition.unlock()
+            job()
+            condition.lock()
+            busy -= 1
+            condition.broadcast()
+            condition.unlock()
+        }
     }
 }

@@ -3,10 +3,14 @@ public protocol Responder: Sendable {
     func respond(to request: consuming HTTPRequest) -> HTTPResponse
     /// A body limit of its own for this method and path (bulk uploads), or nil for the server's.
     func bodyLimit(method: HTTPMethod, path: String) -> Int?
+    /// True when the handler may block (a durable write, a heavy computation): the server then runs
+    /// it on a worker thread, so that the event loop keeps serving its other connections.
+    func mayBlock(method: HTTPMethod, path: String) -> Bool
 }
 
 extension Responder {
     public func bodyLimit(method: HTTPMethod, path: String) -> Int? { nil }
+    public func mayBlock(method: HTTPMethod, path: String) -> Bool { false }
 }
 
 /// A route handler. Throw any `HTTPResponseError` to answer with a problem document.
@@ -20,6 +24,7 @@ public struct Router: Responder {
         let pattern: String
         let segments: [Segment]
         let maxBodyBytes: Int?
+        let mayBlock: Bool
         let handler: Handler
     }
 
@@ -29,7 +34,7 @@ public struct Router: Responder {
     }
 
     public enum Match {
-        case found(handler: Handler, parameters: [String: String], pattern: String, maxBodyBytes: Int?)
+        case found(handler: Handler, parameters: [String: String], pattern: String, maxBodyBytes: Int?, mayBlock: Bool)
         case methodNotAllowed([HTTPMethod])
         case notFound
     }
@@ -52,35 +57,52 @@ public struct Router: Responder {
     /// Every registered (method, pattern), in registration order: what openapi.yaml must describe.
     public var routeTable: [(method: HTTPMethod, pattern: String)] { routes.map { ($0.method, $0.pattern) } }
 
-    public mutating func add(_ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int? = nil, _ handler: @escaping Handler) {
+    /// - Parameter mayBlock: the handler waits on the disk or computes for long: run it off the event loop.
+    public mutating func add(
+        _ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int? = nil, mayBlock: Bool = false, _ handler: @escaping Handler
+    ) {
         let segments: [Segment] = Router.split(pattern).map { segment in
             if segment.hasPrefix("{") && segment.hasSuffix("}") {
                 return .parameter(String(segment.dropFirst().dropLast()))
             }
             return .literal(String(segment))
         }
-        let route = Route(method: method, pattern: pattern, segments: segments, maxBodyBytes: maxBodyBytes, handler: handler)
+        let route = Route(
+            method: method, pattern: pattern, segments: segments, maxBodyBytes: maxBodyBytes, mayBlock: mayBlock, handler: handler)
         routes.append(route)
         if !segments.contains(where: { if case .parameter = $0 { true } else { false } }) {
             literalRoutes[pattern, default: []].append(route)
         }
     }
 
-    public mutating func get(_ pattern: String, _ handler: @escaping Handler) { add(.get, pattern, handler) }
-    public mutating func post(_ pattern: String, maxBodyBytes: Int? = nil, _ handler: @escaping Handler) {
-        add(.post, pattern, maxBodyBytes: maxBodyBytes, handler)
+    public mutating func get(_ pattern: String, mayBlock: Bool = false, _ handler: @escaping Handler) {
+        add(.get, pattern, mayBlock: mayBlock, handler)
     }
-    public mutating func put(_ pattern: String, _ handler: @escaping Handler) { add(.put, pattern, handler) }
-    public mutating func patch(_ pattern: String, _ handler: @escaping Handler) { add(.patch, pattern, handler) }
-    public mutating func delete(_ pattern: String, _ handler: @escaping Handler) { add(.delete, pattern, handler) }
+    public mutating func post(_ pattern: String, maxBodyBytes: Int? = nil, mayBlock: Bool = false, _ handler: @escaping Handler) {
+        add(.post, pattern, maxBodyBytes: maxBodyBytes, mayBlock: mayBlock, handler)
+    }
+    public mutating func put(_ pattern: String, mayBlock: Bool = false, _ handler: @escaping Handler) {
+        add(.put, pattern, mayBlock: mayBlock, handler)
+    }
+    public mutating func patch(_ pattern: String, mayBlock: Bool = false, _ handler: @escaping Handler) {
+        add(.patch, pattern, mayBlock: mayBlock, handler)
+    }
+    public mutating func delete(_ pattern: String, mayBlock: Bool = false, _ handler: @escaping Handler) {
+        add(.delete, pattern, mayBlock: mayBlock, handler)
+    }
 
     static func split<S: StringProtocol>(_ path: S) -> [Substring] {
         path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { Substring($0) }
     }
 
     public func bodyLimit(method: HTTPMethod, path: String) -> Int? {
-        if case .found(_, _, _, let limit) = match(method, path: path) { return limit }
+        if case .found(_, _, _, let limit, _) = match(method, path: path) { return limit }
         return nil
+    }
+
+    public func mayBlock(method: HTTPMethod, path: String) -> Bool {
+        if case .found(_, _, _, _, let mayBlock) = match(method, path: path) { return mayBlock }
+        return false
     }
 
     /// Finds the handler for a method and path. HEAD is served by the GET route.
@@ -89,7 +111,9 @@ public struct Router: Responder {
         if let candidates = literalRoutes[path],
             let route = candidates.first(where: { $0.method == method || (method == .head && $0.method == .get) })
         {
-            return .found(handler: route.handler, parameters: [:], pattern: route.pattern, maxBodyBytes: route.maxBodyBytes)
+            return .found(
+                handler: route.handler, parameters: [:], pattern: route.pattern, maxBodyBytes: route.maxBodyBytes,
+                mayBlock: route.mayBlock)
         }
         let parts = Router.split(path)
         var allowed: [HTTPMethod] = []
@@ -107,7 +131,9 @@ public struct Router: Responder {
             }
             guard matches else { continue }
             if route.method == method || (method == .head && route.method == .get) {
-                return .found(handler: route.handler, parameters: parameters, pattern: route.pattern, maxBodyBytes: route.maxBodyBytes)
+                return .found(
+                    handler: route.handler, parameters: parameters, pattern: route.pattern, maxBodyBytes: route.maxBodyBytes,
+                    mayBlock: route.mayBlock)
             }
             if !allowed.contains(route.method) { allowed.append(route.method) }
         }
@@ -119,7 +145,7 @@ public struct Router: Responder {
     public func respond(to request: consuming HTTPRequest) -> HTTPResponse {
         var request = request  // a move, not a copy: the parameter is consumed
         switch match(request.method, path: request.path) {
-        case .found(let handler, let parameters, let pattern, _):
+        case .found(let handler, let parameters, let pattern, _, _):
             request.pathParameters = parameters
             request.route = pattern
             var response: HTTPResponse

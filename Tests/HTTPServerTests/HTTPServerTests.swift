@@ -191,3 +191,57 @@ func echoRouter() -> Router {
         #expect(throws: (any Error).self) { try client.get("/slow") }
     }
 }
+
+@Suite struct BlockingHandlerTests {
+    func server(threads: Int) throws -> (HTTPServer, HTTPTestClient) {
+        var router = Router()
+        router.get("/fast") { _ in .text("fast") }
+        router.post("/slow", mayBlock: true) { request in
+            usleep(700_000)
+            return HTTPResponse(status: 201, contentType: "text/plain", body: request.body + Array("|\(request.headers["X-Test"] ?? "")".utf8))
+        }
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.threads = threads
+        configuration.blockingWorkers = 4
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let server = HTTPServer(configuration: configuration, responder: router, logger: logger)
+        try server.start()
+        return (server, HTTPTestClient(port: server.port))
+    }
+
+    @Test func aBlockingHandlerRunsOnAWorkerAndTheEventLoopKeepsServing() throws {
+        let (server, client) = try server(threads: 1)
+        defer { server.stop() }
+        let slow = Mutex<TestResponse?>(nil)
+        let thread = Thread {
+            let response = try? client.request("POST", "/slow", headers: [("X-Test", "kept")], body: Array("body".utf8))
+            slow.withLock { $0 = response }
+        }
+        thread.start()
+        usleep(100_000)
+        // One event loop, and it is not stuck behind the slow write.
+        let start = ContinuousClock.now
+        #expect(try client.get("/fast").text == "fast")
+        #expect(ContinuousClock.now - start < .milliseconds(500))
+        while slow.withLock({ $0 }) == nil { usleep(10_000) }
+        let response = slow.withLock { $0 }
+        #expect(response?.status == 201)
+        #expect(response?.text == "body|kept")  // body and headers reach the worker
+        #expect(response?.header("x-request-id") != nil)
+    }
+
+    @Test func aGracefulStopWaitsForABlockingHandler() throws {
+        let (server, client) = try server(threads: 2)
+        let result = Mutex<TestResponse?>(nil)
+        let thread = Thread {
+            let response = try? client.request("POST", "/slow", body: Array("x".utf8))
+            result.withLock { $0 = response }
+        }
+        thread.start()
+        usleep(150_000)
+        server.stop()
+        #expect(result.withLock { $0 }?.status == 201)
+    }
+}
