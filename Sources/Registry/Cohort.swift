@@ -139,7 +139,7 @@ extension CaseStore {
             arguments.append(to.description)
         }
         return try connection.query(sql, arguments) { row in
-                func date(_ i: Int) -> CalendarDate? { row.optionalString(i).flatMap { CalendarDate(iso: $0) } }
+                func date(_ i: Int) -> CalendarDate? { row.withUTF8(i, CalendarDate.parseStored) ?? nil }
                 func flag(_ i: Int) -> Bool? { row.optionalInt(i).map { $0 != 0 } }
                 guard let mm = date(3), let ic = date(4) else { throw RegistryError.notFound }
                 return CohortRow(
@@ -148,5 +148,24 @@ extension CaseStore {
                     responseGroup: row.optionalString(9), therapyClass: row.string(10), asct: flag(11), radiotherapy: flag(12),
                     intrathecal: flag(13), iss: row.optionalInt(14), cnsRisk: row.optionalInt(15), rISS: row.optionalInt(16))
         }
+    }
+}
+
+extension CalendarDate {
+    /// Parses a stored `YYYY-MM-DD` (written by the registry from a valid CalendarDate) straight
+    /// from the database's bytes: cohort scans read five dates per case.
+    static func parseStored(_ bytes: UnsafeBufferPointer<UInt8>) -> CalendarDate? {
+        guard bytes.count == 10, bytes[4] == 0x2D, bytes[7] == 0x2D else { return nil }
+        func digits(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for i in range {
+                let d = Int(bytes[i]) - 0x30
+                guard d >= 0 && d <= 9 else { return nil }
+                value = value * 10 + d
+            }
+            return value
+        }
+        guard let year = digits(0..<4), let month = digits(5..<7), let day = digits(8..<10) else { return nil }
+        return CalendarDate(year: year, month: month, day: day)
     }
 }

@@ -207,6 +207,13 @@ public struct Row {
     }
 
     public func optionalString(_ index: Int) -> String? { isNull(index) ? nil : string(index) }
+
+    /// The column's text as bytes, without making a String (nil for NULL). Valid only inside `body`.
+    public func withUTF8<T>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
+        guard let text = sqlite3_column_text(statement.handle, Int32(index)) else { return nil }
+        let count = Int(sqlite3_column_bytes(statement.handle, Int32(index)))
+        return body(UnsafeBufferPointer(start: text, count: count))
+    }
     public func optionalInt(_ index: Int) -> Int? { isNull(index) ? nil : int(index) }
     public func optionalDouble(_ index: Int) -> Double? { isNull(index) ? nil : double(index) }
 
