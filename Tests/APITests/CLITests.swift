@@ -143,3 +143,41 @@ final class ServerProcess {
         #expect(refused.2.contains("edited after it was applied"))
     }
 }
+
+@Suite struct AnalyzeCommandTests {
+    /// `icmm analyze` on R's lung data (Tests/SurvivalTests/Fixtures, written by make_fixtures.R):
+    /// the printed JSON agrees with R's survdiff, survfit medians and coxph.
+    @Test func analyzePrintsWhatRComputesForLung() throws {
+        let fixtures = repositoryRoot + "/Tests/SurvivalTests/Fixtures/"
+        let (status, output, errors) = try runICMM([
+            "analyze", "--csv", fixtures + "lung_sex.csv", "--time", "time", "--event", "status", "--group", "sex",
+            "--cox", "age,ph_ecog", "--cox-factor", "sex",
+        ])
+        #expect(status == 0, "\(errors)")
+        let report = try JSONValue.parse(output)
+        let expected = try JSONValue.parse(try String(contentsOfFile: fixtures + "lung_sex_log_0.95.json", encoding: .utf8))
+        func close(_ a: JSONValue?, _ b: JSONValue?, _ tolerance: Double) -> Bool {
+            guard let x = a?.numberValue, let y = b?.numberValue else { return false }
+            return abs(x - y) <= tolerance * max(abs(y), 1e-12)
+        }
+        #expect(close(report["logrank"]?["chisq"], expected["logrank"]?["chisq"], 1e-9))
+        #expect(close(report["logrank"]?["p_value"], expected["logrank"]?["p_value"], 1e-9))
+        #expect(report["groups"]?.arrayValue?.map { $0["median"] } == expected["groups"]?.arrayValue?.map { $0["median"] })
+        let terms = report["cox"]?["terms"]?.arrayValue ?? []
+        let expectedTerms = expected["cox"]?["terms"]?.arrayValue ?? []
+        #expect(terms.count == expectedTerms.count && !terms.isEmpty)
+        for (term, reference) in zip(terms, expectedTerms) {
+            #expect(term["term"] == reference["term"])
+            #expect(close(term["coef"], reference["coef"], 1e-6))
+        }
+    }
+
+    @Test func analyzeNamesAMissingColumnAndFailsWithoutOutput() throws {
+        let (status, output, errors) = try runICMM([
+            "analyze", "--csv", repositoryRoot + "/Tests/SurvivalTests/Fixtures/aml.csv", "--time", "weeks", "--event", "status",
+        ])
+        #expect(status != 0)
+        #expect(output.isEmpty)
+        #expect(errors.contains("weeks"))
+    }
+}
