@@ -305,6 +305,32 @@ cox_fixture <- function() {
   )
 }
 
+# ---- the de-identified data set (GET /v1/cohorts/dataset.csv) and R reading it back -----------
+# The test imports line i into site HOSP-A when i is odd (offset 0, 2, ...), HOSP-B otherwise.
+site <- ifelse(seq_along(row) %% 2 == 1, "HOSP-A", "HOSP-B")
+dataset <- data.frame(
+  time_days = days, time_months = days / MONTH, status = dead,
+  localization = localization, response_group = "CR+VGPR", therapy_class = "novel", sex = sex, site = site,
+  asct = NA, radiotherapy = NA, intrathecal = NA, cns_risk = NA, iss = NA,
+  age_at_ic_diagnosis = lung1$age, stringsAsFactors = FALSE
+)
+dataset <- dataset[order(dataset$time_days, dataset$localization, dataset$sex, dataset$site, dataset$age_at_ic_diagnosis), ]
+write.csv(dataset, file.path(out_dir, "dataset.csv"), row.names = FALSE, na = "NA")
+# Round trip: what an analyst gets from read.csv must give the same survival as the cases did.
+back <- read.csv(file.path(out_dir, "dataset.csv"))
+fit_back <- survfit(Surv(time_months, status) ~ localization, data = back)
+fit_cases <- survfit(Surv(time_months, dead) ~ localization, data = d)
+stopifnot(isTRUE(all.equal(summary(fit_back)$table, summary(fit_cases)$table, tolerance = 1e-12)))
+stopifnot(isTRUE(all.equal(survdiff(Surv(time_months, status) ~ localization, data = back)$chisq,
+                           survdiff(Surv(time_months, dead) ~ localization, data = d)$chisq, tolerance = 1e-12)))
+dataset_fixture <- list(
+  query = "endpoint=os&origin=ic_diagnosis",
+  file = "dataset.csv",
+  rows = nrow(dataset),
+  r_read_back = "read.csv then survfit(Surv(time_months, status) ~ localization): medians and log-rank equal the cases'",
+  medians_by_localization = as.list(setNames(num(summary(fit_back)$table[, "median"]), c("CNS", "OD")))
+)
+
 expected <- list(
   generator = list(
     script = "Tests/APITests/Fixtures/cohort/make_cohort_fixtures.R",
@@ -314,7 +340,8 @@ expected <- list(
     cases = length(lines)
   ),
   survival = survival_fixtures,
-  cox = list(cox_fixture())
+  cox = list(cox_fixture()),
+  dataset_csv = dataset_fixture
 )
 
 write_json(expected, file.path(out_dir, "expected.json"), digits = NA, auto_unbox = TRUE,
