@@ -28,6 +28,12 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Event-loop threads. Default: the number of cores.", valueName: "n"))
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(
+        help: ArgumentHelp(
+            "Worker threads for handlers that wait on the disk (case writes, imports); concurrent writes share one synced commit.",
+            valueName: "n"))
+    var workers: Int = 32
+
     @Option(help: ArgumentHelp("Largest request body accepted, in bytes; larger ones get 413.", valueName: "bytes"))
     var maxBody: Int = 1 << 20
 
@@ -58,6 +64,7 @@ struct Serve: ParsableCommand {
     func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256.") }
         guard maxBody >= 1 else { throw ValidationError("--max-body must be at least 1 byte.") }
+        guard workers >= 1 && workers <= 1024 else { throw ValidationError("--workers must be between 1 and 1024.") }
         guard connectionLimit >= 1 else { throw ValidationError("--connection-limit must be at least 1.") }
         guard connectionTimeout >= 1 else { throw ValidationError("--connection-timeout must be at least 1 second.") }
         guard drainSeconds >= 0 else { throw ValidationError("--drain-seconds must not be negative.") }
@@ -113,6 +120,7 @@ struct Serve: ParsableCommand {
         configuration.connectionLimit = connectionLimit
         configuration.connectionTimeoutSeconds = connectionTimeout
         configuration.drainTimeoutSeconds = drainSeconds
+        configuration.blockingWorkers = workers
         let server = HTTPServer(configuration: configuration, responder: application.makeRouter(), logger: logger)
         application.observeConnections { [server] in server.currentConnections }
         do {
