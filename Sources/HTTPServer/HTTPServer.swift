@@ -315,16 +315,13 @@ private let completedHandler: MHD_RequestCompletedCallback = { cls, _, requestCo
 extension HTTPServer {
     /// Queues the response with the request id, writes the access-log line and records metrics.
     fileprivate func answer(
-        _ response: HTTPResponse, method: UnsafePointer<CChar>?, url: UnsafePointer<CChar>?, state: RequestState,
+        _ response: consuming HTTPResponse, method: UnsafePointer<CChar>?, url: UnsafePointer<CChar>?, state: RequestState,
         connection: OpaquePointer, requestID: String? = nil, methodName: String? = nil
     ) -> MHD_Result {
-        var response = response
+        var response = response  // consumed: a move, not a copy
         let requestID = requestID ?? nextRequestID()
-        if response.headers["X-Request-Id"] == nil {
-            response.headers.add("X-Request-Id", requestID)
-        } else {
-            response.headers.set("X-Request-Id", requestID)
-        }
+        // The server owns this header: handlers never set it, so it is added without a search.
+        response.headers.add("X-Request-Id", requestID)
         let methodName = methodName ?? method.map { String(cString: $0) } ?? "?"
         let result = queue(response, method: methodName, on: connection)
         let elapsed = ContinuousClock.now - state.start

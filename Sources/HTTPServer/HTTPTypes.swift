@@ -35,7 +35,8 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     public init() {}
     public init(_ fields: [(String, String)]) {
-        for (name, value) in fields { add(name, value) }
+        stored.reserveCapacity(fields.count + 2)  // room for the headers the server adds
+        for (name, value) in fields { stored.append((name, value)) }
     }
 
     init(lookup: any HeaderLookup) { self.lookup = lookup }

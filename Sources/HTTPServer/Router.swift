@@ -42,6 +42,8 @@ public struct Router: Responder {
     private var routes: [Route] = []
     /// Routes without parameters by exact path: most requests are answered without splitting the path.
     private var literalRoutes: [String: [Route]] = [:]
+    /// Methods that have at least one route that may block: for the others no second lookup is needed.
+    private var blockingMethods: Set<String> = []
     /// Maps an error a handler threw, which the HTTP layer does not know, to a response.
     private let errorMapper: @Sendable (any Error, HTTPRequest) -> HTTPResponse
 
@@ -70,6 +72,7 @@ public struct Router: Responder {
         let route = Route(
             method: method, pattern: pattern, segments: segments, maxBodyBytes: maxBodyBytes, mayBlock: mayBlock, handler: handler)
         routes.append(route)
+        if mayBlock { blockingMethods.insert(method.rawValue) }
         if !segments.contains(where: { if case .parameter = $0 { true } else { false } }) {
             literalRoutes[pattern, default: []].append(route)
         }
@@ -101,6 +104,7 @@ public struct Router: Responder {
     }
 
     public func mayBlock(method: HTTPMethod, path: String) -> Bool {
+        guard blockingMethods.contains(method.rawValue) else { return false }
         if case .found(_, _, _, _, let mayBlock) = match(method, path: path) { return mayBlock }
         return false
     }
