@@ -94,6 +94,8 @@ let package = Package(
                 "API", "HTTPServer", "Storage", "Registry", "JSON", "Classification", "Survival", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]),
+            ],
+            // R scripts and their fixtures, read from the source tree by the tests.
+            exclude: ["Fixtures"]),
     ]
 )
