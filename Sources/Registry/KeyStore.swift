@@ -140,17 +140,6 @@ public enum Timestamp {
     }
 }
 
-/// Lowercase hex of bytes.
-func hexString(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    return String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
-        for (i, byte) in bytes.enumerated() {
-            buffer[2 * i] = digits[Int(byte >> 4)]
-            buffer[2 * i + 1] = digits[Int(byte & 0x0F)]
-        }
-        return bytes.count * 2
-    }
-}
 
 /// Recently authenticated keys by hash. Only active keys are kept (unknown keys would let anyone
 /// fill it), and never for long.

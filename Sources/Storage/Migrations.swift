@@ -10,7 +10,7 @@ public struct Migration: Sendable, Equatable {
 
     /// SHA-256 of the file's text: a shipped migration must never change.
     public var checksum: String {
-        SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+        hexString(Array(SHA256.hash(data: Data(sql.utf8))))
     }
 
     public init(version: Int, name: String, sql: String) {
@@ -133,5 +133,17 @@ public struct MigrationRunner: Sendable {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: Date())
+    }
+}
+
+/// Lowercase hex of bytes (checksums, key hashes, key ids), without Foundation's formatting.
+public func hexString(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    return String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
+        for (i, byte) in bytes.enumerated() {
+            buffer[2 * i] = digits[Int(byte >> 4)]
+            buffer[2 * i + 1] = digits[Int(byte & 0x0F)]
+        }
+        return bytes.count * 2
     }
 }
