@@ -5,10 +5,9 @@ import Prometheus
 extension Application {
     /// `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml`: no credentials needed.
     func addOperationalRoutes(to router: inout Router) {
-        let healthy = Array(#"{"status":"ok"}"#.utf8)
-        router.get("/healthz") { _ in
-            HTTPResponse(status: 200, contentType: "application/json", body: healthy)
-        }
+        // Built once: each request gets a copy that shares its storage.
+        let healthy = HTTPResponse(status: 200, contentType: "application/json", body: Array(#"{"status":"ok"}"#.utf8))
+        router.get("/healthz") { _ in healthy }
 
         router.get("/readyz") { [self] _ in
             guard database.ping() else {
@@ -35,9 +34,7 @@ extension Application {
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: buffer)
         }
 
-        let document = Array(openAPIDocument.utf8)
-        router.get("/openapi.yaml") { _ in
-            HTTPResponse(status: 200, contentType: "application/yaml", body: document)
-        }
+        let document = HTTPResponse(status: 200, contentType: "application/yaml", body: Array(openAPIDocument.utf8))
+        router.get("/openapi.yaml") { _ in document }
     }
 }

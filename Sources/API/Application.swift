@@ -60,3 +60,13 @@ public final class Application: Sendable {
         return router
     }
 }
+
+extension Application {
+    /// The swift-metrics backend for `registry`, with the HTTP layer's duration histogram buckets
+    /// (seconds) in place of the factory's defaults; bootstrap swift-metrics with it once per process.
+    public static func metricsFactory(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.valueHistogramBuckets[HTTPServer.durationHistogram.label] = HTTPServer.durationHistogram.buckets
+        return factory
+    }
+}

@@ -46,20 +46,22 @@ public enum HTTPServerStartError: Error, CustomStringConvertible {
 public final class HTTPServer: @unchecked Sendable {
     // @unchecked: `daemon` is written only by start()/stop(), which callers do not run concurrently.
     public let configuration: HTTPServerConfiguration
-    let responder: any Responder
+    let router: Router
     let logger: Logger
     private var daemon: OpaquePointer?
-    /// Requests begun and not yet completed: a graceful stop waits for this to reach zero.
-    let inFlight = Atomic<Int>(0)
-    private let requestCounter = Atomic<UInt64>(0)
-    private let requestIDPrefix: UInt16
-    let requestMetrics = RequestMetrics()
+    /// Per-thread counters and caches of the daemon's event loops.
+    let contexts = EventLoopContexts()
+    let requestIDPrefix: UInt16
+    let requestMetrics = RequestMetricTable()
+    /// The access log is written at info level; the level is fixed at start, so it is checked once.
+    let logsRequests: Bool
     lazy var workers = WorkerPool(threads: max(1, configuration.blockingWorkers))
 
-    public init(configuration: HTTPServerConfiguration, responder: any Responder, logger: Logger) {
+    public init(configuration: HTTPServerConfiguration, router: Router, logger: Logger) {
         self.configuration = configuration
-        self.responder = responder
+        self.router = router
         self.logger = logger
+        self.logsRequests = logger.logLevel <= .info
         self.requestIDPrefix = UInt16.random(in: 0...UInt16.max)
     }
 
@@ -76,11 +78,13 @@ public final class HTTPServer: @unchecked Sendable {
         return Int(icmm_mhd_current_connections(daemon))
     }
 
-    public var requestsInFlight: Int { inFlight.load(ordering: .relaxed) }
+    /// Requests begun and not yet completed: a graceful stop waits for this to reach zero.
+    public var requestsInFlight: Int { contexts.inFlight }
 
     /// Starts listening. The corresponding C function is `MHD_start_daemon` (through `icmm_mhd_start`).
     public func start() throws(HTTPServerStartError) {
-        guard configuration.threads >= 1 else { throw .invalidConfiguration("threads must be at least 1") }
+        // Request ids carry the thread's slot in two hex digits (see `EventLoopContext`).
+        guard (1...256).contains(configuration.threads) else { throw .invalidConfiguration("threads must be between 1 and 256") }
         guard configuration.maxBodyBytes >= 0 else { throw .invalidConfiguration("max body must not be negative") }
         var flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_USE_ITC.rawValue | MHD_USE_ERROR_LOG.rawValue
         flags |= MHD_ALLOW_SUSPEND_RESUME.rawValue
@@ -113,10 +117,10 @@ public final class HTTPServer: @unchecked Sendable {
         guard let daemon else { return }
         let listenSocket = MHD_quiesce_daemon(daemon)
         let deadline = ContinuousClock.now + .milliseconds(Int(configuration.drainTimeoutSeconds * 1000))
-        while inFlight.load(ordering: .acquiring) > 0 && ContinuousClock.now < deadline {
+        while requestsInFlight > 0 && ContinuousClock.now < deadline {
             usleep(10_000)
         }
-        let abandoned = inFlight.load(ordering: .acquiring)
+        let abandoned = requestsInFlight
         // A suspended connection must be resumed before the daemon stops: let running handlers finish.
         workers.waitUntilIdle()
         MHD_stop_daemon(daemon)
@@ -129,33 +133,63 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    /// `pppp-nnnnnnnnnn`: 4 hex digits that differ between runs and a 40-bit counter. At 15 bytes it
-    /// is a Swift small string, so making one allocates nothing.
-    func nextRequestID() -> String {
-        let n = requestCounter.wrappingAdd(1, ordering: .relaxed).newValue
-        let prefix = requestIDPrefix
-        return String(unsafeUninitializedCapacity: 15) { buffer in
-            let digits: StaticString = "0123456789abcdef"
-            for i in 0..<4 { buffer[i] = digits.utf8Start[Int((prefix >> UInt16(12 - 4 * i)) & 0xF)] }
-            buffer[4] = 0x2D  // "-"
-            for i in 0..<10 { buffer[5 + i] = digits.utf8Start[Int((n >> UInt64(36 - 4 * i)) & 0xF)] }
-            return 15
-        }
-    }
+    /// The request-duration histogram (seconds, by route): its label and bucket bounds, for the
+    /// metrics factory (`PrometheusMetricsFactory.valueHistogramBuckets[label] = buckets`).
+    public static let durationHistogram = (
+        label: "http_request_duration_seconds", buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    )
+
 }
 
-/// Per-request state kept by libmicrohttpd between the calls of the access handler.
+/// Per-request state kept by libmicrohttpd between the calls of the access handler. While the
+/// handler runs it also answers header lookups from the connection (see `HTTPHeaders`).
 final class RequestState: @unchecked Sendable {
     // @unchecked: a worker writes `pending` before it resumes the connection; libmicrohttpd calls
     // the access handler again only after that, on the connection's thread.
-    let start = ContinuousClock.now
+    let start = monotonicNanoseconds()
     var bodyLimit = 0
     /// The response a worker computed for a suspended connection, queued when it is resumed.
-    var pending: (response: HTTPResponse, requestID: String, method: String)?
+    var pending: (response: HTTPResponse, requestID: String, method: HTTPMethod)?
     var suspended = false
     var body: [UInt8] = []
     var bodyTooLarge = false
     var answered = false
+    /// The connection pointer's bits while the access handler runs; 0 otherwise. Reads happen on the
+    /// handler's own thread, the atomic only keeps a stray later read memory-safe.
+    private let liveConnection = Atomic<UInt>(0)
+
+    func attach(_ connection: OpaquePointer) {
+        liveConnection.store(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection))), ordering: .releasing)
+    }
+
+    /// After this, header reads answer nil instead of touching a connection that may be gone.
+    func detach() { liveConnection.store(0, ordering: .releasing) }
+
+    private var connection: OpaquePointer? {
+        let bits = liveConnection.load(ordering: .acquiring)
+        return bits == 0 ? nil : OpaquePointer(bitPattern: bits)
+    }
+
+    /// The corresponding C function is `MHD_lookup_connection_value` (names compare case-insensitively).
+    func headerValue(_ name: String) -> String? {
+        guard let connection,
+            let value = name.withCString({ MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, $0) })
+        else { return nil }
+        return String(cString: value)
+    }
+
+    func allHeaders() -> [(name: String, value: String)] {
+        guard let connection else { return [] }
+        return connectionValues(connection, kind: MHD_ValueKind.HEADER_KIND).map { (name: $0.0, value: $0.1) }
+    }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: request durations without Duration's 128-bit arithmetic.
+@inline(__always)
+func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
 }
 
 /// A caller-supplied request id is echoed only when it is short and plain (it ends up in logs).
@@ -184,7 +218,7 @@ private func connectionValues(_ connection: OpaquePointer, kind: MHD_ValueKind) 
     return withExtendedLifetime(box) { box.items }
 }
 
-private func queue(_ response: HTTPResponse, method: String, on connection: OpaquePointer) -> MHD_Result {
+private func queue(_ response: borrowing HTTPResponse, requestID: String, on connection: OpaquePointer) -> MHD_Result {
     let mhdResponse: OpaquePointer? = response.body.withUnsafeBytes { buffer in
         MHD_create_response_from_buffer(
             buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress), MHD_ResponseMemoryMode.RESPMEM_MUST_COPY)
@@ -195,6 +229,8 @@ private func queue(_ response: HTTPResponse, method: String, on connection: Opaq
     for (name, value) in response.headers {
         _ = name.withCString { n in value.withCString { v in MHD_add_response_header(mhdResponse, n, v) } }
     }
+    // The server owns this header: handlers never set it.
+    _ = requestID.withCString { MHD_add_response_header(mhdResponse, "X-Request-Id", $0) }
     let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
     MHD_destroy_response(mhdResponse)
     return result
@@ -204,32 +240,29 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     cls, connection, url, method, _, uploadData, uploadDataSize, requestContext in
     guard let cls, let connection, let requestContext else { return MHD_Result.NO }
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+    let context = server.contexts.current
 
     // First call: headers only. Allocate state; refuse a declared oversize body before reading it.
     guard let stored = requestContext.pointee else {
         let state = RequestState()
         requestContext.pointee = Unmanaged.passRetained(state).toOpaque()
-        server.inFlight.wrappingAdd(1, ordering: .relaxed)
+        context.inFlight.wrappingAdd(1, ordering: .relaxed)
         state.bodyLimit = server.configuration.maxBodyBytes
+        let httpMethod = method.map { HTTPMethod(cString: $0) } ?? .get
         if let declared = MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, "Content-Length") {
-            if let method, let url {
-                state.bodyLimit =
-                    server.responder.bodyLimit(method: HTTPMethod(String(cString: method)), path: String(cString: url))
-                    ?? state.bodyLimit
-            }
+            if let url { state.bodyLimit = server.router.bodyLimit(method: httpMethod, path: String(cString: url)) ?? state.bodyLimit }
             if let length = Int(String(cString: declared).trimmingASCIISpaces()), length > state.bodyLimit {
                 state.answered = true
                 return server.answer(
-                    HTTPServerError.payloadTooLarge(limit: state.bodyLimit).response,
-                    method: method, url: url, state: state, connection: connection)
+                    HTTPServerError.payloadTooLarge(limit: state.bodyLimit).response, method: httpMethod,
+                    requestID: context.nextRequestID(prefix: server.requestIDPrefix), state: state, context: context,
+                    connection: connection)
             }
-        } else if MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, "Transfer-Encoding") != nil,
-            let method, let url
-        {
-            state.bodyLimit =
-                server.responder.bodyLimit(method: HTTPMethod(String(cString: method)), path: String(cString: url))
-                ?? state.bodyLimit
+        } else if MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, "Transfer-Encoding") != nil {
+            if let url { state.bodyLimit = server.router.bodyLimit(method: httpMethod, path: String(cString: url)) ?? state.bodyLimit }
         }
+        // Even without a body, answer on the next call: a response queued now makes libmicrohttpd
+        // close the connection (it cannot know the request was complete), losing keep-alive.
         return MHD_Result.YES
     }
     let state = Unmanaged<RequestState>.fromOpaque(stored).takeUnretainedValue()
@@ -239,8 +272,8 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         state.suspended = false
         state.pending = nil
         return server.answer(
-            pending.response, method: method, url: url, state: state, connection: connection, requestID: pending.requestID,
-            methodName: pending.method)
+            pending.response, method: pending.method, requestID: pending.requestID, state: state, context: context,
+            connection: connection)
     }
     if state.answered { return MHD_Result.YES }
 
@@ -261,47 +294,15 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         return MHD_Result.YES
     }
 
-    // Final call: the whole request is here.
+    // Final call: the whole body is here.
     state.answered = true
+    let httpMethod = method.map { HTTPMethod(cString: $0) } ?? .get
     if state.bodyTooLarge {
         return server.answer(
-            HTTPServerError.payloadTooLarge(limit: state.bodyLimit).response,
-            method: method, url: url, state: state, connection: connection)
+            HTTPServerError.payloadTooLarge(limit: state.bodyLimit).response, method: httpMethod,
+            requestID: context.nextRequestID(prefix: server.requestIDPrefix), state: state, context: context, connection: connection)
     }
-    let liveHeaders = ConnectionHeaders(connection)
-    defer { liveHeaders.close() }
-    let headers = HTTPHeaders(lookup: liveHeaders)
-    let query = QueryParameters(connectionValues(connection, kind: MHD_ValueKind.GET_ARGUMENT_KIND).map { (name: $0.0, value: $0.1) })
-    let request = HTTPRequest(
-        method: HTTPMethod(method.map { String(cString: $0) } ?? "GET"),
-        path: url.map { String(cString: $0) } ?? "/",
-        query: query,
-        headers: headers,
-        body: state.body,
-        requestID: usableRequestID(headers["X-Request-Id"]) ?? server.nextRequestID())
-    state.body = []
-    let requestID = request.requestID
-    let methodName = request.method.rawValue
-    if server.responder.mayBlock(method: request.method, path: request.path) {
-        // Run it on a worker: the header lookup must not outlive this call, so copy the headers.
-        var copy = request
-        copy.headers = HTTPHeaders(request.headers.fields.map { ($0.name, $0.value) })
-        let detached = copy
-        state.suspended = true
-        MHD_suspend_connection(connection)
-        let responder = server.responder
-        let connectionBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
-        server.workers.run {
-            let response = responder.respond(to: detached)
-            state.pending = (response, requestID, methodName)
-            // The corresponding C function may be called from any thread (MHD_ALLOW_SUSPEND_RESUME).
-            MHD_resume_connection(OpaquePointer(bitPattern: connectionBits))
-        }
-        return MHD_Result.YES
-    }
-    let response = server.responder.respond(to: request)
-    return server.answer(
-        response, method: method, url: url, state: state, connection: connection, requestID: requestID, methodName: methodName)
+    return server.handle(method: httpMethod, url: url, state: state, context: context, connection: connection)
 }
 
 private let completedHandler: MHD_RequestCompletedCallback = { cls, _, requestContext, _ in
@@ -309,88 +310,66 @@ private let completedHandler: MHD_RequestCompletedCallback = { cls, _, requestCo
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
     Unmanaged<RequestState>.fromOpaque(stored).release()
     requestContext.pointee = nil
-    server.inFlight.wrappingSubtract(1, ordering: .releasing)
+    // Called on the thread that owns the connection, the one that counted the request in.
+    server.contexts.current.inFlight.wrappingSubtract(1, ordering: .releasing)
 }
 
 extension HTTPServer {
+    /// Routes a complete request and answers it, here or (for routes that may block) from a worker.
+    fileprivate func handle(
+        method: HTTPMethod, url: UnsafePointer<CChar>?, state: RequestState, context: EventLoopContext, connection: OpaquePointer
+    ) -> MHD_Result {
+        state.attach(connection)
+        defer { state.detach() }
+        let request = HTTPRequest(
+            method: method,
+            path: url.map { String(cString: $0) } ?? "/",
+            query: QueryParameters(connectionValues(connection, kind: MHD_ValueKind.GET_ARGUMENT_KIND).map { (name: $0.0, value: $0.1) }),
+            headers: HTTPHeaders(lookup: state),
+            body: state.body,
+            requestID: usableRequestID(state.headerValue("X-Request-Id")) ?? context.nextRequestID(prefix: requestIDPrefix))
+        state.body = []
+        let requestID = request.requestID
+        let match = router.match(method, path: request.path)
+        guard case .found(let route, _) = match, route.mayBlock else {
+            let response = router.respond(to: consume request, match: match)
+            return answer(response, method: method, requestID: requestID, state: state, context: context, connection: connection)
+        }
+        // Run it on a worker: the header lookup must not outlive this call, so copy the headers.
+        var detached = consume request
+        detached.headers = HTTPHeaders(detached.headers.fields.map { ($0.name, $0.value) })
+        state.suspended = true
+        MHD_suspend_connection(connection)
+        let router = router
+        let connectionBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
+        workers.run { [detached] in
+            let response = router.respond(to: detached, match: match)
+            state.pending = (response, requestID, method)
+            // The corresponding C function may be called from any thread (MHD_ALLOW_SUSPEND_RESUME).
+            MHD_resume_connection(OpaquePointer(bitPattern: connectionBits))
+        }
+        return MHD_Result.YES
+    }
+
     /// Queues the response with the request id, writes the access-log line and records metrics.
     fileprivate func answer(
-        _ response: consuming HTTPResponse, method: UnsafePointer<CChar>?, url: UnsafePointer<CChar>?, state: RequestState,
-        connection: OpaquePointer, requestID: String? = nil, methodName: String? = nil
+        _ response: consuming HTTPResponse, method: HTTPMethod, requestID: String, state: RequestState, context: EventLoopContext,
+        connection: OpaquePointer
     ) -> MHD_Result {
-        var response = response  // consumed: a move, not a copy
-        let requestID = requestID ?? nextRequestID()
-        // The server owns this header: handlers never set it, so it is added without a search.
-        response.headers.add("X-Request-Id", requestID)
-        let methodName = methodName ?? method.map { String(cString: $0) } ?? "?"
-        let result = queue(response, method: methodName, on: connection)
-        let elapsed = ContinuousClock.now - state.start
+        let result = queue(response, requestID: requestID, on: connection)
+        let nanoseconds = monotonicNanoseconds() &- state.start
         let route = response.route ?? "unmatched"
-        let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
-        requestMetrics.record(route: route, method: methodName, status: response.status, nanoseconds: nanoseconds)
-        logger.info(
-            "request",
-            metadata: [
-                "method": "\(methodName)", "route": "\(route)", "status": "\(response.status)",
-                "duration_ms": "\(Double(nanoseconds) / 1e6)", "request_id": "\(requestID)",
-            ])
-        return result
-    }
-}
-
-/// Metric handles per (route, method, status), made once: creating swift-metrics handles on every
-/// request costs more than serving `/healthz` itself.
-final class RequestMetrics: Sendable {
-    private struct Key: Hashable {
-        let route: String
-        let method: String
-        let status: Int
-    }
-
-    private let handles = Mutex<[Key: (counter: Counter, timer: Metrics.Timer)]>([:])
-
-    func record(route: String, method: String, status: Int, nanoseconds: Int64) {
-        let key = Key(route: route, method: method, status: status)
-        let handle = handles.withLock { handles in
-            if let handle = handles[key] { return handle }
-            let made = (
-                counter: Counter(
-                    label: "http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))]),
-                timer: Metrics.Timer(label: "http_request_duration_seconds", dimensions: [("route", route)])
-            )
-            handles[key] = made
-            return made
+        context.metricHandles(route: route, method: method.rawValue, status: response.status, shared: requestMetrics)
+            .record(nanoseconds: nanoseconds)
+        if logsRequests {
+            logger.info(
+                "request",
+                metadata: [
+                    "method": "\(method.rawValue)", "route": "\(route)", "status": "\(response.status)",
+                    "duration_ms": "\(Double(nanoseconds) / 1e6)", "request_id": "\(requestID)",
+                ])
         }
-        handle.counter.increment()
-        handle.timer.recordNanoseconds(nanoseconds)
-    }
-}
-
-/// Request headers read from the connection when asked. Valid only while the access handler runs;
-/// `close()` afterwards makes later reads answer nil instead of touching a finished connection.
-final class ConnectionHeaders: HeaderLookup, Sendable {
-    /// The connection pointer's bits; 0 once closed. Reads and the close happen on the handler's own
-    /// thread, the atomic only keeps a stray later read memory-safe.
-    private let connection: Atomic<UInt>
-
-    init(_ connection: OpaquePointer) { self.connection = Atomic(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))) }
-
-    func close() { connection.store(0, ordering: .releasing) }
-
-    private var pointer: OpaquePointer? {
-        let bits = connection.load(ordering: .acquiring)
-        return bits == 0 ? nil : OpaquePointer(bitPattern: bits)
-    }
-
-    /// The corresponding C function is `MHD_lookup_connection_value` (names compare case-insensitively).
-    func value(_ name: String) -> String? {
-        guard let pointer, let value = MHD_lookup_connection_value(pointer, MHD_ValueKind.HEADER_KIND, name) else { return nil }
-        return String(cString: value)
-    }
-
-    func all() -> [(name: String, value: String)] {
-        guard let pointer else { return [] }
-        return connectionValues(pointer, kind: MHD_ValueKind.HEADER_KIND).map { (name: $0.0, value: $0.1) }
+        return result
     }
 }
 

@@ -7,6 +7,20 @@ public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConv
         // Methods arrive uppercase from every real client: skip the copy then.
         self.rawValue = rawValue.utf8.allSatisfy { $0 < 0x61 || $0 > 0x7A } ? rawValue : rawValue.uppercased()
     }
+    /// A method name as libmicrohttpd passes it: the common ones become the shared constants
+    /// without building a new string.
+    init(cString p: UnsafePointer<CChar>) {
+        // Each byte is read only after the ones before it matched (none of them the terminator).
+        if p[0] == 0x47, p[1] == 0x45, p[2] == 0x54, p[3] == 0 {
+            self = .get
+        } else if p[0] == 0x50, p[1] == 0x4F, p[2] == 0x53, p[3] == 0x54, p[4] == 0 {
+            self = .post
+        } else if p[0] == 0x48, p[1] == 0x45, p[2] == 0x41, p[3] == 0x44, p[4] == 0 {
+            self = .head
+        } else {
+            self.init(rawValue: String(cString: p))
+        }
+    }
     public init(_ rawValue: String) { self.init(rawValue: rawValue) }
 
     public static let get = HTTPMethod("GET")
@@ -20,32 +34,32 @@ public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConv
     public var description: String { rawValue }
 }
 
-/// Where a request's header fields live while it is being handled: the server reads them from the
-/// connection on demand instead of copying every field of every request.
-protocol HeaderLookup: Sendable {
-    func value(_ name: String) -> String?
-    func all() -> [(name: String, value: String)]
-}
-
 /// Header fields with case-insensitive names; repeated fields keep every value in order.
 public struct HTTPHeaders: Sendable, Sequence {
     private var stored: [(name: String, value: String)] = []
-    /// Set by the server for request headers; nil once the headers were copied or changed.
-    private var lookup: (any HeaderLookup)?
+    /// Set by the server for request headers, which are read from the connection on demand instead
+    /// of copying every field of every request; nil once the headers were copied or changed.
+    private var lookup: RequestState?
 
     public init() {}
     public init(_ fields: [(String, String)]) {
-        stored.reserveCapacity(fields.count + 2)  // room for the headers the server adds
+        stored.reserveCapacity(fields.count + 1)  // room for one more without a copy
         for (name, value) in fields { stored.append((name, value)) }
     }
 
-    init(lookup: any HeaderLookup) { self.lookup = lookup }
+    /// One field: the common case of a response with only its content type.
+    public init(_ name: String, _ value: String) {
+        stored.reserveCapacity(2)
+        stored.append((name, value))
+    }
 
-    public var fields: [(name: String, value: String)] { lookup?.all() ?? stored }
+    init(lookup: RequestState) { self.lookup = lookup }
+
+    public var fields: [(name: String, value: String)] { lookup?.allHeaders() ?? stored }
 
     private mutating func materialize() {
         if let lookup {
-            stored = lookup.all()
+            stored = lookup.allHeaders()
             self.lookup = nil
         }
     }
@@ -64,7 +78,7 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     /// The first value of the field, if any.
     public subscript(name: String) -> String? {
-        if let lookup { return lookup.value(name) }
+        if let lookup { return lookup.headerValue(name) }
         return stored.first { asciiCaseInsensitiveEquals($0.name, name) }?.value
     }
 
@@ -125,7 +139,8 @@ public struct HTTPRequest: Sendable {
     }
 }
 
-/// A complete response; the server adds `Content-Length`, `Date` and `X-Request-Id`.
+/// A complete response; the server adds `Content-Length`, `Date` and `X-Request-Id`. A handler that
+/// always answers the same may build its response once and return it: copies share the storage.
 public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
@@ -140,7 +155,7 @@ public struct HTTPResponse: Sendable {
     }
 
     public init(status: Int = 200, contentType: String, body: [UInt8]) {
-        self.init(status: status, headers: HTTPHeaders([("Content-Type", contentType)]), body: body)
+        self.init(status: status, headers: HTTPHeaders("Content-Type", contentType), body: body)
     }
 
     public static func json(_ body: Data, status: Int = 200) -> HTTPResponse {

@@ -19,13 +19,28 @@ public typealias Handler = @Sendable (HTTPRequest) throws -> HTTPResponse
 /// Matches method and path (with `{name}` parameters) to a handler.
 /// A known path with another method -> 405 with `Allow`; an unknown path -> 404.
 public struct Router: Responder {
-    struct Route: Sendable {
+    /// A class so that a match hands it on with one reference count, not six fields.
+    final class Route: Sendable {
         let method: HTTPMethod
         let pattern: String
         let segments: [Segment]
         let maxBodyBytes: Int?
         let mayBlock: Bool
         let handler: Handler
+
+        init(method: HTTPMethod, pattern: String, segments: [Segment], maxBodyBytes: Int?, mayBlock: Bool, handler: @escaping Handler) {
+            self.method = method
+            self.pattern = pattern
+            self.segments = segments
+            self.maxBodyBytes = maxBodyBytes
+            self.mayBlock = mayBlock
+            self.handler = handler
+        }
+
+        /// HEAD is served by the GET route.
+        func serves(_ requested: HTTPMethod) -> Bool {
+            method == requested || (requested == .head && method == .get)
+        }
     }
 
     enum Segment: Sendable, Equatable {
@@ -33,17 +48,16 @@ public struct Router: Responder {
         case parameter(String)
     }
 
-    public enum Match {
-        case found(handler: Handler, parameters: [String: String], pattern: String, maxBodyBytes: Int?, mayBlock: Bool)
+    enum Match: Sendable {
+        case found(Route, parameters: [String: String])
         case methodNotAllowed([HTTPMethod])
         case notFound
     }
 
     private var routes: [Route] = []
-    /// Routes without parameters by exact path: most requests are answered without splitting the path.
-    private var literalRoutes: [String: [Route]] = [:]
-    /// Methods that have at least one route that may block: for the others no second lookup is needed.
-    private var blockingMethods: Set<String> = []
+    /// Routes without parameters, compared whole: most requests are answered without splitting
+    /// the path. A short list compared by length first costs less than hashing the path.
+    private var literalRoutes: [Route] = []
     /// Maps an error a handler threw, which the HTTP layer does not know, to a response.
     private let errorMapper: @Sendable (any Error, HTTPRequest) -> HTTPResponse
 
@@ -72,9 +86,8 @@ public struct Router: Responder {
         let route = Route(
             method: method, pattern: pattern, segments: segments, maxBodyBytes: maxBodyBytes, mayBlock: mayBlock, handler: handler)
         routes.append(route)
-        if mayBlock { blockingMethods.insert(method.rawValue) }
         if !segments.contains(where: { if case .parameter = $0 { true } else { false } }) {
-            literalRoutes[pattern, default: []].append(route)
+            literalRoutes.append(route)
         }
     }
 
@@ -99,26 +112,22 @@ public struct Router: Responder {
     }
 
     public func bodyLimit(method: HTTPMethod, path: String) -> Int? {
-        if case .found(_, _, _, let limit, _) = match(method, path: path) { return limit }
+        if case .found(let route, _) = match(method, path: path) { return route.maxBodyBytes }
         return nil
     }
 
     public func mayBlock(method: HTTPMethod, path: String) -> Bool {
-        guard blockingMethods.contains(method.rawValue) else { return false }
-        if case .found(_, _, _, _, let mayBlock) = match(method, path: path) { return mayBlock }
+        if case .found(let route, _) = match(method, path: path) { return route.mayBlock }
         return false
     }
 
-    /// Finds the handler for a method and path. HEAD is served by the GET route.
-    public func match(_ method: HTTPMethod, path: String) -> Match {
-        guard path.hasPrefix("/") else { return .notFound }
-        if let candidates = literalRoutes[path],
-            let route = candidates.first(where: { $0.method == method || (method == .head && $0.method == .get) })
-        {
-            return .found(
-                handler: route.handler, parameters: [:], pattern: route.pattern, maxBodyBytes: route.maxBodyBytes,
-                mayBlock: route.mayBlock)
+    /// Finds the route for a method and path. HEAD is served by the GET route.
+    func match(_ method: HTTPMethod, path: String) -> Match {
+        let length = path.utf8.count
+        for route in literalRoutes where route.pattern.utf8.count == length && route.pattern == path && route.serves(method) {
+            return .found(route, parameters: [:])
         }
+        guard path.hasPrefix("/") else { return .notFound }
         let parts = Router.split(path)
         var allowed: [HTTPMethod] = []
         for route in routes where route.segments.count == parts.count {
@@ -134,11 +143,7 @@ public struct Router: Responder {
                 if !matches { break }
             }
             guard matches else { continue }
-            if route.method == method || (method == .head && route.method == .get) {
-                return .found(
-                    handler: route.handler, parameters: parameters, pattern: route.pattern, maxBodyBytes: route.maxBodyBytes,
-                    mayBlock: route.mayBlock)
-            }
+            if route.serves(method) { return .found(route, parameters: parameters) }
             if !allowed.contains(route.method) { allowed.append(route.method) }
         }
         if allowed.isEmpty { return .notFound }
@@ -147,18 +152,24 @@ public struct Router: Responder {
     }
 
     public func respond(to request: consuming HTTPRequest) -> HTTPResponse {
-        var request = request  // a move, not a copy: the parameter is consumed
-        switch match(request.method, path: request.path) {
-        case .found(let handler, let parameters, let pattern, _, _):
+        let match = match(request.method, path: request.path)
+        return respond(to: request, match: match)
+    }
+
+    /// Answers a request already matched (the server matches once, to decide where to run it).
+    func respond(to request: consuming HTTPRequest, match: Match) -> HTTPResponse {
+        switch match {
+        case .found(let route, let parameters):
+            var request = request  // a move, not a copy: the parameter is consumed
             request.pathParameters = parameters
-            request.route = pattern
+            request.route = route.pattern
             var response: HTTPResponse
             do {
-                response = try handler(request)
+                response = try route.handler(request)
             } catch {
                 response = errorMapper(error, request)
             }
-            response.route = pattern
+            response.route = route.pattern
             return response
         case .methodNotAllowed(let allowed):
             return HTTPServerError.methodNotAllowed(allowed: allowed).response
@@ -166,5 +177,4 @@ public struct Router: Responder {
             return HTTPServerError.notFound.response
         }
     }
-
 }

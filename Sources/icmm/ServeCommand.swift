@@ -79,7 +79,7 @@ struct Serve: ParsableCommand {
         }
         let logger = logging.makeLogger(label: "icmm")
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(Application.metricsFactory(registry: registry))
 
         // Block the stop signals before any server thread exists: threads inherit the mask,
         // so only sigwait below receives them.
@@ -121,7 +121,7 @@ struct Serve: ParsableCommand {
         configuration.connectionTimeoutSeconds = connectionTimeout
         configuration.drainTimeoutSeconds = drainSeconds
         configuration.blockingWorkers = workers
-        let server = HTTPServer(configuration: configuration, responder: application.makeRouter(), logger: logger)
+        let server = HTTPServer(configuration: configuration, router: application.makeRouter(), logger: logger)
         application.observeConnections { [server] in server.currentConnections }
         do {
             try server.start()

@@ -39,6 +39,9 @@ import Testing
         #expect(text.contains(#"route="unmatched""#))
         #expect(!text.contains("does-not-exist"))
         #expect(text.contains("http_request_duration_seconds_bucket"))
+        // The HTTP layer's buckets, in seconds, not the factory's default value buckets.
+        #expect(text.contains(#"http_request_duration_seconds_bucket{route="/healthz",le="0.001"}"#))
+        #expect(!text.contains(#"http_request_duration_seconds_bucket{route="/healthz",le="5000"#))
         #expect(text.contains("http_open_connections"))
         #expect(text.contains("database_size_bytes"))
     }

@@ -16,7 +16,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 /// One metrics registry for the test process: swift-metrics can be bootstrapped only once.
 let sharedMetrics: PrometheusCollectorRegistry = {
     let registry = PrometheusCollectorRegistry()
-    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    MetricsSystem.bootstrap(Application.metricsFactory(registry: registry))
     return registry
 }()
 
@@ -45,7 +45,7 @@ final class TestService {
         configuration.port = 0
         configuration.threads = 2
         configuration.maxBodyBytes = maxBody
-        server = HTTPServer(configuration: configuration, responder: application.makeRouter(), logger: logger)
+        server = HTTPServer(configuration: configuration, router: application.makeRouter(), logger: logger)
         try server.start()
         application.observeConnections { [server] in server.currentConnections }
     }

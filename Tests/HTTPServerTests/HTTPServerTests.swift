@@ -16,7 +16,7 @@ func withServer(
     configuration.drainTimeoutSeconds = 5
     var logger = Logger(label: "test")
     logger.logLevel = .critical
-    let server = HTTPServer(configuration: configuration, responder: router, logger: logger)
+    let server = HTTPServer(configuration: configuration, router: router, logger: logger)
     try server.start()
     defer { server.stop() }
     try body(server, HTTPTestClient(port: server.port))
@@ -160,6 +160,65 @@ func echoRouter() -> Router {
     }
 }
 
+@Suite struct EventLoopTests {
+    /// Ids are made per event-loop thread (no shared counter): they must still never repeat.
+    @Test func generatedIDsAreUniqueAcrossThreadsAndConnections() throws {
+        try withServer(echoRouter()) { server, _ in
+            let ids = Mutex<[String]>([])
+            let threads = (0..<4).map { _ in
+                Thread {
+                    let client = HTTPTestClient(port: server.port)  // a connection each: both loops serve
+                    for _ in 0..<50 {
+                        if let id = try? client.get("/hello").header("x-request-id") { ids.withLock { $0.append(id) } }
+                    }
+                }
+            }
+            threads.forEach { $0.start() }
+            while ids.withLock({ $0.count }) < 200 { usleep(5_000) }
+            let all = ids.withLock { $0 }
+            #expect(Set(all).count == 200)
+            let shape = /[0-9a-f]{4}-[0-9a-f]{10}/
+            #expect(all.allSatisfy { $0.wholeMatch(of: shape) != nil })
+            // One random process prefix.
+            #expect(Set(all.map { $0.prefix(4) }).count == 1)
+        }
+    }
+
+    @Test func requestsInFlightCountsABlockingRequestUntilItCompletes() throws {
+        var router = Router()
+        let release = Atomic<Bool>(false)
+        router.post("/wait", mayBlock: true) { _ in
+            while !release.load(ordering: .sequentiallyConsistent) { usleep(2_000) }
+            return .empty(status: 204)
+        }
+        router.get("/hello") { _ in .text("hello") }
+        try withServer(router) { server, client throws in
+            #expect(try client.get("/hello").status == 200)
+            #expect(server.requestsInFlight == 0)
+            let done = Atomic<Bool>(false)
+            let thread = Thread {
+                _ = try? HTTPTestClient(port: server.port).request("POST", "/wait", body: [])
+                done.store(true, ordering: .sequentiallyConsistent)
+            }
+            thread.start()
+            while server.requestsInFlight == 0 { usleep(2_000) }
+            #expect(server.requestsInFlight == 1)
+            release.store(true, ordering: .sequentiallyConsistent)
+            while !done.load(ordering: .sequentiallyConsistent) { usleep(2_000) }
+            for _ in 0..<100 where server.requestsInFlight != 0 { usleep(5_000) }
+            #expect(server.requestsInFlight == 0)
+        }
+    }
+
+    @Test func refusesMoreThreadsThanRequestIDsCanName() {
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.threads = 257
+        let server = HTTPServer(configuration: configuration, router: Router(), logger: Logger(label: "test"))
+        #expect(throws: HTTPServerStartError.self) { try server.start() }
+    }
+}
+
 @Suite struct GracefulShutdownTests {
     @Test func finishesARequestInFlightAndThenRefusesConnections() throws {
         var router = Router()
@@ -174,7 +233,7 @@ func echoRouter() -> Router {
         configuration.threads = 2
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let server = HTTPServer(configuration: configuration, responder: router, logger: logger)
+        let server = HTTPServer(configuration: configuration, router: router, logger: logger)
         try server.start()
         let client = HTTPTestClient(port: server.port)
         let result = Mutex<TestResponse?>(nil)
@@ -206,7 +265,7 @@ func echoRouter() -> Router {
         configuration.blockingWorkers = 4
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let server = HTTPServer(configuration: configuration, responder: router, logger: logger)
+        let server = HTTPServer(configuration: configuration, router: router, logger: logger)
         try server.start()
         return (server, HTTPTestClient(port: server.port))
     }

@@ -1,0 +1,129 @@
+import Foundation
+import Metrics
+import Synchronization
+
+/// What one event-loop thread of the daemon keeps for itself: its request-id counter, its count of
+/// requests in flight, and the metric handles it has used. libmicrohttpd runs every callback of a
+/// connection on the thread that owns it, so the common request touches no memory another thread
+/// writes: no shared counter, no lock, no hashing (shared counters cost a cache-line transfer
+/// between cores on every request).
+final class EventLoopContext: @unchecked Sendable {
+    // @unchecked: `requestCounter` and `handles` are used only by the owning thread; `inFlight` is
+    // atomic because `HTTPServer.stop()` reads it from another thread.
+
+    /// Distinguishes the ids made by this thread from those of the others (see `nextRequestID`).
+    let slot: UInt8
+    private var requestCounter: UInt32 = 0
+    /// Requests begun on this thread and not yet completed.
+    let inFlight = Atomic<Int>(0)
+    private var handles: [RequestMetricHandles] = []
+
+    init(slot: UInt8) { self.slot = slot }
+
+    /// `pppp-ssnnnnnnnn`: the process's 4 random hex digits, this thread's slot and its own counter.
+    /// At 15 bytes it is a Swift small string, so making one allocates nothing.
+    func nextRequestID(prefix: UInt16) -> String {
+        requestCounter &+= 1
+        let n = requestCounter
+        let slot = slot
+        return String(unsafeUninitializedCapacity: 15) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            for i in 0..<4 { buffer[i] = digits.utf8Start[Int((prefix >> UInt16(12 - 4 * i)) & 0xF)] }
+            buffer[4] = 0x2D  // "-"
+            buffer[5] = digits.utf8Start[Int(slot >> 4)]
+            buffer[6] = digits.utf8Start[Int(slot & 0xF)]
+            for i in 0..<8 { buffer[7 + i] = digits.utf8Start[Int((n >> UInt32(28 - 4 * i)) & 0xF)] }
+            return 15
+        }
+    }
+
+    /// The handles for (route, method, status): from this thread's list, else from the shared table.
+    func metricHandles(route: String, method: String, status: Int, shared: RequestMetricTable) -> RequestMetricHandles {
+        for entry in handles where entry.status == status && entry.route == route && entry.method == method {
+            return entry
+        }
+        let made = shared.handles(route: route, method: method, status: status)
+        // Bounded: a client probing many odd methods must not grow the list without end.
+        if handles.count >= 64 { handles.removeFirst() }
+        handles.append(made)
+        return made
+    }
+}
+
+/// Metric handles per (route, method, status), made once and shared by the threads: creating
+/// swift-metrics handles on every request would cost more than serving `/healthz` itself.
+final class RequestMetricTable: Sendable {
+    private struct Key: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
+
+    private let table = Mutex<[Key: RequestMetricHandles]>([:])
+
+    func handles(route: String, method: String, status: Int) -> RequestMetricHandles {
+        let key = Key(route: route, method: method, status: status)
+        return table.withLock { table in
+            if let existing = table[key] { return existing }
+            let made = RequestMetricHandles(route: route, method: method, status: status)
+            table[key] = made
+            return made
+        }
+    }
+}
+
+/// `http_requests_total{route,method,status}` and `http_request_duration_seconds{route}`. These are
+/// the backend's handlers themselves: their calls are not generic, unlike those of the
+/// `Counter`/`Recorder` wrappers (which this code would never unregister anyway).
+final class RequestMetricHandles: Sendable {
+    let route: String
+    let method: String
+    let status: Int
+    let counter: any CounterHandler
+    let duration: any RecorderHandler
+
+    init(route: String, method: String, status: Int) {
+        self.route = route
+        self.method = method
+        self.status = status
+        counter = MetricsSystem.factory.makeCounter(
+            label: "http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))])
+        duration = MetricsSystem.factory.makeRecorder(
+            label: HTTPServer.durationHistogram.label, dimensions: [("route", route)], aggregate: true)
+    }
+
+    func record(nanoseconds: UInt64) {
+        counter.increment(by: 1)
+        duration.record(Double(nanoseconds) / 1e9)
+    }
+}
+
+/// The event-loop contexts of one server, found through a thread-local key.
+final class EventLoopContexts: @unchecked Sendable {
+    // @unchecked: `key` is set once in init; `all` is behind a Mutex.
+    private var key = pthread_key_t()
+    private let all = Mutex<[EventLoopContext]>([])
+
+    init() {
+        pthread_key_create(&key) { context in
+            if let context { Unmanaged<EventLoopContext>.fromOpaque(context).release() }
+        }
+    }
+
+    deinit { pthread_key_delete(key) }
+
+    /// The calling thread's context, made on its first request.
+    var current: EventLoopContext {
+        if let stored = pthread_getspecific(key) { return Unmanaged<EventLoopContext>.fromOpaque(stored).takeUnretainedValue() }
+        let context = all.withLock { all in
+            let made = EventLoopContext(slot: UInt8(truncatingIfNeeded: all.count))
+            all.append(made)
+            return made
+        }
+        pthread_setspecific(key, Unmanaged.passRetained(context).toOpaque())
+        return context
+    }
+
+    /// Requests begun and not yet completed, over every thread.
+    var inFlight: Int { all.withLock { $0.reduce(0) { $0 + $1.inFlight.load(ordering: .acquiring) } } }
+}
