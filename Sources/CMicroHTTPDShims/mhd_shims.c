@@ -58,3 +58,9 @@ int icmm_mhd_client_address(struct MHD_Connection *connection, char *buffer, siz
     }
     return -1;
 }
+
+static __thread void *icmm_thread_context;
+
+void *icmm_thread_context_get(void) { return icmm_thread_context; }
+
+void icmm_thread_context_set(void *context) { icmm_thread_context = context; }

@@ -1,3 +1,4 @@
+import CMicroHTTPDShims
 import Foundation
 import Metrics
 import Synchronization
@@ -98,29 +99,23 @@ final class RequestMetricHandles: Sendable {
     }
 }
 
-/// The event-loop contexts of one server, found through a thread-local key.
-final class EventLoopContexts: @unchecked Sendable {
-    // @unchecked: `key` is set once in init; `all` is behind a Mutex.
-    private var key = pthread_key_t()
+/// The event-loop contexts of one server. Each daemon thread finds its own through a C
+/// thread-local pointer; the server keeps them alive (the threads end before the server does).
+final class EventLoopContexts: Sendable {
     private let all = Mutex<[EventLoopContext]>([])
 
-    init() {
-        pthread_key_create(&key) { context in
-            if let context { Unmanaged<EventLoopContext>.fromOpaque(context).release() }
-        }
-    }
-
-    deinit { pthread_key_delete(key) }
-
-    /// The calling thread's context, made on its first request.
+    /// The calling thread's context, made on its first request. A daemon thread serves one server
+    /// all its life, so the pointer it holds is this server's.
     var current: EventLoopContext {
-        if let stored = pthread_getspecific(key) { return Unmanaged<EventLoopContext>.fromOpaque(stored).takeUnretainedValue() }
+        if let stored = icmm_thread_context_get() {
+            return Unmanaged<EventLoopContext>.fromOpaque(stored).takeUnretainedValue()
+        }
         let context = all.withLock { all in
             let made = EventLoopContext(slot: UInt8(truncatingIfNeeded: all.count))
             all.append(made)
             return made
         }
-        pthread_setspecific(key, Unmanaged.passRetained(context).toOpaque())
+        icmm_thread_context_set(Unmanaged.passUnretained(context).toOpaque())
         return context
     }
 

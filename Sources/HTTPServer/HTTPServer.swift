@@ -321,29 +321,39 @@ extension HTTPServer {
     ) -> MHD_Result {
         state.attach(connection)
         defer { state.detach() }
-        let request = HTTPRequest(
-            method: method,
-            path: url.map { String(cString: $0) } ?? "/",
-            query: QueryParameters(connectionValues(connection, kind: MHD_ValueKind.GET_ARGUMENT_KIND).map { (name: $0.0, value: $0.1) }),
-            headers: HTTPHeaders(lookup: state),
-            body: state.body,
-            requestID: usableRequestID(state.headerValue("X-Request-Id")) ?? context.nextRequestID(prefix: requestIDPrefix))
+        let path = url.map { String(cString: $0) } ?? "/"
+        let match = router.match(method, path: path)
+        var parameters: [String: String] = [:]
+        var pattern: String?
+        var mayBlock = false
+        if case .found(let route, let found) = match {
+            parameters = found
+            pattern = route.pattern
+            mayBlock = route.mayBlock
+        }
+        let query = QueryParameters(
+            connectionValues(connection, kind: MHD_ValueKind.GET_ARGUMENT_KIND).map { (name: $0.0, value: $0.1) })
+        let requestID = usableRequestID(state.headerValue("X-Request-Id")) ?? context.nextRequestID(prefix: requestIDPrefix)
+        let body = state.body
         state.body = []
-        let requestID = request.requestID
-        let match = router.match(method, path: request.path)
-        guard case .found(let route, _) = match, route.mayBlock else {
-            let response = router.respond(to: consume request, match: match)
+        guard mayBlock else {
+            var request = HTTPRequest(
+                method: method, path: path, query: query, headers: HTTPHeaders(lookup: state), body: body, requestID: requestID,
+                pathParameters: parameters, route: pattern)
+            let response = router.respond(to: &request, match: match)
             return answer(response, method: method, requestID: requestID, state: state, context: context, connection: connection)
         }
-        // Run it on a worker: the header lookup must not outlive this call, so copy the headers.
-        var detached = consume request
-        detached.headers = HTTPHeaders(detached.headers.fields.map { ($0.name, $0.value) })
+        // Run it on a worker: the header lookup must not outlive this call, so the headers are copied.
+        let detached = HTTPRequest(
+            method: method, path: path, query: query, headers: HTTPHeaders(state.allHeaders().map { ($0.name, $0.value) }), body: body,
+            requestID: requestID, pathParameters: parameters, route: pattern)
         state.suspended = true
         MHD_suspend_connection(connection)
         let router = router
         let connectionBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
         workers.run { [detached] in
-            let response = router.respond(to: detached, match: match)
+            var request = detached
+            let response = router.respond(to: &request, match: match)
             state.pending = (response, requestID, method)
             // The corresponding C function may be called from any thread (MHD_ALLOW_SUSPEND_RESUME).
             MHD_resume_connection(OpaquePointer(bitPattern: connectionBits))

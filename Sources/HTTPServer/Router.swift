@@ -152,17 +152,22 @@ public struct Router: Responder {
     }
 
     public func respond(to request: consuming HTTPRequest) -> HTTPResponse {
+        var request = request  // a move, not a copy: the parameter is consumed
         let match = match(request.method, path: request.path)
-        return respond(to: request, match: match)
-    }
-
-    /// Answers a request already matched (the server matches once, to decide where to run it).
-    func respond(to request: consuming HTTPRequest, match: Match) -> HTTPResponse {
-        switch match {
-        case .found(let route, let parameters):
-            var request = request  // a move, not a copy: the parameter is consumed
+        if case .found(let route, let parameters) = match {
             request.pathParameters = parameters
             request.route = route.pattern
+        }
+        return respond(to: &request, match: match)
+    }
+
+    /// Answers a request already matched, whose `pathParameters` and `route` come from that match
+    /// (the server matches once, to decide where to run the handler, and builds the request so).
+    /// `inout` only so that the request is passed where it lies: the optimizer copies a large
+    /// struct handed over by value; the request is not changed.
+    func respond(to request: inout HTTPRequest, match: Match) -> HTTPResponse {
+        switch match {
+        case .found(let route, _):
             var response: HTTPResponse
             do {
                 response = try route.handler(request)

@@ -28,7 +28,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, cons
 int main(int argc, char **argv) {
     unsigned short port = argc > 1 ? (unsigned short)atoi(argv[1]) : 8090;
     unsigned int threads = argc > 2 ? (unsigned int)atoi(argv[2]) : 2;
-    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     struct MHD_Daemon *daemon = threads > 1
         ? MHD_start_daemon(flags, port, NULL, NULL, handle, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
                            MHD_OPTION_CONNECTION_LIMIT, 1024, MHD_OPTION_CONNECTION_TIMEOUT, 30,

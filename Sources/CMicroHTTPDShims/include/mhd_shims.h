@@ -35,4 +35,9 @@ unsigned int icmm_mhd_current_connections(struct MHD_Daemon *daemon);
 /// The corresponding C function is MHD_get_connection_info.
 int icmm_mhd_client_address(struct MHD_Connection *connection, char *buffer, size_t length);
 
+/// A pointer kept per thread, for the server's per-event-loop state: C's thread-local storage is a
+/// few instructions, where pthread_getspecific is a call through the dynamic TLS machinery.
+void *icmm_thread_context_get(void);
+void icmm_thread_context_set(void *context);
+
 #endif
