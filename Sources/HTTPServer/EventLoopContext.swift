@@ -1,3 +1,4 @@
+import CMicroHTTPD
 import CMicroHTTPDShims
 import Foundation
 import Metrics
@@ -18,6 +19,8 @@ final class EventLoopContext: @unchecked Sendable {
     /// Requests begun on this thread and not yet completed.
     let inFlight = Atomic<Int>(0)
     private var handles: [RequestMetricHandles] = []
+    /// The headers of the request this thread is handling.
+    let liveHeaders = LiveHeaders()
 
     init(slot: UInt8) { self.slot = slot }
 
@@ -48,6 +51,52 @@ final class EventLoopContext: @unchecked Sendable {
         if handles.count >= 64 { handles.removeFirst() }
         handles.append(made)
         return made
+    }
+}
+
+/// The request headers of the connection an event loop is handling right now, read from
+/// libmicrohttpd when asked instead of copying every field of every request. One per thread, reused
+/// request after request: each request gets a ticket, and a lookup whose ticket is not the current
+/// one (kept past its request) answers nil rather than another request's headers.
+final class LiveHeaders: Sendable {
+    /// The connection pointer's bits while a handler runs; 0 otherwise.
+    private let connection = Atomic<UInt>(0)
+    private let generation = Atomic<UInt64>(0)
+
+    /// Starts a request: the headers a handler sees.
+    func attach(_ connection: OpaquePointer) -> HTTPHeaders {
+        let ticket = generation.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue
+        self.connection.store(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection))), ordering: .releasing)
+        return HTTPHeaders(lookup: self, ticket: ticket)
+    }
+
+    /// Ends the request: later lookups with its ticket answer nil.
+    func detach() {
+        connection.store(0, ordering: .releasing)
+        generation.wrappingAdd(1, ordering: .releasing)
+    }
+
+    /// The connection, if `ticket` is the request being handled.
+    private func current(_ ticket: UInt64) -> OpaquePointer? {
+        guard generation.load(ordering: .acquiring) == ticket else { return nil }
+        let bits = connection.load(ordering: .acquiring)
+        return bits == 0 ? nil : OpaquePointer(bitPattern: bits)
+    }
+
+    /// The corresponding C function is `MHD_lookup_connection_value` (names compare case-insensitively).
+    func value(_ name: String, ticket: UInt64) -> String? {
+        guard let connection = current(ticket),
+            let value = name.withCString({ MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, $0) })
+        else { return nil }
+        let result = String(cString: value)
+        // Read on another thread while this one moved on: not this request's value.
+        return generation.load(ordering: .acquiring) == ticket ? result : nil
+    }
+
+    func all(ticket: UInt64) -> [(name: String, value: String)] {
+        guard let connection = current(ticket) else { return [] }
+        let result = connectionValues(connection, kind: MHD_ValueKind.HEADER_KIND).map { (name: $0.0, value: $0.1) }
+        return generation.load(ordering: .acquiring) == ticket ? result : []
     }
 }
 

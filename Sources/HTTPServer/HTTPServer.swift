@@ -141,12 +141,13 @@ public final class HTTPServer: @unchecked Sendable {
 
 }
 
-/// Per-request state kept by libmicrohttpd between the calls of the access handler. While the
-/// handler runs it also answers header lookups from the connection (see `HTTPHeaders`).
+/// Per-request state kept by libmicrohttpd between the calls of the access handler, for requests
+/// that carry a body or run on a worker. A request without a body needs none: its start time
+/// travels in the request pointer itself (see `BodilessRequest`).
 final class RequestState: @unchecked Sendable {
     // @unchecked: a worker writes `pending` before it resumes the connection; libmicrohttpd calls
     // the access handler again only after that, on the connection's thread.
-    let start = monotonicNanoseconds()
+    let start: UInt64
     var bodyLimit = 0
     /// The response a worker computed for a suspended connection, queued when it is resumed.
     var pending: (response: HTTPResponse, requestID: String, method: HTTPMethod)?
@@ -154,33 +155,26 @@ final class RequestState: @unchecked Sendable {
     var body: [UInt8] = []
     var bodyTooLarge = false
     var answered = false
-    /// The connection pointer's bits while the access handler runs; 0 otherwise. Reads happen on the
-    /// handler's own thread, the atomic only keeps a stray later read memory-safe.
-    private let liveConnection = Atomic<UInt>(0)
 
-    func attach(_ connection: OpaquePointer) {
-        liveConnection.store(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection))), ordering: .releasing)
+    init(start: UInt64) { self.start = start }
+}
+
+/// A request without a body (no Content-Length, no Transfer-Encoding: RFC 9112 section 6.3) is
+/// complete when its headers are, so it needs no allocated state between the two calls of the
+/// access handler: its per-request pointer holds the start time, tagged in the low bit (an object
+/// pointer is aligned, its low bit is 0).
+enum BodilessRequest {
+    static func pointer(start: UInt64) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(bitPattern: UInt(start << 2) | 1)!
     }
+    /// Set once answered, so that a stray later call does nothing.
+    static var answered: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: UInt(3))! }
 
-    /// After this, header reads answer nil instead of touching a connection that may be gone.
-    func detach() { liveConnection.store(0, ordering: .releasing) }
-
-    private var connection: OpaquePointer? {
-        let bits = liveConnection.load(ordering: .acquiring)
-        return bits == 0 ? nil : OpaquePointer(bitPattern: bits)
-    }
-
-    /// The corresponding C function is `MHD_lookup_connection_value` (names compare case-insensitively).
-    func headerValue(_ name: String) -> String? {
-        guard let connection,
-            let value = name.withCString({ MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, $0) })
-        else { return nil }
-        return String(cString: value)
-    }
-
-    func allHeaders() -> [(name: String, value: String)] {
-        guard let connection else { return [] }
-        return connectionValues(connection, kind: MHD_ValueKind.HEADER_KIND).map { (name: $0.0, value: $0.1) }
+    /// The start time if `pointer` is a bodiless request not yet answered; nil for a `RequestState`.
+    static func start(_ pointer: UnsafeMutableRawPointer) -> UInt64?? {
+        let bits = UInt(bitPattern: pointer)
+        guard bits & 1 == 1 else { return nil }
+        return bits & 2 == 2 ? .some(nil) : UInt64(bits >> 2)
     }
 }
 
@@ -203,7 +197,7 @@ func usableRequestID(_ value: String?) -> String? {
     return value
 }
 
-private func connectionValues(_ connection: OpaquePointer, kind: MHD_ValueKind) -> [(String, String)] {
+func connectionValues(_ connection: OpaquePointer, kind: MHD_ValueKind) -> [(String, String)] {
     // With no iterator, MHD only counts: most requests have no query string, skip the allocations then.
     guard MHD_get_connection_values(connection, kind, nil, nil) > 0 else { return [] }
     final class Box { var items: [(String, String)] = [] }
@@ -242,28 +236,39 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
     let context = server.contexts.current
 
-    // First call: headers only. Allocate state; refuse a declared oversize body before reading it.
+    // First call: headers only. Refuse a declared oversize body before reading it.
     guard let stored = requestContext.pointee else {
-        let state = RequestState()
-        requestContext.pointee = Unmanaged.passRetained(state).toOpaque()
+        let start = monotonicNanoseconds()
         context.inFlight.wrappingAdd(1, ordering: .relaxed)
-        state.bodyLimit = server.configuration.maxBodyBytes
-        let httpMethod = method.map { HTTPMethod(cString: $0) } ?? .get
-        if let declared = MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, "Content-Length") {
-            if let url { state.bodyLimit = server.router.bodyLimit(method: httpMethod, path: String(cString: url)) ?? state.bodyLimit }
-            if let length = Int(String(cString: declared).trimmingASCIISpaces()), length > state.bodyLimit {
-                state.answered = true
-                return server.answer(
-                    HTTPServerError.payloadTooLarge(limit: state.bodyLimit).response, method: httpMethod,
-                    requestID: context.nextRequestID(prefix: server.requestIDPrefix), state: state, context: context,
-                    connection: connection)
-            }
-        } else if MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, "Transfer-Encoding") != nil {
-            if let url { state.bodyLimit = server.router.bodyLimit(method: httpMethod, path: String(cString: url)) ?? state.bodyLimit }
+        let declared = MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, "Content-Length")
+        guard declared != nil || MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, "Transfer-Encoding") != nil
+        else {
+            // No body. Answer on the next call all the same: a response queued now would make
+            // libmicrohttpd close the connection (it cannot know the request was complete).
+            requestContext.pointee = BodilessRequest.pointer(start: start)
+            return MHD_Result.YES
         }
-        // Even without a body, answer on the next call: a response queued now makes libmicrohttpd
-        // close the connection (it cannot know the request was complete), losing keep-alive.
+        let state = RequestState(start: start)
+        requestContext.pointee = Unmanaged.passRetained(state).toOpaque()
+        let httpMethod = method.map { HTTPMethod(cString: $0) } ?? .get
+        state.bodyLimit =
+            url.flatMap { server.router.bodyLimit(method: httpMethod, path: String(cString: $0)) } ?? server.configuration.maxBodyBytes
+        if let declared, let length = Int(String(cString: declared).trimmingASCIISpaces()), length > state.bodyLimit {
+            state.answered = true
+            return server.answer(
+                HTTPServerError.payloadTooLarge(limit: state.bodyLimit).response, method: httpMethod,
+                requestID: context.nextRequestID(prefix: server.requestIDPrefix), start: start, context: context,
+                connection: connection)
+        }
         return MHD_Result.YES
+    }
+    if let bodiless = BodilessRequest.start(stored) {
+        // The final call of a request without a body (upload data cannot come: none was declared).
+        guard let start = bodiless else { return MHD_Result.YES }
+        requestContext.pointee = BodilessRequest.answered
+        return server.handle(
+            method: method.map { HTTPMethod(cString: $0) } ?? .get, url: url, start: start, body: [], state: nil,
+            requestContext: requestContext, context: context, connection: connection)
     }
     let state = Unmanaged<RequestState>.fromOpaque(stored).takeUnretainedValue()
     if state.suspended {
@@ -272,7 +277,7 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         state.suspended = false
         state.pending = nil
         return server.answer(
-            pending.response, method: pending.method, requestID: pending.requestID, state: state, context: context,
+            pending.response, method: pending.method, requestID: pending.requestID, start: state.start, context: context,
             connection: connection)
     }
     if state.answered { return MHD_Result.YES }
@@ -300,15 +305,20 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     if state.bodyTooLarge {
         return server.answer(
             HTTPServerError.payloadTooLarge(limit: state.bodyLimit).response, method: httpMethod,
-            requestID: context.nextRequestID(prefix: server.requestIDPrefix), state: state, context: context, connection: connection)
+            requestID: context.nextRequestID(prefix: server.requestIDPrefix), start: state.start, context: context,
+            connection: connection)
     }
-    return server.handle(method: httpMethod, url: url, state: state, context: context, connection: connection)
+    let body = state.body
+    state.body = []
+    return server.handle(
+        method: httpMethod, url: url, start: state.start, body: body, state: state, requestContext: requestContext, context: context,
+        connection: connection)
 }
 
 private let completedHandler: MHD_RequestCompletedCallback = { cls, _, requestContext, _ in
     guard let cls, let requestContext, let stored = requestContext.pointee else { return }
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
-    Unmanaged<RequestState>.fromOpaque(stored).release()
+    if BodilessRequest.start(stored) == nil { Unmanaged<RequestState>.fromOpaque(stored).release() }
     requestContext.pointee = nil
     // Called on the thread that owns the connection, the one that counted the request in.
     server.contexts.current.inFlight.wrappingSubtract(1, ordering: .releasing)
@@ -317,10 +327,11 @@ private let completedHandler: MHD_RequestCompletedCallback = { cls, _, requestCo
 extension HTTPServer {
     /// Routes a complete request and answers it, here or (for routes that may block) from a worker.
     fileprivate func handle(
-        method: HTTPMethod, url: UnsafePointer<CChar>?, state: RequestState, context: EventLoopContext, connection: OpaquePointer
+        method: HTTPMethod, url: UnsafePointer<CChar>?, start: UInt64, body: [UInt8], state: RequestState?,
+        requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>, context: EventLoopContext, connection: OpaquePointer
     ) -> MHD_Result {
-        state.attach(connection)
-        defer { state.detach() }
+        let headers = context.liveHeaders.attach(connection)
+        defer { context.liveHeaders.detach() }
         let path = url.map { String(cString: $0) } ?? "/"
         let match = router.match(method, path: path)
         var parameters: [String: String] = [:]
@@ -333,20 +344,25 @@ extension HTTPServer {
         }
         let query = QueryParameters(
             connectionValues(connection, kind: MHD_ValueKind.GET_ARGUMENT_KIND).map { (name: $0.0, value: $0.1) })
-        let requestID = usableRequestID(state.headerValue("X-Request-Id")) ?? context.nextRequestID(prefix: requestIDPrefix)
-        let body = state.body
-        state.body = []
+        let requestID = usableRequestID(headers["X-Request-Id"]) ?? context.nextRequestID(prefix: requestIDPrefix)
         guard mayBlock else {
             var request = HTTPRequest(
-                method: method, path: path, query: query, headers: HTTPHeaders(lookup: state), body: body, requestID: requestID,
-                pathParameters: parameters, route: pattern)
+                method: method, path: path, query: query, headers: headers, body: body, requestID: requestID, pathParameters: parameters,
+                route: pattern)
             let response = router.respond(to: &request, match: match)
-            return answer(response, method: method, requestID: requestID, state: state, context: context, connection: connection)
+            return answer(response, method: method, requestID: requestID, start: start, context: context, connection: connection)
         }
         // Run it on a worker: the header lookup must not outlive this call, so the headers are copied.
         let detached = HTTPRequest(
-            method: method, path: path, query: query, headers: HTTPHeaders(state.allHeaders().map { ($0.name, $0.value) }), body: body,
+            method: method, path: path, query: query, headers: HTTPHeaders(headers.fields.map { ($0.name, $0.value) }), body: body,
             requestID: requestID, pathParameters: parameters, route: pattern)
+        let state = state ?? {
+            // A request without a body gets its state now: the worker leaves the response there.
+            let made = RequestState(start: start)
+            made.answered = true
+            requestContext.pointee = Unmanaged.passRetained(made).toOpaque()
+            return made
+        }()
         state.suspended = true
         MHD_suspend_connection(connection)
         let router = router
@@ -363,11 +379,11 @@ extension HTTPServer {
 
     /// Queues the response with the request id, writes the access-log line and records metrics.
     fileprivate func answer(
-        _ response: consuming HTTPResponse, method: HTTPMethod, requestID: String, state: RequestState, context: EventLoopContext,
+        _ response: consuming HTTPResponse, method: HTTPMethod, requestID: String, start: UInt64, context: EventLoopContext,
         connection: OpaquePointer
     ) -> MHD_Result {
         let result = queue(response, requestID: requestID, on: connection)
-        let nanoseconds = monotonicNanoseconds() &- state.start
+        let nanoseconds = monotonicNanoseconds() &- start
         let route = response.route ?? "unmatched"
         context.metricHandles(route: route, method: method.rawValue, status: response.status, shared: requestMetrics)
             .record(nanoseconds: nanoseconds)

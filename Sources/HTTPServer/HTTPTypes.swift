@@ -39,7 +39,8 @@ public struct HTTPHeaders: Sendable, Sequence {
     private var stored: [(name: String, value: String)] = []
     /// Set by the server for request headers, which are read from the connection on demand instead
     /// of copying every field of every request; nil once the headers were copied or changed.
-    private var lookup: RequestState?
+    private var lookup: LiveHeaders?
+    private var ticket: UInt64 = 0
 
     public init() {}
     public init(_ fields: [(String, String)]) {
@@ -53,13 +54,16 @@ public struct HTTPHeaders: Sendable, Sequence {
         stored.append((name, value))
     }
 
-    init(lookup: RequestState) { self.lookup = lookup }
+    init(lookup: LiveHeaders, ticket: UInt64) {
+        self.lookup = lookup
+        self.ticket = ticket
+    }
 
-    public var fields: [(name: String, value: String)] { lookup?.allHeaders() ?? stored }
+    public var fields: [(name: String, value: String)] { lookup?.all(ticket: ticket) ?? stored }
 
     private mutating func materialize() {
         if let lookup {
-            stored = lookup.allHeaders()
+            stored = lookup.all(ticket: ticket)
             self.lookup = nil
         }
     }
@@ -78,7 +82,7 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     /// The first value of the field, if any.
     public subscript(name: String) -> String? {
-        if let lookup { return lookup.headerValue(name) }
+        if let lookup { return lookup.value(name, ticket: ticket) }
         return stored.first { asciiCaseInsensitiveEquals($0.name, name) }?.value
     }
 

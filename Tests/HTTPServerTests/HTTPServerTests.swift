@@ -210,6 +210,52 @@ func echoRouter() -> Router {
         }
     }
 
+    /// Header lookups are served by a per-thread object reused from request to request: one kept
+    /// past its request must not read the next request's headers (another caller's credentials).
+    @Test func headersKeptPastTheirRequestAnswerNothing() throws {
+        var router = Router()
+        let kept = Mutex<HTTPHeaders?>(nil)
+        router.get("/keep") { request in
+            kept.withLock { $0 = request.headers }
+            return .text(request.headers["X-Secret"] ?? "-")
+        }
+        // Reads the kept headers while the reused object serves this request.
+        router.get("/other") { request in
+            .text((request.headers["X-Secret"] ?? "-") + "|" + (kept.withLock { $0 }?["X-Secret"] ?? "-"))
+        }
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.threads = 1  // one event loop: the next request reuses the same object
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let server = HTTPServer(configuration: configuration, router: router, logger: logger)
+        try server.start()
+        defer { server.stop() }
+        let client = HTTPTestClient(port: server.port)
+        #expect(try client.get("/keep", headers: [("X-Secret", "first")]).text == "first")
+        #expect(try client.get("/other", headers: [("X-Secret", "second")]).text == "second|-")
+        let headers = try #require(kept.withLock { $0 })
+        #expect(headers["X-Secret"] == nil)
+        #expect(headers.fields.isEmpty)
+    }
+
+    /// A request without a body has no state until it needs one: a blocking route still gets it.
+    @Test func aBodilessRequestRunsOnAWorkerWithItsHeaders() throws {
+        var router = Router()
+        router.delete("/items/{id}", mayBlock: true) { request in
+            usleep(50_000)
+            return .text("\(request.pathParameters["id"] ?? "")|\(request.headers["X-Test"] ?? "")")
+        }
+        try withServer(router) { _, client throws in
+            let response = try client.request("DELETE", "/items/42", headers: [("X-Test", "kept")])
+            #expect(response.status == 200)
+            #expect(response.text == "42|kept")
+            #expect(response.header("x-request-id") != nil)
+            // The connection is kept alive and serves the next request.
+            #expect(try client.request("DELETE", "/items/7").text == "7|")
+        }
+    }
+
     @Test func refusesMoreThreadsThanRequestIDsCanName() {
         var configuration = HTTPServerConfiguration()
         configuration.port = 0
