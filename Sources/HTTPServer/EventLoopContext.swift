@@ -16,8 +16,12 @@ final class EventLoopContext: @unchecked Sendable {
     /// Distinguishes the ids made by this thread from those of the others (see `nextRequestID`).
     let slot: UInt8
     private var requestCounter: UInt32 = 0
-    /// Requests begun on this thread and not yet completed.
-    let inFlight = Atomic<Int>(0)
+    /// Requests begun on this thread and not yet completed. Atomic so that `HTTPServer.stop()` may
+    /// read it; only this thread writes it, so a load and a store do (no locked read-modify-write).
+    private let inFlightCount = Atomic<Int>(0)
+    var inFlight: Int { inFlightCount.load(ordering: .acquiring) }
+    func requestBegan() { inFlightCount.store(inFlightCount.load(ordering: .relaxed) &+ 1, ordering: .releasing) }
+    func requestCompleted() { inFlightCount.store(inFlightCount.load(ordering: .relaxed) &- 1, ordering: .releasing) }
     private var handles: [RequestMetricHandles] = []
     /// The headers of the request this thread is handling.
     let liveHeaders = LiveHeaders()
@@ -65,7 +69,9 @@ final class LiveHeaders: Sendable {
 
     /// Starts a request: the headers a handler sees.
     func attach(_ connection: OpaquePointer) -> HTTPHeaders {
-        let ticket = generation.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue
+        // Only the owning thread writes: a load and a store, not a locked read-modify-write.
+        let ticket = generation.load(ordering: .relaxed) &+ 1
+        generation.store(ticket, ordering: .releasing)
         self.connection.store(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection))), ordering: .releasing)
         return HTTPHeaders(lookup: self, ticket: ticket)
     }
@@ -73,7 +79,7 @@ final class LiveHeaders: Sendable {
     /// Ends the request: later lookups with its ticket answer nil.
     func detach() {
         connection.store(0, ordering: .releasing)
-        generation.wrappingAdd(1, ordering: .releasing)
+        generation.store(generation.load(ordering: .relaxed) &+ 1, ordering: .releasing)
     }
 
     /// The connection, if `ticket` is the request being handled.
@@ -169,5 +175,5 @@ final class EventLoopContexts: Sendable {
     }
 
     /// Requests begun and not yet completed, over every thread.
-    var inFlight: Int { all.withLock { $0.reduce(0) { $0 + $1.inFlight.load(ordering: .acquiring) } } }
+    var inFlight: Int { all.withLock { $0.reduce(0) { $0 + $1.inFlight } } }
 }

@@ -239,7 +239,7 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     // First call: headers only. Refuse a declared oversize body before reading it.
     guard let stored = requestContext.pointee else {
         let start = monotonicNanoseconds()
-        context.inFlight.wrappingAdd(1, ordering: .relaxed)
+        context.requestBegan()
         let declared = MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, "Content-Length")
         guard declared != nil || MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, "Transfer-Encoding") != nil
         else {
@@ -321,7 +321,7 @@ private let completedHandler: MHD_RequestCompletedCallback = { cls, _, requestCo
     if BodilessRequest.start(stored) == nil { Unmanaged<RequestState>.fromOpaque(stored).release() }
     requestContext.pointee = nil
     // Called on the thread that owns the connection, the one that counted the request in.
-    server.contexts.current.inFlight.wrappingSubtract(1, ordering: .releasing)
+    server.contexts.current.requestCompleted()
 }
 
 extension HTTPServer {
@@ -346,10 +346,10 @@ extension HTTPServer {
             connectionValues(connection, kind: MHD_ValueKind.GET_ARGUMENT_KIND).map { (name: $0.0, value: $0.1) })
         let requestID = usableRequestID(headers["X-Request-Id"]) ?? context.nextRequestID(prefix: requestIDPrefix)
         guard mayBlock else {
-            var request = HTTPRequest(
+            let request = HTTPRequest(
                 method: method, path: path, query: query, headers: headers, body: body, requestID: requestID, pathParameters: parameters,
                 route: pattern)
-            let response = router.respond(to: &request, match: match)
+            let response = router.respond(to: request, match: match)
             return answer(response, method: method, requestID: requestID, start: start, context: context, connection: connection)
         }
         // Run it on a worker: the header lookup must not outlive this call, so the headers are copied.
@@ -368,8 +368,7 @@ extension HTTPServer {
         let router = router
         let connectionBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
         workers.run { [detached] in
-            var request = detached
-            let response = router.respond(to: &request, match: match)
+            let response = router.respond(to: detached, match: match)
             state.pending = (response, requestID, method)
             // The corresponding C function may be called from any thread (MHD_ALLOW_SUSPEND_RESUME).
             MHD_resume_connection(OpaquePointer(bitPattern: connectionBits))

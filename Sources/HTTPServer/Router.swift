@@ -14,7 +14,7 @@ extension Responder {
 }
 
 /// A route handler. Throw any `HTTPResponseError` to answer with a problem document.
-public typealias Handler = @Sendable (HTTPRequest) throws -> HTTPResponse
+public typealias Handler = @Sendable (borrowing HTTPRequest) throws -> HTTPResponse
 
 /// Matches method and path (with `{name}` parameters) to a handler.
 /// A known path with another method -> 405 with `Allow`; an unknown path -> 404.
@@ -158,21 +158,19 @@ public struct Router: Responder {
             request.pathParameters = parameters
             request.route = route.pattern
         }
-        return respond(to: &request, match: match)
+        return respond(to: request, match: match)
     }
 
     /// Answers a request already matched, whose `pathParameters` and `route` come from that match
     /// (the server matches once, to decide where to run the handler, and builds the request so).
-    /// `inout` only so that the request is passed where it lies: the optimizer copies a large
-    /// struct handed over by value; the request is not changed.
-    func respond(to request: inout HTTPRequest, match: Match) -> HTTPResponse {
+    func respond(to request: borrowing HTTPRequest, match: Match) -> HTTPResponse {
         switch match {
         case .found(let route, _):
             var response: HTTPResponse
             do {
                 response = try route.handler(request)
             } catch {
-                response = errorMapper(error, request)
+                response = errorMapper(error, copy request)
             }
             response.route = route.pattern
             return response
