@@ -27,7 +27,9 @@ extension Application {
         let connectionsGauge = metrics.makeGauge(name: "http_open_connections", help: "Open HTTP connections.")
         let databaseSizeGauge = metrics.makeGauge(name: "database_size_bytes", help: "Size of the SQLite database in pages in use.")
         router.get("/metrics") { [self] _ in
-            connectionsGauge.set(Double(openConnections))
+            let server = runningServer
+            server?.flushRequestMetrics()
+            connectionsGauge.set(Double(server?.currentConnections ?? 0))
             if let size = try? database.sizeInBytes() { databaseSizeGauge.set(Double(size)) }
             var buffer: [UInt8] = []
             metrics.emit(into: &buffer)

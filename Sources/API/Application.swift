@@ -23,8 +23,10 @@ public final class Application: Sendable {
     /// cannot reveal one patient's dates (DOMAIN.md section 8).
     public let minCellSize: Int
     let cohortCache = CohortCache()
-    /// Reads the open connection count from the running server (set once it has started).
-    private let connectionCount = Mutex<(@Sendable () -> Int)?>(nil)
+    /// The running server, for the figures `/metrics` reads from it (set once it has started).
+    /// Weak: the server holds the routes, which hold this application.
+    private let server = Mutex<WeakServer>(WeakServer())
+    struct WeakServer { weak var server: HTTPServer? }
 
     public init(
         database: Database, migrations: MigrationRunner, metrics: PrometheusCollectorRegistry, openAPIDocument: String,
@@ -41,11 +43,12 @@ public final class Application: Sendable {
         self.logger = logger
     }
 
-    public func observeConnections(_ count: @escaping @Sendable () -> Int) {
-        connectionCount.withLock { $0 = count }
+    /// Lets `/metrics` report the open connections and the latest request metrics of `server`.
+    public func observe(_ server: HTTPServer) {
+        self.server.withLock { $0.server = server }
     }
 
-    var openConnections: Int { connectionCount.withLock { $0 }?() ?? 0 }
+    var runningServer: HTTPServer? { server.withLock { $0.server } }
 
     /// The router with every route of the service.
     public func makeRouter() -> Router {

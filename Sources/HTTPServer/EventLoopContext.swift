@@ -10,8 +10,9 @@ import Synchronization
 /// writes: no shared counter, no lock, no hashing (shared counters cost a cache-line transfer
 /// between cores on every request).
 final class EventLoopContext: @unchecked Sendable {
-    // @unchecked: `requestCounter` and `handles` are used only by the owning thread; `inFlight` is
-    // atomic because `HTTPServer.stop()` reads it from another thread.
+    // @unchecked: `requestCounter` and `handles` are used only by the owning thread; the in-flight
+    // count is atomic because `HTTPServer.stop()` reads it, the pending metrics are behind a Mutex
+    // because `/metrics` flushes them from another thread.
 
     /// Distinguishes the ids made by this thread from those of the others (see `nextRequestID`).
     let slot: UInt8
@@ -22,7 +23,8 @@ final class EventLoopContext: @unchecked Sendable {
     var inFlight: Int { inFlightCount.load(ordering: .acquiring) }
     func requestBegan() { inFlightCount.store(inFlightCount.load(ordering: .relaxed) &+ 1, ordering: .releasing) }
     func requestCompleted() { inFlightCount.store(inFlightCount.load(ordering: .relaxed) &- 1, ordering: .releasing) }
-    private var handles: [RequestMetricHandles] = []
+    /// Handles this thread has used, unretained (the shared table keeps them).
+    private var handles: [Unmanaged<RequestMetricHandles>] = []
     /// The headers of the request this thread is handling.
     let liveHeaders = LiveHeaders()
 
@@ -45,12 +47,51 @@ final class EventLoopContext: @unchecked Sendable {
         }
     }
 
-    /// The handles for (route, method, status): from this thread's list, else from the shared table.
-    func metricHandles(route: String, method: String, status: Int, shared: RequestMetricTable) -> RequestMetricHandles {
-        for entry in handles where entry.status == status && entry.route == route && entry.method == method {
-            return entry
+    /// Records one answered request. Observations wait in this thread's batch and reach the shared
+    /// counter and histogram 64 at a time (or when `/metrics` is read, see `flushMetrics`), so that
+    /// the two cores do not pass those cache lines back and forth on every request.
+    func recordRequest(route: String, method: String, status: Int, nanoseconds: UInt64, shared: RequestMetricTable) {
+        let handles = metricHandles(route: route, method: method, status: status, shared: shared)
+        let seconds = Double(nanoseconds) / 1e9
+        pendingMetrics.withLock { pending in
+            pending.append((handles, seconds))
+            if pending.count >= 64 { Self.flush(&pending) }
         }
-        let made = shared.handles(route: route, method: method, status: status)
+    }
+
+    /// Hands the waiting observations to the metrics backend (any thread may call it).
+    func flushMetrics() { pendingMetrics.withLock { Self.flush(&$0) } }
+
+    /// Observations not yet handed to the backend. The handles are unretained: the shared table
+    /// keeps every handle for the life of the server, and retaining one (an atomic write on a
+    /// shared object) on every request is the cost this batch avoids.
+    private let pendingMetrics = Mutex<[(handles: Unmanaged<RequestMetricHandles>, seconds: Double)]>([])
+
+    private static func flush(_ pending: inout [(handles: Unmanaged<RequestMetricHandles>, seconds: Double)]) {
+        var index = 0
+        while index < pending.count {
+            // A run of observations of one (route, method, status): one counter increment.
+            let handles = pending[index].handles
+            var count: Int64 = 0
+            handles._withUnsafeGuaranteedRef { target in
+                while index < pending.count && pending[index].handles.toOpaque() == handles.toOpaque() {
+                    target.duration.record(pending[index].seconds)
+                    count += 1
+                    index += 1
+                }
+                target.counter.increment(by: count)
+            }
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// The handles for (route, method, status): from this thread's list, else from the shared table.
+    private func metricHandles(route: String, method: String, status: Int, shared: RequestMetricTable) -> Unmanaged<RequestMetricHandles> {
+        for entry in handles {
+            let matches = entry._withUnsafeGuaranteedRef { $0.status == status && $0.route == route && $0.method == method }
+            if matches { return entry }
+        }
+        let made = Unmanaged.passUnretained(shared.handles(route: route, method: method, status: status))
         // Bounded: a client probing many odd methods must not grow the list without end.
         if handles.count >= 64 { handles.removeFirst() }
         handles.append(made)
@@ -107,7 +148,8 @@ final class LiveHeaders: Sendable {
 }
 
 /// Metric handles per (route, method, status), made once and shared by the threads: creating
-/// swift-metrics handles on every request would cost more than serving `/healthz` itself.
+/// swift-metrics handles on every request would cost more than serving `/healthz` itself. Handles
+/// are never removed, so the threads may refer to them unretained.
 final class RequestMetricTable: Sendable {
     private struct Key: Hashable {
         let route: String
@@ -147,11 +189,6 @@ final class RequestMetricHandles: Sendable {
         duration = MetricsSystem.factory.makeRecorder(
             label: HTTPServer.durationHistogram.label, dimensions: [("route", route)], aggregate: true)
     }
-
-    func record(nanoseconds: UInt64) {
-        counter.increment(by: 1)
-        duration.record(Double(nanoseconds) / 1e9)
-    }
 }
 
 /// The event-loop contexts of one server. Each daemon thread finds its own through a C
@@ -172,6 +209,11 @@ final class EventLoopContexts: Sendable {
         }
         icmm_thread_context_set(Unmanaged.passUnretained(context).toOpaque())
         return context
+    }
+
+    /// Hands every thread's waiting observations to the metrics backend (before a scrape).
+    func flushMetrics() {
+        for context in all.withLock({ $0 }) { context.flushMetrics() }
     }
 
     /// Requests begun and not yet completed, over every thread.

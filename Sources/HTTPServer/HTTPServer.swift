@@ -78,6 +78,10 @@ public final class HTTPServer: @unchecked Sendable {
         return Int(icmm_mhd_current_connections(daemon))
     }
 
+    /// Brings `http_requests_total` and `http_request_duration_seconds` up to date: each event loop
+    /// hands its observations to the metrics backend in batches. Call it before rendering metrics.
+    public func flushRequestMetrics() { contexts.flushMetrics() }
+
     /// Requests begun and not yet completed: a graceful stop waits for this to reach zero.
     public var requestsInFlight: Int { contexts.inFlight }
 
@@ -384,8 +388,8 @@ extension HTTPServer {
         let result = queue(response, requestID: requestID, on: connection)
         let nanoseconds = monotonicNanoseconds() &- start
         let route = response.route ?? "unmatched"
-        context.metricHandles(route: route, method: method.rawValue, status: response.status, shared: requestMetrics)
-            .record(nanoseconds: nanoseconds)
+        context.recordRequest(
+            route: route, method: method.rawValue, status: response.status, nanoseconds: nanoseconds, shared: requestMetrics)
         if logsRequests {
             logger.info(
                 "request",

@@ -122,7 +122,7 @@ struct Serve: ParsableCommand {
         configuration.drainTimeoutSeconds = drainSeconds
         configuration.blockingWorkers = workers
         let server = HTTPServer(configuration: configuration, router: application.makeRouter(), logger: logger)
-        application.observeConnections { [server] in server.currentConnections }
+        application.observe(server)
         do {
             try server.start()
         } catch {

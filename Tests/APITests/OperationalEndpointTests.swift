@@ -46,6 +46,24 @@ import Testing
         #expect(text.contains("database_size_bytes"))
     }
 
+    /// Each event loop hands its observations to the backend in batches of 64: a scrape must still
+    /// count every request answered before it, exactly.
+    @Test func metricsCountEveryRequestAnsweredBeforeTheScrape() throws {
+        let service = try TestService()
+        // A method no other test sends, so the series is this test's own.
+        let series = #"http_requests_total{route="unmatched",method="OPTIONS",status="405"} "#
+        func count() throws -> Int {
+            let text = try service.client.get("/metrics").text
+            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(series) }) else { return 0 }
+            return Int(Double(line.dropFirst(series.count)) ?? -1)
+        }
+        let before = try count()
+        for _ in 0..<70 { #expect(try service.client.request("OPTIONS", "/healthz").status == 405) }
+        #expect(try count() - before == 70)
+        _ = try service.client.request("OPTIONS", "/healthz")
+        #expect(try count() - before == 71)
+    }
+
     @Test func servesTheContractFileItself() throws {
         let service = try TestService()
         let response = try service.client.get("/openapi.yaml")

@@ -47,7 +47,7 @@ final class TestService {
         configuration.maxBodyBytes = maxBody
         server = HTTPServer(configuration: configuration, router: application.makeRouter(), logger: logger)
         try server.start()
-        application.observeConnections { [server] in server.currentConnections }
+        application.observe(server)
     }
 
     /// A new API key; returns the bearer header to send.
