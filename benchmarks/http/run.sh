@@ -4,7 +4,7 @@
 # Usage: benchmarks/http/run.sh [rounds]   (from the repo root, after `swift build -c release`)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROUNDS=${1:-3}
+ROUNDS=${1:-${ROUNDS:-8}}
 DURATION=${DURATION:-10s}
 OUT=benchmarks/out; mkdir -p "$OUT"
 BIN="$(swift build -c release --show-bin-path)/icmm"
