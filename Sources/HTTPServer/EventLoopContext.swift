@@ -72,15 +72,14 @@ final class EventLoopContext: @unchecked Sendable {
         while index < pending.count {
             // A run of observations of one (route, method, status): one counter increment.
             let handles = pending[index].handles
+            let target = handles.takeUnretainedValue()
             var count: Int64 = 0
-            handles._withUnsafeGuaranteedRef { target in
-                while index < pending.count && pending[index].handles.toOpaque() == handles.toOpaque() {
-                    target.duration.record(pending[index].seconds)
-                    count += 1
-                    index += 1
-                }
-                target.counter.increment(by: count)
+            while index < pending.count && pending[index].handles.toOpaque() == handles.toOpaque() {
+                target.duration.record(pending[index].seconds)
+                count += 1
+                index += 1
             }
+            target.counter.increment(by: count)
         }
         pending.removeAll(keepingCapacity: true)
     }

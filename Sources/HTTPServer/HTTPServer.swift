@@ -142,7 +142,6 @@ public final class HTTPServer: @unchecked Sendable {
     public static let durationHistogram = (
         label: "http_request_duration_seconds", buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
     )
-
 }
 
 /// Per-request state kept by libmicrohttpd between the calls of the access handler, for requests
@@ -174,11 +173,17 @@ enum BodilessRequest {
     /// Set once answered, so that a stray later call does nothing.
     static var answered: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: UInt(3))! }
 
-    /// The start time if `pointer` is a bodiless request not yet answered; nil for a `RequestState`.
-    static func start(_ pointer: UnsafeMutableRawPointer) -> UInt64?? {
+    /// What a per-request pointer holds.
+    enum Kind {
+        case state  // a retained `RequestState`
+        case waiting(start: UInt64)
+        case answered
+    }
+
+    static func kind(of pointer: UnsafeMutableRawPointer) -> Kind {
         let bits = UInt(bitPattern: pointer)
-        guard bits & 1 == 1 else { return nil }
-        return bits & 2 == 2 ? .some(nil) : UInt64(bits >> 2)
+        if bits & 1 == 0 { return .state }
+        return bits & 2 == 2 ? .answered : .waiting(start: UInt64(bits >> 2))
     }
 }
 
@@ -266,9 +271,11 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         }
         return MHD_Result.YES
     }
-    if let bodiless = BodilessRequest.start(stored) {
+    switch BodilessRequest.kind(of: stored) {
+    case .state: break
+    case .answered: return MHD_Result.YES
+    case .waiting(let start):
         // The final call of a request without a body (upload data cannot come: none was declared).
-        guard let start = bodiless else { return MHD_Result.YES }
         requestContext.pointee = BodilessRequest.answered
         return server.handle(
             method: method.map { HTTPMethod(cString: $0) } ?? .get, url: url, start: start, body: [], state: nil,
@@ -322,7 +329,7 @@ private let accessHandler: MHD_AccessHandlerCallback = {
 private let completedHandler: MHD_RequestCompletedCallback = { cls, _, requestContext, _ in
     guard let cls, let requestContext, let stored = requestContext.pointee else { return }
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
-    if BodilessRequest.start(stored) == nil { Unmanaged<RequestState>.fromOpaque(stored).release() }
+    if case .state = BodilessRequest.kind(of: stored) { Unmanaged<RequestState>.fromOpaque(stored).release() }
     requestContext.pointee = nil
     // Called on the thread that owns the connection, the one that counted the request in.
     server.contexts.current.requestCompleted()

@@ -1,24 +1,9 @@
-/// Turns a request into a response. The router is one; tests call it in process, without a socket.
-public protocol Responder: Sendable {
-    func respond(to request: consuming HTTPRequest) -> HTTPResponse
-    /// A body limit of its own for this method and path (bulk uploads), or nil for the server's.
-    func bodyLimit(method: HTTPMethod, path: String) -> Int?
-    /// True when the handler may block (a durable write, a heavy computation): the server then runs
-    /// it on a worker thread, so that the event loop keeps serving its other connections.
-    func mayBlock(method: HTTPMethod, path: String) -> Bool
-}
-
-extension Responder {
-    public func bodyLimit(method: HTTPMethod, path: String) -> Int? { nil }
-    public func mayBlock(method: HTTPMethod, path: String) -> Bool { false }
-}
-
 /// A route handler. Throw any `HTTPResponseError` to answer with a problem document.
 public typealias Handler = @Sendable (borrowing HTTPRequest) throws -> HTTPResponse
 
 /// Matches method and path (with `{name}` parameters) to a handler.
 /// A known path with another method -> 405 with `Allow`; an unknown path -> 404.
-public struct Router: Responder {
+public struct Router: Sendable {
     /// A class so that a match hands it on with one reference count, not six fields.
     final class Route: Sendable {
         let method: HTTPMethod
@@ -111,14 +96,10 @@ public struct Router: Responder {
         path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { Substring($0) }
     }
 
-    public func bodyLimit(method: HTTPMethod, path: String) -> Int? {
+    /// A body limit of the route's own (bulk uploads), or nil for the server's.
+    func bodyLimit(method: HTTPMethod, path: String) -> Int? {
         if case .found(let route, _) = match(method, path: path) { return route.maxBodyBytes }
         return nil
-    }
-
-    public func mayBlock(method: HTTPMethod, path: String) -> Bool {
-        if case .found(let route, _) = match(method, path: path) { return route.mayBlock }
-        return false
     }
 
     /// Finds the route for a method and path. HEAD is served by the GET route.
@@ -151,6 +132,7 @@ public struct Router: Responder {
         return .methodNotAllowed(allowed)
     }
 
+    /// Matches and answers a request in process, without a socket (tests do this).
     public func respond(to request: consuming HTTPRequest) -> HTTPResponse {
         var request = request  // a move, not a copy: the parameter is consumed
         let match = match(request.method, path: request.path)
