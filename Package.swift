@@ -47,6 +47,8 @@ let package = Package(
         .target(name: "JSON"),
         .target(name: "Survival"),
         .target(name: "Classification", dependencies: ["JSON"]),
+        // FHIR R4 Bundles <-> section 9 cases (DOMAIN.md section 10), with FHIRPath-located issues.
+        .target(name: "FHIR", dependencies: ["JSON", "Classification"]),
         // Pure renderings of analysis results: the Kaplan-Meier plot as SVG.
         .target(name: "Reports", dependencies: ["Survival"]),
 
@@ -66,11 +68,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                "FHIR",
             ]),
         .executableTarget(
             name: "icmm",
             dependencies: [
-                "API", "HTTPServer", "Storage", "Registry", "Survival", "Classification", "JSON",
+                "API", "HTTPServer", "Storage", "Registry", "Survival", "Classification", "JSON", "FHIR",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -83,6 +86,8 @@ let package = Package(
         .testTarget(name: "SurvivalTests", dependencies: ["Survival"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ClassificationTests", dependencies: ["Classification", "JSON"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Survival"]),
+        // Fixture Bundles (and the R4 validator script) are read from the source tree.
+        .testTarget(name: "FHIRTests", dependencies: ["FHIR", "Classification", "JSON"], exclude: ["Fixtures"]),
         .testTarget(
             name: "HTTPServerTests",
             dependencies: ["HTTPServer", "TestSupport", .product(name: "Logging", package: "swift-log")]),
@@ -91,7 +96,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "HTTPServer", "Storage", "Registry", "JSON", "Classification", "Survival", "TestSupport",
+                "API", "HTTPServer", "Storage", "Registry", "JSON", "Classification", "Survival", "TestSupport", "FHIR",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],

@@ -1,3 +1,4 @@
+import FHIR
 import Foundation
 import HTTPServer
 import Logging
@@ -22,6 +23,10 @@ public final class Application: Sendable {
     /// Cohort groups smaller than this report only their size (0: no suppression), so that a curve
     /// cannot reveal one patient's dates (DOMAIN.md section 8).
     public let minCellSize: Int
+    /// The FHIR terminology table (`fhir-terminology.tsv`); nil: the FHIR routes answer 503.
+    public let fhirTerminology: Terminology?
+    /// Largest body of `POST /v1/fhir` (a larger Bundle gets a 413 OperationOutcome).
+    public let maxFHIRBytes: Int
     let cohortCache = CohortCache()
     /// The running server, for the figures `/metrics` reads from it (set once it has started).
     /// Weak: the server holds the routes, which hold this application.
@@ -30,8 +35,11 @@ public final class Application: Sendable {
 
     public init(
         database: Database, migrations: MigrationRunner, metrics: PrometheusCollectorRegistry, openAPIDocument: String,
-        logger: Logger, maxImportBytes: Int = 256 << 20, minCellSize: Int = 5, now: @escaping @Sendable () -> Date = { Date() }
+        logger: Logger, maxImportBytes: Int = 256 << 20, minCellSize: Int = 5, now: @escaping @Sendable () -> Date = { Date() },
+        fhirTerminology: Terminology? = nil, maxFHIRBytes: Int = 16 << 20
     ) {
+        self.fhirTerminology = fhirTerminology
+        self.maxFHIRBytes = maxFHIRBytes
         self.minCellSize = minCellSize
         self.keys = KeyStore(database: database, now: now)
         self.cases = CaseStore(database: database, now: now)
@@ -58,6 +66,7 @@ public final class Application: Sendable {
         addClassifyRoute(to: &router)
         addCaseRoutes(to: &router)
         addImportRoute(to: &router)
+        addFHIRRoutes(to: &router)
         addCohortRoutes(to: &router)
         addDashboardRoute(to: &router)
         return router

@@ -265,7 +265,8 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         if let declared, let length = Int(String(cString: declared).trimmingASCIISpaces()), length > state.bodyLimit {
             state.answered = true
             return server.answer(
-                HTTPServerError.payloadTooLarge(limit: state.bodyLimit).response, method: httpMethod,
+                server.router.payloadTooLarge(method: httpMethod, path: url.map { String(cString: $0) }, limit: state.bodyLimit),
+                method: httpMethod,
                 requestID: context.nextRequestID(prefix: server.requestIDPrefix), start: start, context: context,
                 connection: connection)
         }
@@ -315,7 +316,8 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     let httpMethod = method.map { HTTPMethod(cString: $0) } ?? .get
     if state.bodyTooLarge {
         return server.answer(
-            HTTPServerError.payloadTooLarge(limit: state.bodyLimit).response, method: httpMethod,
+            server.router.payloadTooLarge(method: httpMethod, path: url.map { String(cString: $0) }, limit: state.bodyLimit),
+            method: httpMethod,
             requestID: context.nextRequestID(prefix: server.requestIDPrefix), start: state.start, context: context,
             connection: connection)
     }

@@ -12,8 +12,14 @@ public struct Router: Sendable {
         let maxBodyBytes: Int?
         let mayBlock: Bool
         let handler: Handler
+        /// The route's own answer to a body over its limit (FHIR routes answer an OperationOutcome).
+        let tooLarge: (@Sendable (Int) -> HTTPResponse)?
 
-        init(method: HTTPMethod, pattern: String, segments: [Segment], maxBodyBytes: Int?, mayBlock: Bool, handler: @escaping Handler) {
+        init(
+            method: HTTPMethod, pattern: String, segments: [Segment], maxBodyBytes: Int?, mayBlock: Bool, handler: @escaping Handler,
+            tooLarge: (@Sendable (Int) -> HTTPResponse)? = nil
+        ) {
+            self.tooLarge = tooLarge
             self.method = method
             self.pattern = pattern
             self.segments = segments
@@ -60,7 +66,8 @@ public struct Router: Sendable {
 
     /// - Parameter mayBlock: the handler waits on the disk or computes for long: run it off the event loop.
     public mutating func add(
-        _ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int? = nil, mayBlock: Bool = false, _ handler: @escaping Handler
+        _ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int? = nil, mayBlock: Bool = false,
+        tooLarge: (@Sendable (Int) -> HTTPResponse)? = nil, _ handler: @escaping Handler
     ) {
         let segments: [Segment] = Router.split(pattern).map { segment in
             if segment.hasPrefix("{") && segment.hasSuffix("}") {
@@ -69,11 +76,20 @@ public struct Router: Sendable {
             return .literal(String(segment))
         }
         let route = Route(
-            method: method, pattern: pattern, segments: segments, maxBodyBytes: maxBodyBytes, mayBlock: mayBlock, handler: handler)
+            method: method, pattern: pattern, segments: segments, maxBodyBytes: maxBodyBytes, mayBlock: mayBlock, handler: handler,
+            tooLarge: tooLarge)
         routes.append(route)
         if !segments.contains(where: { if case .parameter = $0 { true } else { false } }) {
             literalRoutes.append(route)
         }
+    }
+
+    /// A POST route that renders its own 413 (given the limit in bytes) instead of problem+json.
+    public mutating func post(
+        _ pattern: String, maxBodyBytes: Int, mayBlock: Bool = false, tooLarge: @escaping @Sendable (Int) -> HTTPResponse,
+        _ handler: @escaping Handler
+    ) {
+        add(.post, pattern, maxBodyBytes: maxBodyBytes, mayBlock: mayBlock, tooLarge: tooLarge, handler)
     }
 
     public mutating func get(_ pattern: String, mayBlock: Bool = false, _ handler: @escaping Handler) {
@@ -100,6 +116,12 @@ public struct Router: Sendable {
     func bodyLimit(method: HTTPMethod, path: String) -> Int? {
         if case .found(let route, _) = match(method, path: path) { return route.maxBodyBytes }
         return nil
+    }
+
+    /// The answer to a body over `limit` bytes: the route's own rendering, else problem+json.
+    func payloadTooLarge(method: HTTPMethod, path: String?, limit: Int) -> HTTPResponse {
+        if let path, case .found(let route, _) = match(method, path: path), let render = route.tooLarge { return render(limit) }
+        return HTTPServerError.payloadTooLarge(limit: limit).response
     }
 
     /// Finds the route for a method and path. HEAD is served by the GET route.

@@ -1,0 +1,129 @@
+import Classification
+import FHIR
+import Foundation
+import HTTPServer
+import JSON
+import Registry
+
+/// FHIR R4 ingest and export (DOMAIN.md section 10). Every answer of these routes, errors
+/// included, is FHIR: a Bundle on success, an OperationOutcome otherwise (never problem+json).
+extension Application {
+    static let fhirMediaType = "application/fhir+json"
+    /// `application/json` is accepted too: many integration engines send FHIR with it.
+    static let fhirAcceptedMediaTypes = ["application/fhir+json", "application/json"]
+
+    func addFHIRRoutes(to router: inout Router) {
+        // POST /v1/fhir: a transaction or collection Bundle; each Patient is one case; all or nothing.
+        router.post(
+            "/v1/fhir", maxBodyBytes: maxFHIRBytes, mayBlock: true,
+            tooLarge: { limit in
+                FHIRFailure.tooLarge(limit: limit).response
+            }
+        ) { [self] request in
+            do {
+                return try ingestFHIR(request)
+            } catch {
+                return fhirErrorResponse(error, request: request)
+            }
+        }
+
+        // GET /v1/cases/{external_id}/fhir: the stored case as a collection Bundle.
+        router.get("/v1/cases/{external_id}/fhir") { [self] request in
+            do {
+                let principal = try authorize(request, roles: Self.caseRoles)
+                let site = try targetSite(request, principal: principal)
+                try rejectUnknownParameters(request, allowed: ["site"])
+                let writer = BundleWriter(terminology: try terminology())
+                let stored = try cases.get(site: site, externalID: try externalID(request, forWrite: false))
+                return fhirResponse(writer.export(stored.data), status: 200)
+            } catch {
+                return fhirErrorResponse(error, request: request)
+            }
+        }
+    }
+
+    func terminology() throws -> Terminology {
+        guard let fhirTerminology else { throw FHIRFailure.noTerminology }
+        return fhirTerminology
+    }
+
+    private func ingestFHIR(_ request: borrowing HTTPRequest) throws -> HTTPResponse {
+        let principal = try authorize(request, roles: Self.caseRoles)
+        let site = try targetSite(request, principal: principal)
+        try rejectUnknownParameters(request, allowed: ["site", "dry_run", "mode"])
+        let mode: ImportMode
+        switch request.query["mode"] {
+        case nil: mode = .create
+        case let value?:
+            guard let parsed = ImportMode(rawValue: value) else {
+                throw RequestError.badParameter(name: "mode", message: "must be create or upsert")
+            }
+            mode = parsed
+        }
+        let dryRun: Bool
+        switch request.query["dry_run"] {
+        case nil, "false": dryRun = false
+        case "true": dryRun = true
+        default: throw RequestError.badParameter(name: "dry_run", message: "must be true or false")
+        }
+        guard let mediaType = request.mediaType, Self.fhirAcceptedMediaTypes.contains(mediaType) else {
+            throw RequestError.unsupportedMediaType(accepted: Self.fhirAcceptedMediaTypes)
+        }
+        if let version = Self.fhirVersionParameter(request.headers["Content-Type"]), !version.hasPrefix("4.0") {
+            throw FHIRFailure.otherVersion
+        }
+        let bundle = try BundleReader(terminology: try terminology()).read(request.body)
+        let outcomes = try importFHIR(bundle, site: site, mode: mode, dryRun: dryRun, keyID: principal.keyID)
+        return fhirResponse(
+            TransactionResponse.bundle(outcomes, ignored: bundle.ignored, dryRun: dryRun), status: dryRun ? 200 : 201)
+    }
+
+    /// Stores the cases of a Bundle through the registry's import (the same validator, classifier,
+    /// audit and commit as `POST /v1/imports`) and returns what happened to each, with its
+    /// classification. Validation errors come back located in the Bundle.
+    func importFHIR(
+        _ bundle: IngestedBundle, site: String, mode: ImportMode, dryRun: Bool, keyID: String?
+    ) throws -> [CaseWriteOutcome] {
+        let summary: ImportSummary
+        do {
+            summary = try cases.importCases(bundle.cases.map { ImportRecord.json($0.json) }, site: site, mode: mode, dryRun: dryRun, keyID: keyID)
+        } catch RegistryError.importRejected(let failures) {
+            throw IngestError.invalid(
+                failures.flatMap { failure in
+                    bundle.cases.indices.contains(failure.index)
+                        ? bundle.cases[failure.index].issues(for: failure.errors)
+                        : [OutcomeIssue(code: "invalid", registryCode: "invalid", diagnostics: "case: the Bundle's case is invalid.")]
+                })
+        }
+        let today = cases.today()
+        var results: [String: WriteResult] = [:]
+        for item in summary.items { results[item.externalID] = item.result }
+        return bundle.cases.compactMap { mapped in
+            guard let id = mapped.externalID, let result = results[id] else { return nil }
+            // The same pure validator and classifier the registry just ran: the case passed it.
+            let classification: JSONValue
+            switch CaseRecord.validate(mapped.json, today: today) {
+            case .success(let record): classification = ClassificationEngine.classify(record).toJSON()
+            case .failure: classification = .null
+            }
+            return CaseWriteOutcome(externalID: id, result: result.rawValue, classification: classification)
+        }
+    }
+
+    /// The `fhirVersion` parameter of a FHIR media type (`application/fhir+json; fhirVersion=4.0`).
+    static func fhirVersionParameter(_ contentType: String?) -> String? {
+        guard let contentType else { return nil }
+        for parameter in contentType.split(separator: ";").dropFirst() {
+            let parts = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if parts.count == 2, parts[0].lowercased() == "fhirversion" { return parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+        }
+        return nil
+    }
+}
+
+func fhirResponse(_ resource: JSONValue, status: Int, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
+    var response = HTTPResponse(
+        status: status, contentType: Application.fhirMediaType + "; fhirVersion=4.0", body: Array(resource.serialized()))
+    for (name, value) in headers { response.headers.set(name, value) }
+    return response
+}
