@@ -73,41 +73,9 @@ extension Application {
             throw FHIRFailure.otherVersion
         }
         let bundle = try BundleReader(terminology: try terminology()).read(request.body)
-        let outcomes = try importFHIR(bundle, site: site, mode: mode, dryRun: dryRun, keyID: principal.keyID)
+        let outcomes = try FHIRImport.run([bundle], cases: cases, site: site, mode: mode, dryRun: dryRun, keyID: principal.keyID)
         return fhirResponse(
-            TransactionResponse.bundle(outcomes, ignored: bundle.ignored, dryRun: dryRun), status: dryRun ? 200 : 201)
-    }
-
-    /// Stores the cases of a Bundle through the registry's import (the same validator, classifier,
-    /// audit and commit as `POST /v1/imports`) and returns what happened to each, with its
-    /// classification. Validation errors come back located in the Bundle.
-    func importFHIR(
-        _ bundle: IngestedBundle, site: String, mode: ImportMode, dryRun: Bool, keyID: String?
-    ) throws -> [CaseWriteOutcome] {
-        let summary: ImportSummary
-        do {
-            summary = try cases.importCases(bundle.cases.map { ImportRecord.json($0.json) }, site: site, mode: mode, dryRun: dryRun, keyID: keyID)
-        } catch RegistryError.importRejected(let failures) {
-            throw IngestError.invalid(
-                failures.flatMap { failure in
-                    bundle.cases.indices.contains(failure.index)
-                        ? bundle.cases[failure.index].issues(for: failure.errors)
-                        : [OutcomeIssue(code: "invalid", registryCode: "invalid", diagnostics: "case: the Bundle's case is invalid.")]
-                })
-        }
-        let today = cases.today()
-        var results: [String: WriteResult] = [:]
-        for item in summary.items { results[item.externalID] = item.result }
-        return bundle.cases.compactMap { mapped in
-            guard let id = mapped.externalID, let result = results[id] else { return nil }
-            // The same pure validator and classifier the registry just ran: the case passed it.
-            let classification: JSONValue
-            switch CaseRecord.validate(mapped.json, today: today) {
-            case .success(let record): classification = ClassificationEngine.classify(record).toJSON()
-            case .failure: classification = .null
-            }
-            return CaseWriteOutcome(externalID: id, result: result.rawValue, classification: classification)
-        }
+            TransactionResponse.bundle(outcomes[0], ignored: bundle.ignored, dryRun: dryRun), status: dryRun ? 200 : 201)
     }
 
     /// The `fhirVersion` parameter of a FHIR media type (`application/fhir+json; fhirVersion=4.0`).
@@ -126,4 +94,52 @@ func fhirResponse(_ resource: JSONValue, status: Int, headers: HTTPHeaders = HTT
         status: status, contentType: Application.fhirMediaType + "; fhirVersion=4.0", body: Array(resource.serialized()))
     for (name, value) in headers { response.headers.set(name, value) }
     return response
+}
+
+/// The FHIR ingest over the registry, shared by `POST /v1/fhir` and `icmm import --fhir`.
+public enum FHIRImport {
+    /// Stores the cases of the Bundles through the registry's import (the same validator,
+    /// classifier, audit and commit as `POST /v1/imports`), all or nothing, and returns what happened
+    /// to each case of each Bundle, with its classification. Validation errors come back located in
+    /// the Bundle (with several Bundles, the diagnostics say which, counting from 1).
+    public static func run(
+        _ bundles: [IngestedBundle], cases: CaseStore, site: String, mode: ImportMode, dryRun: Bool, keyID: String?
+    ) throws -> [[CaseWriteOutcome]] {
+        var all: [(bundle: Int, mapped: MappedCase)] = []
+        for (number, bundle) in bundles.enumerated() { all += bundle.cases.map { (number, $0) } }
+        let summary: ImportSummary
+        do {
+            summary = try cases.importCases(all.map { ImportRecord.json($0.mapped.json) }, site: site, mode: mode, dryRun: dryRun, keyID: keyID)
+        } catch RegistryError.importRejected(let failures) {
+            throw IngestError.invalid(
+                failures.flatMap { failure -> [OutcomeIssue] in
+                    guard all.indices.contains(failure.index) else {
+                        return [OutcomeIssue(code: "invalid", registryCode: "invalid", diagnostics: "case: a case of the Bundle is invalid.")]
+                    }
+                    let (bundle, mapped) = all[failure.index]
+                    let issues = mapped.issues(for: failure.errors)
+                    guard bundles.count > 1 else { return issues }
+                    return issues.map {
+                        OutcomeIssue(
+                            severity: $0.severity, code: $0.code, registryCode: $0.registryCode, expression: $0.expression,
+                            diagnostics: "Bundle \(bundle + 1): " + $0.diagnostics)
+                    }
+                })
+        }
+        let today = cases.today()
+        var results: [String: WriteResult] = [:]
+        for item in summary.items { results[item.externalID] = item.result }
+        return bundles.map { bundle in
+            bundle.cases.compactMap { mapped in
+                guard let id = mapped.externalID, let result = results[id] else { return nil }
+                // The same pure validator and classifier the registry just ran: the case passed it.
+                let classification: JSONValue
+                switch CaseRecord.validate(mapped.json, today: today) {
+                case .success(let record): classification = ClassificationEngine.classify(record).toJSON()
+                case .failure: classification = .null
+                }
+                return CaseWriteOutcome(externalID: id, result: result.rawValue, classification: classification)
+            }
+        }
+    }
 }
