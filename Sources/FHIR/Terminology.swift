@@ -102,7 +102,7 @@ public struct Terminology: Sendable, Equatable {
                     throw ParseError(line: number, message: "a unit row needs a quantity field and a positive factor")
                 }
             }
-            let needsValue = kind != .code || rule.field == "therapy.agents" || CaseField.kind(of: rule.field) == .boolean
+            let needsValue = kind != .code || rule.field == "therapy.agents"
             guard !needsValue || !rule.value.isEmpty else { throw ParseError(line: number, message: "this row needs a value") }
             rules.append(rule)
         }
