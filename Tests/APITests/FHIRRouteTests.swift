@@ -281,3 +281,53 @@ extension JSONValue {
         }
     }
 }
+
+/// `icmm import --fhir`: one Bundle per file, or NDJSON of Bundles; all or nothing.
+@Suite struct FHIRImportCommandTests {
+    @Test func importsOneBundleAndNDJSONOfBundles() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let database = directory.file("icmm.sqlite")
+        let single = directory.file("od.json")
+        try Data(try fhirFixture("od-case.json").serializedString(pretty: true).utf8).write(to: URL(fileURLWithPath: single))
+        let (status, output, errors) = try runICMM(["import", "--site", "HOSP-A", "--fhir", single, "--db", database])
+        #expect(status == 0, "\(errors)")
+        let response = try JSONValue.parse(output.split(separator: "\n").first.map(String.init) ?? "")
+        #expect(response["type"] == "transaction-response")
+        #expect(response.member("entry.0.response.status") == "201 Created")
+
+        let ndjson = directory.file("bundles.ndjson")
+        let lines = try ["cns-case.json", "letter-case.json"].map { try fhirFixture($0).serializedString() }.joined(separator: "\n") + "\n"
+        try Data(lines.utf8).write(to: URL(fileURLWithPath: ndjson))
+        let (second, secondOutput, _) = try runICMM(["import", "--site", "HOSP-A", "--fhir", ndjson, "--db", database])
+        #expect(second == 0)
+        #expect(secondOutput.split(separator: "\n").count == 2)
+        let db = try Database(configuration: .init(path: database))
+        defer { db.close() }
+        let ids = try db.read { try $0.query("SELECT external_id FROM cases ORDER BY external_id") { $0.string(0) } }
+        #expect(ids == ["CNS-1", "OD-1", "rome.2024_07-a"])
+    }
+
+    @Test func anInvalidBundleStoresNothingAndPrintsAnOperationOutcome() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let database = directory.file("icmm.sqlite")
+        let ndjson = directory.file("bundles.ndjson")
+        let first = directory.file("od.json")
+        try Data(try fhirFixture("od-case.json").serializedString().utf8).write(to: URL(fileURLWithPath: first))
+        #expect(try runICMM(["import", "--site", "HOSP-A", "--fhir", first, "--db", database]).0 == 0)
+        let bad = try fhirFixture("cns-case.json").replacingMember("entry.1.resource.recordedDate", with: "2019")
+        let lines = try fhirFixture("letter-case.json").serializedString() + "\n" + bad.serializedString() + "\n"
+        try Data(lines.utf8).write(to: URL(fileURLWithPath: ndjson))
+        let (status, output, errors) = try runICMM(["import", "--site", "HOSP-A", "--fhir", ndjson, "--db", database])
+        #expect(status == 1)
+        #expect(errors.contains("nothing was stored"))
+        let outcome = try JSONValue.parse(output)
+        #expect(outcome["resourceType"] == "OperationOutcome")
+        #expect(outcome.member("issue.0.expression") == ["Bundle.entry[1].resource.recordedDate"])
+        #expect(outcome.member("issue.0.diagnostics")?.stringValue?.hasPrefix("Bundle 2: mm_diagnosis_date: partial_date") == true)
+        let db = try Database(configuration: .init(path: database))
+        defer { db.close() }
+        #expect(try db.read { try $0.query("SELECT external_id FROM cases") { $0.string(0) } } == ["OD-1"])
+    }
+}
