@@ -5,6 +5,7 @@ import HTTPServer
 import JSON
 import Registry
 import Reports
+import Prometheus
 import Survival
 import Synchronization
 
@@ -15,28 +16,82 @@ struct CohortRequest {
     var canonicalQuery: String
 }
 
-/// Computed cohort responses by canonical query; an entry is good while the data version is the same.
+/// Computed cohort responses by canonical query, good while the data version is the same.
+/// Bounded by bytes (bodies and keys), least recently used first out; hits, misses and evictions
+/// are counted in `/metrics` (issue 11).
 final class CohortCache: Sendable {
     struct Entry {
         let dataVersion: Int
         let response: HTTPResponse
+        let bytes: Int
+        var lastUse: UInt64
     }
 
-    private let entries = Mutex<[String: Entry]>([:])
-    let capacity: Int
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var bytes = 0
+        var clock: UInt64 = 0
+    }
 
-    init(capacity: Int = 256) { self.capacity = capacity }
+    private let state = Mutex(State())
+    /// Largest total size kept, in bytes (0: nothing is cached).
+    let maxBytes: Int
+    private let hits: Counter
+    private let misses: Counter
+    private let evictions: Counter
+    private let size: Gauge
+
+    init(maxBytes: Int, metrics: PrometheusCollectorRegistry) {
+        self.maxBytes = maxBytes
+        hits = metrics.makeCounter(name: "cohort_cache_hits_total", help: "Cohort queries answered from the cache.")
+        misses = metrics.makeCounter(name: "cohort_cache_misses_total", help: "Cohort queries computed (not in the cache, or stale).")
+        evictions = metrics.makeCounter(
+            name: "cohort_cache_evictions_total", help: "Cohort responses dropped, least recently used first, to stay within the byte bound.")
+        size = metrics.makeGauge(name: "cohort_cache_bytes", help: "Bytes held by the cohort cache (bodies and keys).")
+    }
 
     func get(_ key: String, dataVersion: Int) -> HTTPResponse? {
-        entries.withLock { $0[key] }.flatMap { $0.dataVersion == dataVersion ? $0.response : nil }
+        let response: HTTPResponse? = state.withLock { state in
+            guard var entry = state.entries[key], entry.dataVersion == dataVersion else { return nil }
+            state.clock &+= 1
+            entry.lastUse = state.clock
+            state.entries[key] = entry
+            return entry.response
+        }
+        if response == nil { misses.increment() } else { hits.increment() }
+        return response
     }
 
     func put(_ key: String, dataVersion: Int, response: HTTPResponse) {
-        entries.withLock { entries in
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[key] = Entry(dataVersion: dataVersion, response: response)
+        // Headers are a few hundred bytes; the body and the key dominate.
+        let bytes = response.body.count + key.utf8.count + 512
+        guard bytes <= maxBytes else { return }
+        let (evicted, total) = state.withLock { state -> (Int, Int) in
+            // Entries of older data versions can never be served again.
+            if state.entries.values.contains(where: { $0.dataVersion < dataVersion }) {
+                for (oldKey, entry) in state.entries where entry.dataVersion < dataVersion {
+                    state.entries.removeValue(forKey: oldKey)
+                    state.bytes -= entry.bytes
+                }
+            }
+            if let previous = state.entries.removeValue(forKey: key) { state.bytes -= previous.bytes }
+            var evicted = 0
+            while state.bytes + bytes > maxBytes, let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+                state.entries.removeValue(forKey: oldest.key)
+                state.bytes -= oldest.value.bytes
+                evicted += 1
+            }
+            state.clock &+= 1
+            state.entries[key] = Entry(dataVersion: dataVersion, response: response, bytes: bytes, lastUse: state.clock)
+            state.bytes += bytes
+            return (evicted, state.bytes)
         }
+        if evicted > 0 { evictions.increment(by: Int64(evicted)) }
+        size.set(Double(total))
     }
+
+    /// Entries and bytes held (tests).
+    var usage: (entries: Int, bytes: Int) { state.withLock { ($0.entries.count, $0.bytes) } }
 }
 
 extension Application {
@@ -44,20 +99,24 @@ extension Application {
 
     var cohortAnalysis: CohortAnalysis { CohortAnalysis(minCellSize: minCellSize) }
 
+    /// Every cohort route may compute for long on a cold cache (a 100,000-case curve, a Cox fit):
+    /// they run on the server's worker pool, so that an analyst's uncached query never stalls the
+    /// event loops that answer other clients' polls (issue 11). A cached answer or a 304 costs a
+    /// hand-off to a worker and back.
     func addCohortRoutes(to router: inout Router) {
-        router.get("/v1/cohorts/survival") { [self] request in
+        router.get("/v1/cohorts/survival", mayBlock: true) { [self] request in
             try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery) { query, rows, dataVersion in
                 let result = try cohortAnalysis.survival(query, rows: rows)
                 return jsonBody(result.json(CohortContext(dataVersion: dataVersion)))
             }
         }
-        router.get("/v1/cohorts/survival.svg") { [self] request in
+        router.get("/v1/cohorts/survival.svg", mayBlock: true) { [self] request in
             try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery) { query, rows, _ in
                 let result = try cohortAnalysis.survival(query, rows: rows)
                 return .text(survivalSVG(result), contentType: "image/svg+xml; charset=utf-8")
             }
         }
-        router.get("/v1/cohorts/cox") { [self] request in
+        router.get("/v1/cohorts/cox", mayBlock: true) { [self] request in
             try cohortResponse(
                 request, extraParameters: ["endpoint", "origin", "covariates", "conf_level"], allowGroupBy: false,
                 parse: coxQuery
@@ -65,12 +124,12 @@ extension Application {
                 jsonBody(try cohortAnalysis.cox(query, rows: rows).json(CohortContext(dataVersion: dataVersion)))
             }
         }
-        router.get("/v1/cohorts/summary") { [self] request in
+        router.get("/v1/cohorts/summary", mayBlock: true) { [self] request in
             try cohortResponse(request, extraParameters: [], parse: { selection, _ in selection }) { selection, rows, dataVersion in
                 jsonBody(try cohortAnalysis.summary(selection, rows: rows).json(CohortContext(dataVersion: dataVersion)))
             }
         }
-        router.get("/v1/cohorts/dataset.csv") { [self] request in
+        router.get("/v1/cohorts/dataset.csv", mayBlock: true) { [self] request in
             try cohortResponse(
                 request, extraParameters: ["endpoint", "origin"],
                 parse: { selection, request in
@@ -214,6 +273,37 @@ extension Application {
         return value
     }
 
+    /// The documented ranges of the numeric parameters (openapi.yaml): outside them, 400 naming the
+    /// parameter. They keep every statistic finite (tau=1e155 overflowed the RMST variance; a
+    /// conf_level a hair below 1 gave an infinite z).
+    enum NumericRange {
+        static let confLevel = 0.5...0.9999
+        /// 100 years, in months or days.
+        static func time(_ unit: TimeUnit) -> ClosedRange<Double> { 0...(1200 * TimeUnit.daysPerMonth / unit.days) }
+        static let maxTimes = 50
+    }
+
+    func confLevel(_ request: HTTPRequest) throws -> Double {
+        try number(request, "conf_level", validity: "must be a number from 0.5 to 0.9999") { NumericRange.confLevel.contains($0) } ?? 0.95
+    }
+
+    /// `times=`: comma-separated times within 100 years, in the query's unit.
+    func landmarkTimes(_ request: HTTPRequest, unit: TimeUnit) throws -> [Double] {
+        guard let times = request.query["times"] else { return [] }
+        let range = NumericRange.time(unit)
+        let message = "must be at most \(NumericRange.maxTimes) numbers from 0 to \(Int(range.upperBound)) (\(unit.rawValue)), separated by commas"
+        let parts = times.split(separator: ",", omittingEmptySubsequences: false)
+        guard !parts.isEmpty, parts.count <= NumericRange.maxTimes else {
+            throw RequestError.badParameter(name: "times", message: message)
+        }
+        return try parts.map { part in
+            guard let value = Double(part), value.isFinite, range.contains(value) else {
+                throw RequestError.badParameter(name: "times", message: message)
+            }
+            return value
+        }
+    }
+
     func survivalQuery(_ selection: CohortSelection, _ request: HTTPRequest) throws -> SurvivalQuery {
         let (endpoint, origin) = try endpointAndOrigin(request)
         var options = AnalysisOptions()
@@ -223,29 +313,22 @@ extension Application {
             }
             options.confType = parsed
         }
-        options.confLevel =
-            try number(request, "conf_level", validity: "must be a number between 0 and 1 (exclusive)") { $0 > 0 && $0 < 1 } ?? 0.95
-        if let times = request.query["times"] {
-            options.landmarks = try times.split(separator: ",").map { part in
-                guard let value = Double(part), value.isFinite, value >= 0 else {
-                    throw RequestError.badParameter(name: "times", message: "must be non-negative numbers separated by commas")
-                }
-                return value
-            }
-        }
-        options.tau = try number(request, "tau", validity: "must be a positive number") { $0 > 0 }
         let unitText = request.query["unit"] ?? "months"
         guard let unit = TimeUnit(rawValue: unitText) else {
             throw RequestError.badParameter(name: "unit", message: "must be months or days")
         }
+        options.confLevel = try confLevel(request)
+        options.landmarks = try landmarkTimes(request, unit: unit)
+        let range = NumericRange.time(unit)
+        options.tau = try number(
+            request, "tau", validity: "must be a number above 0 and at most \(Int(range.upperBound)) (\(unit.rawValue))"
+        ) { $0 > 0 && $0 <= range.upperBound }
         return SurvivalQuery(selection: selection, endpoint: endpoint, origin: origin, unit: unit, options: options)
     }
 
     func coxQuery(_ selection: CohortSelection, _ request: HTTPRequest) throws -> CoxQuery {
         let (endpoint, origin) = try endpointAndOrigin(request)
-        let confLevel = try number(request, "conf_level", validity: "must be a number between 0 and 1 (exclusive)") {
-            $0 > 0 && $0 < 1
-        }
+        let confLevel = try confLevel(request)
         guard let list = request.query["covariates"], !list.isEmpty else {
             throw RequestError.badParameter(name: "covariates", message: "is required: a comma-separated list of covariates")
         }
@@ -262,7 +345,7 @@ extension Application {
             throw RequestError.badParameter(name: "covariates", message: "names a covariate twice")
         }
         return CoxQuery(
-            selection: selection, covariates: covariates, endpoint: endpoint, origin: origin, confLevel: confLevel ?? 0.95)
+            selection: selection, covariates: covariates, endpoint: endpoint, origin: origin, confLevel: confLevel)
     }
 
     // MARK: - Encoding

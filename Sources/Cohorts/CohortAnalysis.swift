@@ -291,8 +291,17 @@ public struct CohortAnalysis: Sendable {
         value.rounded() == value ? String(Int(value)) : String(value)
     }
 
-    /// Values are from closed vocabularies or site names ([A-Za-z0-9._-]); quoted anyway for R.
-    static func csvText(_ value: String) -> String { "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+    /// A text cell (a vocabulary value or a site name, [A-Za-z0-9._-]), quoted for R. A value a
+    /// spreadsheet would run as a formula (leading =, +, -, @, tab or CR; e.g. a site named
+    /// `-2-3`) gets a leading apostrophe, as OWASP's CSV-injection advice says. Only text cells:
+    /// the numeric columns are written as numbers and stay as R reads them.
+    static func csvText(_ value: String) -> String {
+        var text = value.replacingOccurrences(of: "\"", with: "\"\"")
+        if let first = text.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(first) {
+            text = "'" + text
+        }
+        return "\"" + text + "\""
+    }
 }
 
 /// Group keys in code-point order, as the survival engine orders groups.

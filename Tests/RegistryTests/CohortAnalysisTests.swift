@@ -66,6 +66,26 @@ import Testing
         #expect(shown.droppedRows == 1)
     }
 
+    /// The API refuses such a level (400); the module reports what is not finite as null, with a reason.
+    @Test func aStatisticThatIsNotFiniteIsNullWithAReason() throws {
+        let query = CoxQuery(selection: CohortSelection(), covariates: [.field(.sex)], confLevel: 0.9999999999999999)
+        let result = try CohortAnalysis(minCellSize: 5).cox(query, rows: Self.rows)
+        let body = try JSONValue.parse(result.json(CohortContext(dataVersion: 1)))
+        #expect(body["cox"]?["terms"]?.arrayValue?[0]["upper"] == .null)
+        #expect(body["not_finite_note"]?.stringValue?.contains("reported as null") == true)
+        let normal = try CohortAnalysis(minCellSize: 5).cox(CoxQuery(selection: CohortSelection(), covariates: [.field(.sex)]), rows: Self.rows)
+        #expect(try JSONValue.parse(normal.json(CohortContext(dataVersion: 1)))["not_finite_note"] == nil)
+    }
+
+    @Test func formulaLikeTextCellsGetAnApostrophe() {
+        var rows = [row(days: 10, dead: true, site: "-2-3"), row(days: 20, dead: false, site: "@x"), row(days: 30, dead: true, site: "A.b")]
+        rows += (0..<3).map { row(days: 40 + $0, dead: true, site: "=cmd") }
+        let csv = CohortAnalysis(minCellSize: 0).datasetCSV(DatasetQuery(selection: CohortSelection()), rows: rows)
+        #expect(csv.contains(",\"'-2-3\",") && csv.contains(",\"'@x\",") && csv.contains(",\"'=cmd\",") && csv.contains(",\"A.b\","))
+        // Numeric columns are untouched.
+        #expect(csv.split(separator: "\n")[1].hasPrefix("10,0.32854209445585214,1,"))
+    }
+
     @Test func summaryCountsPerGroup() throws {
         let result = try CohortAnalysis(minCellSize: 5).summary(CohortSelection(groupBy: .localization), rows: Self.rows)
         #expect(result.n == 16)
