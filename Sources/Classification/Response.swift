@@ -72,27 +72,36 @@ extension Classification {
             .noBaseline, "No baseline assessment was given, so there is nothing to measure the response against.")
         static let noBestAssessment = NotEvaluable(.noAssessment, "No best-response assessment was given.")
         static func bestLacksMProtein(serum: Bool, urine: Bool) -> NotEvaluable {
-            let missing = serum && urine ? "serum and urine M-protein that were" : serum ? "serum M-protein that was" : "urine M-protein that was"
-            return NotEvaluable(.noAssessment, "The best assessment does not give the \(missing) measurable at baseline.")
+            let missing =
+                serum && urine
+                ? "serum and urine M-protein that were"
+                : serum ? "serum M-protein that was" : "urine M-protein that was"
+            return NotEvaluable(
+                .noAssessment, "The best assessment does not give the \(missing) measurable at baseline.")
         }
         static let bestLacksFLC = NotEvaluable(
             .noAssessment,
-            "The best assessment does not give both free light chains, so the dFLC that was measurable at baseline cannot be compared.")
+            "The best assessment does not give both free light chains, so the dFLC that was measurable at baseline cannot be compared."
+        )
         static let bestLacksMarrow = NotEvaluable(
             .noAssessment,
             "The best assessment does not give the bone marrow plasma cells, the only disease measurable at baseline.")
         static let baselineLacksUninvolvedFLC = NotEvaluable(
             .notMeasurable,
-            "The baseline gives the involved but not the uninvolved FLC, so the dFLC of the FLC disease measurable at baseline cannot be computed.")
+            "The baseline gives the involved but not the uninvolved FLC, so the dFLC of the FLC disease measurable at baseline cannot be computed."
+        )
         static let dFLCNotPositive = NotEvaluable(
             .notMeasurable,
-            "The involved FLC is not above the uninvolved FLC at baseline, so the FLC disease cannot be followed by its dFLC.")
+            "The involved FLC is not above the uninvolved FLC at baseline, so the FLC disease cannot be followed by its dFLC."
+        )
         static let flcRatioUnknown = NotEvaluable(
             .notMeasurable,
-            "No measurable disease at baseline: the involved FLC is at least 100 mg/L but the FLC ratio is unknown (not given and not derivable from the values and light chain), and no M-protein or marrow value reaches its threshold.")
+            "No measurable disease at baseline: the involved FLC is at least 100 mg/L but the FLC ratio is unknown (not given and not derivable from the values and light chain), and no M-protein or marrow value reaches its threshold."
+        )
         static let nothingMeasurable = NotEvaluable(
             .notMeasurable,
-            "No measurable disease at baseline: serum M-protein below 1 g/dL, urine M-protein below 200 mg/24 h, involved FLC below 100 mg/L or without an abnormal ratio, and marrow plasma cells below 30% (or not given).")
+            "No measurable disease at baseline: serum M-protein below 1 g/dL, urine M-protein below 200 mg/24 h, involved FLC below 100 mg/L or without an abnormal ratio, and marrow plasma cells below 30% (or not given)."
+        )
     }
 
     /// The state of the kappa/lambda free light chain ratio at one assessment.
@@ -382,7 +391,8 @@ extension Classification.Response {
         // section 4; IMWG 2016, Kumar et al., Lancet Oncol 2016;17:e328, Table 2: "in patients
         // without measurable serum and urine M-protein levels and without measurable involved FLC
         // levels, bone marrow plasma-cell percentage irrespective of baseline status").
-        if !measurableMProtein, !measurableFLC, let m0 = b.boneMarrowPlasmaCellsPct, let m1 = a.boneMarrowPlasmaCellsPct,
+        if !measurableMProtein, !measurableFLC, let m0 = b.boneMarrowPlasmaCellsPct,
+            let m1 = a.boneMarrowPlasmaCellsPct,
             progressed(baseline: m0, best: m1, absoluteFloor: 10)
         {
             progression.append(.marrowIncrease)

@@ -79,7 +79,8 @@ private func storeAsPreviousEngine(_ database: Database) throws {
         }
         #expect(row == ["PR", "PR+NR", ClassificationEngine.version])
 
-        let last = try service.client.get("/v1/cases/FLC-1/history", headers: [auth]).jsonValue?["entries"]?.arrayValue?.last
+        let last = try service.client.get("/v1/cases/FLC-1/history", headers: [auth]).jsonValue?["entries"]?.arrayValue?
+            .last
         #expect(last?["action"] == "reclassify")
         let paths = Set(last?["changed_paths"]?.arrayValue?.compactMap(\.stringValue) ?? [])
         #expect(paths.isSuperset(of: ["/classification/engine_version", "/classification/response/computed"]))
@@ -109,8 +110,44 @@ private func storeAsPreviousEngine(_ database: Database) throws {
         let current = try server.client.get("/v1/cases/FLC-2", headers: [auth]).jsonValue
         #expect(current?["classification"]?["response"]?["computed"] == "PR")
         #expect(current?["engine_version"]?.stringValue == ClassificationEngine.version)
-        let last = try server.client.get("/v1/cases/FLC-2/history", headers: [auth]).jsonValue?["entries"]?.arrayValue?.last
+        let last = try server.client.get("/v1/cases/FLC-2/history", headers: [auth]).jsonValue?["entries"]?.arrayValue?
+            .last
         #expect(last?["action"] == "reclassify")
         #expect(last?["changed_paths"]?.arrayValue?.contains("/classification/response/computed") == true)
+    }
+}
+
+/// openapi.yaml lists the closed vocabularies of the classification; the engine must emit nothing else.
+@Suite struct OpenAPIClassificationVocabularyTests {
+    let document: String
+
+    init() throws {
+        document = try String(contentsOfFile: repositoryRoot + "/openapi.yaml", encoding: .utf8)
+    }
+
+    @Test func everyResponseCriterionIsInTheBasisEnum() {
+        for criterion in Classification.ResponseCriterion.allCases {
+            #expect(document.contains("\n              - \(criterion.rawValue)\n"), "\(criterion.rawValue)")
+        }
+    }
+
+    @Test func everyNotEvaluableCodeIsInItsEnum() {
+        let codes = Classification.NotEvaluable.Code.allCases.map(\.rawValue).joined(separator: ", ")
+        #expect(document.contains("enum: [\(codes)]"))
+    }
+
+    @Test func everyRecommendationSentenceIsListedVerbatim() {
+        for recommendation in Classification.Localization.Recommendation.allCases {
+            #expect(document.contains("- \"\(recommendation.sentence)\"\n"), "\(recommendation.sentence)")
+        }
+    }
+
+    @Test func everyEngineVersionInTheExamplesIsTheCurrentOne() {
+        let mentioned = document.components(separatedBy: "classification-20").dropFirst().map {
+            "classification-20" + $0.prefix { $0.isNumber || $0 == "." }
+        }
+        #expect(!mentioned.isEmpty)
+        // The pattern's own text (`classification-YEAR.MONTH.N`) does not start with a digit.
+        #expect(Set(mentioned.map { $0.hasSuffix(".") ? String($0.dropLast()) : $0 }) == [ClassificationEngine.version])
     }
 }

@@ -29,7 +29,9 @@ struct FLCRatioDerivationTests {
         #expect(derived.formula == row.formula, "\(row.name)")
         #expect(derived.lightChain == row.lightChain, "\(row.name)")
         if let ratio = row.ratio {
-            #expect(derived.ratio.map { abs($0 - ratio) <= 1e-12 * ratio } == true, "\(row.name): \(String(describing: derived.ratio))")
+            #expect(
+                derived.ratio.map { abs($0 - ratio) <= 1e-12 * ratio } == true,
+                "\(row.name): \(String(describing: derived.ratio))")
         } else {
             #expect(derived.ratio == nil, "\(row.name)")
         }
@@ -38,49 +40,112 @@ struct FLCRatioDerivationTests {
     @Test(
         "kappa: ratio = involved/uninvolved, normal 0.26 <= ratio <= 1.65 (edges inclusive)",
         arguments: [
-            DerivedRatioCase(name: "exactly 0.26 (26/100) is normal", involved: 26, uninvolved: 100, lightChain: .kappa, status: .normal, ratio: 0.26, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "exactly 1.65 (165/100) is normal", involved: 165, uninvolved: 100, lightChain: .kappa, status: .normal, ratio: 1.65, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "0.26 in decimal, 0.25999999999999995 in binary (16.9/65), is normal", involved: 16.9, uninvolved: 65, lightChain: .kappa, status: .normal, ratio: 0.26, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "1.65 in decimal, 1.6500000000000001 in binary (9.9/6), is normal", involved: 9.9, uninvolved: 6, lightChain: .kappa, status: .normal, ratio: 1.65, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "0.25 is abnormal", involved: 25, uninvolved: 100, lightChain: .kappa, status: .abnormal, ratio: 0.25, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "1.66 is abnormal", involved: 166, uninvolved: 100, lightChain: .kappa, status: .abnormal, ratio: 1.66, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "kappa myeloma 500/10 = 50 is abnormal", involved: 500, uninvolved: 10, lightChain: .kappa, status: .abnormal, ratio: 50, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "uninvolved 0: infinite ratio, abnormal, reported as null", involved: 150, uninvolved: 0, lightChain: .kappa, status: .abnormal, ratio: nil, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "involved 0: ratio 0, abnormal", involved: 0, uninvolved: 10, lightChain: .kappa, status: .abnormal, ratio: 0, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "both 0: no ratio, unknown", involved: 0, uninvolved: 0, lightChain: .kappa, status: .unknown, ratio: nil, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "exactly 0.26 (26/100) is normal", involved: 26, uninvolved: 100, lightChain: .kappa,
+                status: .normal, ratio: 0.26, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "exactly 1.65 (165/100) is normal", involved: 165, uninvolved: 100, lightChain: .kappa,
+                status: .normal, ratio: 1.65, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "0.26 in decimal, 0.25999999999999995 in binary (16.9/65), is normal", involved: 16.9,
+                uninvolved: 65, lightChain: .kappa, status: .normal, ratio: 0.26, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "1.65 in decimal, 1.6500000000000001 in binary (9.9/6), is normal", involved: 9.9, uninvolved: 6,
+                lightChain: .kappa, status: .normal, ratio: 1.65, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "0.25 is abnormal", involved: 25, uninvolved: 100, lightChain: .kappa, status: .abnormal,
+                ratio: 0.25, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "1.66 is abnormal", involved: 166, uninvolved: 100, lightChain: .kappa, status: .abnormal,
+                ratio: 1.66, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "kappa myeloma 500/10 = 50 is abnormal", involved: 500, uninvolved: 10, lightChain: .kappa,
+                status: .abnormal, ratio: 50, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "uninvolved 0: infinite ratio, abnormal, reported as null", involved: 150, uninvolved: 0,
+                lightChain: .kappa, status: .abnormal, ratio: nil, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "involved 0: ratio 0, abnormal", involved: 0, uninvolved: 10, lightChain: .kappa,
+                status: .abnormal, ratio: 0, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "both 0: no ratio, unknown", involved: 0, uninvolved: 0, lightChain: .kappa, status: .unknown,
+                ratio: nil, formula: .involvedOverUninvolved),
         ])
     func kappa(_ row: DerivedRatioCase) { Self.check(row) }
 
     @Test(
         "lambda: ratio = uninvolved/involved (kappa/lambda), normal 0.26 <= ratio <= 1.65 (edges inclusive)",
         arguments: [
-            DerivedRatioCase(name: "exactly 0.26 (26/100) is normal", involved: 100, uninvolved: 26, lightChain: .lambda, status: .normal, ratio: 0.26, formula: .uninvolvedOverInvolved),
-            DerivedRatioCase(name: "exactly 1.65 (165/100) is normal", involved: 100, uninvolved: 165, lightChain: .lambda, status: .normal, ratio: 1.65, formula: .uninvolvedOverInvolved),
-            DerivedRatioCase(name: "0.25 is abnormal", involved: 100, uninvolved: 25, lightChain: .lambda, status: .abnormal, ratio: 0.25, formula: .uninvolvedOverInvolved),
-            DerivedRatioCase(name: "1.66 is abnormal", involved: 100, uninvolved: 166, lightChain: .lambda, status: .abnormal, ratio: 1.66, formula: .uninvolvedOverInvolved),
-            DerivedRatioCase(name: "lambda myeloma 10/500 = 0.02 is abnormal", involved: 500, uninvolved: 10, lightChain: .lambda, status: .abnormal, ratio: 0.02, formula: .uninvolvedOverInvolved),
-            DerivedRatioCase(name: "the same values read as kappa would be 50: the light chain decides the direction", involved: 10, uninvolved: 500, lightChain: .lambda, status: .abnormal, ratio: 50, formula: .uninvolvedOverInvolved),
-            DerivedRatioCase(name: "uninvolved 0: ratio 0, abnormal", involved: 150, uninvolved: 0, lightChain: .lambda, status: .abnormal, ratio: 0, formula: .uninvolvedOverInvolved),
-            DerivedRatioCase(name: "involved 0: infinite ratio, abnormal, reported as null", involved: 0, uninvolved: 10, lightChain: .lambda, status: .abnormal, ratio: nil, formula: .uninvolvedOverInvolved),
+            DerivedRatioCase(
+                name: "exactly 0.26 (26/100) is normal", involved: 100, uninvolved: 26, lightChain: .lambda,
+                status: .normal, ratio: 0.26, formula: .uninvolvedOverInvolved),
+            DerivedRatioCase(
+                name: "exactly 1.65 (165/100) is normal", involved: 100, uninvolved: 165, lightChain: .lambda,
+                status: .normal, ratio: 1.65, formula: .uninvolvedOverInvolved),
+            DerivedRatioCase(
+                name: "0.25 is abnormal", involved: 100, uninvolved: 25, lightChain: .lambda, status: .abnormal,
+                ratio: 0.25, formula: .uninvolvedOverInvolved),
+            DerivedRatioCase(
+                name: "1.66 is abnormal", involved: 100, uninvolved: 166, lightChain: .lambda, status: .abnormal,
+                ratio: 1.66, formula: .uninvolvedOverInvolved),
+            DerivedRatioCase(
+                name: "lambda myeloma 10/500 = 0.02 is abnormal", involved: 500, uninvolved: 10, lightChain: .lambda,
+                status: .abnormal, ratio: 0.02, formula: .uninvolvedOverInvolved),
+            DerivedRatioCase(
+                name: "the same values read as kappa would be 50: the light chain decides the direction", involved: 10,
+                uninvolved: 500, lightChain: .lambda, status: .abnormal, ratio: 50, formula: .uninvolvedOverInvolved),
+            DerivedRatioCase(
+                name: "uninvolved 0: ratio 0, abnormal", involved: 150, uninvolved: 0, lightChain: .lambda,
+                status: .abnormal, ratio: 0, formula: .uninvolvedOverInvolved),
+            DerivedRatioCase(
+                name: "involved 0: infinite ratio, abnormal, reported as null", involved: 0, uninvolved: 10,
+                lightChain: .lambda, status: .abnormal, ratio: nil, formula: .uninvolvedOverInvolved),
         ])
     func lambda(_ row: DerivedRatioCase) { Self.check(row) }
 
     @Test(
         "light chain not given: abnormal when i/u > 1/0.26 or < 0.26, normal when 1/1.65 <= i/u <= 1.65, else unknown",
         arguments: [
-            DerivedRatioCase(name: "exactly 1/0.26 (100/26, one ulp above the double 1/0.26) is not abnormal: unknown", involved: 100, uninvolved: 26, lightChain: nil, status: .unknown, ratio: 100.0 / 26, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "above 1/0.26 (101/26) is abnormal", involved: 101, uninvolved: 26, lightChain: nil, status: .abnormal, ratio: 101.0 / 26, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "exactly 0.26 (26/100) is not abnormal: unknown", involved: 26, uninvolved: 100, lightChain: nil, status: .unknown, ratio: 0.26, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "below 0.26 (25/100) is abnormal", involved: 25, uninvolved: 100, lightChain: nil, status: .abnormal, ratio: 0.25, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "exactly 1.65 (165/100) is normal", involved: 165, uninvolved: 100, lightChain: nil, status: .normal, ratio: 1.65, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "exactly 1/1.65 (100/165) is normal", involved: 100, uninvolved: 165, lightChain: nil, status: .normal, ratio: 100.0 / 165, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "just above 1.65 (166/100) is unknown", involved: 166, uninvolved: 100, lightChain: nil, status: .unknown, ratio: 1.66, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "just below 1/1.65 (100/166) is unknown", involved: 100, uninvolved: 166, lightChain: nil, status: .unknown, ratio: 100.0 / 166, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "1 is normal", involved: 12, uninvolved: 12, lightChain: nil, status: .normal, ratio: 1, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "50 is abnormal", involved: 500, uninvolved: 10, lightChain: nil, status: .abnormal, ratio: 50, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "uninvolved 0 is abnormal (infinite, null)", involved: 150, uninvolved: 0, lightChain: nil, status: .abnormal, ratio: nil, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "involved 0 is abnormal (0)", involved: 0, uninvolved: 10, lightChain: nil, status: .abnormal, ratio: 0, formula: .involvedOverUninvolved),
-            DerivedRatioCase(name: "both 0 is unknown", involved: 0, uninvolved: 0, lightChain: nil, status: .unknown, ratio: nil, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "exactly 1/0.26 (100/26, one ulp above the double 1/0.26) is not abnormal: unknown",
+                involved: 100, uninvolved: 26, lightChain: nil, status: .unknown, ratio: 100.0 / 26,
+                formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "above 1/0.26 (101/26) is abnormal", involved: 101, uninvolved: 26, lightChain: nil,
+                status: .abnormal, ratio: 101.0 / 26, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "exactly 0.26 (26/100) is not abnormal: unknown", involved: 26, uninvolved: 100, lightChain: nil,
+                status: .unknown, ratio: 0.26, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "below 0.26 (25/100) is abnormal", involved: 25, uninvolved: 100, lightChain: nil,
+                status: .abnormal, ratio: 0.25, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "exactly 1.65 (165/100) is normal", involved: 165, uninvolved: 100, lightChain: nil,
+                status: .normal, ratio: 1.65, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "exactly 1/1.65 (100/165) is normal", involved: 100, uninvolved: 165, lightChain: nil,
+                status: .normal, ratio: 100.0 / 165, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "just above 1.65 (166/100) is unknown", involved: 166, uninvolved: 100, lightChain: nil,
+                status: .unknown, ratio: 1.66, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "just below 1/1.65 (100/166) is unknown", involved: 100, uninvolved: 166, lightChain: nil,
+                status: .unknown, ratio: 100.0 / 166, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "1 is normal", involved: 12, uninvolved: 12, lightChain: nil, status: .normal, ratio: 1,
+                formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "50 is abnormal", involved: 500, uninvolved: 10, lightChain: nil, status: .abnormal, ratio: 50,
+                formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "uninvolved 0 is abnormal (infinite, null)", involved: 150, uninvolved: 0, lightChain: nil,
+                status: .abnormal, ratio: nil, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "involved 0 is abnormal (0)", involved: 0, uninvolved: 10, lightChain: nil, status: .abnormal,
+                ratio: 0, formula: .involvedOverUninvolved),
+            DerivedRatioCase(
+                name: "both 0 is unknown", involved: 0, uninvolved: 0, lightChain: nil, status: .unknown, ratio: nil,
+                formula: .involvedOverUninvolved),
         ])
     func lightChainNotGiven(_ row: DerivedRatioCase) { Self.check(row) }
 }
@@ -92,35 +157,44 @@ struct ResponseFLCRatioMarrowNotEvaluableTests {
         arguments: [
             ResponseCase(
                 name: "kappa 500/10 at baseline is abnormal: FLC measurable, dFLC 490 -> 190 is PR",
-                baseline: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 10), best: A(involvedFLCMgL: 200, uninvolvedFLCMgL: 10),
+                baseline: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 10),
+                best: A(involvedFLCMgL: 200, uninvolvedFLCMgL: 10),
                 computed: .PR, basis: ["flc_ratio_derived", "dflc_reduction>=50%"], lightChain: .kappa),
             ResponseCase(
                 name: "lambda 500/10 at baseline (kappa/lambda 0.02) is abnormal: PR",
-                baseline: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 10), best: A(involvedFLCMgL: 200, uninvolvedFLCMgL: 10),
+                baseline: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 10),
+                best: A(involvedFLCMgL: 200, uninvolvedFLCMgL: 10),
                 computed: .PR, basis: ["flc_ratio_derived", "dflc_reduction>=50%"], lightChain: .lambda),
             ResponseCase(
                 name: "light chain not given, 500/10 is abnormal either way: PR",
-                baseline: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 10), best: A(involvedFLCMgL: 200, uninvolvedFLCMgL: 10),
+                baseline: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 10),
+                best: A(involvedFLCMgL: 200, uninvolvedFLCMgL: 10),
                 computed: .PR, basis: ["flc_ratio_derived", "dflc_reduction>=50%"]),
             ResponseCase(
                 name: "kappa, derived abnormal, dFLC not halved: SD on the FLC path",
-                baseline: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 10), best: A(involvedFLCMgL: 400, uninvolvedFLCMgL: 10),
-                computed: .SD, basis: ["flc_ratio_derived", "no_response_or_progression_criteria_met"], lightChain: .kappa),
+                baseline: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 10),
+                best: A(involvedFLCMgL: 400, uninvolvedFLCMgL: 10),
+                computed: .SD, basis: ["flc_ratio_derived", "no_response_or_progression_criteria_met"],
+                lightChain: .kappa),
             ResponseCase(
                 name: "kappa 150/100 = 1.5 is normal: FLC not measurable",
-                baseline: A(involvedFLCMgL: 150, uninvolvedFLCMgL: 100), best: A(involvedFLCMgL: 50, uninvolvedFLCMgL: 100),
+                baseline: A(involvedFLCMgL: 150, uninvolvedFLCMgL: 100),
+                best: A(involvedFLCMgL: 50, uninvolvedFLCMgL: 100),
                 computed: nil, lightChain: .kappa, notEvaluable: .notMeasurable),
             ResponseCase(
                 name: "light chain not given, 300/100 = 3 is unknown: not abnormal, so not measurable",
-                baseline: A(involvedFLCMgL: 300, uninvolvedFLCMgL: 100), best: A(involvedFLCMgL: 100, uninvolvedFLCMgL: 100),
+                baseline: A(involvedFLCMgL: 300, uninvolvedFLCMgL: 100),
+                best: A(involvedFLCMgL: 100, uninvolvedFLCMgL: 100),
                 computed: nil, notEvaluable: .notMeasurable),
             ResponseCase(
                 name: "light chain not given, exactly 1/0.26 (100/26) is unknown, not abnormal: not measurable",
-                baseline: A(involvedFLCMgL: 100, uninvolvedFLCMgL: 26), best: A(involvedFLCMgL: 20, uninvolvedFLCMgL: 26),
+                baseline: A(involvedFLCMgL: 100, uninvolvedFLCMgL: 26),
+                best: A(involvedFLCMgL: 20, uninvolvedFLCMgL: 26),
                 computed: nil, notEvaluable: .notMeasurable),
             ResponseCase(
                 name: "light chain not given, just above 1/0.26 (101/26) is abnormal: measurable, PR",
-                baseline: A(involvedFLCMgL: 101, uninvolvedFLCMgL: 26), best: A(involvedFLCMgL: 20, uninvolvedFLCMgL: 26),
+                baseline: A(involvedFLCMgL: 101, uninvolvedFLCMgL: 26),
+                best: A(involvedFLCMgL: 20, uninvolvedFLCMgL: 26),
                 computed: .PR, basis: ["flc_ratio_derived", "dflc_reduction>=50%"]),
             ResponseCase(
                 name: "only the involved FLC given: ratio unknown, not measurable",
@@ -167,21 +241,33 @@ struct ResponseFLCRatioMarrowNotEvaluableTests {
     func derivedRatiosAreReported() {
         let response = Classification.Response(
             response: CaseRecord.Response(
-                baseline: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 10), best: A(involvedFLCMgL: 200, uninvolvedFLCMgL: 10)),
+                baseline: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 10),
+                best: A(involvedFLCMgL: 200, uninvolvedFLCMgL: 10)),
             lightChain: .lambda)
         #expect(
             response.derivedFLCRatios == [
-                .init(assessment: .baseline, lightChain: .lambda, formula: .uninvolvedOverInvolved, ratio: 0.02, status: .abnormal),
-                .init(assessment: .best, lightChain: .lambda, formula: .uninvolvedOverInvolved, ratio: 0.05, status: .abnormal),
+                .init(
+                    assessment: .baseline, lightChain: .lambda, formula: .uninvolvedOverInvolved, ratio: 0.02,
+                    status: .abnormal),
+                .init(
+                    assessment: .best, lightChain: .lambda, formula: .uninvolvedOverInvolved, ratio: 0.05,
+                    status: .abnormal),
             ])
         #expect(
             response.toJSON()["flc_ratio_derived"] == [
-                ["assessment": "baseline", "light_chain": "lambda", "formula": "uninvolved/involved", "ratio": 0.02, "result": "abnormal"],
-                ["assessment": "best", "light_chain": "lambda", "formula": "uninvolved/involved", "ratio": 0.05, "result": "abnormal"],
+                [
+                    "assessment": "baseline", "light_chain": "lambda", "formula": "uninvolved/involved", "ratio": 0.02,
+                    "result": "abnormal",
+                ],
+                [
+                    "assessment": "best", "light_chain": "lambda", "formula": "uninvolved/involved", "ratio": 0.05,
+                    "result": "abnormal",
+                ],
             ])
         // A zero denominator: the ratio is infinite, JSON gets null and the result stays abnormal.
         let infinite = Classification.Response(
-            response: CaseRecord.Response(baseline: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 0), best: A()), lightChain: .kappa)
+            response: CaseRecord.Response(baseline: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 0), best: A()),
+            lightChain: .kappa)
         #expect(infinite.toJSON()["flc_ratio_derived"]?.arrayValue?.first?["ratio"] == .null)
         #expect(infinite.toJSON()["flc_ratio_derived"]?.arrayValue?.first?["result"] == "abnormal")
     }
@@ -195,7 +281,8 @@ struct ResponseFLCRatioMarrowNotEvaluableTests {
                 best: A(involvedFLCMgL: 100, uninvolvedFLCMgL: 10),
                 computed: nil, lightChain: .kappa, notEvaluable: .notMeasurable),
             ResponseCase(
-                name: "baseline given abnormal although kappa 150/100 derives normal: FLC measurable, PR without flc_ratio_derived",
+                name:
+                    "baseline given abnormal although kappa 150/100 derives normal: FLC measurable, PR without flc_ratio_derived",
                 baseline: A(involvedFLCMgL: 150, uninvolvedFLCMgL: 100, flcRatioNormal: false),
                 best: A(involvedFLCMgL: 120, uninvolvedFLCMgL: 100),
                 computed: .PR, basis: ["dflc_reduction>=50%"], lightChain: .kappa),
@@ -246,7 +333,8 @@ struct ResponseFLCRatioMarrowNotEvaluableTests {
                 computed: .PD, basis: ["bone_marrow_plasma_cells_increase>=25%_and>=10points"]),
             ResponseCase(
                 name: "applied: involved FLC 500 mg/L with a ratio given normal is not measurable",
-                baseline: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 10, flcRatioNormal: true, boneMarrowPlasmaCellsPct: 20),
+                baseline: A(
+                    involvedFLCMgL: 500, uninvolvedFLCMgL: 10, flcRatioNormal: true, boneMarrowPlasmaCellsPct: 20),
                 best: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 10, boneMarrowPlasmaCellsPct: 30),
                 computed: .PD, basis: ["bone_marrow_plasma_cells_increase>=25%_and>=10points"]),
             ResponseCase(
@@ -266,14 +354,16 @@ struct ResponseFLCRatioMarrowNotEvaluableTests {
                 computed: .SD),
             ResponseCase(
                 name: "not applied: FLC measurable by a ratio given abnormal is SD",
-                baseline: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 10, flcRatioNormal: false, boneMarrowPlasmaCellsPct: 20),
+                baseline: A(
+                    involvedFLCMgL: 500, uninvolvedFLCMgL: 10, flcRatioNormal: false, boneMarrowPlasmaCellsPct: 20),
                 best: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 10, boneMarrowPlasmaCellsPct: 30),
                 computed: .SD, basis: ["no_response_or_progression_criteria_met"]),
             ResponseCase(
                 name: "not applied: FLC measurable by a derived ratio (kappa 500/10) is SD",
                 baseline: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 10, boneMarrowPlasmaCellsPct: 20),
                 best: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 10, boneMarrowPlasmaCellsPct: 30),
-                computed: .SD, basis: ["flc_ratio_derived", "no_response_or_progression_criteria_met"], lightChain: .kappa),
+                computed: .SD, basis: ["flc_ratio_derived", "no_response_or_progression_criteria_met"],
+                lightChain: .kappa),
             ResponseCase(
                 name: "not applied, yet PD on another parameter: serum rise with a marrow rise lists the serum only",
                 baseline: A(serumMProteinGDl: 2.0, boneMarrowPlasmaCellsPct: 20),
@@ -304,11 +394,14 @@ struct ResponseFLCRatioMarrowNotEvaluableTests {
                 notEvaluable: .notMeasurable),
             ResponseCase(
                 name: "not_measurable: FLC measurable by its flag but the uninvolved FLC missing at baseline",
-                baseline: A(involvedFLCMgL: 500, flcRatioNormal: false), best: A(involvedFLCMgL: 200, uninvolvedFLCMgL: 10),
+                baseline: A(involvedFLCMgL: 500, flcRatioNormal: false),
+                best: A(involvedFLCMgL: 200, uninvolvedFLCMgL: 10),
                 computed: nil, notEvaluable: .notMeasurable),
             ResponseCase(
-                name: "not_measurable: involved not above uninvolved (kappa 100/500 derives abnormal), no dFLC to follow",
-                baseline: A(involvedFLCMgL: 100, uninvolvedFLCMgL: 500), best: A(involvedFLCMgL: 50, uninvolvedFLCMgL: 500),
+                name:
+                    "not_measurable: involved not above uninvolved (kappa 100/500 derives abnormal), no dFLC to follow",
+                baseline: A(involvedFLCMgL: 100, uninvolvedFLCMgL: 500),
+                best: A(involvedFLCMgL: 50, uninvolvedFLCMgL: 500),
                 computed: nil, lightChain: .kappa, notEvaluable: .notMeasurable),
         ])
     func notEvaluableCodes(_ row: ResponseCase) { row.check() }
@@ -327,7 +420,8 @@ struct ResponseFLCRatioMarrowNotEvaluableTests {
             #expect(response.computed == nil)
             #expect(response.notEvaluable?.code == code)
             let reason = response.notEvaluable?.reason ?? ""
-            #expect(reason.first?.isUppercase == true && reason.hasSuffix(".") && reason.filter { $0 == "." }.count == 1)
+            #expect(
+                reason.first?.isUppercase == true && reason.hasSuffix(".") && reason.filter { $0 == "." }.count == 1)
         }
         // The reported category stays usable, and its basis is unchanged.
         let reportedOnly = Classification.Response(response: CaseRecord.Response(reported: .PR))
@@ -338,8 +432,10 @@ struct ResponseFLCRatioMarrowNotEvaluableTests {
     @Test("not_evaluable reasons name what is missing")
     func reasonsNameTheGap() {
         func reason(_ baseline: A, _ best: A, _ lightChain: CaseRecord.LightChain? = nil) -> String {
-            Classification.Response(response: CaseRecord.Response(baseline: baseline, best: best), lightChain: lightChain)
-                .notEvaluable?.reason ?? ""
+            Classification.Response(
+                response: CaseRecord.Response(baseline: baseline, best: best), lightChain: lightChain
+            )
+            .notEvaluable?.reason ?? ""
         }
         #expect(reason(A(serumMProteinGDl: 2), A()).contains("serum M-protein"))
         #expect(reason(A(serumMProteinGDl: 2, urineMProteinMg24h: 300), A()).contains("serum and urine M-protein"))
