@@ -27,7 +27,8 @@ public final class Application: Sendable {
     public let fhirTerminology: Terminology?
     /// Largest body of `POST /v1/fhir` (a larger Bundle gets a 413 OperationOutcome).
     public let maxFHIRBytes: Int
-    let cohortCache = CohortCache()
+    /// Computed cohort responses, bounded by bytes (`icmm serve --cohort-cache-mb`).
+    let cohortCache: CohortCache
     /// The running server, for the figures `/metrics` reads from it (set once it has started).
     /// Weak: the server holds the routes, which hold this application.
     private let server = Mutex<WeakServer>(WeakServer())
@@ -36,8 +37,9 @@ public final class Application: Sendable {
     public init(
         database: Database, migrations: MigrationRunner, metrics: PrometheusCollectorRegistry, openAPIDocument: String,
         logger: Logger, maxImportBytes: Int = 256 << 20, minCellSize: Int = 5, now: @escaping @Sendable () -> Date = { Date() },
-        fhirTerminology: Terminology? = nil, maxFHIRBytes: Int = 16 << 20
+        cohortCacheBytes: Int = 64 << 20, fhirTerminology: Terminology? = nil, maxFHIRBytes: Int = 16 << 20
     ) {
+        self.cohortCache = CohortCache(maxBytes: cohortCacheBytes, metrics: metrics)
         self.fhirTerminology = fhirTerminology
         self.maxFHIRBytes = maxFHIRBytes
         self.minCellSize = minCellSize

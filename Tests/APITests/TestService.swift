@@ -31,7 +31,7 @@ final class TestService {
 
     init(
         maxBody: Int = 1 << 20, maxImportBytes: Int = 64 << 20, minCellSize: Int = 5, migrations: MigrationRunner? = nil,
-        migrate: Bool = true, maxFHIRBytes: Int = 16 << 20
+        migrate: Bool = true, cohortCacheBytes: Int = 64 << 20, maxFHIRBytes: Int = 16 << 20
     ) throws {
         database = try Database(configuration: .init(path: directory.file("icmm.sqlite")))
         let runner = try migrations ?? MigrationRunner(directory: repositoryRoot + "/Migrations")
@@ -42,6 +42,7 @@ final class TestService {
         application = Application(
             database: database, migrations: runner, metrics: sharedMetrics, openAPIDocument: document, logger: logger,
             maxImportBytes: maxImportBytes, minCellSize: minCellSize, now: { testNow },
+            cohortCacheBytes: cohortCacheBytes,
             fhirTerminology: try Terminology(tsv: String(contentsOfFile: repositoryRoot + "/fhir-terminology.tsv", encoding: .utf8)),
             maxFHIRBytes: maxFHIRBytes)
         var configuration = HTTPServerConfiguration()
