@@ -80,7 +80,7 @@ public enum CompetingRisks {
         for (k, c) in causes.enumerated() { causeNumber[c] = Int32(k + 1) }
         let code = data.cause.map { $0 == censored ? Int32(0) : causeNumber[$0]! }
         let (keys, groupIndex) = SurvivalAnalysis.groupIndices(data.group, count: n)
-        let z = Distributions.normalQuantile(1 - (1 - options.confLevel) / 2)
+        let z = Distributions.twoSidedCriticalValue(level: options.confLevel)
         let times = Array(Set(options.times)).sorted()
 
         let (order, sortedTime) = sortTimes(data.time)
