@@ -211,23 +211,22 @@ extension HTTPServer {
 
         guard framing.contentLength != nil || framing.transferEncoding else { return .noBody }
         state.bodyLimit = state.route?.maxBodyBytes ?? configuration.maxBodyBytes
+        var declaredLength: Int?
         if let declared = framing.contentLength {
             guard let length = Int(declared.trimmingASCIISpaces()), length >= 0 else {
                 return refuse(.badRequest(detail: "The Content-Length header is not a number."))
             }
-            if length > state.bodyLimit { return refuse(.payloadTooLarge(limit: state.bodyLimit)) }
-            if length == 0 && !framing.transferEncoding {
-                // Nothing to read: the credentials are checked by the handler as usual.
-                return .body
-            }
+            declaredLength = length
         }
-        if let route = state.route, let admission = route.admission {
-            // Credentials before bodies: refused on the headers, the body is never read.
+        if declaredLength != 0, let route = state.route, let admission = route.admission {
+            // Credentials before bodies: refused on the headers, the body is never read. Before
+            // the size check too, so that a caller without a key learns nothing of the limits.
             if let refusal = router.admit(makeRequest(state), route: route, admission: admission) {
                 state.pending = refusal
                 return .refuse
             }
         }
+        if let declaredLength, declaredLength > state.bodyLimit { return refuse(.payloadTooLarge(limit: state.bodyLimit)) }
         return .body
     }
 
@@ -278,7 +277,8 @@ extension HTTPServer {
         _ response: consuming HTTPResponse, state: RequestState, connection: OpaquePointer, running: Running, close: Bool = false
     ) -> MHD_Result {
         let closing = close || running.draining.load(ordering: .relaxed)
-        let result = queue(response, requestID: state.requestID, close: closing, on: connection)
+        let result = queue(
+            response, requestID: state.requestID, close: closing, strictTransportSecurity: strictTransportSecurity, on: connection)
         let nanoseconds = monotonicNanoseconds() &- state.start
         let route = response.route ?? state.route?.pattern ?? "unmatched"
         if let context = state.context {
@@ -292,7 +292,9 @@ extension HTTPServer {
     }
 }
 
-private func queue(_ response: borrowing HTTPResponse, requestID: String, close: Bool, on connection: OpaquePointer) -> MHD_Result {
+private func queue(
+    _ response: borrowing HTTPResponse, requestID: String, close: Bool, strictTransportSecurity: String?, on connection: OpaquePointer
+) -> MHD_Result {
     let mhdResponse: OpaquePointer? = response.body.withUnsafeBytes { buffer in
         MHD_create_response_from_buffer(
             buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress), MHD_ResponseMemoryMode.RESPMEM_MUST_COPY)
@@ -306,6 +308,9 @@ private func queue(_ response: borrowing HTTPResponse, requestID: String, close:
     // The server owns these headers: handlers never set them.
     _ = requestID.withCString { MHD_add_response_header(mhdResponse, "X-Request-Id", $0) }
     if close { _ = MHD_add_response_header(mhdResponse, "Connection", "close") }
+    if let strictTransportSecurity {
+        _ = strictTransportSecurity.withCString { MHD_add_response_header(mhdResponse, "Strict-Transport-Security", $0) }
+    }
     let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
     MHD_destroy_response(mhdResponse)
     return result

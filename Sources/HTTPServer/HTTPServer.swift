@@ -32,14 +32,37 @@ public struct HTTPServerConfiguration: Sendable {
     public var blockingWorkers: Int = 32
     /// One line per request, buffered off the event loops.
     public var accessLog = AccessLogConfiguration()
+    /// HTTPS with libmicrohttpd's own TLS (GnuTLS); nil serves plain HTTP.
+    public var tls: TLSConfiguration?
 
     public init() {}
+}
+
+/// A certificate chain and its private key, in PEM, and the GnuTLS priority string.
+public struct TLSConfiguration: Sendable {
+    public var certificatePEM: String
+    public var privateKeyPEM: String
+    /// TLS 1.3 and 1.2 only; AEAD ciphers (AES-GCM, ChaCha20-Poly1305) with ECDHE key exchange,
+    /// the server's order first.
+    public var priorities: String = TLSConfiguration.modernPriorities
+    /// Sent with every response while TLS is on: browsers then refuse plain HTTP to this host.
+    public var strictTransportSecurity: String = "max-age=31536000"
+
+    public static let modernPriorities =
+        "SECURE:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-MAC-ALL:+AEAD:%SERVER_PRECEDENCE"
+
+    public init(certificatePEM: String, privateKeyPEM: String) {
+        self.certificatePEM = certificatePEM
+        self.privateKeyPEM = privateKeyPEM
+    }
 }
 
 public enum HTTPServerStartError: Error, CustomStringConvertible {
     case invalidConfiguration(String)
     case daemonDidNotStart(host: String, port: UInt16)
     case accessLog(AccessLogError)
+    case tlsUnsupported
+    case tlsRejected
 
     public var description: String {
         switch self {
@@ -47,6 +70,9 @@ public enum HTTPServerStartError: Error, CustomStringConvertible {
         case .daemonDidNotStart(let host, let port):
             "Could not listen on \(host):\(port) (address in use, or not an IPv4 address of this machine)."
         case .accessLog(let error): error.description
+        case .tlsUnsupported: "This libmicrohttpd was built without TLS support (GnuTLS)."
+        case .tlsRejected:
+            "The TLS certificate and key were refused: they must be PEM, the key unencrypted, and the key must belong to the certificate."
         }
     }
 }
@@ -89,8 +115,12 @@ public final class HTTPServer: @unchecked Sendable {
     /// The callbacks' view of `running`, set before the daemon starts and cleared after it stopped.
     let callbackState = Atomic<Unmanaged<Running>?>(nil)
 
+    /// The Strict-Transport-Security value, when TLS is on.
+    let strictTransportSecurity: String?
+
     public init(configuration: HTTPServerConfiguration, router: Router, logger: Logger) {
         self.configuration = configuration
+        self.strictTransportSecurity = configuration.tls?.strictTransportSecurity
         self.router = router
         self.logger = logger
         self.requestIDPrefix = UInt16.random(in: 0...UInt16.max)
@@ -138,17 +168,52 @@ public final class HTTPServer: @unchecked Sendable {
         let workers = WorkerPool(threads: max(1, configuration.blockingWorkers))
         accessLog.start()
 
-        var flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_USE_ITC.rawValue | MHD_USE_ERROR_LOG.rawValue
-        flags |= MHD_ALLOW_SUSPEND_RESUME.rawValue
         let context = Unmanaged.passUnretained(self).toOpaque()
         let running = Running(contexts: contexts, workers: workers, accessLog: accessLog)
         callbackState.store(Unmanaged.passUnretained(running), ordering: .releasing)
-        let started: OpaquePointer? = configuration.host.withCString { host in
+        if configuration.tls != nil && icmm_mhd_supports_tls() == 0 { throw .tlsUnsupported }
+        let started = startDaemon(host: configuration.host, port: configuration.port, threads: configuration.threads, context: context)
+        guard let started else {
+            callbackState.store(nil, ordering: .releasing)
+            _ = workers.shutdown(deadline: .now)
+            accessLog.close()
+            // Tell a bad certificate from a busy port: a throwaway TLS daemon on a free loopback port.
+            if configuration.tls != nil, let probe = startDaemon(host: "127.0.0.1", port: 0, threads: 1, context: context) {
+                MHD_stop_daemon(probe)
+                throw .daemonDidNotStart(host: configuration.host, port: configuration.port)
+            }
+            if configuration.tls != nil { throw .tlsRejected }
+            throw .daemonDidNotStart(host: configuration.host, port: configuration.port)
+        }
+        running.daemon = started
+        self.running = running
+        port = icmm_mhd_bound_port(started)
+        logger.info(
+            "listening",
+            metadata: [
+                "host": "\(configuration.host)", "port": "\(port)", "threads": "\(configuration.threads)",
+                "tls": "\(configuration.tls != nil)",
+            ])
+    }
+
+    /// The corresponding C function is `MHD_start_daemon` (through `icmm_mhd_start`).
+    private func startDaemon(host: String, port: UInt16, threads: Int, context: UnsafeMutableRawPointer) -> OpaquePointer? {
+        var flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_USE_ITC.rawValue | MHD_USE_ERROR_LOG.rawValue
+        flags |= MHD_ALLOW_SUSPEND_RESUME.rawValue
+        let tls = configuration.tls
+        // libmicrohttpd hands the PEM text to GnuTLS, which copies it while the daemon starts.
+        return withOptionalCString(tls?.certificatePEM) { certificate in
+            withOptionalCString(tls?.privateKeyPEM) { key in
+                withOptionalCString(tls?.priorities) { priorities in
+                    host.withCString { host in
             var config = icmm_mhd_config()
+            config.tls_cert_pem = certificate
+            config.tls_key_pem = key
+            config.tls_priorities = priorities
             config.flags = UInt32(flags)
             config.bind_address = host
-            config.port = configuration.port
-            config.thread_pool_size = UInt32(configuration.threads)
+            config.port = port
+            config.thread_pool_size = UInt32(threads)
             // libmicrohttpd's own limit sits above ours: at its limit it stops accepting and new
             // clients wait in the backlog; below it, the accept policy closes them at once.
             config.connection_limit = UInt32(configuration.connectionLimit + 16 * configuration.threads)
@@ -164,18 +229,10 @@ public final class HTTPServer: @unchecked Sendable {
             config.accept_policy = acceptPolicy
             config.accept_policy_context = context
             return icmm_mhd_start(&config)
+                    }
+                }
+            }
         }
-        guard let started else {
-            callbackState.store(nil, ordering: .releasing)
-            _ = workers.shutdown(deadline: .now)
-            accessLog.close()
-            throw .daemonDidNotStart(host: configuration.host, port: configuration.port)
-        }
-        running.daemon = started
-        self.running = running
-        port = icmm_mhd_bound_port(started)
-        logger.info(
-            "listening", metadata: ["host": "\(configuration.host)", "port": "\(port)", "threads": "\(configuration.threads)"])
     }
 
     /// Stops accepting connections, waits (up to the drain timeout) for the requests in flight to
@@ -265,4 +322,9 @@ private let completedHandler: MHD_RequestCompletedCallback = { cls, _, requestCo
 private let acceptPolicy: MHD_AcceptPolicyCallback = { cls, _, _ in
     guard let cls else { return MHD_Result.NO }
     return Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().admitsConnection() ? MHD_Result.YES : MHD_Result.NO
+}
+
+private func withOptionalCString<R>(_ text: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+    guard let text else { return body(nil) }
+    return text.withCString { body($0) }
 }

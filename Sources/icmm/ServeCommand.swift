@@ -58,6 +58,12 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Access-log line format.", valueName: "text|json"))
     var logFormat: AccessLogConfiguration.Format = .text
 
+    @Option(help: ArgumentHelp("Serve HTTPS with this certificate chain (PEM); needs --tls-key.", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("The certificate's private key (PEM, unencrypted); needs --tls-cert.", valueName: "file"))
+    var tlsKey: String?
+
     @Option(help: ArgumentHelp("Seconds a graceful stop waits for requests in flight.", valueName: "seconds"))
     var drainSeconds: Double = 10
 
@@ -85,6 +91,7 @@ struct Serve: ParsableCommand {
         guard connectionsPerAddress >= 1 else { throw ValidationError("--connections-per-address must be at least 1.") }
         guard maxQueryParameters >= 1 else { throw ValidationError("--max-query-parameters must be at least 1.") }
         guard !accessLog.isEmpty else { throw ValidationError("--access-log: give stderr, off or a file path.") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together.") }
         guard drainSeconds >= 0 else { throw ValidationError("--drain-seconds must not be negative.") }
         guard minCellSize >= 0 else { throw ValidationError("--min-cell-size must not be negative.") }
     }
@@ -142,6 +149,18 @@ struct Serve: ParsableCommand {
         configuration.connectionsPerAddress = connectionsPerAddress
         configuration.maxQueryParameters = maxQueryParameters
         configuration.accessLog.format = logFormat
+        if let tlsCert, let tlsKey {
+            func readPEM(_ path: String, _ option: String) throws -> String {
+                do {
+                    return try String(contentsOfFile: path, encoding: .utf8)
+                } catch {
+                    printError("icmm serve: cannot read \(option) \(path): \((error as NSError).localizedDescription)")
+                    db.close()
+                    throw ExitCode(2)
+                }
+            }
+            configuration.tls = TLSConfiguration(certificatePEM: try readPEM(tlsCert, "--tls-cert"), privateKeyPEM: try readPEM(tlsKey, "--tls-key"))
+        }
         switch accessLog {
         case "off": configuration.accessLog.destination = .off
         case "stderr": configuration.accessLog.destination = .standardError
