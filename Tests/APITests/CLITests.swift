@@ -237,6 +237,43 @@ final class ServerProcess {
         #expect(stored == [0] || stored == [40_000])
     }
 
+    /// Missing, unreadable or mismatched TLS files: a clear message and a non-zero exit at start.
+    @Test func serveRefusesBadTLSFilesClearly() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        func makeCertificate(_ name: String) throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            process.arguments = [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                "/CN=127.0.0.1", "-keyout", tmp.file("\(name).key"), "-out", tmp.file("\(name).crt"),
+            ]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+        }
+        try makeCertificate("a")
+        try makeCertificate("b")
+        let db = tmp.file("db.sqlite")
+        let missing = try runICMM(["serve", "--port", "0", "--db", db, "--tls-cert", tmp.file("none.crt"), "--tls-key", tmp.file("a.key")])
+        #expect(missing.0 != 0)
+        #expect(missing.2.contains("cannot read --tls-cert"))
+        chmod(tmp.file("b.key"), 0)
+        if getuid() != 0 {  // root reads a mode-0 file all the same
+            let unreadable = try runICMM(["serve", "--port", "0", "--db", db, "--tls-cert", tmp.file("b.crt"), "--tls-key", tmp.file("b.key")])
+            #expect(unreadable.0 != 0)
+            #expect(unreadable.2.contains("cannot read --tls-key"))
+        }
+        chmod(tmp.file("b.key"), 0o600)
+        let mismatched = try runICMM(["serve", "--port", "0", "--db", db, "--tls-cert", tmp.file("a.crt"), "--tls-key", tmp.file("b.key")])
+        #expect(mismatched.0 != 0)
+        #expect(mismatched.2.contains("certificate and key were refused"))
+        let alone = try runICMM(["serve", "--port", "0", "--db", db, "--tls-cert", tmp.file("a.crt")])
+        #expect(alone.0 != 0)
+        #expect(alone.2.contains("--tls-cert and --tls-key go together"))
+    }
+
     @Test func serveRefusesAnEditedMigration() throws {
         let tmp = TemporaryDirectory()
         defer { tmp.remove() }

@@ -54,6 +54,28 @@ if [ "${SLOW:-1}" = 1 ]; then
 fi
 kill $BARE $ICMM 2>/dev/null; wait 2>/dev/null || true
 
+if [ "${TLS:-1}" = 1 ]; then
+  # GET /healthz over TLS with keep-alive, both servers with the same self-signed certificate.
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -keyout "$DBDIR/key.pem" -out "$DBDIR/cert.pem" 2>/dev/null
+  "$OUT/bare_server" 18093 "$THREADS" "$DBDIR/cert.pem" "$DBDIR/key.pem" & BARE=$!
+  "$BIN" serve --port 18094 --threads "$THREADS" --db "$DBDIR/tls.sqlite" --tls-cert "$DBDIR/cert.pem" --tls-key "$DBDIR/key.pem" \
+    >"$OUT/icmm-serve-tls.log" 2>&1 & ICMM=$!
+  for _ in $(seq 50); do curl -fsk https://127.0.0.1:18094/healthz >/dev/null && curl -fsk https://127.0.0.1:18093/healthz >/dev/null && break; sleep 0.1; done
+  tls_ratios=()
+  for round in $(seq "$ROUNDS"); do
+    if [ $((round % 2)) -eq 1 ]; then
+      bare=$(rps https://127.0.0.1:18093/healthz); icmm=$(rps https://127.0.0.1:18094/healthz)
+    else
+      icmm=$(rps https://127.0.0.1:18094/healthz); bare=$(rps https://127.0.0.1:18093/healthz)
+    fi
+    tls_ratios+=("$(awk -v a="$icmm" -v b="$bare" 'BEGIN { printf "%.3f", a / b }')")
+    printf "tls %3s  %10s  %8s  %5s\n" "$round" "$bare" "$icmm" "${tls_ratios[-1]}"
+  done
+  echo "median ratio over TLS icmm/bare_c: $(printf "%s\n" "${tls_ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }') (target >= 0.80)"
+  kill $BARE $ICMM 2>/dev/null; wait 2>/dev/null || true
+fi
+
 # A repeatable figure beside the noisy one: user-space instructions per request under callgrind
 # (the kernel's share, the same for both servers, is not counted).
 if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
