@@ -120,7 +120,7 @@ extension HTTPServer {
         case .respondTooLarge:
             state.body = []
             return answer(
-                HTTPServerError.payloadTooLarge(limit: state.bodyLimit).response, state: state, connection: connection,
+                Router.payloadTooLarge(route: state.route, limit: state.bodyLimit), state: state, connection: connection,
                 running: running, close: true)
         case .suspendAndDispatch:
             return dispatch(state, connection: connection, running: running)
@@ -230,7 +230,10 @@ extension HTTPServer {
                 return .refuse
             }
         }
-        if let declaredLength, declaredLength > state.bodyLimit { return refuse(.payloadTooLarge(limit: state.bodyLimit)) }
+        if let declaredLength, declaredLength > state.bodyLimit {
+            state.pending = Router.payloadTooLarge(route: state.route, limit: state.bodyLimit)
+            return .refuse
+        }
         return .body
     }
 

@@ -18,11 +18,14 @@ public struct Router: Sendable {
         let mayBlock: Bool
         let admission: Admission?
         let handler: Handler
+        /// The route's own answer to a body over its limit (FHIR routes answer an OperationOutcome).
+        let tooLarge: (@Sendable (Int) -> HTTPResponse)?
 
         init(
             method: HTTPMethod, pattern: String, segments: [Segment], maxBodyBytes: Int?, mayBlock: Bool, admission: Admission?,
-            handler: @escaping Handler
+            handler: @escaping Handler, tooLarge: (@Sendable (Int) -> HTTPResponse)? = nil
         ) {
+            self.tooLarge = tooLarge
             self.method = method
             self.pattern = pattern
             self.segments = segments
@@ -73,7 +76,7 @@ public struct Router: Sendable {
     ///   - admission: checked on the headers of a request with a body, before the body is read.
     public mutating func add(
         _ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int? = nil, mayBlock: Bool = false, admission: Admission? = nil,
-        _ handler: @escaping Handler
+        tooLarge: (@Sendable (Int) -> HTTPResponse)? = nil, _ handler: @escaping Handler
     ) {
         let segments: [Segment] = Router.split(pattern).map { segment in
             if segment.hasPrefix("{") && segment.hasSuffix("}") {
@@ -83,7 +86,7 @@ public struct Router: Sendable {
         }
         let route = Route(
             method: method, pattern: pattern, segments: segments, maxBodyBytes: maxBodyBytes, mayBlock: mayBlock,
-            admission: admission, handler: handler)
+            admission: admission, handler: handler, tooLarge: tooLarge)
         routes.append(route)
         if !segments.contains(where: { if case .parameter = $0 { true } else { false } }) {
             literalRoutes.append(route)
@@ -93,11 +96,12 @@ public struct Router: Sendable {
     public mutating func get(_ pattern: String, mayBlock: Bool = false, _ handler: @escaping Handler) {
         add(.get, pattern, mayBlock: mayBlock, handler)
     }
+    /// - Parameter tooLarge: the route's own 413 (given the limit in bytes) instead of problem+json.
     public mutating func post(
         _ pattern: String, maxBodyBytes: Int? = nil, mayBlock: Bool = false, admission: Admission? = nil,
-        _ handler: @escaping Handler
+        tooLarge: (@Sendable (Int) -> HTTPResponse)? = nil, _ handler: @escaping Handler
     ) {
-        add(.post, pattern, maxBodyBytes: maxBodyBytes, mayBlock: mayBlock, admission: admission, handler)
+        add(.post, pattern, maxBodyBytes: maxBodyBytes, mayBlock: mayBlock, admission: admission, tooLarge: tooLarge, handler)
     }
     public mutating func put(_ pattern: String, mayBlock: Bool = false, admission: Admission? = nil, _ handler: @escaping Handler) {
         add(.put, pattern, mayBlock: mayBlock, admission: admission, handler)
@@ -123,6 +127,12 @@ public struct Router: Sendable {
             response.route = route.pattern
             return response
         }
+    }
+
+    /// The answer to a body over `limit` bytes: the route's own rendering, else problem+json.
+    static func payloadTooLarge(route: Route?, limit: Int) -> HTTPResponse {
+        if let render = route?.tooLarge { return render(limit) }
+        return HTTPServerError.payloadTooLarge(limit: limit).response
     }
 
     /// Finds the route for a method and path. HEAD is served by the GET route.

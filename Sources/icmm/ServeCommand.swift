@@ -1,5 +1,6 @@
 import API
 import ArgumentParser
+import FHIR
 import Foundation
 import HTTPServer
 import Logging
@@ -85,6 +86,10 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("The OpenAPI contract served at /openapi.yaml. Default: found like the migrations.", valueName: "path"))
     var openapi: String?
 
+    @Option(help: ArgumentHelp("Largest body of POST /v1/fhir, in bytes (larger Bundles get a 413 OperationOutcome).", valueName: "bytes"))
+    var maxFhirBody: Int = 16 << 20
+
+    @OptionGroup var fhir: FHIRTerminologyOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -141,9 +146,17 @@ struct Serve: ParsableCommand {
             throw ExitCode(2)
         }
 
+        let terminology: Terminology
+        do {
+            terminology = try fhir.load()
+        } catch {
+            printError("icmm serve: \(error)")
+            throw ExitCode(2)
+        }
         let application = Application(
             database: db, migrations: runner, metrics: registry, openAPIDocument: document, logger: logger,
-            maxImportBytes: maxImportBody, minCellSize: minCellSize, cohortCacheBytes: max(0, cohortCacheMb) << 20)
+            maxImportBytes: maxImportBody, minCellSize: minCellSize, cohortCacheBytes: max(0, cohortCacheMb) << 20,
+            fhirTerminology: terminology, maxFHIRBytes: maxFhirBody)
         var configuration = HTTPServerConfiguration()
         configuration.host = host
         configuration.port = port
