@@ -12,10 +12,17 @@ extension Application {
     /// `application/json` is accepted too: many integration engines send FHIR with it.
     static let fhirAcceptedMediaTypes = ["application/fhir+json", "application/json"]
 
+    /// `POST /v1/fhir` and `GET /v1/cases/{external_id}/fhir`: the routes that answer FHIR.
+    static func isFHIRPath(_ path: String) -> Bool {
+        if path == "/v1/fhir" { return true }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 5 && parts[1] == "v1" && parts[2] == "cases" && parts[4] == "fhir"
+    }
+
     func addFHIRRoutes(to router: inout Router) {
         // POST /v1/fhir: a transaction or collection Bundle; each Patient is one case; all or nothing.
         router.post(
-            "/v1/fhir", maxBodyBytes: maxFHIRBytes, mayBlock: true,
+            "/v1/fhir", maxBodyBytes: maxFHIRBytes, mayBlock: true, admission: admitCaseWriter,
             tooLarge: { limit in
                 FHIRFailure.tooLarge(limit: limit).response
             }

@@ -63,7 +63,11 @@ public final class Application: Sendable {
     /// The router with every route of the service.
     public func makeRouter() -> Router {
         let logger = self.logger
-        var router = Router(errorMapper: { error, request in mapError(error, request: request, logger: logger) })
+        // FHIR routes answer every error, the admission check's too, as an OperationOutcome.
+        var router = Router(errorMapper: { [self] error, request in
+            Application.isFHIRPath(request.path)
+                ? fhirErrorResponse(error, request: request) : mapError(error, request: request, logger: logger)
+        })
         addOperationalRoutes(to: &router)
         addClassifyRoute(to: &router)
         addCaseRoutes(to: &router)

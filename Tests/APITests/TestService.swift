@@ -49,6 +49,7 @@ final class TestService {
         configuration.port = 0
         configuration.threads = 2
         configuration.maxBodyBytes = maxBody
+        configuration.accessLog.destination = .off
         server = HTTPServer(configuration: configuration, router: application.makeRouter(), logger: logger)
         try server.start()
         application.observe(server)
