@@ -127,6 +127,48 @@ extension JSONWriter {
         endObject()
     }
 
+    /// RMST difference of two groups (issue 10); a value that cannot be computed is null and
+    /// counted as not finite.
+    public mutating func write(_ d: RestrictedMeanDifference) {
+        beginObject()
+        member("a", d.a)
+        member("b", d.b)
+        member("difference", finite: d.difference ?? .nan)
+        member("lower", finite: d.lower ?? .nan)
+        member("p_value", finite: d.pValue ?? .nan)
+        member("ratio", finite: d.ratio ?? .nan)
+        member("ratio_lower", finite: d.ratioLower ?? .nan)
+        member("ratio_p_value", finite: d.ratioPValue ?? .nan)
+        member("ratio_upper", finite: d.ratioUpper ?? .nan)
+        member("std_err", finite: d.stdErr ?? .nan)
+        member("upper", finite: d.upper ?? .nan)
+        endObject()
+    }
+
+    /// The proportional-hazards test inside the `cox` object (issue 10).
+    public mutating func write(_ test: ProportionalHazardsTest) {
+        beginObject()
+        key("global")
+        beginObject()
+        member("chisq", finite: test.global.chisq ?? .nan)
+        member("df", test.global.df)
+        member("p_value", finite: test.global.pValue ?? .nan)
+        endObject()
+        key("terms")
+        beginArray()
+        for row in test.terms {
+            beginObject()
+            member("chisq", finite: row.chisq ?? .nan)
+            member("covariate", row.covariate)
+            member("df", row.df)
+            member("p_value", finite: row.pValue ?? .nan)
+            endObject()
+        }
+        endArray()
+        member("transform", test.transform)
+        endObject()
+    }
+
     public mutating func write(_ cox: CoxReport) {
         beginObject()
         member("events", cox.events)
@@ -136,8 +178,13 @@ extension JSONWriter {
         key("lr_test")
         write(cox.lrTest)
         member("n", cox.n)
+        if let ph = cox.phTest {
+            key("ph_test")
+            write(ph)
+        }
         key("score_test")
         write(cox.scoreTest)
+        if let strata = cox.strata { member("strata", strata) }
         key("terms")
         beginArray()
         for term in cox.terms { write(term) }
@@ -255,6 +302,17 @@ extension JSONWriter {
             extra(&self, "peto_peto")
             key("peto_peto")
             write(petoPeto)
+        }
+        // Only pairs of shown groups: a suppressed group has no RMST difference (issue 10).
+        let shown = Set(groups.compactMap { if case .shown(let g) = $0 { g.key } else { nil } })
+        if let differences = report?.rmstDifferences?.filter({ shown.contains($0.a) && shown.contains($0.b) }),
+            !differences.isEmpty
+        {
+            extra(&self, "rmst_differences")
+            key("rmst_differences")
+            beginArray()
+            for d in differences { write(d) }
+            endArray()
         }
         extra(&self, nil)
         endObject()

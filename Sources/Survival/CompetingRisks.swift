@@ -80,7 +80,7 @@ public enum CompetingRisks {
         let seenCode = seen.map { c in c == censored ? Int32(0) : Int32(causes.firstIndex(of: c)! + 1) }
         let code = seenIndex.map { seenCode[$0] }
         let (keys, groupIndex) = SurvivalAnalysis.groupIndices(data.group, count: n)
-        let z = Distributions.twoSidedCriticalValue(level: options.confLevel)
+        let z = Distributions.normalQuantile(1 - (1 - options.confLevel) / 2)
         let times = Array(Set(options.times)).sorted()
 
         let (order, sortedTime) = sortTimes(data.time)
