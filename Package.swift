@@ -66,6 +66,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            // The dashboard page, compiled into the binary (nothing to find at run time).
+            resources: [
+                .embedInCode("Resources/dashboard/index.html"), .embedInCode("Resources/dashboard/app.js"),
+                .embedInCode("Resources/dashboard/style.css"),
             ]),
         .executableTarget(
             name: "icmm",

@@ -123,21 +123,36 @@ func survivalPlotRouteExists(_ service: TestService) -> Bool {
         let html = String(decoding: response.body, as: UTF8.self)
         #expect(html.hasPrefix("<!doctype html>"))
         #expect(html.contains(#"<html lang="en">"#))
-        let lowered = html.lowercased()
-        for reference in [#"src="http"#, #"href="http"#, "@import", "url(http", "url(//", #"src="//"#, #"href="//"#] {
-            #expect(!lowered.contains(reference), "the page refers to something outside: \(reference)")
+        // The page, its script and its style sheet: all from this origin, nothing from elsewhere.
+        let script = router.respond(to: HTTPRequest(method: .get, path: "/dashboard/app.js"))
+        let style = router.respond(to: HTTPRequest(method: .get, path: "/dashboard/style.css"))
+        #expect(script.status == 200 && script.headers["Content-Type"] == "text/javascript; charset=utf-8")
+        #expect(style.status == 200 && style.headers["Content-Type"] == "text/css; charset=utf-8")
+        #expect(script.headers["X-Content-Type-Options"] == "nosniff" && style.headers["X-Content-Type-Options"] == "nosniff")
+        let javaScript = String(decoding: script.body, as: UTF8.self)
+        #expect(javaScript.contains("use strict") && javaScript.count > 1000)
+        let everything = [html, javaScript, String(decoding: style.body, as: UTF8.self)]
+        for text in everything {
+            let lowered = text.lowercased()
+            for reference in [#"src="http"#, #"href="http"#, "@import", "url(http", "url(//", #"src="//"#, #"href="//"#] {
+                #expect(!lowered.contains(reference), "the page refers to something outside: \(reference)")
+            }
+            // The SVG namespace name is the one absolute URL, and it is a name: nothing fetches it.
+            let withoutNamespace = lowered.replacingOccurrences(of: "\"http://www.w3.org/2000/svg\"", with: "")
+            #expect(!withoutNamespace.contains("http://") && !withoutNamespace.contains("https://"), "no absolute URLs at all")
+            #expect(!text.contains("innerHTML") && !text.contains("outerHTML") && !text.contains("insertAdjacentHTML"))
+            #expect(!text.contains("eval(") && !text.contains("new Function"))
         }
-        // The SVG namespace name is the one absolute URL, and it is a name: nothing fetches it.
-        let withoutNamespace = lowered.replacingOccurrences(of: "\"http://www.w3.org/2000/svg\"", with: "")
-        #expect(!withoutNamespace.contains("http://") && !withoutNamespace.contains("https://"), "no absolute URLs at all")
-        #expect(!lowered.contains("<link") && !lowered.contains("<img"))
-        #expect(!html.contains("innerHTML") && !html.contains("outerHTML") && !html.contains("insertAdjacentHTML"))
+        let lowered = html.lowercased()
+        #expect(!lowered.contains("<img"))
+        #expect(lowered.components(separatedBy: "<link").count == 2)
+        #expect(html.contains(#"<link rel="stylesheet" href="/dashboard/style.css">"#))
 
         // The one script carries this response's nonce; the next response has another.
         let nonce = try #require(DashboardDOM(html: policy).first(#"'nonce-([A-Za-z0-9+/=]+)'"#))
         #expect(nonce.count >= 22)
         #expect(html.components(separatedBy: "<script").count == 2)
-        #expect(html.contains(#"<script nonce="\#(nonce)">"#))
+        #expect(html.contains(#"<script nonce="\#(nonce)" src="/dashboard/app.js"></script>"#))
         let again = router.respond(to: HTTPRequest(method: .get, path: "/dashboard"))
         #expect(again.headers["Content-Security-Policy"] != policy)
         #expect(!html.contains("{{CSP_NONCE}}"))
