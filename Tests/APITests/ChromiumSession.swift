@@ -30,6 +30,8 @@ final class ChromiumSession {
     private var buffer: [UInt8] = []
     private var nextID = 1
     private var sessionID = ""
+    /// Requests the page made that failed at the network level (DevTools `Network.loadingFailed`).
+    private(set) var failedRequests: [String] = []
 
     init(width: Int = 1280, height: Int = 1000) throws {
         let executable = try #require(
@@ -72,6 +74,7 @@ final class ChromiumSession {
             sessionID = session
             _ = try command("Page.enable")
             _ = try command("Runtime.enable")
+            _ = try command("Network.enable")
             _ = try command("Emulation.setDeviceMetricsOverride", [
                 "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false,
             ])
@@ -178,9 +181,11 @@ final class ChromiumSession {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             let frame = try receiveText(deadline: deadline)
-            guard let object = try JSONSerialization.jsonObject(with: Data(frame)) as? [String: Any],
-                object["id"] as? Int == id
-            else { continue }
+            guard let object = try JSONSerialization.jsonObject(with: Data(frame)) as? [String: Any] else { continue }
+            if object["method"] as? String == "Network.loadingFailed", let event = object["params"] as? [String: Any] {
+                failedRequests.append("\(event["errorText"] ?? "?") canceled=\(event["canceled"] ?? "?")")
+            }
+            guard object["id"] as? Int == id else { continue }
             if let error = object["error"] as? [String: Any] {
                 throw ChromiumSessionError.protocolError("\(method): \(error["message"] ?? error)")
             }
