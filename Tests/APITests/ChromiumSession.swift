@@ -102,6 +102,11 @@ final class ChromiumSession {
 
     // MARK: - Page
 
+    /// A script run in every new document before the page's own (DevTools bypasses the page's CSP).
+    func addScriptOnNewDocument(_ source: String) throws {
+        _ = try command("Page.addScriptToEvaluateOnNewDocument", ["source": source])
+    }
+
     /// Opens a URL and waits for its document to have loaded.
     func open(_ url: String) throws {
         _ = try command("Page.navigate", ["url": url])

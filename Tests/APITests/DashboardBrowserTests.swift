@@ -327,6 +327,37 @@ final class RefusingServer {
         try browser.screenshot("/tmp/dashboard-keyboard.png")
     }
 
+    @Test func aHiddenTabBacksOffAndAsksAtOnceWhenShownAgain() throws {
+        let (service, key) = try dashboardService()
+        let browser = try ChromiumSession()
+        defer { withExtendedLifetime(service) { browser.close() } }
+        // The delays the page asks of setTimeout, and a visibility the test can switch.
+        try browser.addScriptOnNewDocument(
+            """
+            window.__delays = []; (function () { var original = window.setTimeout;
+              window.setTimeout = function (f, d) { window.__delays.push(d || 0); return original.apply(window, arguments); };
+              window.__visibility = 'visible';
+              Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: function () { return window.__visibility; } });
+              Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: function () { return window.__visibility === 'hidden'; } }); })();
+            """)
+        try browser.open("http://127.0.0.1:\(service.server.port)/dashboard#key=\(key)")
+        try browser.waitUntil(Self.loaded, what: "the first load")
+        try browser.waitUntil("window.__delays.indexOf(30000) >= 0", what: "the 30-second poll")
+        let requestsBefore = try #require(try browser.evaluate("performance.getEntriesByType('resource').length") as? Int)
+
+        try browser.evaluate("window.__visibility = 'hidden'; document.dispatchEvent(new Event('visibilitychange'))")
+        try browser.waitUntil("window.__delays[window.__delays.length - 1] === 300000", what: "the 5-minute poll while hidden")
+        #expect(try browser.evaluate("performance.getEntriesByType('resource').length") as? Int == requestsBefore, "nothing asked on hiding")
+
+        try browser.evaluate("window.__visibility = 'visible'; document.dispatchEvent(new Event('visibilitychange'))")
+        try browser.waitUntil(
+            "performance.getEntriesByType('resource').length > \(requestsBefore)", what: "a refresh as soon as the tab is visible")
+        try browser.waitUntil(Self.loaded, what: "the refresh")
+        try browser.waitUntil("window.__delays[window.__delays.length - 1] === 30000", what: "the 30-second poll again")
+        let status = try browser.string("document.getElementById('status').textContent") ?? ""
+        #expect(status.hasPrefix("Up to date: no change since "), "\(status)")
+    }
+
     @Test func aMalformedValueIsFlaggedAndNotSent() throws {
         let (browser, service, _) = try openDashboard()
         defer { withExtendedLifetime(service) { browser.close() } }
