@@ -49,12 +49,15 @@ let package = Package(
         .target(name: "Classification", dependencies: ["JSON"]),
         // Pure renderings of analysis results: the Kaplan-Meier plot as SVG.
         .target(name: "Reports", dependencies: ["Survival"]),
+        // Cohort statistics: cohort rows and a typed query in, results with small-cell suppression
+        // applied out, and their one JSON encoding. No clock, no I/O.
+        .target(name: "Cohorts", dependencies: ["Classification", "Survival"]),
 
         // Cases, keys, audit and cohorts over Storage.
         .target(
             name: "Registry",
             dependencies: [
-                "Storage", "JSON", "Classification", "Survival",
+                "Storage", "JSON", "Classification", "Survival", "Cohorts",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -62,7 +65,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "HTTPServer", "Storage", "JSON", "Classification", "Survival", "Reports", "Registry",
+                "HTTPServer", "Storage", "JSON", "Classification", "Survival", "Reports", "Registry", "Cohorts",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -75,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "icmm",
             dependencies: [
-                "API", "HTTPServer", "Storage", "Registry", "Survival", "Classification", "JSON",
+                "API", "HTTPServer", "Storage", "Registry", "Survival", "Classification", "JSON", "Cohorts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -92,11 +95,13 @@ let package = Package(
             name: "HTTPServerTests",
             dependencies: ["HTTPServer", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry", "Storage", "Classification", "JSON", "TestSupport"]),
+        .testTarget(
+            name: "RegistryTests",
+            dependencies: ["Registry", "Cohorts", "Survival", "Storage", "Classification", "JSON", "TestSupport"]),
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "HTTPServer", "Storage", "Registry", "JSON", "Classification", "Survival", "TestSupport",
+                "API", "HTTPServer", "Storage", "Registry", "JSON", "Classification", "Survival", "Cohorts", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],

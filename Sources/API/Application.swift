@@ -22,7 +22,8 @@ public final class Application: Sendable {
     /// Cohort groups smaller than this report only their size (0: no suppression), so that a curve
     /// cannot reveal one patient's dates (DOMAIN.md section 8).
     public let minCellSize: Int
-    let cohortCache = CohortCache()
+    /// Computed cohort responses, bounded by bytes (`icmm serve --cohort-cache-mb`).
+    let cohortCache: CohortCache
     /// The running server, for the figures `/metrics` reads from it (set once it has started).
     /// Weak: the server holds the routes, which hold this application.
     private let server = Mutex<WeakServer>(WeakServer())
@@ -30,8 +31,10 @@ public final class Application: Sendable {
 
     public init(
         database: Database, migrations: MigrationRunner, metrics: PrometheusCollectorRegistry, openAPIDocument: String,
-        logger: Logger, maxImportBytes: Int = 256 << 20, minCellSize: Int = 5, now: @escaping @Sendable () -> Date = { Date() }
+        logger: Logger, maxImportBytes: Int = 256 << 20, minCellSize: Int = 5, now: @escaping @Sendable () -> Date = { Date() },
+        cohortCacheBytes: Int = 64 << 20
     ) {
+        self.cohortCache = CohortCache(maxBytes: cohortCacheBytes, metrics: metrics)
         self.minCellSize = minCellSize
         self.keys = KeyStore(database: database, now: now)
         self.cases = CaseStore(database: database, now: now)

@@ -52,6 +52,9 @@ struct Serve: ParsableCommand {
             valueName: "n"))
     var minCellSize: Int = 5
 
+    @Option(help: ArgumentHelp("Most memory kept by the cohort response cache, in MB (least recently used out first; 0: no cache).", valueName: "MB"))
+    var cohortCacheMb: Int = 64
+
     @Option(help: ArgumentHelp("Largest body of POST /v1/imports, in bytes.", valueName: "bytes"))
     var maxImportBody: Int = 256 << 20
 
@@ -111,7 +114,7 @@ struct Serve: ParsableCommand {
 
         let application = Application(
             database: db, migrations: runner, metrics: registry, openAPIDocument: document, logger: logger,
-            maxImportBytes: maxImportBody, minCellSize: minCellSize)
+            maxImportBytes: maxImportBody, minCellSize: minCellSize, cohortCacheBytes: max(0, cohortCacheMb) << 20)
         var configuration = HTTPServerConfiguration()
         configuration.host = host
         configuration.port = port
