@@ -327,6 +327,48 @@ final class RefusingServer {
         try browser.screenshot("/tmp/dashboard-keyboard.png")
     }
 
+    /// The RMST, PH-test and incidence views show the server's own numbers where the server computes
+    /// them, and say plainly that it does not where it does not (the statistics land separately).
+    @Test func theStatisticsViewsShowWhatTheServerComputesOrSayItDoesNot() throws {
+        let (browser, service, key) = try openDashboard("?group_by=therapy_class&tau=24&times=12,24")
+        defer { withExtendedLifetime(service) { browser.close() } }
+        let bearer = [("Authorization", "Bearer " + key)]
+        func text(_ id: String) throws -> String { try browser.string("document.getElementById('\(id)').textContent") ?? "" }
+
+        let survival = try service.client.get("/v1/cohorts/survival?group_by=therapy_class&tau=24", headers: bearer)
+        #expect(survival.status == 200)
+        if let first = survival.jsonValue?["rmst_differences"]?.arrayValue?.first, let difference = first["difference"]?.numberValue {
+            try browser.waitUntil("document.querySelectorAll('#rmst-body tr[data-pair]').length >= 1", what: "the RMST differences")
+            let pair = "\(first["a"]?.stringValue ?? "")|\(first["b"]?.stringValue ?? "")"
+            let cell = try browser.string("document.querySelector('#rmst-body tr[data-pair=\"\(pair)\"] [data-field=difference]').textContent")
+            #expect(cell?.hasPrefix(String(format: "%.2f (", difference)) == true, "\(cell ?? "none")")
+        } else {
+            #expect(try text("rmst-body") == "RMST differences unavailable: this registry server does not compute them yet.")
+        }
+        #expect(try text("rmst-note").hasPrefix("Restricted mean survival up to τ = 24 months: Conventional "))
+
+        let cox = try service.client.get("/v1/cohorts/cox?covariates=therapy_class&ph_test=true", headers: bearer)
+        if cox.status == 200 {
+            try browser.waitUntil("document.querySelector('#ph-body tr[data-covariate=global]') !== null", what: "the PH test")
+            #expect(try browser.evaluate("document.querySelector('#ph-body tr[data-covariate=therapy_class]') !== null") as? Bool == true)
+        } else {
+            #expect(cox.status == 400)
+            #expect(
+                try text("ph-body")
+                    == "The proportional-hazards test is unavailable: this registry server does not compute it (ph_test).")
+            // The model itself is still shown, from the same route without the test.
+            #expect(try browser.evaluate("document.querySelector('#cox-body tr[data-term=therapy_classnovel]') !== null") as? Bool == true)
+        }
+
+        if routeExists(service, "/v1/cohorts/incidence") {
+            try browser.waitUntil("document.querySelector('#cif-body tr[data-cause=progression]') !== null", what: "the incidence table")
+            #expect(try text("cif-head").contains("Incidence at 12 months"))
+        } else {
+            #expect(try text("cif-body") == "Cumulative incidence unavailable: this registry server does not offer it (HTTP 404).")
+        }
+        try browser.screenshot("/tmp/dashboard-statistics.png")
+    }
+
     @Test func aHiddenTabBacksOffAndAsksAtOnceWhenShownAgain() throws {
         let (service, key) = try dashboardService()
         let browser = try ChromiumSession()
