@@ -118,7 +118,7 @@ extension Application {
         }
         router.get("/v1/cohorts/cox", mayBlock: true) { [self] request in
             try cohortResponse(
-                request, extraParameters: ["endpoint", "origin", "covariates", "conf_level"], allowGroupBy: false,
+                request, extraParameters: ["endpoint", "origin", "covariates", "conf_level", "strata", "ph_test"], allowGroupBy: false,
                 parse: coxQuery
             ) { query, rows, dataVersion in
                 jsonBody(try cohortAnalysis.cox(query, rows: rows).json(CohortContext(dataVersion: dataVersion)))
@@ -304,6 +304,15 @@ extension Application {
         }
     }
 
+    /// A boolean parameter: `true` or `false` (absent: false).
+    func flag(_ request: HTTPRequest, _ name: String) throws -> Bool {
+        guard let text = request.query[name] else { return false }
+        guard text == "true" || text == "false" else {
+            throw RequestError.badParameter(name: name, message: "must be true or false")
+        }
+        return text == "true"
+    }
+
     func survivalQuery(_ selection: CohortSelection, _ request: HTTPRequest) throws -> SurvivalQuery {
         let (endpoint, origin) = try endpointAndOrigin(request)
         var options = AnalysisOptions()
@@ -344,8 +353,20 @@ extension Application {
         guard Set(names).count == names.count else {
             throw RequestError.badParameter(name: "covariates", message: "names a covariate twice")
         }
+        var strata: CohortField?
+        if let name = request.query["strata"] {
+            guard let field = CohortField(rawValue: name) else {
+                throw RequestError.badParameter(
+                    name: "strata", message: "must be one of: \(CohortField.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard !names.contains(name) else {
+                throw RequestError.badParameter(name: "strata", message: "cannot also be a covariate")
+            }
+            strata = field
+        }
         return CoxQuery(
-            selection: selection, covariates: covariates, endpoint: endpoint, origin: origin, confLevel: confLevel)
+            selection: selection, covariates: covariates, endpoint: endpoint, origin: origin, confLevel: confLevel, strata: strata,
+            phTest: try flag(request, "ph_test"))
     }
 
     // MARK: - Encoding
