@@ -367,6 +367,17 @@ final class RefusingServer {
             #expect(try text("cif-body") == "Cumulative incidence unavailable: this registry server does not offer it (HTTP 404).")
         }
         try browser.screenshot("/tmp/dashboard-statistics.png")
+
+        // Strata: the stratified model where the server fits one, its refusal where it does not.
+        let stratified = try service.client.get("/v1/cohorts/cox?covariates=therapy_class&strata=sex", headers: bearer)
+        try set(browser, "strata", "sex")
+        try browser.waitUntil("location.search.indexOf('strata=sex') >= 0", what: "the strata in the address")
+        if stratified.status == 200 {
+            try browser.waitUntil("document.getElementById('cox-meta').textContent.indexOf('stratified by Sex') >= 0", what: "the stratified model")
+            #expect(try browser.evaluate("document.querySelector('#cox-body tr[data-term=therapy_classnovel]') !== null") as? Bool == true)
+        } else {
+            try browser.waitUntil("document.getElementById('cox-body').textContent.indexOf('Cox model unavailable (HTTP 400: strata') === 0", what: "the refusal")
+        }
     }
 
     @Test func aHiddenTabBacksOffAndAsksAtOnceWhenShownAgain() throws {
