@@ -47,6 +47,8 @@ public struct CoxResult: Sendable {
     /// left out of the model, so no term (forest row) describes them.
     public let suppressedLevels: [SuppressedLevel]
     public let minCellSize: Int
+    /// Per categorical covariate: its levels in the model, in code-point order, with subjects and events.
+    public var levels: [String: [(level: String, n: Int, events: Int)]] = [:]
 }
 
 /// A level of a categorical Cox covariate or of the strata, left out for its size.
@@ -231,12 +233,21 @@ public struct CohortAnalysis: Sendable {
             strata: query.strata.map { field in Strata(name: field.rawValue, values: kept.map { $0.row.value(of: field)! }) })
         let report = try SurvivalAnalysis.analyze(data, options: options)
         var references: [String: String] = [:]
+        var levels: [String: [(level: String, n: Int, events: Int)]] = [:]
         for (name, values) in categorical {
             if let first = Set(values).min(by: codePointOrder) { references[name] = first }
+            var counts: [String: (n: Int, events: Int)] = [:]
+            for (i, value) in values.enumerated() {
+                counts[value, default: (0, 0)].n += 1
+                if kept[i].time.event { counts[value, default: (0, 0)].events += 1 }
+            }
+            levels[name] = counts.keys.sorted(by: codePointOrder).map { ($0, counts[$0]!.n, counts[$0]!.events) }
         }
-        return CoxResult(
+        var result = CoxResult(
             query: query, n: time.count, droppedRows: dropped, suppressed: false, cox: report.cox, referenceLevels: references,
             suppressedLevels: suppressedLevels, minCellSize: suppression.minCellSize)
+        result.levels = levels
+        return result
     }
 
     // MARK: - Summary
