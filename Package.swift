@@ -47,6 +47,8 @@ let package = Package(
         .target(name: "JSON"),
         .target(name: "Survival"),
         .target(name: "Classification", dependencies: ["JSON"]),
+        // FHIR R4 Bundles <-> section 9 cases (DOMAIN.md section 10), with FHIRPath-located issues.
+        .target(name: "FHIR", dependencies: ["JSON", "Classification"]),
         // Pure renderings of analysis results: the Kaplan-Meier plot as SVG.
         .target(name: "Reports", dependencies: ["Survival"]),
         // Cohort statistics: cohort rows and a typed query in, results with small-cell suppression
@@ -69,6 +71,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                "FHIR",
             ],
             // The dashboard page, compiled into the binary (nothing to find at run time).
             resources: [
@@ -78,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "icmm",
             dependencies: [
-                "API", "HTTPServer", "Storage", "Registry", "Survival", "Classification", "JSON", "Cohorts",
+                "API", "HTTPServer", "Storage", "Registry", "Survival", "Classification", "JSON", "Cohorts", "FHIR",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -94,6 +97,8 @@ let package = Package(
         .testTarget(name: "SurvivalTests", dependencies: ["Survival"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ClassificationTests", dependencies: ["Classification", "JSON"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Survival"]),
+        // Fixture Bundles (and the R4 validator script) are read from the source tree.
+        .testTarget(name: "FHIRTests", dependencies: ["FHIR", "Classification", "JSON"], exclude: ["Fixtures"]),
         .testTarget(
             name: "HTTPServerTests",
             dependencies: ["HTTPServer", "TestSupport", .product(name: "Logging", package: "swift-log")]),
@@ -104,7 +109,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "HTTPServer", "Storage", "Registry", "JSON", "Classification", "Survival", "Cohorts", "TestSupport",
+                "API", "HTTPServer", "Storage", "Registry", "JSON", "Classification", "Survival", "Cohorts", "TestSupport", "FHIR",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
