@@ -834,7 +834,13 @@
       $("gray").textContent = "";
       return;
     }
-    var rows = groups.map(function (g) {
+    // Each group's causes together, progression first, groups in their vocabulary's order.
+    var causeRank = function (g) { return g.cause === "progression" ? 0 : g.cause === "death" ? 1 : 2; };
+    var groupOrder = ordered(groups).map(function (g) { return String(g.key); });
+    var sorted = groups.slice().sort(function (a, b) {
+      return groupOrder.indexOf(String(a.key)) - groupOrder.indexOf(String(b.key)) || causeRank(a) - causeRank(b);
+    });
+    var rows = sorted.map(function (g) {
       var label = state.group_by ? labelOfValue(state.group_by, g.key) : "All patients";
       if (g.suppressed) return tr([label, "–", { text: String(g.n), field: "n" }, { text: SUPPRESSED, span: 1 + times.length, className: "suppressed" }], { group: g.key });
       var at = {};
