@@ -74,13 +74,13 @@ public enum CompetingRisks {
         for c in options.causes where c == censored || c.isEmpty {
             throw .invalidOption("a declared cause must be a non-empty value other than \(censored)")
         }
-        // Causes in code-point order; cause number k + 1 for causes[k].
-        let causes = Array(Set(data.cause.filter { $0 != censored }).union(options.causes)).sorted()
-        var causeNumber: [String: Int32] = [:]
-        for (k, c) in causes.enumerated() { causeNumber[c] = Int32(k + 1) }
-        let code = data.cause.map { $0 == censored ? Int32(0) : causeNumber[$0]! }
+        // Causes in code-point order; cause number k + 1 for causes[k] (0 = censored).
+        let (seen, seenIndex) = SurvivalAnalysis.groupIndices(data.cause, count: n)
+        let causes = Array(Set(seen.filter { $0 != censored }).union(options.causes)).sorted()
+        let seenCode = seen.map { c in c == censored ? Int32(0) : Int32(causes.firstIndex(of: c)! + 1) }
+        let code = seenIndex.map { seenCode[$0] }
         let (keys, groupIndex) = SurvivalAnalysis.groupIndices(data.group, count: n)
-        let z = Distributions.normalQuantile(1 - (1 - options.confLevel) / 2)
+        let z = Distributions.twoSidedCriticalValue(level: options.confLevel)
         let times = Array(Set(options.times)).sorted()
 
         let (order, sortedTime) = sortTimes(data.time)

@@ -29,23 +29,11 @@ struct CompetingFixture: CustomTestStringConvertible, Sendable {
         }
     }
 
-    /// Reads the CSV: the event column as text, the other columns through the survival CSV
-    /// reader (which drops rows with a missing used value, as the R script does).
+    /// Reads the CSV with the competing-risks reader (the cause as text; rows with a missing
+    /// used value dropped, as the R script does).
     func data() throws -> CompetingRisksData {
-        let text = try Fixtures.text("competing/" + csv)
-        // The survival reader wants a 0/1 event: read the cause as a categorical column instead.
-        let columns = CSVColumns(
-            time: time, event: "__event01", group: group, numeric: numeric, categorical: [event] + categorical)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-        lines[0] += ",\"__event01\""
-        for i in 1..<lines.count { lines[i] += ",0" }
-        let input = try SurvivalCSV.read(lines.joined(separator: "\n"), columns: columns)
-        var cause: [String] = []
-        var covariates: [Covariate] = []
-        for c in input.data.covariates {
-            if c.name == event, case .categorical(let v) = c.values { cause = v } else { covariates.append(c) }
-        }
-        return CompetingRisksData(time: input.data.time, cause: cause, group: input.data.group, covariates: covariates)
+        let columns = CSVColumns(time: time, event: event, group: group, numeric: numeric, categorical: categorical)
+        return try SurvivalCSV.readCompeting(Fixtures.text("competing/" + csv), columns: columns).data
     }
 
     func expected() throws -> JSONTree {
@@ -156,5 +144,18 @@ func competingRisksMatchCmprsk(_ fixture: CompetingFixture) throws {
     #expect(throws: SurvivalError.covariateHasNoVariation(term: "site")) {
         try CompetingRisks.analyze(
             CompetingRisksData(time: [1, 2, 3], cause: ["1", "0", "2"], covariates: [.categorical("site", ["A", "A", "A"])]))
+    }
+}
+
+@Test func competingCSVKeepsCausesAsTextAndDropsMissingRows() throws {
+    let text = "t,ev,g,x\n1,0,a,1.5\n2,death,a,2\n3,progression,b,\n4, progression ,b,3\n5,NA,b,1\n"
+    let input = try SurvivalCSV.readCompeting(
+        text, columns: CSVColumns(time: "t", event: "ev", group: "g", numeric: ["x"]))
+    #expect(input.droppedRows == 2)
+    #expect(input.data.time == [1, 2, 4])
+    #expect(input.data.cause == ["0", "death", "progression"])
+    #expect(input.data.group == ["a", "a", "b"])
+    #expect(throws: SurvivalError.self) {
+        try SurvivalCSV.readCompeting(text, columns: CSVColumns(time: "t", event: "ev", entry: "x"))
     }
 }
