@@ -43,6 +43,10 @@ extension JSONWriter {
 
     /// A curve as an array of points; NaN standard errors and limits ("not estimable") are null.
     public mutating func write(_ curve: CurveTable) {
+        if isCompact {
+            writeCompact(curve)
+            return
+        }
         beginArray()
         for k in 0..<curve.count {
             beginObject()
@@ -56,6 +60,46 @@ extension JSONWriter {
             member("upper", curve.upper[k])
             endObject()
         }
+        endArray()
+    }
+
+    private static let lowerKey = Array(#"{"lower":"#.utf8)
+    private static let nCensorKey = Array(#","n_censor":"#.utf8)
+    private static let nEventKey = Array(#","n_event":"#.utf8)
+    private static let nRiskKey = Array(#","n_risk":"#.utf8)
+    private static let stdErrKey = Array(#","std_err":"#.utf8)
+    private static let survivalKey = Array(#","survival":"#.utf8)
+    private static let timeKey = Array(#","time":"#.utf8)
+    private static let upperKey = Array(#","upper":"#.utf8)
+
+    /// The same points as the general path writes them, from fixed fragments: a million-point
+    /// curve is most of `icmm analyze`'s output (JSONWriterTests compare the bytes with Foundation).
+    private mutating func writeCompact(_ curve: CurveTable) {
+        beginArray()
+        for k in 0..<curve.count {
+            if k > 0 { appendByte(0x2C) }
+            appendRaw(Self.lowerKey)
+            writeNumber(curve.lower[k])
+            appendRaw(Self.nCensorKey)
+            appendInteger(curve.nCensor[k])
+            appendRaw(Self.nEventKey)
+            appendInteger(curve.nEvent[k])
+            appendRaw(Self.nRiskKey)
+            appendInteger(curve.nRisk[k])
+            appendRaw(Self.stdErrKey)
+            writeNumber(curve.stdErr[k])
+            appendRaw(Self.survivalKey)
+            if !curve.survival[k].isFinite { finiteMiss() }
+            writeNumber(curve.survival[k])
+            appendRaw(Self.timeKey)
+            if !curve.time[k].isFinite { finiteMiss() }
+            writeNumber(curve.time[k])
+            appendRaw(Self.upperKey)
+            writeNumber(curve.upper[k])
+            appendByte(0x7D)
+            flushIfFull()
+        }
+        if curve.count > 0 { markMember() }
         endArray()
     }
 
@@ -127,48 +171,6 @@ extension JSONWriter {
         endObject()
     }
 
-    /// RMST difference of two groups (issue 10); a value that cannot be computed is null and
-    /// counted as not finite.
-    public mutating func write(_ d: RestrictedMeanDifference) {
-        beginObject()
-        member("a", d.a)
-        member("b", d.b)
-        member("difference", finite: d.difference ?? .nan)
-        member("lower", finite: d.lower ?? .nan)
-        member("p_value", finite: d.pValue ?? .nan)
-        member("ratio", finite: d.ratio ?? .nan)
-        member("ratio_lower", finite: d.ratioLower ?? .nan)
-        member("ratio_p_value", finite: d.ratioPValue ?? .nan)
-        member("ratio_upper", finite: d.ratioUpper ?? .nan)
-        member("std_err", finite: d.stdErr ?? .nan)
-        member("upper", finite: d.upper ?? .nan)
-        endObject()
-    }
-
-    /// The proportional-hazards test inside the `cox` object (issue 10).
-    public mutating func write(_ test: ProportionalHazardsTest) {
-        beginObject()
-        key("global")
-        beginObject()
-        member("chisq", finite: test.global.chisq ?? .nan)
-        member("df", test.global.df)
-        member("p_value", finite: test.global.pValue ?? .nan)
-        endObject()
-        key("terms")
-        beginArray()
-        for row in test.terms {
-            beginObject()
-            member("chisq", finite: row.chisq ?? .nan)
-            member("covariate", row.covariate)
-            member("df", row.df)
-            member("p_value", finite: row.pValue ?? .nan)
-            endObject()
-        }
-        endArray()
-        member("transform", test.transform)
-        endObject()
-    }
-
     public mutating func write(_ cox: CoxReport) {
         beginObject()
         member("events", cox.events)
@@ -178,9 +180,9 @@ extension JSONWriter {
         key("lr_test")
         write(cox.lrTest)
         member("n", cox.n)
-        if let ph = cox.phTest {
+        if let phTest = cox.phTest {
             key("ph_test")
-            write(ph)
+            write(phTest)
         }
         key("score_test")
         write(cox.scoreTest)
@@ -192,6 +194,46 @@ extension JSONWriter {
         member("ties", cox.ties)
         key("wald_test")
         write(cox.waldTest)
+        endObject()
+    }
+
+    /// R's `cox.zph(fit, transform = "km")`: one row per covariate, then the global test.
+    public mutating func write(_ test: ProportionalHazardsTest) {
+        beginObject()
+        key("global")
+        beginObject()
+        member("chisq", test.global.chisq)
+        member("df", test.global.df)
+        member("p_value", test.global.pValue)
+        endObject()
+        key("terms")
+        beginArray()
+        for row in test.terms {
+            beginObject()
+            member("chisq", row.chisq)
+            member("covariate", row.covariate)
+            member("df", row.df)
+            member("p_value", row.pValue)
+            endObject()
+        }
+        endArray()
+        member("transform", test.transform)
+        endObject()
+    }
+
+    public mutating func write(_ difference: RestrictedMeanDifference) {
+        beginObject()
+        member("a", difference.a)
+        member("b", difference.b)
+        member("difference", difference.difference)
+        member("lower", difference.lower)
+        member("p_value", difference.pValue)
+        member("ratio", difference.ratio)
+        member("ratio_lower", difference.ratioLower)
+        member("ratio_p_value", difference.ratioPValue)
+        member("ratio_upper", difference.ratioUpper)
+        member("std_err", difference.stdErr)
+        member("upper", difference.upper)
         endObject()
     }
 
@@ -303,15 +345,11 @@ extension JSONWriter {
             key("peto_peto")
             write(petoPeto)
         }
-        // Only pairs of shown groups: a suppressed group has no RMST difference (issue 10).
-        let shown = Set(groups.compactMap { if case .shown(let g) = $0 { g.key } else { nil } })
-        if let differences = report?.rmstDifferences?.filter({ shown.contains($0.a) && shown.contains($0.b) }),
-            !differences.isEmpty
-        {
+        if let differences = report?.rmstDifferences {
             extra(&self, "rmst_differences")
             key("rmst_differences")
             beginArray()
-            for d in differences { write(d) }
+            for difference in differences { write(difference) }
             endArray()
         }
         extra(&self, nil)
