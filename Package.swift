@@ -83,6 +83,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
 
+        // Benchmark driver for benchmarks/competing (the competing-risks engine on a CSV).
+        .executableTarget(name: "CompetingBench", dependencies: ["Survival"], path: "benchmarks/competing/Sources"),
+
         // A socket-level HTTP client and temporary folders for the tests of every layer.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),

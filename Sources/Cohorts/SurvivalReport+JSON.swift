@@ -136,8 +136,13 @@ extension JSONWriter {
         key("lr_test")
         write(cox.lrTest)
         member("n", cox.n)
+        if let phTest = cox.phTest {
+            key("ph_test")
+            write(phTest)
+        }
         key("score_test")
         write(cox.scoreTest)
+        if let strata = cox.strata { member("strata", strata) }
         key("terms")
         beginArray()
         for term in cox.terms { write(term) }
@@ -145,6 +150,46 @@ extension JSONWriter {
         member("ties", cox.ties)
         key("wald_test")
         write(cox.waldTest)
+        endObject()
+    }
+
+    /// R's `cox.zph(fit, transform = "km")`: one row per covariate, then the global test.
+    public mutating func write(_ test: ProportionalHazardsTest) {
+        beginObject()
+        key("global")
+        beginObject()
+        member("chisq", test.global.chisq)
+        member("df", test.global.df)
+        member("p_value", test.global.pValue)
+        endObject()
+        key("terms")
+        beginArray()
+        for row in test.terms {
+            beginObject()
+            member("chisq", row.chisq)
+            member("covariate", row.covariate)
+            member("df", row.df)
+            member("p_value", row.pValue)
+            endObject()
+        }
+        endArray()
+        member("transform", test.transform)
+        endObject()
+    }
+
+    public mutating func write(_ difference: RestrictedMeanDifference) {
+        beginObject()
+        member("a", difference.a)
+        member("b", difference.b)
+        member("difference", difference.difference)
+        member("lower", difference.lower)
+        member("p_value", difference.pValue)
+        member("ratio", difference.ratio)
+        member("ratio_lower", difference.ratioLower)
+        member("ratio_p_value", difference.ratioPValue)
+        member("ratio_upper", difference.ratioUpper)
+        member("std_err", difference.stdErr)
+        member("upper", difference.upper)
         endObject()
     }
 
@@ -255,6 +300,13 @@ extension JSONWriter {
             extra(&self, "peto_peto")
             key("peto_peto")
             write(petoPeto)
+        }
+        if let differences = report?.rmstDifferences {
+            extra(&self, "rmst_differences")
+            key("rmst_differences")
+            beginArray()
+            for difference in differences { write(difference) }
+            endArray()
         }
         extra(&self, nil)
         endObject()
