@@ -30,6 +30,15 @@ extension Application {
         return principal
     }
 
+    /// The admission check of the routes that write cases, run on the headers before the body is
+    /// read (credentials before bodies): the same key, role and site checks as their handlers.
+    var admitCaseWriter: Admission {
+        { [self] request in
+            let principal = try authorize(request, roles: Self.caseRoles)
+            _ = try targetSite(request, principal: principal)
+        }
+    }
+
     /// The site a case route acts on: the caller's own, or for an admin the `site` query parameter.
     func targetSite(_ request: HTTPRequest, principal: Principal) throws -> String {
         guard let requested = request.query["site"] else { return principal.site }

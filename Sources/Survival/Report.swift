@@ -81,6 +81,14 @@ public struct RestrictedMean: Codable, Sendable, Equatable {
         case tau, estimate
         case stdErr = "std_err"
     }
+
+    /// Non-finite values (a huge tau overflows the variance) encode as null, never as an error.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeNullable(tau, forKey: .tau)
+        try c.encodeNullable(estimate, forKey: .estimate)
+        try c.encodeNullable(stdErr, forKey: .stdErr)
+    }
 }
 
 /// A Kaplan-Meier curve as columns; encodes as an array of
@@ -264,6 +272,13 @@ public struct ChiSquareTest: Codable, Sendable, Equatable {
         case statistic, df
         case pValue = "p_value"
     }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeNullable(statistic, forKey: .statistic)
+        try c.encode(df, forKey: .df)
+        try c.encodeNullable(pValue, forKey: .pValue)
+    }
 }
 
 /// One Cox model term.
@@ -284,6 +299,19 @@ public struct CoxTerm: Codable, Sendable, Equatable {
         case stdErr = "std_err"
         case pValue = "p_value"
     }
+
+    /// Non-finite values (e.g. limits at a confidence level a hair below 1) encode as null.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(term, forKey: .term)
+        try c.encodeNullable(coef, forKey: .coef)
+        try c.encodeNullable(hazardRatio, forKey: .hazardRatio)
+        try c.encodeNullable(stdErr, forKey: .stdErr)
+        try c.encodeNullable(z, forKey: .z)
+        try c.encodeNullable(pValue, forKey: .pValue)
+        try c.encodeNullable(lower, forKey: .lower)
+        try c.encodeNullable(upper, forKey: .upper)
+    }
 }
 
 /// A Cox model summary (R: `summary(coxph(...))`).
@@ -299,12 +327,17 @@ public struct CoxReport: Codable, Sendable, Equatable {
     public var scoreTest: ChiSquareTest
     /// Newton-Raphson iterations (R: `fit$iter`); the same count as R shows the same algorithm.
     public var iterations: Int
+    /// The strata column of a stratified fit (absent when unstratified).
+    public var strata: String?
+    /// The proportional-hazards test, when asked for.
+    public var phTest: ProportionalHazardsTest?
 
     enum CodingKeys: String, CodingKey {
-        case ties, n, events, terms, loglik, iterations
+        case ties, n, events, terms, loglik, iterations, strata
         case lrTest = "lr_test"
         case waldTest = "wald_test"
         case scoreTest = "score_test"
+        case phTest = "ph_test"
     }
 }
 
@@ -321,9 +354,12 @@ public struct SurvivalReport: Codable, Sendable {
     public var pairwise: [PairwiseComparison]?
     public var medianFollowup: Estimate
     public var cox: CoxReport?
+    /// RMST differences for every pair of groups (only with tau and two or more groups).
+    public var rmstDifferences: [RestrictedMeanDifference]?
 
     enum CodingKeys: String, CodingKey {
         case n, events, groups, logrank, pairwise, cox
+        case rmstDifferences = "rmst_differences"
         case confType = "conf_type"
         case confLevel = "conf_level"
         case droppedRows = "dropped_rows"
@@ -344,6 +380,7 @@ public struct SurvivalReport: Codable, Sendable {
         try c.encodeIfPresent(pairwise, forKey: .pairwise)
         try c.encode(medianFollowup, forKey: .medianFollowup)
         try c.encodeIfPresent(cox, forKey: .cox)
+        try c.encodeIfPresent(rmstDifferences, forKey: .rmstDifferences)
     }
 }
 

@@ -18,6 +18,8 @@ public enum SurvivalError: Error, Equatable, Sendable, CustomStringConvertible {
     case covariateHasNoVariation(term: String)
     /// A level of a categorical Cox covariate without any event: its coefficient would be infinite.
     case levelWithoutEvents(term: String)
+    /// A strata column (or a grouping that needs two or more levels) with a single level.
+    case strataHaveOneLevel(name: String)
     /// The Cox design matrix is singular (a covariate is a linear combination of others).
     case collinearCovariates
     /// The Cox likelihood converged while a coefficient was still running off to infinity
@@ -25,6 +27,9 @@ public enum SurvivalError: Error, Equatable, Sendable, CustomStringConvertible {
     case infiniteCoefficient(term: String)
     /// Newton-Raphson did not converge within the iteration limit.
     case coxDidNotConverge(iterations: Int)
+    /// A Fine-Gray model (for the named cause) that did not converge, as `cmprsk::crr` reports
+    /// `converged = FALSE` (iteration limit, or the step search failed).
+    case fineGrayDidNotConverge(cause: String, iterations: Int)
     /// A test statistic's variance matrix could not be inverted.
     case singularVariance
     /// CSV input: no header line.
@@ -51,12 +56,16 @@ public enum SurvivalError: Error, Equatable, Sendable, CustomStringConvertible {
             return "Cox covariate '\(term)' has no variation among the analysed subjects"
         case .levelWithoutEvents(let term):
             return "Cox term '\(term)': one of its levels has no events, so its hazard ratio is not estimable"
+        case .strataHaveOneLevel(let name):
+            return "strata column '\(name)' has a single level among the analysed subjects"
         case .collinearCovariates:
             return "Cox covariates are collinear (the information matrix is singular)"
         case .infiniteCoefficient(let term):
             return "Cox coefficient for '\(term)' is not finite (monotone likelihood)"
         case .coxDidNotConverge(let iterations):
             return "Cox model did not converge in \(iterations) iterations"
+        case .fineGrayDidNotConverge(let cause, let iterations):
+            return "Fine-Gray model for cause '\(cause)' did not converge in \(iterations) iterations"
         case .singularVariance: return "the variance matrix of the test is singular"
         case .csvEmpty: return "CSV input is empty (a header line is required)"
         case .csvMissingColumn(let name): return "CSV has no column named '\(name)'"

@@ -22,8 +22,13 @@ struct Import: ParsableCommand {
     @Flag(help: "Validate and count, store nothing.")
     var dryRun = false
 
+    @Flag(help: "The file holds FHIR R4 Bundles (one Bundle, or NDJSON of Bundles), mapped as POST /v1/fhir does.")
+    var fhir = false
+
     @Argument(help: ArgumentHelp("NDJSON (.ndjson, .jsonl) or JSON array (.json) file.", valueName: "file"))
     var file: String
+
+    @OptionGroup var terminology: FHIRTerminologyOptions
 
     @OptionGroup var database: DatabaseOptions
 
@@ -40,6 +45,7 @@ struct Import: ParsableCommand {
             printError("icmm import: cannot read \(file)")
             throw ExitCode(1)
         }
+        if fhir { return try importFHIR(Array(bytes)) }
         let body = [UInt8](bytes)
         let isArray = body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "[")
         let reader = ImportRecordReader(body: body, format: isArray ? .jsonArray : .ndjson)

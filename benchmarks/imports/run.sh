@@ -5,12 +5,13 @@
 # - server RSS (from /proc/PID/status: VmHWM peak during each import, VmRSS after) over ten
 #   100,000-case imports in a row and five rejected ones (targets: < 300 MB, no growth).
 # Usage: benchmarks/imports/run.sh   (from the repo root; IMPORT_N=100000 ROUNDS=10 REJECTED=5)
+# BASELINE=/path/to/an/older/icmm adds the same single import against that binary, in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 IMPORT_N=${IMPORT_N:-100000}
 ROUNDS=${ROUNDS:-10}
 REJECTED=${REJECTED:-5}
-PORT=${PORT:-18095}
+PORT=${PORT:-18731}
 OUT=benchmarks/out; mkdir -p "$OUT"
 BIN="$(swift build -c release --show-bin-path)/icmm"
 [ -x "$BIN" ] || swift build -c release --product icmm
@@ -35,6 +36,7 @@ KEY=$("$BIN" keys create --site ADMIN --role admin --db "$WORK/bench.sqlite" | p
 # Default settings (log level info, synchronous=FULL), as `make run` serves.
 "$BIN" serve --port "$PORT" --db "$WORK/bench.sqlite" >"$OUT/imports-serve.log" 2>&1 & SERVER=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+kill -0 $SERVER 2>/dev/null || { echo "the server did not start:"; tail -3 "$OUT/imports-serve.log"; exit 1; }
 
 mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 status_kb() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$SERVER/status"; }
@@ -51,8 +53,11 @@ import_once() {  # site file content-type label
 }
 
 echo "server RSS at start: $(mb "$(status_kb VmRSS)") MB"
+server_cpu() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$SERVER/stat"; }
 echo "== one import of $IMPORT_N cases (target < 5 s, RSS < 300 MB)"
+cpu0=$(server_cpu)
 import_once FIRST "$WORK/cases.ndjson" application/x-ndjson "NDJSON"
+echo "   server CPU time for it: $(awk -v a="$cpu0" -v b="$(server_cpu)" 'BEGIN { printf "%.2f", b - a }') s (user + system)"
 import_once ARRAY "$WORK/cases.json" application/json "JSON array"
 echo "== $ROUNDS imports of $IMPORT_N cases in a row (RSS must not grow)"
 for i in $(seq "$ROUNDS"); do import_once "ROUND$i" "$WORK/cases.ndjson" application/x-ndjson "import $i"; done
@@ -62,6 +67,18 @@ stored=$(python3 -c "import sqlite3; print(sqlite3.connect('file:$WORK/bench.sql
 echo "cases stored: $stored (expected $(( (ROUNDS + 2) * IMPORT_N )))"
 [ "$stored" -eq $(( (ROUNDS + 2) * IMPORT_N )) ] || { echo "WRONG COUNT"; exit 1; }
 kill $SERVER; wait $SERVER 2>/dev/null || true; SERVER=""
+
+if [ -n "${BASELINE:-}" ]; then
+  echo "== the same import against BASELINE=$BASELINE"
+  "$BASELINE" migrate --db "$WORK/base.sqlite" >/dev/null 2>&1
+  KEY=$("$BASELINE" keys create --site ADMIN --role admin --db "$WORK/base.sqlite" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+  "$BASELINE" serve --port "$PORT" --db "$WORK/base.sqlite" >"$OUT/imports-serve-baseline.log" 2>&1 & SERVER=$!
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+  cpu0=$(server_cpu)
+  import_once FIRST "$WORK/cases.ndjson" application/x-ndjson "baseline NDJSON"
+  echo "   server CPU time for it: $(awk -v a="$cpu0" -v b="$(server_cpu)" 'BEGIN { printf "%.2f", b - a }') s (user + system)"
+  kill $SERVER; wait $SERVER 2>/dev/null || true; SERVER=""
+fi
 
 echo "== where the time goes: icmm import --timings, $IMPORT_N cases into a fresh database"
 "$BIN" migrate --db "$WORK/cli.sqlite" >/dev/null
