@@ -74,6 +74,11 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 "FHIR",
+            ],
+            // The dashboard page, compiled into the binary (nothing to find at run time).
+            resources: [
+                .embedInCode("Resources/dashboard/index.html"), .embedInCode("Resources/dashboard/app.js"),
+                .embedInCode("Resources/dashboard/style.css"),
             ]),
         .executableTarget(
             name: "icmm",

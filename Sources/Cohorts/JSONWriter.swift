@@ -42,7 +42,7 @@ public struct JSONWriter {
     }
 
     @inline(__always)
-    private mutating func flushIfFull() {
+    mutating func flushIfFull() {
         if bytes.count >= chunkSize { flush() }
     }
 
@@ -154,6 +154,23 @@ public struct JSONWriter {
     /// A number, or null when it is nil or not finite.
     public mutating func number(_ value: Double?) {
         beforeValue()
+        writeNumber(value)
+        flushIfFull()
+    }
+
+    var isCompact: Bool { !pretty }
+
+    /// Appends bytes as they are (a fragment of the caller's own compact JSON).
+    mutating func appendRaw(_ fragment: [UInt8]) { bytes.append(contentsOf: fragment) }
+
+    mutating func appendByte(_ byte: UInt8) { bytes.append(byte) }
+
+    mutating func appendInteger(_ value: Int) { writeInteger(Int64(value)) }
+
+    /// Marks the innermost container as having members (after `appendRaw` wrote some).
+    mutating func markMember() { hasMember[hasMember.count - 1] = true }
+
+    mutating func writeNumber(_ value: Double?) {
         guard let value, value.isFinite else {
             bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
             return
@@ -164,11 +181,12 @@ public struct JSONWriter {
             // Swift's shortest round-trip text (0.1, 1e-05), written straight into the buffer.
             writeShortest(value)
         }
-        flushIfFull()
     }
 
     /// A number that should be finite (a statistic, not a "not estimable" marker): null when it is
     /// not, and counted in `nonFiniteCount` so that the caller can say why.
+    mutating func finiteMiss() { nonFiniteCount += 1 }
+
     public mutating func finite(_ value: Double) {
         if !value.isFinite { nonFiniteCount += 1 }
         number(value)

@@ -43,6 +43,10 @@ extension JSONWriter {
 
     /// A curve as an array of points; NaN standard errors and limits ("not estimable") are null.
     public mutating func write(_ curve: CurveTable) {
+        if isCompact {
+            writeCompact(curve)
+            return
+        }
         beginArray()
         for k in 0..<curve.count {
             beginObject()
@@ -56,6 +60,46 @@ extension JSONWriter {
             member("upper", curve.upper[k])
             endObject()
         }
+        endArray()
+    }
+
+    private static let lowerKey = Array(#"{"lower":"#.utf8)
+    private static let nCensorKey = Array(#","n_censor":"#.utf8)
+    private static let nEventKey = Array(#","n_event":"#.utf8)
+    private static let nRiskKey = Array(#","n_risk":"#.utf8)
+    private static let stdErrKey = Array(#","std_err":"#.utf8)
+    private static let survivalKey = Array(#","survival":"#.utf8)
+    private static let timeKey = Array(#","time":"#.utf8)
+    private static let upperKey = Array(#","upper":"#.utf8)
+
+    /// The same points as the general path writes them, from fixed fragments: a million-point
+    /// curve is most of `icmm analyze`'s output (JSONWriterTests compare the bytes with Foundation).
+    private mutating func writeCompact(_ curve: CurveTable) {
+        beginArray()
+        for k in 0..<curve.count {
+            if k > 0 { appendByte(0x2C) }
+            appendRaw(Self.lowerKey)
+            writeNumber(curve.lower[k])
+            appendRaw(Self.nCensorKey)
+            appendInteger(curve.nCensor[k])
+            appendRaw(Self.nEventKey)
+            appendInteger(curve.nEvent[k])
+            appendRaw(Self.nRiskKey)
+            appendInteger(curve.nRisk[k])
+            appendRaw(Self.stdErrKey)
+            writeNumber(curve.stdErr[k])
+            appendRaw(Self.survivalKey)
+            if !curve.survival[k].isFinite { finiteMiss() }
+            writeNumber(curve.survival[k])
+            appendRaw(Self.timeKey)
+            if !curve.time[k].isFinite { finiteMiss() }
+            writeNumber(curve.time[k])
+            appendRaw(Self.upperKey)
+            writeNumber(curve.upper[k])
+            appendByte(0x7D)
+            flushIfFull()
+        }
+        if curve.count > 0 { markMember() }
         endArray()
     }
 

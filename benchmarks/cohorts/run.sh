@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 N=${N:-100000}
 DURATION=${DURATION:-10s}
 OUT=benchmarks/out; mkdir -p "$OUT"
-BIN="$(swift build -c release --show-bin-path)/icmm"
+BIN="${BIN:-$(swift build -c release --show-bin-path)/icmm}"
 [ -x "$BIN" ] || swift build -c release --product icmm
 WORK=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
@@ -17,7 +17,7 @@ python3 benchmarks/registry/make_cases.py "$N" > "$WORK/cases.ndjson"
 "$BIN" import --site BENCH --db "$WORK/bench.sqlite" "$WORK/cases.ndjson" > /dev/null
 KEY=$("$BIN" keys create --site ANALYSIS --role analyst --db "$WORK/bench.sqlite" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 SUBMITTER=$("$BIN" keys create --site BENCH --role submitter --db "$WORK/bench.sqlite" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
-"$BIN" serve --port 18095 --db "$WORK/bench.sqlite" --log-level warning >"$OUT/cohorts-serve.log" 2>&1 & SERVER=$!
+"$BIN" serve --port 18095 --db "$WORK/bench.sqlite" >"$OUT/cohorts-serve.log" 2>&1 & SERVER=$!
 for _ in $(seq 100); do curl -fs http://127.0.0.1:18095/healthz >/dev/null && break; sleep 0.1; done
 URL="http://127.0.0.1:18095/v1/cohorts/survival?group_by=localization"
 
