@@ -297,8 +297,8 @@ public final class ImportTimings: @unchecked Sendable {
         let wall = max(wallSeconds, 1e-9)
         return Stage.allCases.map { stage in
             let value = seconds[stage] ?? 0
-            return "\(stage.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(format: "%7.3f s  %5.1f %% of wall", value, 100 * value / wall))"
-        }.joined(separator: "\n") + "\n" + "wall         \(String(format: "%7.3f s", wallSeconds)) for \(records) records"
+            return "\(stage.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)) \(String(format: "%7.3f s  %5.1f %% of wall", value, 100 * value / wall))"
+        }.joined(separator: "\n") + "\n" + "wall           \(String(format: "%7.3f s", wallSeconds)) for \(records) records"
     }
 }
 
