@@ -11,7 +11,7 @@ extension ConfidenceType: ExpressibleByArgument {}
 struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
-        abstract: "Kaplan-Meier curves, log-rank tests and a Cox model for a CSV file, as one JSON document.",
+        abstract: "Kaplan-Meier curves, log-rank tests and a Cox model (or with --competing: cumulative incidence, Gray's test and Fine-Gray models) for a CSV file, as one JSON document.",
         discussion: """
             The file needs a header line; values are separated by commas and may be quoted. \
             Times are used as given (no unit conversion). The event column holds 1/0 or \
@@ -31,10 +31,26 @@ struct Analyze: ParsableCommand {
             single group "all". Categorical Cox covariates are dummy coded against their first \
             level in the same order, with terms named column + level (e.g. sexmale).
 
+            Competing risks (--competing): the event column holds 0 for censored and any other \
+            value names a cause, kept as text ("1", "2", "death"). The output is then a different \
+            document: {"competing_risks": {...}, "conf_level", "dropped_rows"}, with per group and \
+            cause the cumulative incidence (Aalen-Johansen, variance and curve as \
+            cmprsk::cuminc, limits by the log(-log) transform) at the --times \
+            (cmprsk::timepoints), Gray's test per cause with two or more groups, and with \
+            --fine-gray/--fine-gray-factor one Fine-Gray model per cause (cmprsk::crr). There \
+            is no Kaplan-Meier or Cox part: 1 - Kaplan-Meier with the other causes censored \
+            overstates the incidence, so the options that only shape that part (--entry, \
+            --conf-type, --tau, --quantiles, --cox, --cox-factor, --strata, --ph-test) are \
+            refused. A cause without events (declared with --causes, or absent from a group) is \
+            reported with zero events; a Fine-Gray model \
+            that does not converge, or a covariate with a single value, is an error naming it.
+
             Examples:
               icmm analyze --csv lung.csv --time time --event status --group sex
               icmm analyze --csv lung.csv --time time --event status --group sex \\
                   --conf-type log-log --times 182.6,365.25 --tau 730 --cox age --cox-factor sex
+              icmm analyze --csv mgus2.csv --time time --event event --group sex --competing \
+                  --times 12,60,120 --fine-gray age --fine-gray-factor sex
             """)
 
     @Option(help: ArgumentHelp("CSV file to analyse.", valueName: "file"))
@@ -43,7 +59,7 @@ struct Analyze: ParsableCommand {
     @Option(help: ArgumentHelp("Column with the follow-up time (>= 0).", valueName: "column"))
     var time: String
 
-    @Option(help: ArgumentHelp("Column with the event indicator: 1/0 or true/false.", valueName: "column"))
+    @Option(help: ArgumentHelp("Column with the event indicator: 1/0 or true/false (with --competing: 0 or the cause).", valueName: "column"))
     var event: String
 
     @Option(help: ArgumentHelp("Column with the delayed-entry time (< exit time), for left truncation.", valueName: "column"))
@@ -52,8 +68,9 @@ struct Analyze: ParsableCommand {
     @Option(help: ArgumentHelp("Column whose values define the groups compared.", valueName: "column"))
     var group: String?
 
+    /// Optional so that --competing can refuse it when given (its limits are always log(-log)).
     @Option(help: ArgumentHelp("Confidence interval transform: log (R's default), log-log or plain.", valueName: "type"))
-    var confType: ConfidenceType = .log
+    var confType: ConfidenceType?
 
     @Option(help: ArgumentHelp("Confidence level, strictly between 0 and 1.", valueName: "level"))
     var confLevel: Double = 0.95
@@ -79,6 +96,18 @@ struct Analyze: ParsableCommand {
     @Flag(help: "Test the Cox model's proportional hazards (R: cox.zph(fit, transform = \"km\")).")
     var phTest = false
 
+    @Flag(help: "Competing risks: cumulative incidence per group and cause, Gray's test, Fine-Gray models (cmprsk); the event column names the cause, 0 = censored.")
+    var competing = false
+
+    @Option(help: ArgumentHelp("Numeric Fine-Gray covariates (with --competing), comma separated.", valueName: "columns"))
+    var fineGray: String?
+
+    @Option(help: ArgumentHelp("Categorical Fine-Gray covariates (with --competing), comma separated.", valueName: "columns"))
+    var fineGrayFactor: String?
+
+    @Option(help: ArgumentHelp("Causes to report even when no row has them (with --competing; reported with zero events), comma separated.", valueName: "causes"))
+    var causes: String?
+
     @Flag(help: "Indent the JSON output.")
     var pretty = false
 
@@ -91,6 +120,21 @@ struct Analyze: ParsableCommand {
         if let tau, !(tau.isFinite && tau > 0) { throw ValidationError("--tau must be a number > 0.") }
         _ = try Self.numbers(times, option: "--times")
         _ = try Self.numbers(quantiles, option: "--quantiles")
+        if competing {
+            let refused: [(String, Bool)] = [
+                ("--entry", entry != nil), ("--conf-type", confType != nil), ("--tau", tau != nil),
+                ("--quantiles", quantiles != nil), ("--cox", cox != nil), ("--cox-factor", coxFactor != nil),
+                ("--strata", strata != nil), ("--ph-test", phTest), ("--timings", timings),
+            ]
+            if let (option, _) = refused.first(where: { $0.1 }) {
+                throw ValidationError("\(option) does not apply to --competing (no Kaplan-Meier or Cox part).")
+            }
+            if Self.names(causes).contains(CompetingRisks.censored) {
+                throw ValidationError("--causes: '\(CompetingRisks.censored)' means censored, not a cause.")
+            }
+        } else if fineGray != nil || fineGrayFactor != nil || causes != nil {
+            throw ValidationError("--fine-gray, --fine-gray-factor and --causes need --competing.")
+        }
         if strata != nil || phTest, Self.names(cox).isEmpty && Self.names(coxFactor).isEmpty {
             throw ValidationError("--strata and --ph-test need a Cox model (--cox or --cox-factor).")
         }
@@ -100,6 +144,7 @@ struct Analyze: ParsableCommand {
     }
 
     func run() throws {
+        if competing { return try runCompeting() }
         let clock = ContinuousClock()
         let start = clock.now
         let input: CSVInput
@@ -125,7 +170,7 @@ struct Analyze: ParsableCommand {
         }
         let parsed = clock.now
         let options = AnalysisOptions(
-            confType: confType, confLevel: confLevel, landmarks: try Self.numbers(times, option: "--times"),
+            confType: confType ?? .log, confLevel: confLevel, landmarks: try Self.numbers(times, option: "--times"),
             tau: tau, quantiles: try Self.numbers(quantiles, option: "--quantiles"), phTest: phTest)
 
         var stageTimes: [(String, Duration)] = []
@@ -169,6 +214,30 @@ struct Analyze: ParsableCommand {
             for (name, peak) in stagePeaks { fields.append("\"peak_rss_mb_\(name)\": \(peak)") }
             FileHandle.standardError.write(Data(("{" + fields.joined(separator: ", ") + "}\n").utf8))
         }
+    }
+
+    /// `--competing`: `SurvivalCSV.readCompeting` -> `CompetingRisks.analyze` -> the cohort
+    /// encoder's `competing_risks` object (the one `GET /v1/cohorts/incidence` uses).
+    func runCompeting() throws {
+        guard let bytes = FileManager.default.contents(atPath: csv) else { throw AnalyzeError("cannot read '\(csv)'") }
+        let input = try SurvivalCSV.readCompeting(
+            String(decoding: bytes, as: UTF8.self),
+            columns: CSVColumns(
+                time: time, event: event, group: group, numeric: Self.names(fineGray),
+                categorical: Self.names(fineGrayFactor)))
+        let report = try CompetingRisks.analyze(
+            input.data,
+            options: CompetingRisksOptions(times: try Self.numbers(times, option: "--times"), confLevel: confLevel,
+                causes: Self.names(causes)))
+        var writer = JSONWriter(pretty: pretty) { chunk in Self.writeToStandardOutput(chunk) }
+        writer.beginObject()
+        writer.key("competing_risks")
+        writer.write(report)
+        writer.member("conf_level", finite: confLevel)
+        writer.member("dropped_rows", input.droppedRows)
+        writer.endObject()
+        writer.raw([UInt8(ascii: "\n")])
+        writer.flush()
     }
 
     static func writeToStandardOutput(_ bytes: borrowing [UInt8]) {
