@@ -93,11 +93,13 @@ extension Application {
             }
         }
         router.get("/v1/cohorts/dataset.csv") { [self] request in
-            try cohortResponse(request, extraParameters: ["endpoint", "origin"], parse: endpointAndOrigin) { parsed, selection, rows, _ in
+            let response = try cohortResponse(request, extraParameters: ["endpoint", "origin"], parse: endpointAndOrigin) { parsed, selection, rows, _ in
                 .text(
                     datasetCSV(endpoint: parsed.0, origin: parsed.1, selection: selection, rows: rows),
                     contentType: "text/csv; charset=utf-8")
             }
+            recordDatasetRead(request, response)
+            return response
         }
     }
 

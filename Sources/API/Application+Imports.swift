@@ -27,6 +27,8 @@ extension Application {
             }
             let records = try importRecords(request)
             let summary = try cases.importCases(records, site: site, mode: mode, dryRun: dryRun, keyID: principal.keyID)
+            // The answer lists every case's ids and result: a read of the site's cases.
+            auditRead(request, principal: principal, site: site, count: summary.items.count)
             return .json(summary.toJSON(), status: dryRun ? 200 : 201)
         }
     }

@@ -23,6 +23,13 @@ public final class Application: Sendable {
     /// cannot reveal one patient's dates (DOMAIN.md section 8).
     public let minCellSize: Int
     let cohortCache = CohortCache()
+    /// Reads of patient-level data, written in batches (issue #12, "Read-access audit").
+    public let accessLog: AccessLog
+    /// Opaque cursors and scoped entity tags (issue #12, "No metadata across sites").
+    public let tokens: OpaqueTokens
+    let limiters: RateLimiters
+    /// `/metrics` without credentials (`serve --public-metrics`), for a scraper on a closed network.
+    public let publicMetrics: Bool
     /// The running server, for the figures `/metrics` reads from it (set once it has started).
     /// Weak: the server holds the routes, which hold this application.
     private let server = Mutex<WeakServer>(WeakServer())
@@ -30,8 +37,15 @@ public final class Application: Sendable {
 
     public init(
         database: Database, migrations: MigrationRunner, metrics: PrometheusCollectorRegistry, openAPIDocument: String,
-        logger: Logger, maxImportBytes: Int = 256 << 20, minCellSize: Int = 5, now: @escaping @Sendable () -> Date = { Date() }
+        logger: Logger, maxImportBytes: Int = 256 << 20, minCellSize: Int = 5, now: @escaping @Sendable () -> Date = { Date() },
+        rateLimits: RateLimitConfiguration = RateLimitConfiguration(), auditRetention: Duration? = nil,
+        publicMetrics: Bool = false
     ) {
+        self.publicMetrics = publicMetrics
+        self.accessLog = AccessLog(database: database, retention: auditRetention, now: now)
+        self.tokens = OpaqueTokens(database: database)
+        self.limiters = RateLimiters(rateLimits, metrics: metrics)
+        accessLog.startFlushing()
         self.minCellSize = minCellSize
         self.keys = KeyStore(database: database, now: now)
         self.cases = CaseStore(database: database, now: now)
@@ -41,6 +55,14 @@ public final class Application: Sendable {
         self.metrics = metrics
         self.openAPIDocument = openAPIDocument
         self.logger = logger
+    }
+
+    deinit { accessLog.stop() }
+
+    /// Writes what is buffered (the read-access trail, keys' last use): call after the server stopped.
+    public func shutdown() {
+        accessLog.stop()
+        keys.flushUsage()
     }
 
     /// Lets `/metrics` report the open connections and the latest request metrics of `server`.
@@ -60,6 +82,7 @@ public final class Application: Sendable {
         addImportRoute(to: &router)
         addCohortRoutes(to: &router)
         addDashboardRoute(to: &router)
+        addAuditRoute(to: &router)
         return router
     }
 }

@@ -356,17 +356,20 @@ extension HTTPServer {
         let query = QueryParameters(
             connectionValues(connection, kind: MHD_ValueKind.GET_ARGUMENT_KIND).map { (name: $0.0, value: $0.1) })
         let requestID = usableRequestID(headers["X-Request-Id"]) ?? context.nextRequestID(prefix: requestIDPrefix)
+        let connectionBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
         guard mayBlock else {
-            let request = HTTPRequest(
+            var request = HTTPRequest(
                 method: method, path: path, query: query, headers: headers, body: body, requestID: requestID, pathParameters: parameters,
                 route: pattern)
+            request.connectionBits = connectionBits
             let response = router.respond(to: request, match: match)
             return answer(response, method: method, requestID: requestID, start: start, context: context, connection: connection)
         }
         // Run it on a worker: the header lookup must not outlive this call, so the headers are copied.
-        let detached = HTTPRequest(
+        var detached = HTTPRequest(
             method: method, path: path, query: query, headers: HTTPHeaders(headers.fields.map { ($0.name, $0.value) }), body: body,
             requestID: requestID, pathParameters: parameters, route: pattern)
+        detached.connectionBits = connectionBits  // suspended, not closed, until the worker resumes it
         let state = state ?? {
             // A request without a body gets its state now: the worker leaves the response there.
             let made = RequestState(start: start)
@@ -377,7 +380,6 @@ extension HTTPServer {
         state.suspended = true
         MHD_suspend_connection(connection)
         let router = router
-        let connectionBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
         workers.run { [detached] in
             let response = router.respond(to: detached, match: match)
             state.pending = (response, requestID, method)
@@ -452,5 +454,15 @@ final class WorkerPool: @unchecked Sendable {
             condition.broadcast()
             condition.unlock()
         }
+    }
+}
+
+extension HTTPRequest {
+    /// The peer's IP address as text; nil for a request made in process.
+    public var clientAddress: String? {
+        guard let connection = OpaquePointer(bitPattern: connectionBits) else { return nil }
+        var buffer = [CChar](repeating: 0, count: 64)
+        guard icmm_mhd_client_address(connection, &buffer, buffer.count) == 0 else { return nil }
+        return String(cString: buffer)
     }
 }

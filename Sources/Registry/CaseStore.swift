@@ -12,13 +12,14 @@ import Synchronization
 public enum VersionRequirement: Sendable, Equatable {
     /// `If-Match: *`: the case must exist.
     case exists
-    /// `If-Match: "N"`: the case must be at version N (a tag that is not a version: -1, never matches).
-    case version(Int)
+    /// `If-Match: "N", "M"`: the case must be at one of these versions (RFC 9110 section 13.1.1:
+    /// any listed tag may match; tags that are not versions are left out, so none may match).
+    case versions([Int])
 
     func isSatisfied(byVersion version: Int?) -> Bool {
         switch self {
         case .exists: version != nil
-        case .version(let required): version == required
+        case .versions(let listed): version.map(listed.contains) ?? false
         }
     }
 }
@@ -47,15 +48,23 @@ public final class CaseStore: Sendable {
     }
 
     /// True for 1-64 characters of `[A-Za-z0-9._-]` (DOMAIN.md section 9).
+    /// Not only dots: `.` and `..` would give `Location: /v1/cases/..`, which clients and proxies
+    /// that normalise paths cannot reach (issue #12, "Strict HTTP where ambiguity is a risk").
     public static func isValidExternalID(_ value: String) -> Bool {
-        !value.isEmpty && value.utf8.count <= 64 && value.utf8.allSatisfy(isIdentifierByte)
+        !value.isEmpty && value.utf8.count <= 64 && value.utf8.allSatisfy(isIdentifierByte) && !isOnlyDots(value)
     }
+
+    static func isOnlyDots(_ value: String) -> Bool { value.utf8.allSatisfy { $0 == 0x2E } }
 
     // MARK: - Preparing
 
     /// Validates and classifies a case. With `pathExternalID` (PUT), a body without `external_id`
     /// takes the URL's, and a different one is an error.
-    func prepare(_ json: JSONValue, pathExternalID: String? = nil) throws(RegistryError) -> PreparedCase {
+    /// - Parameter refusingDotOnlyIDs: false only to reclassify cases stored before ids made of
+    ///   dots were refused (they keep their classification up to date; new ones cannot be written).
+    func prepare(_ json: JSONValue, pathExternalID: String? = nil, refusingDotOnlyIDs: Bool = true) throws(RegistryError)
+        -> PreparedCase
+    {
         var json = json
         var extra: [CaseValidationError] = []
         if let pathExternalID, case .object(var members) = json {
@@ -70,6 +79,9 @@ public final class CaseStore: Sendable {
         case .failure(let errors):
             throw .invalid(extra + errors.errors)
         case .success(let record):
+            if refusingDotOnlyIDs && Self.isOnlyDots(record.externalID) {
+                extra.append(.registry("/external_id", code: .invalidFormat, "must not consist of dots only"))
+            }
             guard extra.isEmpty else { throw .invalid(extra) }
             let data = record.toJSON()
             let classification = ClassificationEngine.classify(record)

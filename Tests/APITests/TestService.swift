@@ -30,7 +30,7 @@ final class TestService {
 
     init(
         maxBody: Int = 1 << 20, maxImportBytes: Int = 64 << 20, minCellSize: Int = 5, migrations: MigrationRunner? = nil,
-        migrate: Bool = true
+        migrate: Bool = true, rateLimits: RateLimitConfiguration = RateLimitConfiguration()
     ) throws {
         database = try Database(configuration: .init(path: directory.file("icmm.sqlite")))
         let runner = try migrations ?? MigrationRunner(directory: repositoryRoot + "/Migrations")
@@ -40,7 +40,7 @@ final class TestService {
         let document = try String(contentsOfFile: repositoryRoot + "/openapi.yaml", encoding: .utf8)
         application = Application(
             database: database, migrations: runner, metrics: sharedMetrics, openAPIDocument: document, logger: logger,
-            maxImportBytes: maxImportBytes, minCellSize: minCellSize, now: { testNow })
+            maxImportBytes: maxImportBytes, minCellSize: minCellSize, now: { testNow }, rateLimits: rateLimits)
         var configuration = HTTPServerConfiguration()
         configuration.port = 0
         configuration.threads = 2
