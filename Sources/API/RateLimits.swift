@@ -42,7 +42,7 @@ public struct RateLimitConfiguration: Sendable, Equatable {
 
 /// Buckets by name (a key id or a client address). One lock, one dictionary lookup and a few
 /// floating-point operations per request: the whole cost of the limiter on the hot path.
-final class TokenBuckets: Sendable {
+public final class TokenBuckets: Sendable {
     struct Bucket {
         var tokens: Double
         var updated: UInt64  // nanoseconds, monotonic
@@ -54,13 +54,13 @@ final class TokenBuckets: Sendable {
     static let capacity = 100_000
     private let buckets = Mutex<[String: Bucket]>([:])
 
-    init(limit: RateLimit, policy: String) {
+    public init(limit: RateLimit, policy: String) {
         self.limit = limit
         self.policy = policy
     }
 
     /// Takes a token: nil when there was one, else the seconds until there is.
-    func take(_ name: String, now: UInt64 = TokenBuckets.monotonicNow()) -> Double? {
+    public func take(_ name: String, now: UInt64 = TokenBuckets.monotonicNow()) -> Double? {
         buckets.withLock { buckets in
             var bucket = refilled(buckets[name], now: now)
             if bucket.tokens >= 1 {
@@ -99,7 +99,7 @@ final class TokenBuckets: Sendable {
         buckets[name] = bucket
     }
 
-    static func monotonicNow() -> UInt64 {
+    public static func monotonicNow() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
