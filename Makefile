@@ -12,7 +12,7 @@ VENV := .build-venv
 
 # System packages: build and run, then what the tests and the benchmarks add.
 RUN_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config
-TEST_PACKAGES := python3-venv chromium
+TEST_PACKAGES := python3-venv chromium curl
 BENCH_PACKAGES := wrk hyperfine time gcc valgrind binutils curl r-base-core r-cran-survival r-cran-jsonlite
 
 define ensure_packages
@@ -32,11 +32,11 @@ define ensure_packages
 	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "No Swift toolchain on PATH: install Swift 6 (https://www.swift.org/install/linux/)."; exit 1; }
 endef
 
-.PHONY: help deps test-deps build run migrate demo test openapi-check bench clean
+.PHONY: help deps test-deps build run migrate demo test openapi-check contract bench clean
 
 help:
 	@echo "make run     build, migrate and serve on $(HOST):$(PORT) with the SQLite file $(DB)"
-	@echo "make test    build and run the whole test suite (and validate openapi.yaml)"
+	@echo "make test    build and run the whole test suite, validate openapi.yaml and fuzz it (schemathesis)"
 	@echo "make bench   benchmarks (HTTP throughput vs bare C, survival engine vs R, ...)"
 	@echo "make demo    load the synthetic demo cohort into $(DB)"
 	@echo "Variables: CONFIG=debug|release PORT=8080 HOST=127.0.0.1 DB=./var/icmm.sqlite"
@@ -77,9 +77,19 @@ $(VENV)/bin/openapi-spec-validator:
 openapi-check: test-deps $(VENV)/bin/openapi-spec-validator
 	$(VENV)/bin/openapi-spec-validator openapi.yaml
 
+# Contract fuzzing (SECURITY.md, issue #12): schemathesis, pinned, in its own private virtualenv.
+SCHEMATHESIS_VENV := .build-schemathesis
+$(SCHEMATHESIS_VENV)/bin/schemathesis:
+	python3 -m venv $(SCHEMATHESIS_VENV)
+	$(SCHEMATHESIS_VENV)/bin/pip install --quiet --disable-pip-version-check "schemathesis==4.32.5"
+
+contract: test-deps $(SCHEMATHESIS_VENV)/bin/schemathesis
+	SCHEMATHESIS=$(SCHEMATHESIS_VENV)/bin/schemathesis bash Tests/contract/run.sh
+
 test: test-deps openapi-check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	$(MAKE) contract
 
 bench: deps
 	$(call ensure_packages,$(BENCH_PACKAGES))
@@ -87,4 +97,4 @@ bench: deps
 	@for script in benchmarks/*/run.sh; do echo "== $$script"; bash "$$script" || exit 1; done
 
 clean:
-	rm -rf .build $(VENV) benchmarks/out
+	rm -rf .build $(VENV) $(SCHEMATHESIS_VENV) benchmarks/out
