@@ -23,6 +23,7 @@ RUN apt-get update \
 COPY --from=build /out/icmm /usr/local/bin/icmm
 COPY Migrations /app/Migrations
 COPY openapi.yaml /app/openapi.yaml
+COPY fhir-terminology.tsv /app/fhir-terminology.tsv
 WORKDIR /app
 USER icmm
 VOLUME ["/data"]

@@ -12,8 +12,8 @@ VENV := .build-venv
 
 # System packages: build and run, then what the tests and the benchmarks add.
 RUN_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config
-TEST_PACKAGES := python3-venv chromium curl
-BENCH_PACKAGES := wrk hyperfine time gcc valgrind binutils curl r-base-core r-cran-survival r-cran-jsonlite
+TEST_PACKAGES := python3-venv chromium openssl gnutls-bin curl
+BENCH_PACKAGES := wrk hyperfine time gcc valgrind binutils curl openssl python3 r-base-core r-cran-survival r-cran-jsonlite
 
 define ensure_packages
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -32,7 +32,7 @@ define ensure_packages
 	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "No Swift toolchain on PATH: install Swift 6 (https://www.swift.org/install/linux/)."; exit 1; }
 endef
 
-.PHONY: help deps test-deps build run migrate demo test openapi-check contract bench clean
+.PHONY: help deps test-deps build run migrate demo test openapi-check fhir-check contract bench clean
 
 help:
 	@echo "make run     build, migrate and serve on $(HOST):$(PORT) with the SQLite file $(DB)"
@@ -86,9 +86,25 @@ $(SCHEMATHESIS_VENV)/bin/schemathesis:
 contract: test-deps $(SCHEMATHESIS_VENV)/bin/schemathesis
 	SCHEMATHESIS=$(SCHEMATHESIS_VENV)/bin/schemathesis bash Tests/contract/run.sh
 
-test: test-deps openapi-check
+# Every Bundle and OperationOutcome the FHIR route tests kept (ICMM_FHIR_OUTPUT) and the hand-written
+# fixture Bundles are validated against FHIR R4 4.0.1 with fhir.resources 6.4.0 (PyPI; the last release
+# whose default models are R4, not R4B) in a private virtualenv.
+FHIR_VENV := .build-venv-fhir
+FHIR_OUTPUT := .build/fhir-outputs
+
+$(FHIR_VENV)/.installed:
+	python3 -m venv $(FHIR_VENV)
+	$(FHIR_VENV)/bin/pip install --quiet --disable-pip-version-check "fhir.resources==6.4.0" "pydantic==1.10.27"
+	touch $@
+
+fhir-check: test-deps $(FHIR_VENV)/.installed
+	$(FHIR_VENV)/bin/python Tests/FHIRTests/Fixtures/validate_r4.py $(FHIR_OUTPUT) Tests/FHIRTests/Fixtures/*.json
+
+test: test-deps openapi-check $(FHIR_VENV)/.installed
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	rm -rf $(FHIR_OUTPUT)
+	ICMM_FHIR_OUTPUT="$(CURDIR)/$(FHIR_OUTPUT)" $(SWIFT) test
+	$(MAKE) fhir-check
 	$(MAKE) contract
 
 bench: deps
@@ -97,4 +113,4 @@ bench: deps
 	@for script in benchmarks/*/run.sh; do echo "== $$script"; bash "$$script" || exit 1; done
 
 clean:
-	rm -rf .build $(VENV) $(SCHEMATHESIS_VENV) benchmarks/out
+	rm -rf .build $(VENV) $(FHIR_VENV) $(SCHEMATHESIS_VENV) benchmarks/out

@@ -47,14 +47,19 @@ let package = Package(
         .target(name: "JSON"),
         .target(name: "Survival"),
         .target(name: "Classification", dependencies: ["JSON"]),
+        // FHIR R4 Bundles <-> section 9 cases (DOMAIN.md section 10), with FHIRPath-located issues.
+        .target(name: "FHIR", dependencies: ["JSON", "Classification"]),
         // Pure renderings of analysis results: the Kaplan-Meier plot as SVG.
         .target(name: "Reports", dependencies: ["Survival"]),
+        // Cohort statistics: cohort rows and a typed query in, results with small-cell suppression
+        // applied out, and their one JSON encoding. No clock, no I/O.
+        .target(name: "Cohorts", dependencies: ["Classification", "Survival"]),
 
         // Cases, keys, audit and cohorts over Storage.
         .target(
             name: "Registry",
             dependencies: [
-                "Storage", "JSON", "Classification", "Survival",
+                "Storage", "JSON", "Classification", "Survival", "Cohorts",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -62,15 +67,16 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "HTTPServer", "Storage", "JSON", "Classification", "Survival", "Reports", "Registry",
+                "HTTPServer", "Storage", "JSON", "Classification", "Survival", "Reports", "Registry", "Cohorts",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                "FHIR",
             ]),
         .executableTarget(
             name: "icmm",
             dependencies: [
-                "API", "HTTPServer", "Storage", "Registry", "Survival", "Classification", "JSON",
+                "API", "HTTPServer", "Storage", "Registry", "Survival", "Classification", "JSON", "Cohorts", "FHIR",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -83,15 +89,19 @@ let package = Package(
         .testTarget(name: "SurvivalTests", dependencies: ["Survival"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ClassificationTests", dependencies: ["Classification", "JSON"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Survival"]),
+        // Fixture Bundles (and the R4 validator script) are read from the source tree.
+        .testTarget(name: "FHIRTests", dependencies: ["FHIR", "Classification", "JSON"], exclude: ["Fixtures"]),
         .testTarget(
             name: "HTTPServerTests",
             dependencies: ["HTTPServer", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry", "Storage", "Classification", "JSON", "TestSupport"]),
+        .testTarget(
+            name: "RegistryTests",
+            dependencies: ["Registry", "Cohorts", "Survival", "Storage", "Classification", "JSON", "TestSupport"]),
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "HTTPServer", "Storage", "Registry", "JSON", "Classification", "Survival", "TestSupport",
+                "API", "HTTPServer", "Storage", "Registry", "JSON", "Classification", "Survival", "Cohorts", "TestSupport", "FHIR",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],

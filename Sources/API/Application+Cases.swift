@@ -69,7 +69,7 @@ extension Application {
     /// Writes wait for a synced commit: they run on the server's workers (`mayBlock`), so that
     /// concurrent writers share one commit and the event loops keep serving reads.
     func addCaseRoutes(to router: inout Router) {
-        router.post("/v1/cases", mayBlock: true) { [self] request in
+        router.post("/v1/cases", mayBlock: true, admission: admitCaseWriter) { [self] request in
             let principal = try authorize(request, roles: Self.caseRoles)
             let site = try targetSite(request, principal: principal)
             try rejectUnknownParameters(request, allowed: ["site"])
@@ -101,7 +101,7 @@ extension Application {
             return caseResponse(stored, status: 200)
         }
 
-        router.put("/v1/cases/{external_id}", mayBlock: true) { [self] request in
+        router.put("/v1/cases/{external_id}", mayBlock: true, admission: admitCaseWriter) { [self] request in
             let principal = try authorize(request, roles: Self.caseRoles)
             let site = try targetSite(request, principal: principal)
             try rejectUnknownParameters(request, allowed: ["site"])
@@ -113,7 +113,7 @@ extension Application {
             return caseResponse(stored, status: result == .created ? 201 : 200, includeLocation: result == .created)
         }
 
-        router.patch("/v1/cases/{external_id}", mayBlock: true) { [self] request in
+        router.patch("/v1/cases/{external_id}", mayBlock: true, admission: admitCaseWriter) { [self] request in
             let principal = try authorize(request, roles: Self.caseRoles)
             let site = try targetSite(request, principal: principal)
             try rejectUnknownParameters(request, allowed: ["site"])

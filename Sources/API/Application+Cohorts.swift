@@ -1,107 +1,150 @@
 import Classification
+import Cohorts
 import Foundation
 import HTTPServer
 import JSON
 import Registry
 import Reports
+import Prometheus
 import Survival
 import Synchronization
 
-/// The cohort a request selects: filters, grouping, and whose cases it may see.
-struct CohortSelection {
-    var filter = CohortFilter()
-    var groupBy: CohortField?
-    /// nil: every site (analyst, admin); a site: a submitter's own cases only.
-    var scopeSite: String?
-    /// The request's parameters in a canonical order, with the scope: the cache key and ETag input.
-    var canonicalQuery = ""
-
-    /// The filters as the response states them.
-    var filtersJSON: JSONValue {
-        var members: [String: JSONValue] = [:]
-        for (field, values) in filter.values where !values.isEmpty {
-            members[field.rawValue] = .array(values.map(JSONValue.string))
-        }
-        if let from = filter.icDiagnosisFrom { members["ic_diagnosis_from"] = .string(from.description) }
-        if let to = filter.icDiagnosisTo { members["ic_diagnosis_to"] = .string(to.description) }
-        return .object(members)
-    }
+/// The cohort a request selects, with the canonical form of the request (the cache key and ETag input).
+struct CohortRequest {
+    var selection: CohortSelection
+    /// The request's parameters in a canonical order, with the scope.
+    var canonicalQuery: String
 }
 
-/// Computed cohort responses by canonical query; an entry is good while the data version is the same.
+/// Computed cohort responses by canonical query, good while the data version is the same.
+/// Bounded by bytes (bodies and keys), least recently used first out; hits, misses and evictions
+/// are counted in `/metrics` (issue 11).
 final class CohortCache: Sendable {
     struct Entry {
         let dataVersion: Int
         let response: HTTPResponse
+        let bytes: Int
+        var lastUse: UInt64
     }
 
-    private let entries = Mutex<[String: Entry]>([:])
-    let capacity: Int
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var bytes = 0
+        var clock: UInt64 = 0
+    }
 
-    init(capacity: Int = 256) { self.capacity = capacity }
+    private let state = Mutex(State())
+    /// Largest total size kept, in bytes (0: nothing is cached).
+    let maxBytes: Int
+    private let hits: Counter
+    private let misses: Counter
+    private let evictions: Counter
+    private let size: Gauge
+
+    init(maxBytes: Int, metrics: PrometheusCollectorRegistry) {
+        self.maxBytes = maxBytes
+        hits = metrics.makeCounter(name: "cohort_cache_hits_total", help: "Cohort queries answered from the cache.")
+        misses = metrics.makeCounter(name: "cohort_cache_misses_total", help: "Cohort queries computed (not in the cache, or stale).")
+        evictions = metrics.makeCounter(
+            name: "cohort_cache_evictions_total", help: "Cohort responses dropped, least recently used first, to stay within the byte bound.")
+        size = metrics.makeGauge(name: "cohort_cache_bytes", help: "Bytes held by the cohort cache (bodies and keys).")
+    }
 
     func get(_ key: String, dataVersion: Int) -> HTTPResponse? {
-        entries.withLock { $0[key] }.flatMap { $0.dataVersion == dataVersion ? $0.response : nil }
+        let response: HTTPResponse? = state.withLock { state in
+            guard var entry = state.entries[key], entry.dataVersion == dataVersion else { return nil }
+            state.clock &+= 1
+            entry.lastUse = state.clock
+            state.entries[key] = entry
+            return entry.response
+        }
+        if response == nil { misses.increment() } else { hits.increment() }
+        return response
     }
 
     func put(_ key: String, dataVersion: Int, response: HTTPResponse) {
-        entries.withLock { entries in
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[key] = Entry(dataVersion: dataVersion, response: response)
+        // Headers are a few hundred bytes; the body and the key dominate.
+        let bytes = response.body.count + key.utf8.count + 512
+        guard bytes <= maxBytes else { return }
+        let (evicted, total) = state.withLock { state -> (Int, Int) in
+            // Entries of older data versions can never be served again.
+            if state.entries.values.contains(where: { $0.dataVersion < dataVersion }) {
+                for (oldKey, entry) in state.entries where entry.dataVersion < dataVersion {
+                    state.entries.removeValue(forKey: oldKey)
+                    state.bytes -= entry.bytes
+                }
+            }
+            if let previous = state.entries.removeValue(forKey: key) { state.bytes -= previous.bytes }
+            var evicted = 0
+            while state.bytes + bytes > maxBytes, let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+                state.entries.removeValue(forKey: oldest.key)
+                state.bytes -= oldest.value.bytes
+                evicted += 1
+            }
+            state.clock &+= 1
+            state.entries[key] = Entry(dataVersion: dataVersion, response: response, bytes: bytes, lastUse: state.clock)
+            state.bytes += bytes
+            return (evicted, state.bytes)
         }
+        if evicted > 0 { evictions.increment(by: Int64(evicted)) }
+        size.set(Double(total))
     }
+
+    /// Entries and bytes held (tests).
+    var usage: (entries: Int, bytes: Int) { state.withLock { ($0.entries.count, $0.bytes) } }
 }
 
 extension Application {
     static let cohortRoles: Set<Role> = [.submitter, .analyst, .admin]
-    static let daysPerMonth = 30.4375
 
+    var cohortAnalysis: CohortAnalysis { CohortAnalysis(minCellSize: minCellSize) }
+
+    /// Every cohort route may compute for long on a cold cache (a 100,000-case curve, a Cox fit):
+    /// they run on the server's worker pool, so that an analyst's uncached query never stalls the
+    /// event loops that answer other clients' polls (issue 11). A cached answer or a 304 costs a
+    /// hand-off to a worker and back.
     func addCohortRoutes(to router: inout Router) {
-        router.get("/v1/cohorts/survival") { [self] request in
-            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery) {
-                query, selection, rows, dataVersion in
-                let computation = try computeSurvival(query, selection: selection, rows: rows)
-                return .json(try survivalBody(computation, selection: selection, dataVersion: dataVersion))
+        router.get("/v1/cohorts/survival", mayBlock: true) { [self] request in
+            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery) { query, rows, dataVersion in
+                let result = try cohortAnalysis.survival(query, rows: rows)
+                return jsonBody(result.json(CohortContext(dataVersion: dataVersion)))
             }
         }
-        router.get("/v1/cohorts/survival.svg") { [self] request in
-            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery) { query, selection, rows, _ in
-                let computation = try computeSurvival(query, selection: selection, rows: rows)
-                return .text(survivalSVG(computation, selection: selection), contentType: "image/svg+xml; charset=utf-8")
+        router.get("/v1/cohorts/survival.svg", mayBlock: true) { [self] request in
+            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery) { query, rows, _ in
+                let result = try cohortAnalysis.survival(query, rows: rows)
+                return .text(survivalSVG(result), contentType: "image/svg+xml; charset=utf-8")
             }
         }
-        router.get("/v1/cohorts/cox") { [self] request in
+        router.get("/v1/cohorts/cox", mayBlock: true) { [self] request in
             try cohortResponse(
                 request, extraParameters: ["endpoint", "origin", "covariates", "conf_level"], allowGroupBy: false,
-                parse: { request in
+                parse: coxQuery
+            ) { query, rows, dataVersion in
+                jsonBody(try cohortAnalysis.cox(query, rows: rows).json(CohortContext(dataVersion: dataVersion)))
+            }
+        }
+        router.get("/v1/cohorts/summary", mayBlock: true) { [self] request in
+            try cohortResponse(request, extraParameters: [], parse: { selection, _ in selection }) { selection, rows, dataVersion in
+                jsonBody(try cohortAnalysis.summary(selection, rows: rows).json(CohortContext(dataVersion: dataVersion)))
+            }
+        }
+        router.get("/v1/cohorts/dataset.csv", mayBlock: true) { [self] request in
+            let response = try cohortResponse(
+                request, extraParameters: ["endpoint", "origin"],
+                parse: { selection, request in
                     let (endpoint, origin) = try endpointAndOrigin(request)
-                    let confLevel = try number(request, "conf_level", validity: "must be a number between 0 and 1 (exclusive)") {
-                        $0 > 0 && $0 < 1
-                    }
-                    return (try coxCovariates(request), endpoint, origin, confLevel ?? 0.95)
+                    return DatasetQuery(selection: selection, endpoint: endpoint, origin: origin)
                 }
-            ) { parsed, selection, rows, dataVersion in
-                .json(
-                    try coxBody(
-                        covariates: parsed.0, endpoint: parsed.1, origin: parsed.2, confLevel: parsed.3, selection: selection,
-                        rows: rows, dataVersion: dataVersion))
-            }
-        }
-        router.get("/v1/cohorts/summary") { [self] request in
-            try cohortResponse(request, extraParameters: [], parse: { _ in () }) { _, selection, rows, dataVersion in
-                .json(try summaryBody(selection: selection, rows: rows, dataVersion: dataVersion))
-            }
-        }
-        router.get("/v1/cohorts/dataset.csv") { [self] request in
-            let response = try cohortResponse(request, extraParameters: ["endpoint", "origin"], parse: endpointAndOrigin) { parsed, selection, rows, _ in
-                .text(
-                    datasetCSV(endpoint: parsed.0, origin: parsed.1, selection: selection, rows: rows),
-                    contentType: "text/csv; charset=utf-8")
+            ) { query, rows, _ in
+                .text(cohortAnalysis.datasetCSV(query, rows: rows), contentType: "text/csv; charset=utf-8")
             }
             recordDatasetRead(request, response)
             return response
         }
     }
+
+    func jsonBody(_ bytes: [UInt8]) -> HTTPResponse { HTTPResponse(status: 200, contentType: "application/json", body: bytes) }
 
     static let selectionParameters: Set<String> = Set(CohortField.allCases.map(\.rawValue)).union(
         ["group_by", "ic_diagnosis_from", "ic_diagnosis_to"])
@@ -109,18 +152,18 @@ extension Application {
 
     /// Authenticates, parses the selection and the route's own parameters (`parse`), answers 304 or
     /// from the cache when it can, else computes. Credentials come first; no 304 for a bad query.
-    func cohortResponse<Parameters>(
+    func cohortResponse<Query>(
         _ request: HTTPRequest, extraParameters: Set<String>, allowGroupBy: Bool = true,
-        parse: (HTTPRequest) throws -> Parameters,
-        compute: (Parameters, CohortSelection, [CohortRow], Int) throws -> HTTPResponse
+        parse: (CohortSelection, HTTPRequest) throws -> Query,
+        compute: (Query, [CohortRow], Int) throws -> HTTPResponse
     ) throws -> HTTPResponse {
         let principal = try authorize(request, roles: Self.cohortRoles)
-        let selection = try cohortSelection(request, principal: principal, extraParameters: extraParameters)
-        if !allowGroupBy && selection.groupBy != nil {
+        let cohort = try cohortRequest(request, principal: principal, extraParameters: extraParameters)
+        if !allowGroupBy && cohort.selection.groupBy != nil {
             throw RequestError.badParameter(name: "group_by", message: "is not a parameter of this operation (use covariates)")
         }
-        let parameters = try parse(request)
-        let key = (request.route ?? request.path) + "?" + selection.canonicalQuery
+        let query = try parse(cohort.selection, request)
+        let key = (request.route ?? request.path) + "?" + cohort.canonicalQuery
         let dataVersion = try cases.dataVersion()
         let tag = cohortETag(key: key, dataVersion: dataVersion)
         if let condition = request.headers["If-None-Match"], condition.split(separator: ",").contains(where: {
@@ -130,8 +173,8 @@ extension Application {
             return HTTPResponse(status: 304, headers: HTTPHeaders([("ETag", tag), ("Cache-Control", "private, no-cache")]))
         }
         if let cached = cohortCache.get(key, dataVersion: dataVersion) { return cached }
-        let (rows, rowsVersion) = try cases.cohortRowsWithVersion(selection.filter, site: selection.scopeSite)
-        var response = try compute(parameters, selection, rows, rowsVersion)
+        let (rows, rowsVersion) = try cases.cohortRowsWithVersion(cohort.selection.filter, site: cohort.selection.scopeSite)
+        var response = try compute(query, rows, rowsVersion)
         response.headers.set("ETag", cohortETag(key: key, dataVersion: rowsVersion))
         response.headers.set("Cache-Control", "private, no-cache")
         cohortCache.put(key, dataVersion: rowsVersion, response: response)
@@ -148,7 +191,7 @@ extension Application {
         return "\"d\(dataVersion)-\(String(hash, radix: 16))\""
     }
 
-    func cohortSelection(_ request: HTTPRequest, principal: Principal, extraParameters: Set<String>) throws -> CohortSelection {
+    func cohortRequest(_ request: HTTPRequest, principal: Principal, extraParameters: Set<String>) throws -> CohortRequest {
         try rejectUnknownParameters(request, allowed: Self.selectionParameters.union(extraParameters))
         // Only the filters take several values; any other parameter given twice is ambiguous.
         var seen: Set<String> = []
@@ -199,8 +242,7 @@ extension Application {
             parts.append(name + "=" + values.joined(separator: ","))
         }
         parts.append("scope=" + (selection.scopeSite ?? "*"))
-        selection.canonicalQuery = parts.joined(separator: "&")
-        return selection
+        return CohortRequest(selection: selection, canonicalQuery: parts.joined(separator: "&"))
     }
 
     // MARK: - Parameters
@@ -233,62 +275,38 @@ extension Application {
         return value
     }
 
-    // MARK: - Survival
-
-    struct Subjects {
-        var time: [Double] = []
-        var event: [Bool] = []
-        var entry: [Double] = []
-        var group: [String] = []
-        var counts: [String: Int] = [:]
-        var missingGroup = 0
-        var noTime = 0
+    /// The documented ranges of the numeric parameters (openapi.yaml): outside them, 400 naming the
+    /// parameter. They keep every statistic finite (tau=1e155 overflowed the RMST variance; a
+    /// conf_level a hair below 1 gave an infinite z).
+    enum NumericRange {
+        static let confLevel = 0.5...0.9999
+        /// 100 years, in months or days.
+        static func time(_ unit: TimeUnit) -> ClosedRange<Double> { 0...(1200 * TimeUnit.daysPerMonth / unit.days) }
+        static let maxTimes = 50
     }
 
-    /// The survival times of a cohort, in the requested unit, with their group keys.
-    func subjects(_ rows: [CohortRow], groupBy: CohortField?, endpoint: SurvivalEndpoint, origin: SurvivalOrigin, divisor: Double)
-        -> Subjects
-    {
-        var subjects = Subjects()
-        for row in rows {
-            let key: String
-            if let groupBy {
-                guard let value = row.value(of: groupBy) else {
-                    subjects.missingGroup += 1
-                    continue
-                }
-                key = value
-            } else {
-                key = "all"
-            }
-            guard let time = row.survivalTime(endpoint, origin: origin) else {
-                subjects.noTime += 1
-                continue
-            }
-            subjects.time.append(time.time / divisor)
-            subjects.event.append(time.event)
-            subjects.entry.append((time.entry ?? 0) / divisor)
-            subjects.group.append(key)
-            subjects.counts[key, default: 0] += 1
+    func confLevel(_ request: HTTPRequest) throws -> Double {
+        try number(request, "conf_level", validity: "must be a number from 0.5 to 0.9999") { NumericRange.confLevel.contains($0) } ?? 0.95
+    }
+
+    /// `times=`: comma-separated times within 100 years, in the query's unit.
+    func landmarkTimes(_ request: HTTPRequest, unit: TimeUnit) throws -> [Double] {
+        guard let times = request.query["times"] else { return [] }
+        let range = NumericRange.time(unit)
+        let message = "must be at most \(NumericRange.maxTimes) numbers from 0 to \(Int(range.upperBound)) (\(unit.rawValue)), separated by commas"
+        let parts = times.split(separator: ",", omittingEmptySubsequences: false)
+        guard !parts.isEmpty, parts.count <= NumericRange.maxTimes else {
+            throw RequestError.badParameter(name: "times", message: message)
         }
-        return subjects
+        return try parts.map { part in
+            guard let value = Double(part), value.isFinite, range.contains(value) else {
+                throw RequestError.badParameter(name: "times", message: message)
+            }
+            return value
+        }
     }
 
-    /// Groups below the minimum cell size (0 disables suppression).
-    func suppressedGroups(_ counts: [String: Int]) -> Set<String> {
-        guard minCellSize > 0 else { return [] }
-        return Set(counts.filter { $0.value < minCellSize }.keys)
-    }
-
-    /// The parameters of a survival query, parsed and checked before anything is computed.
-    struct SurvivalQuery {
-        var endpoint: SurvivalEndpoint
-        var origin: SurvivalOrigin
-        var options: AnalysisOptions
-        var unit: String
-    }
-
-    func survivalQuery(_ request: HTTPRequest) throws -> SurvivalQuery {
+    func survivalQuery(_ selection: CohortSelection, _ request: HTTPRequest) throws -> SurvivalQuery {
         let (endpoint, origin) = try endpointAndOrigin(request)
         var options = AnalysisOptions()
         if let type = request.query["conf_type"] {
@@ -297,312 +315,67 @@ extension Application {
             }
             options.confType = parsed
         }
-        options.confLevel =
-            try number(request, "conf_level", validity: "must be a number between 0 and 1 (exclusive)") { $0 > 0 && $0 < 1 } ?? 0.95
-        if let times = request.query["times"] {
-            options.landmarks = try times.split(separator: ",").map { part in
-                guard let value = Double(part), value.isFinite, value >= 0 else {
-                    throw RequestError.badParameter(name: "times", message: "must be non-negative numbers separated by commas")
-                }
-                return value
-            }
-        }
-        options.tau = try number(request, "tau", validity: "must be a positive number") { $0 > 0 }
-        let unit = request.query["unit"] ?? "months"
-        guard unit == "months" || unit == "days" else {
+        let unitText = request.query["unit"] ?? "months"
+        guard let unit = TimeUnit(rawValue: unitText) else {
             throw RequestError.badParameter(name: "unit", message: "must be months or days")
         }
-        return SurvivalQuery(endpoint: endpoint, origin: origin, options: options, unit: unit)
+        options.confLevel = try confLevel(request)
+        options.landmarks = try landmarkTimes(request, unit: unit)
+        let range = NumericRange.time(unit)
+        options.tau = try number(
+            request, "tau", validity: "must be a number above 0 and at most \(Int(range.upperBound)) (\(unit.rawValue))"
+        ) { $0 > 0 && $0 <= range.upperBound }
+        return SurvivalQuery(selection: selection, endpoint: endpoint, origin: origin, unit: unit, options: options)
     }
 
-    /// A survival analysis of the shown groups, with the groups too small to show.
-    struct SurvivalComputation {
-        var query: SurvivalQuery
-        var report: SurvivalReport?
-        /// Suppressed groups and their sizes, in key order.
-        var suppressed: [(key: String, n: Int)]
-        var subjects: Subjects
+    func coxQuery(_ selection: CohortSelection, _ request: HTTPRequest) throws -> CoxQuery {
+        let (endpoint, origin) = try endpointAndOrigin(request)
+        let confLevel = try confLevel(request)
+        guard let list = request.query["covariates"], !list.isEmpty else {
+            throw RequestError.badParameter(name: "covariates", message: "is required: a comma-separated list of covariates")
+        }
+        let names = list.split(separator: ",").map(String.init)
+        var covariates: [CohortCovariate] = []
+        for name in names {
+            guard let covariate = CohortCovariate(name: name) else {
+                throw RequestError.badParameter(
+                    name: "covariates", message: "must be among: \(CohortCovariate.allNames.joined(separator: ", "))")
+            }
+            covariates.append(covariate)
+        }
+        guard Set(names).count == names.count else {
+            throw RequestError.badParameter(name: "covariates", message: "names a covariate twice")
+        }
+        return CoxQuery(
+            selection: selection, covariates: covariates, endpoint: endpoint, origin: origin, confLevel: confLevel)
     }
 
-    func computeSurvival(_ query: SurvivalQuery, selection: CohortSelection, rows: [CohortRow]) throws -> SurvivalComputation {
-        let subjects = subjects(
-            rows, groupBy: selection.groupBy, endpoint: query.endpoint, origin: query.origin,
-            divisor: query.unit == "months" ? Self.daysPerMonth : 1)
-        let suppressedKeys = suppressedGroups(subjects.counts)
-        let shown = subjects.group.indices.filter { !suppressedKeys.contains(subjects.group[$0]) }
-        var report: SurvivalReport?
-        if !shown.isEmpty {
-            let data = SurvivalData(
-                time: shown.map { subjects.time[$0] }, event: shown.map { subjects.event[$0] },
-                entry: query.origin == .mmDiagnosis ? shown.map { subjects.entry[$0] } : nil,
-                group: selection.groupBy == nil ? nil : shown.map { subjects.group[$0] })
-            report = try SurvivalAnalysis.analyze(data, options: query.options)
-        }
-        let suppressed = suppressedKeys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
-            .map { (key: $0, n: subjects.counts[$0] ?? 0) }
-        return SurvivalComputation(query: query, report: report, suppressed: suppressed, subjects: subjects)
-    }
-
-    func survivalBody(_ computation: SurvivalComputation, selection: CohortSelection, dataVersion: Int) throws -> JSONValue {
-        let query = computation.query
-        var body: [String: JSONValue]
-        if let report = computation.report {
-            body = try JSONValue.encoding(report).objectValue ?? [:]
-        } else {
-            body = ["n": 0, "events": 0, "groups": [], "conf_type": .string(query.options.confType.rawValue),
-                    "conf_level": .number(query.options.confLevel), "median_followup": .null]
-        }
-        var groups = body["groups"]?.arrayValue ?? []
-        for group in computation.suppressed {
-            groups.append(["key": .string(group.key), "n": .number(Double(group.n)), "suppressed": true])
-        }
-        groups.sort { ($0["key"]?.stringValue ?? "").unicodeScalars.lexicographicallyPrecedes(($1["key"]?.stringValue ?? "").unicodeScalars) }
-        body["groups"] = .array(groups)
-        body.removeValue(forKey: "dropped_rows")
-        if !computation.suppressed.isEmpty {
-            body["suppression_note"] = .string(
-                "Groups with fewer than \(minCellSize) patients report only n; they are left out of the curves, tests and totals.")
-        }
-        if query.origin == .mmDiagnosis {
-            body["tests_note"] = "Group comparisons are not computed with delayed entry."
-        }
-        body["endpoint"] = .string(query.endpoint.rawValue)
-        body["origin"] = .string(query.origin.rawValue)
-        body["delayed_entry"] = .bool(query.origin == .mmDiagnosis)
-        body["unit"] = .string(query.unit)
-        body["group_by"] = selection.groupBy.map { .string($0.rawValue) } ?? .null
-        body["filters"] = selection.filtersJSON
-        body["min_cell_size"] = .number(Double(minCellSize))
-        body["excluded"] = [
-            "missing_group_value": .number(Double(computation.subjects.missingGroup)),
-            "no_survival_time": .number(Double(computation.subjects.noTime)),
-        ]
-        body["data_version"] = .number(Double(dataVersion))
-        body["engine_version"] = .string(ClassificationEngine.version)
-        return .object(body)
-    }
+    // MARK: - Encoding
 
     /// The Kaplan-Meier plot of the same computation (Reports.KaplanMeierPlot).
-    func survivalSVG(_ computation: SurvivalComputation, selection: CohortSelection) -> String {
-        let query = computation.query
+    func survivalSVG(_ result: SurvivalResult) -> String {
+        let query = result.query
         let endpointName = query.endpoint == .os ? "Overall survival" : "Progression-free survival"
-        var groups: [KaplanMeierPlot.Group] = (computation.report?.groups ?? []).map {
+        var groups: [KaplanMeierPlot.Group] = (result.report?.groups ?? []).map {
             KaplanMeierPlot.Group(key: $0.key, n: $0.n, events: $0.events, median: $0.median, curve: $0.curve, suppressed: false)
         }
-        groups += computation.suppressed.map {
+        groups += result.suppressed.map {
             KaplanMeierPlot.Group(key: $0.key, n: $0.n, events: nil, median: nil, curve: nil, suppressed: true)
         }
         groups.sort { $0.key.unicodeScalars.lexicographicallyPrecedes($1.key.unicodeScalars) }
         var note: String?
         if query.origin == .mmDiagnosis {
             note = "no group test with delayed entry"
-        } else if !computation.suppressed.isEmpty {
-            note = "groups below \(minCellSize) patients are left out of the log-rank test"
+        } else if !result.suppressed.isEmpty {
+            note = "groups below \(result.minCellSize) patients are left out of the log-rank test"
         }
         let plot = KaplanMeierPlot(
-            groups: groups, logRankPValue: computation.report?.logrank?.pValue, testNote: note,
-            title: endpointName + (selection.groupBy.map { " by " + $0.rawValue.replacingOccurrences(of: "_", with: " ") } ?? ""),
-            timeUnit: query.unit,
+            groups: groups, logRankPValue: result.report?.logrank?.pValue, testNote: note,
+            title: endpointName + (query.selection.groupBy.map { " by " + $0.rawValue.replacingOccurrences(of: "_", with: " ") } ?? ""),
+            timeUnit: query.unit.rawValue,
             timeOrigin: query.origin == .icDiagnosis ? "intracranial diagnosis" : "myeloma diagnosis (entry at intracranial diagnosis)",
             yLabel: endpointName, confLevel: query.options.confLevel)
         return plot.svg()
     }
 
-    // MARK: - Cox
-
-    static let numericCovariates = ["age_at_ic_diagnosis"]
-
-    func coxCovariates(_ request: HTTPRequest) throws -> [String] {
-        guard let list = request.query["covariates"], !list.isEmpty else {
-            throw RequestError.badParameter(name: "covariates", message: "is required: a comma-separated list of covariates")
-        }
-        let names = list.split(separator: ",").map(String.init)
-        let allowed = CohortField.allCases.map(\.rawValue) + Self.numericCovariates
-        for name in names where !allowed.contains(name) {
-            throw RequestError.badParameter(name: "covariates", message: "must be among: \(allowed.joined(separator: ", "))")
-        }
-        guard Set(names).count == names.count else {
-            throw RequestError.badParameter(name: "covariates", message: "names a covariate twice")
-        }
-        return names
-    }
-
-    func coxBody(
-        covariates names: [String], endpoint: SurvivalEndpoint, origin: SurvivalOrigin, confLevel: Double,
-        selection: CohortSelection, rows: [CohortRow], dataVersion: Int
-    ) throws -> JSONValue {
-        var options = AnalysisOptions()
-        options.confLevel = confLevel
-
-        var time: [Double] = []
-        var event: [Bool] = []
-        var entry: [Double] = []
-        var categorical: [String: [String]] = [:]
-        var numeric: [String: [Double]] = [:]
-        var dropped = 0
-        rowLoop: for row in rows {
-            guard let t = row.survivalTime(endpoint, origin: origin) else {
-                dropped += 1
-                continue
-            }
-            var values: [String: String] = [:]
-            var numbers: [String: Double] = [:]
-            for name in names {
-                if let field = CohortField(rawValue: name) {
-                    guard let value = row.value(of: field) else {
-                        dropped += 1
-                        continue rowLoop
-                    }
-                    values[name] = value
-                } else {
-                    guard let age = row.ageAtICDiagnosis else {
-                        dropped += 1
-                        continue rowLoop
-                    }
-                    numbers[name] = Double(age)
-                }
-            }
-            time.append(t.time / Self.daysPerMonth)
-            event.append(t.event)
-            entry.append((t.entry ?? 0) / Self.daysPerMonth)
-            for (name, value) in values { categorical[name, default: []].append(value) }
-            for (name, value) in numbers { numeric[name, default: []].append(value) }
-        }
-        var body: [String: JSONValue] = [
-            "endpoint": .string(endpoint.rawValue), "origin": .string(origin.rawValue), "delayed_entry": .bool(origin == .mmDiagnosis),
-            "unit": "months", "covariates": .array(names.map(JSONValue.string)), "filters": selection.filtersJSON,
-            "n": .number(Double(time.count)), "dropped_rows": .number(Double(dropped)),
-            "data_version": .number(Double(dataVersion)), "engine_version": .string(ClassificationEngine.version),
-        ]
-        if minCellSize > 0 && time.count < minCellSize {
-            body["suppressed"] = true
-            body["cox"] = .null
-            return .object(body)
-        }
-        let covariates: [Covariate] = names.map { name in
-            if let values = categorical[name] { return .categorical(name, values) }
-            return .numeric(name, numeric[name] ?? [])
-        }
-        let data = SurvivalData(time: time, event: event, entry: origin == .mmDiagnosis ? entry : nil, covariates: covariates)
-        let report = try SurvivalAnalysis.analyze(data, options: options)
-        body["cox"] = try JSONValue.encoding(report.cox)
-        var references: [String: JSONValue] = [:]
-        for (name, values) in categorical {
-            if let first = Set(values).min(by: { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }) {
-                references[name] = .string(first)
-            }
-        }
-        body["reference_levels"] = .object(references)
-        return .object(body)
-    }
-
-    // MARK: - Summary
-
-    func summaryBody(selection: CohortSelection, rows: [CohortRow], dataVersion: Int) throws -> JSONValue {
-        var byGroup: [String: [CohortRow]] = [:]
-        var missingGroup = 0
-        for row in rows {
-            if let field = selection.groupBy {
-                guard let key = row.value(of: field) else {
-                    missingGroup += 1
-                    continue
-                }
-                byGroup[key, default: []].append(row)
-            } else {
-                byGroup["all", default: []].append(row)
-            }
-        }
-        let suppressed = suppressedGroups(byGroup.mapValues(\.count))
-        var groups: [JSONValue] = []
-        for key in byGroup.keys.sorted(by: { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }) {
-            let members = byGroup[key] ?? []
-            if suppressed.contains(key) {
-                groups.append(["key": .string(key), "n": .number(Double(members.count)), "suppressed": true])
-                continue
-            }
-            func distribution(_ field: CohortField) -> JSONValue {
-                var counts: [String: JSONValue] = [:]
-                for row in members {
-                    let value = row.value(of: field) ?? "unknown"
-                    counts[value] = .number((counts[value]?.numberValue ?? 0) + 1)
-                }
-                return .object(counts)
-            }
-            let ages = members.compactMap(\.ageAtICDiagnosis).map(Double.init).sorted()
-            let medianAge: JSONValue =
-                ages.isEmpty ? .null : .number(ages.count % 2 == 1 ? ages[ages.count / 2] : (ages[ages.count / 2 - 1] + ages[ages.count / 2]) / 2)
-            // Median follow-up by reverse Kaplan-Meier, overall survival from the intracranial diagnosis (DOMAIN.md section 7).
-            let times = members.compactMap { $0.survivalTime(.os, origin: .icDiagnosis) }
-            var followUp: JSONValue = .null
-            if !times.isEmpty {
-                let report = try SurvivalAnalysis.analyze(
-                    SurvivalData(time: times.map { $0.time / Self.daysPerMonth }, event: times.map(\.event)))
-                followUp = try JSONValue.encoding(report.medianFollowup)
-            }
-            groups.append([
-                "key": .string(key), "n": .number(Double(members.count)),
-                "deaths": .number(Double(members.filter { $0.death != nil }.count)),
-                "progressions": .number(Double(members.filter { $0.progression != nil }.count)),
-                "median_age_at_ic_diagnosis": medianAge,
-                "localization": distribution(.localization), "response_group": distribution(.responseGroup),
-                "therapy_class": distribution(.therapyClass), "iss": distribution(.iss),
-                "median_followup_months": followUp,
-            ])
-        }
-        return [
-            "n": .number(Double(rows.count)), "groups": .array(groups),
-            "group_by": selection.groupBy.map { .string($0.rawValue) } ?? .null, "filters": selection.filtersJSON,
-            "min_cell_size": .number(Double(minCellSize)), "excluded": ["missing_group_value": .number(Double(missingGroup))],
-            "data_version": .number(Double(dataVersion)), "engine_version": .string(ClassificationEngine.version),
-        ]
-    }
-
-    // MARK: - Data set
-
-    /// The de-identified analysis data set: one row per case, times and status and the grouping
-    /// fields; no external ids, no dates, no sites' internal ids. Rows are sorted by their values,
-    /// so their order says nothing about when or where a case was registered.
-    func datasetCSV(endpoint: SurvivalEndpoint, origin: SurvivalOrigin, selection: CohortSelection, rows: [CohortRow]) -> String {
-        let fields = CohortField.allCases
-        var counts: [String: Int] = [:]
-        if let groupBy = selection.groupBy {
-            for row in rows { if let key = row.value(of: groupBy) { counts[key, default: 0] += 1 } }
-        }
-        let suppressed = suppressedGroups(counts)
-        let delayed = origin == .mmDiagnosis
-        var lines: [(time: Double, line: String)] = []
-        for row in rows {
-            if let groupBy = selection.groupBy {
-                guard let key = row.value(of: groupBy), !suppressed.contains(key) else { continue }
-            }
-            guard let t = row.survivalTime(endpoint, origin: origin) else { continue }
-            var cells = [Self.csvNumber(t.time), Self.csvNumber(t.time / Self.daysPerMonth), t.event ? "1" : "0"]
-            if delayed { cells += [Self.csvNumber(t.entry ?? 0), Self.csvNumber((t.entry ?? 0) / Self.daysPerMonth)] }
-            cells += fields.map { field in row.value(of: field).map(Self.csvText) ?? "NA" }
-            cells.append(row.ageAtICDiagnosis.map(String.init) ?? "NA")
-            lines.append((t.time, cells.joined(separator: ",")))
-        }
-        if selection.groupBy == nil && minCellSize > 0 && lines.count < minCellSize { lines = [] }
-        lines.sort { $0.time != $1.time ? $0.time < $1.time : $0.line < $1.line }
-        var header = ["time_days", "time_months", "status"]
-        if delayed { header += ["entry_days", "entry_months"] }
-        header += fields.map(\.rawValue) + ["age_at_ic_diagnosis"]
-        return ([header.joined(separator: ",")] + lines.map(\.line)).joined(separator: "\n") + "\n"
-    }
-
-    static func csvNumber(_ value: Double) -> String {
-        value.rounded() == value ? String(Int(value)) : String(value)
-    }
-
-    /// Values are from closed vocabularies or site names ([A-Za-z0-9._-]); quoted anyway for R.
-    static func csvText(_ value: String) -> String { "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
-}
-
-extension JSONValue {
-    /// An Encodable value as a JSON tree (through Foundation's encoder, then the strict parser).
-    static func encoding<T: Encodable>(_ value: T) throws -> JSONValue {
-        let encoder = JSONEncoder()
-        encoder.nonConformingFloatEncodingStrategy = .throw
-        return try JSONValue.parse(encoder.encode(value))
-    }
 }

@@ -6,7 +6,7 @@ import Registry
 extension Application {
     /// `POST /v1/imports`: NDJSON (one case per line) or a JSON array; all or nothing.
     func addImportRoute(to router: inout Router) {
-        router.post("/v1/imports", maxBodyBytes: maxImportBytes, mayBlock: true) { [self] request in
+        router.post("/v1/imports", maxBodyBytes: maxImportBytes, mayBlock: true, admission: admitCaseWriter) { [self] request in
             let principal = try authorize(request, roles: Self.caseRoles)
             let site = try targetSite(request, principal: principal)
             try rejectUnknownParameters(request, allowed: ["site", "dry_run", "mode"])

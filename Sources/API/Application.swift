@@ -1,3 +1,4 @@
+import FHIR
 import Foundation
 import HTTPServer
 import Logging
@@ -22,7 +23,12 @@ public final class Application: Sendable {
     /// Cohort groups smaller than this report only their size (0: no suppression), so that a curve
     /// cannot reveal one patient's dates (DOMAIN.md section 8).
     public let minCellSize: Int
-    let cohortCache = CohortCache()
+    /// The FHIR terminology table (`fhir-terminology.tsv`); nil: the FHIR routes answer 503.
+    public let fhirTerminology: Terminology?
+    /// Largest body of `POST /v1/fhir` (a larger Bundle gets a 413 OperationOutcome).
+    public let maxFHIRBytes: Int
+    /// Computed cohort responses, bounded by bytes (`icmm serve --cohort-cache-mb`).
+    let cohortCache: CohortCache
     /// Reads of patient-level data, written in batches (issue #12, "Read-access audit").
     public let accessLog: AccessLog
     /// Opaque cursors and scoped entity tags (issue #12, "No metadata across sites").
@@ -38,9 +44,13 @@ public final class Application: Sendable {
     public init(
         database: Database, migrations: MigrationRunner, metrics: PrometheusCollectorRegistry, openAPIDocument: String,
         logger: Logger, maxImportBytes: Int = 256 << 20, minCellSize: Int = 5, now: @escaping @Sendable () -> Date = { Date() },
+        cohortCacheBytes: Int = 64 << 20, fhirTerminology: Terminology? = nil, maxFHIRBytes: Int = 16 << 20,
         rateLimits: RateLimitConfiguration = RateLimitConfiguration(), auditRetention: Duration? = nil,
         publicMetrics: Bool = false
     ) {
+        self.cohortCache = CohortCache(maxBytes: cohortCacheBytes, metrics: metrics)
+        self.fhirTerminology = fhirTerminology
+        self.maxFHIRBytes = maxFHIRBytes
         self.publicMetrics = publicMetrics
         self.accessLog = AccessLog(database: database, retention: auditRetention, now: now)
         self.tokens = OpaqueTokens(database: database)
@@ -75,11 +85,16 @@ public final class Application: Sendable {
     /// The router with every route of the service.
     public func makeRouter() -> Router {
         let logger = self.logger
-        var router = Router(errorMapper: { error, request in mapError(error, request: request, logger: logger) })
+        // FHIR routes answer every error, the admission check's too, as an OperationOutcome.
+        var router = Router(errorMapper: { [self] error, request in
+            Application.isFHIRPath(request.path)
+                ? fhirErrorResponse(error, request: request) : mapError(error, request: request, logger: logger)
+        })
         addOperationalRoutes(to: &router)
         addClassifyRoute(to: &router)
         addCaseRoutes(to: &router)
         addImportRoute(to: &router)
+        addFHIRRoutes(to: &router)
         addCohortRoutes(to: &router)
         addDashboardRoute(to: &router)
         addAuditRoute(to: &router)

@@ -17,7 +17,9 @@ extension Application {
     /// The principal behind the request's bearer key, within its key's rate limit.
     /// A failure counts against the client's address: past `failedAuthPerAddress` it gets 429
     /// instead of 401, so guessing keys (or a client stuck with a bad one) is slowed.
-    func authenticate(_ request: HTTPRequest) throws -> Principal {
+    /// - Parameter consumingRate: false for the admission check on the headers, so that a request
+    ///   with a body takes one token of its key, in its handler, not two.
+    func authenticate(_ request: HTTPRequest, consumingRate: Bool = true) throws -> Principal {
         let principal: Principal
         do {
             principal = try checkCredentials(request)
@@ -26,7 +28,7 @@ extension Application {
             if let wait = limiters.failedAuth.take(address) { throw limiters.refuse(limiters.failedAuth, after: wait) }
             throw error
         }
-        if let wait = limiters.perKey.take(principal.keyID) { throw limiters.refuse(limiters.perKey, after: wait) }
+        if consumingRate, let wait = limiters.perKey.take(principal.keyID) { throw limiters.refuse(limiters.perKey, after: wait) }
         return principal
     }
 
@@ -42,10 +44,19 @@ extension Application {
     }
 
     /// Authenticates and checks the role in one step.
-    func authorize(_ request: HTTPRequest, roles: Set<Role>) throws -> Principal {
-        let principal = try authenticate(request)
+    func authorize(_ request: HTTPRequest, roles: Set<Role>, consumingRate: Bool = true) throws -> Principal {
+        let principal = try authenticate(request, consumingRate: consumingRate)
         guard roles.contains(principal.role) else { throw AuthError.forbidden(role: principal.role) }
         return principal
+    }
+
+    /// The admission check of the routes that write cases, run on the headers before the body is
+    /// read (credentials before bodies): the same key, role and site checks as their handlers.
+    var admitCaseWriter: Admission {
+        { [self] request in
+            let principal = try authorize(request, roles: Self.caseRoles, consumingRate: false)
+            _ = try targetSite(request, principal: principal)
+        }
     }
 
     /// The site a case route acts on: the caller's own, or for an admin the `site` query parameter.

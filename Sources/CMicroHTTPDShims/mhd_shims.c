@@ -1,3 +1,5 @@
+#define _GNU_SOURCE
+#include <pthread.h>
 #include "mhd_shims.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -15,7 +17,7 @@ struct MHD_Daemon *icmm_mhd_start(const icmm_mhd_config *c) {
         return NULL;
     }
 
-    struct MHD_OptionItem options[10];
+    struct MHD_OptionItem options[20];
     int n = 0;
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr};
     if (c->thread_pool_size > 1)
@@ -30,9 +32,22 @@ struct MHD_Daemon *icmm_mhd_start(const icmm_mhd_config *c) {
         options[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)c->completed_handler, c->completed_context};
     if (c->connection_handler != NULL)
         options[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)c->connection_handler, c->connection_context};
+    if (c->per_ip_connection_limit > 0)
+        options[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->per_ip_connection_limit, NULL};
+    if (c->check_uri)
+        options[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)icmm_mhd_check_uri,
+                                               (void *)(uintptr_t)c->max_query_parameters};
+    unsigned int flags = c->flags;
+    if (c->tls_cert_pem != NULL && c->tls_key_pem != NULL) {
+        flags |= MHD_USE_TLS;
+        options[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)c->tls_cert_pem};
+        options[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)c->tls_key_pem};
+        if (c->tls_priorities != NULL)
+            options[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)c->tls_priorities};
+    }
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
-    return MHD_start_daemon(c->flags, c->port, NULL, NULL, c->access_handler, c->access_context,
+    return MHD_start_daemon(flags, c->port, c->accept_policy, c->accept_policy_context, c->access_handler, c->access_context,
                             MHD_OPTION_ARRAY, options, MHD_OPTION_END);
 }
 
@@ -64,3 +79,41 @@ static __thread void *icmm_thread_context;
 void *icmm_thread_context_get(void) { return icmm_thread_context; }
 
 void icmm_thread_context_set(void *context) { icmm_thread_context = context; }
+
+void *icmm_mhd_check_uri(void *cls, const char *uri, struct MHD_Connection *connection) {
+    (void)connection;
+    if (uri == NULL) return NULL;
+    unsigned long max_parameters = (unsigned long)(uintptr_t)cls;
+    unsigned long parameters = 0;
+    int in_query = 0;
+    for (const char *p = uri; *p != '\0'; p++) {
+        if (*p == '?' && !in_query) {
+            in_query = 1;
+            parameters = 1;
+        } else if (in_query && *p == '&') {
+            parameters++;
+        } else if (!in_query && p[0] == '%' && p[1] == '0' && p[2] == '0') {
+            return (void *)(uintptr_t)ICMM_URI_NUL;
+        }
+    }
+    if (max_parameters > 0 && parameters > max_parameters) {
+        /* libmicrohttpd 0.9.75 parses the query right after this callback into the connection's
+         * memory pool; hundreds of parameters exhaust it, and then it can send no answer at all
+         * (the client waits for the timeout). Emptying the query string here, in the request-line
+         * buffer this pointer points into (libmicrohttpd's, owned by this connection and this
+         * thread), leaves nothing to parse; the access handler then answers 414. */
+        char *query = strchr((char *)uri, '?');
+        if (query != NULL && query[1] != '\0') query[1] = '\0';
+        return (void *)(uintptr_t)ICMM_URI_TOO_MANY_PARAMETERS;
+    }
+    return NULL;
+}
+
+int icmm_mhd_supports_tls(void) { return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES; }
+
+void icmm_set_thread_name(const char *name) {
+    char truncated[16];
+    strncpy(truncated, name, sizeof(truncated) - 1);
+    truncated[sizeof(truncated) - 1] = '\0';
+    pthread_setname_np(pthread_self(), truncated);
+}

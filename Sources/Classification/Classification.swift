@@ -7,7 +7,8 @@ import JSON
 /// {"engine_version": "...",
 ///  "localization": {"category", "subtype", "certainty", "rules", "recommendations"},
 ///  "workup": {"complete", "missing", "optional_missing"},
-///  "response": {"computed", "reported", "category", "group", "agreement", "basis"},
+///  "response": {"computed", "reported", "category", "group", "agreement", "basis", "flc_ratio_derived",
+///               "not_evaluable" and "not_evaluable_reason" only when "computed" is null},
 ///  "staging": {"iss", "r_iss"},
 ///  "cns_risk": null | {"score", "factors"},
 ///  "therapy": {"class", "novel_agents", "radiotherapy", "asct", "intrathecal", "neurosurgery"},
@@ -54,7 +55,9 @@ public enum ClassificationEngine {
     /// Identifies the rule set. It changes whenever any rule, threshold, output key or value
     /// changes, so that stored classifications made by older rules can be found and recomputed.
     /// Format: `classification-YEAR.MONTH.N`.
-    public static let version = "classification-2026.11.1"
+    /// 2026.11.2: FLC ratio derived from the two FLC values when not given; marrow PD only without
+    /// measurable M-protein and FLC (IMWG 2016); `not_evaluable` when no category can be computed.
+    public static let version = "classification-2026.11.2"
 
     /// Classifies one validated case (DOMAIN.md sections 3-6).
     public static func classify(_ record: CaseRecord) -> Classification {
@@ -62,7 +65,7 @@ public enum ClassificationEngine {
         return Classification(
             localization: localization,
             workup: Classification.Workup(workup: record.workup, csf: record.intracranial.csf),
-            response: Classification.Response(response: record.response),
+            response: Classification.Response(response: record.response, lightChain: record.isotype?.lightChain),
             staging: Classification.Staging(staging: record.staging),
             cnsRisk: localization.category == .cns
                 ? Classification.CNSRisk(priorLines: record.intracranial.priorLines, fish: record.staging?.fish) : nil,
@@ -127,14 +130,33 @@ extension Classification.Workup {
 }
 
 extension Classification.Response {
+    /// `not_evaluable` and `not_evaluable_reason` are present only when `computed` is null.
     public func toJSON() -> JSONValue {
-        .object([
+        var members: [String: JSONValue] = [
             "computed": computed.json,
             "reported": reported.json,
             "category": category.json,
             "group": group.json,
             "agreement": agreement.map { .bool($0) } ?? .null,
             "basis": .array(basis.map { .string($0) }),
+            "flc_ratio_derived": .array(derivedFLCRatios.map { $0.toJSON() }),
+        ]
+        if let notEvaluable {
+            members["not_evaluable"] = .string(notEvaluable.code.rawValue)
+            members["not_evaluable_reason"] = .string(notEvaluable.reason)
+        }
+        return .object(members)
+    }
+}
+
+extension Classification.DerivedFLCRatio {
+    public func toJSON() -> JSONValue {
+        .object([
+            "assessment": .string(assessment.rawValue),
+            "light_chain": lightChain.json,
+            "formula": .string(formula.rawValue),
+            "ratio": ratio.map { .number($0) } ?? .null,
+            "result": .string(status.rawValue),
         ])
     }
 }

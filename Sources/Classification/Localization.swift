@@ -55,11 +55,12 @@ extension Classification {
             case csfCytologyAndFlowCytometry = "csf_cytology_and_flow_cytometry"
             case biopsy
 
-            /// The sentence the API returns.
+            /// The sentence the API returns, exactly as openapi.yaml lists it (`LocalizationResult.recommendations`).
             public var sentence: String {
                 switch self {
                 case .csfCytologyAndFlowCytometry:
-                    "Send CSF for cytology and flow cytometry: CNS spread is not excluded; cytology alone misses many."
+                    "Send CSF for cytology and flow cytometry: CNS involvement is not excluded, "
+                        + "and cytology alone misses many cases."
                 case .biopsy:
                     "Biopsy the intraparenchymal lesion: the CNS classification rests on imaging alone."
                 }

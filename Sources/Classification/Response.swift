@@ -8,7 +8,8 @@ extension Classification {
         public typealias Category = CaseRecord.ResponseCategory
         public typealias Group = CaseRecord.ResponseGroup
 
-        /// The category the baseline and best labs support, or nil when they do not allow a call.
+        /// The category the baseline and best labs support, or nil when they do not allow a call
+        /// (then `notEvaluable` says why).
         public let computed: Category?
         /// The category the site reported.
         public let reported: Category?
@@ -23,11 +24,122 @@ extension Classification {
         /// The criteria behind `computed`, as stable strings (see `ResponseCriterion`); when only the
         /// reported category is known, `["reported_by_site"]`; empty when neither is.
         public let basis: [String]
+        /// Why `computed` is nil; nil exactly when `computed` is not (DOMAIN.md section 4: "When no
+        /// category can be computed, the output says why").
+        public let notEvaluable: NotEvaluable?
+        /// Every FLC ratio the engine derived from the free light chain values because the
+        /// assessment gave no `flc_ratio_normal` (DOMAIN.md section 4: "The output says when a ratio
+        /// was derived"), baseline first. `basis` names `flc_ratio_derived` when one of them decided
+        /// a criterion that was met.
+        public let derivedFLCRatios: [DerivedFLCRatio]
 
-        public init(computed: Category?, reported: Category?, basis: [String]) {
+        public init(
+            computed: Category?, reported: Category?, basis: [String], notEvaluable: NotEvaluable? = nil,
+            derivedFLCRatios: [DerivedFLCRatio] = []
+        ) {
             self.computed = computed
             self.reported = reported
             self.basis = basis
+            self.notEvaluable = notEvaluable
+            self.derivedFLCRatios = derivedFLCRatios
+        }
+    }
+
+    /// Why no response category could be computed (DOMAIN.md section 4, last rule): a stable code
+    /// for programs and one sentence for people.
+    public struct NotEvaluable: Sendable, Hashable {
+        public enum Code: String, Sendable, Hashable, CaseIterable, Codable {
+            /// `response.baseline` is missing (or the whole `response` section is).
+            case noBaseline = "no_baseline"
+            /// `response.best` is missing, or lacks the value of the parameter that was measurable
+            /// at baseline, so the two cannot be compared.
+            case noAssessment = "no_assessment"
+            /// No measurable disease at baseline by any path DOMAIN.md section 4 allows (M-protein,
+            /// FLC, marrow), or the measurable FLC disease cannot be followed by its dFLC.
+            case notMeasurable = "not_measurable"
+        }
+
+        public let code: Code
+        /// One sentence for the clinician. Names parameters and thresholds, never a patient's values.
+        public let reason: String
+
+        public init(_ code: Code, _ reason: String) {
+            self.code = code
+            self.reason = reason
+        }
+
+        static let noBaseline = NotEvaluable(
+            .noBaseline, "No baseline assessment was given, so there is nothing to measure the response against.")
+        static let noBestAssessment = NotEvaluable(.noAssessment, "No best-response assessment was given.")
+        static func bestLacksMProtein(serum: Bool, urine: Bool) -> NotEvaluable {
+            let missing =
+                serum && urine
+                ? "serum and urine M-protein that were"
+                : serum ? "serum M-protein that was" : "urine M-protein that was"
+            return NotEvaluable(
+                .noAssessment, "The best assessment does not give the \(missing) measurable at baseline.")
+        }
+        static let bestLacksFLC = NotEvaluable(
+            .noAssessment,
+            "The best assessment does not give both free light chains, so the dFLC that was measurable at baseline cannot be compared."
+        )
+        static let bestLacksMarrow = NotEvaluable(
+            .noAssessment,
+            "The best assessment does not give the bone marrow plasma cells, the only disease measurable at baseline.")
+        static let baselineLacksUninvolvedFLC = NotEvaluable(
+            .notMeasurable,
+            "The baseline gives the involved but not the uninvolved FLC, so the dFLC of the FLC disease measurable at baseline cannot be computed."
+        )
+        static let dFLCNotPositive = NotEvaluable(
+            .notMeasurable,
+            "The involved FLC is not above the uninvolved FLC at baseline, so the FLC disease cannot be followed by its dFLC."
+        )
+        static let flcRatioUnknown = NotEvaluable(
+            .notMeasurable,
+            "No measurable disease at baseline: the involved FLC is at least 100 mg/L but the FLC ratio is unknown (not given and not derivable from the values and light chain), and no M-protein or marrow value reaches its threshold."
+        )
+        static let nothingMeasurable = NotEvaluable(
+            .notMeasurable,
+            "No measurable disease at baseline: serum M-protein below 1 g/dL, urine M-protein below 200 mg/24 h, involved FLC below 100 mg/L or without an abnormal ratio, and marrow plasma cells below 30% (or not given)."
+        )
+    }
+
+    /// The state of the kappa/lambda free light chain ratio at one assessment.
+    public enum FLCRatioStatus: String, Sendable, Hashable, CaseIterable, Codable {
+        case normal, abnormal, unknown
+    }
+
+    /// An FLC ratio derived from the involved and uninvolved free light chains of one assessment
+    /// (DOMAIN.md section 4, "FLC ratio"), with how it was derived.
+    public struct DerivedFLCRatio: Sendable, Hashable {
+        public enum Assessment: String, Sendable, Hashable, CaseIterable, Codable {
+            case baseline, best
+        }
+
+        /// Which quotient `ratio` is: the kappa/lambda ratio is involved/uninvolved for a kappa
+        /// myeloma and uninvolved/involved for a lambda one; with no light chain, involved/uninvolved.
+        public enum Formula: String, Sendable, Hashable, CaseIterable, Codable {
+            case involvedOverUninvolved = "involved/uninvolved"
+            case uninvolvedOverInvolved = "uninvolved/involved"
+        }
+
+        public let assessment: Assessment
+        /// `isotype.light_chain`; nil when the case does not give it.
+        public let lightChain: CaseRecord.LightChain?
+        public let formula: Formula
+        /// The quotient `formula` names; nil when a zero denominator leaves it infinite or undefined.
+        public let ratio: Double?
+        public let status: FLCRatioStatus
+
+        public init(
+            assessment: Assessment, lightChain: CaseRecord.LightChain?, formula: Formula, ratio: Double?,
+            status: FLCRatioStatus
+        ) {
+            self.assessment = assessment
+            self.lightChain = lightChain
+            self.formula = formula
+            self.ratio = ratio
+            self.status = status
         }
     }
 
@@ -39,6 +151,9 @@ extension Classification {
         case noPlasmacytoma = "no_plasmacytoma"
         case marrowBelow5 = "bone_marrow_plasma_cells<5%"
         case flcRatioNormal = "flc_ratio_normal"
+        /// Precedes the criterion a derived FLC ratio decided: `flc_ratio_normal` of sCR, or the
+        /// abnormal baseline ratio that made the FLC disease measurable (dFLC PR or SD).
+        case flcRatioDerived = "flc_ratio_derived"
         case noClonalPlasmaCells = "no_clonal_plasma_cells_in_marrow"
         // VGPR
         case immunofixationOnly = "m_protein_on_immunofixation_only"
@@ -95,17 +210,104 @@ func progressed(baseline: Double, best: Double, absoluteFloor floor: Double, str
     return strict ? rise > floor + tolerance : rise >= floor - tolerance
 }
 
+/// The FLC ratio's reference range, kappa/lambda (DOMAIN.md section 4: "normal 0.26-1.65, the
+/// serum assay's reference range"; Katzmann et al., Clin Chem 2002;48:1437-44). Both ends inclusive.
+let flcRatioNormalRange = (lower: 0.26, upper: 1.65)
+
+/// `value >= bound`, allowing binary rounding of a decimal edge (see `relativeTolerance`).
+private func atLeast(_ value: Double, _ bound: Double) -> Bool { value >= bound - relativeTolerance * bound }
+/// `value <= bound`, allowing binary rounding of a decimal edge.
+private func atMost(_ value: Double, _ bound: Double) -> Bool { value <= bound + relativeTolerance * bound }
+
+extension Classification.DerivedFLCRatio {
+    /// Derives the FLC ratio of one assessment from its involved (`i`) and uninvolved (`u`) free
+    /// light chains, as DOMAIN.md section 4 ("FLC ratio") says:
+    /// - light chain `kappa`: ratio = i/u; `lambda`: ratio = u/i (both the kappa/lambda ratio);
+    ///   normal when 0.26 <= ratio <= 1.65, else abnormal;
+    /// - light chain not given: abnormal when i/u > 1/0.26 or i/u < 0.26 (abnormal whichever chain
+    ///   is involved); normal when 1/1.65 <= i/u <= 1.65 (normal either way); otherwise unknown.
+    ///
+    /// Edges are compared with `relativeTolerance`, so a quotient that is exactly an edge in
+    /// decimal is on it even when binary division misses it by a unit in the last place (100/26
+    /// is one ulp above the double nearest 1/0.26, which a bare `>` would call abnormal).
+    ///
+    /// Division by zero (DOMAIN.md is silent; decided here): one chain at 0 and the other above 0
+    /// is the most skewed ratio there is, so it is **abnormal** whatever the light chain (the
+    /// quotient is 0 or infinite, outside every normal range); `ratio` is then nil when infinite,
+    /// since JSON has no infinity. Both chains at 0 give no ratio at all: **unknown**, `ratio` nil.
+    /// Measurability also needs an involved FLC >= 100 mg/L, so an involved chain at 0 can make a
+    /// ratio abnormal but never makes disease measurable.
+    public static func derive(
+        involved i: Double, uninvolved u: Double, lightChain: CaseRecord.LightChain?,
+        assessment: Assessment
+    ) -> Self {
+        let (lower, upper) = flcRatioNormalRange
+        let formula: Formula = lightChain == .lambda ? .uninvolvedOverInvolved : .involvedOverUninvolved
+        guard i > 0 || u > 0 else {
+            return Self(assessment: assessment, lightChain: lightChain, formula: formula, ratio: nil, status: .unknown)
+        }
+        let ratio = formula == .involvedOverUninvolved ? i / u : u / i  // 0 or +infinity when one is 0
+        let status: Classification.FLCRatioStatus
+        switch lightChain {
+        case .kappa, .lambda:
+            status = atLeast(ratio, lower) && atMost(ratio, upper) ? .normal : .abnormal
+        case nil:
+            if ratio > (1 / lower) * (1 + relativeTolerance) || ratio < lower * (1 - relativeTolerance) {
+                status = .abnormal
+            } else if atLeast(ratio, 1 / upper) && atMost(ratio, upper) {
+                status = .normal
+            } else {
+                status = .unknown
+            }
+        }
+        return Self(
+            assessment: assessment, lightChain: lightChain, formula: formula, ratio: ratio.isFinite ? ratio : nil,
+            status: status)
+    }
+}
+
+/// The FLC ratio of one assessment as the rules use it.
+struct AssessedFLCRatio {
+    let status: Classification.FLCRatioStatus
+    /// Set when the status was derived rather than given.
+    let derived: Classification.DerivedFLCRatio?
+
+    /// DOMAIN.md section 4: an explicit `flc_ratio_normal` always wins; otherwise the ratio is
+    /// derived from both FLC values; with either value missing it is unknown. Unknown counts as
+    /// "not abnormal" for measurability and "not normal" for sCR: the rules test `== .abnormal`
+    /// and `== .normal`.
+    init(
+        _ assessment: CaseRecord.ResponseAssessment, _ which: Classification.DerivedFLCRatio.Assessment,
+        lightChain: CaseRecord.LightChain?
+    ) {
+        if let given = assessment.flcRatioNormal {
+            (status, derived) = (given ? .normal : .abnormal, nil)
+        } else if let i = assessment.involvedFLCMgL, let u = assessment.uninvolvedFLCMgL {
+            let ratio = Classification.DerivedFLCRatio.derive(
+                involved: i, uninvolved: u, lightChain: lightChain, assessment: which)
+            (status, derived) = (ratio.status, ratio)
+        } else {
+            (status, derived) = (.unknown, nil)
+        }
+    }
+}
+
 extension Classification.Response {
     /// Computes the response from `response.baseline` and `response.best` (DOMAIN.md section 4).
     ///
     /// Order: PD first (progression on any parameter overrides an apparent response), then sCR,
-    /// CR, VGPR, PR, MR, and SD when the disease was evaluable; otherwise no computed category.
+    /// CR, VGPR, PR, MR, and SD when the disease was evaluable; otherwise no computed category,
+    /// and `notEvaluable` says why: `no_baseline`, `no_assessment` (the best assessment is missing,
+    /// or lacks the parameter measurable at baseline), `not_measurable`.
+    ///
+    /// `lightChain` (`isotype.light_chain`) is needed to derive an FLC ratio that is not given
+    /// (`DerivedFLCRatio.derive`).
     ///
     /// Decisions where DOMAIN.md is silent (each documented at its rule):
     /// - a missing value is unknown: a criterion that needs it is not met;
     /// - measurable disease (DOMAIN.md section 4) is judged on the baseline: serum M-protein
-    ///   >= 1 g/dL, urine M-protein >= 200 mg/24 h, involved FLC >= 100 mg/L with
-    ///   `flc_ratio_normal == false`; a missing value is "not measurable";
+    ///   >= 1 g/dL, urine M-protein >= 200 mg/24 h, involved FLC >= 100 mg/L with an abnormal FLC
+    ///   ratio (given, or derived); a missing value is "not measurable";
     /// - serum and urine conditions of VGPR, PR and MR apply to the components measurable at baseline
     ///   (the IMWG practice); a non-measurable component whose best value is given must still meet
     ///   the absolute part (urine < 100 mg/24 h for VGPR, < 200 mg/24 h for PR), and is waived
@@ -116,28 +318,56 @@ extension Classification.Response {
     ///   `disappeared` or `none` at best for PR and MR (IMWG 2016 requires it for MR as well), and
     ///   `disappeared` or `none` for CR; absent at both assessments means none recorded;
     /// - PD by a new lesion: `plasmacytoma` `none` at baseline and `present` at best;
-    /// - the marrow PD criterion applies whatever the baseline, as DOMAIN.md writes it (IMWG 2016
-    ///   restricts it to patients without measurable M-protein and FLC).
-    public init(response: CaseRecord.Response?) {
+    /// - a best assessment that lacks the value of a parameter measurable at baseline is
+    ///   `no_assessment` (that parameter was not assessed), not `not_measurable`.
+    public init(response: CaseRecord.Response?, lightChain: CaseRecord.LightChain? = nil) {
         let reported = response?.reported
-        guard let baseline = response?.baseline, let best = response?.best,
-            let (computed, criteria) = Self.compute(baseline: baseline, best: best)
-        else {
-            self.init(
-                computed: nil, reported: reported,
-                basis: reported == nil ? [] : [Classification.ResponseCriterion.reportedBySite.rawValue])
+        let reportedBasis = reported == nil ? [] : [Classification.ResponseCriterion.reportedBySite.rawValue]
+        guard let baseline = response?.baseline else {
+            self.init(computed: nil, reported: reported, basis: reportedBasis, notEvaluable: .noBaseline)
             return
         }
-        self.init(computed: computed, reported: reported, basis: criteria.map(\.rawValue))
+        guard let best = response?.best else {
+            self.init(computed: nil, reported: reported, basis: reportedBasis, notEvaluable: .noBestAssessment)
+            return
+        }
+        let (evaluation, derived) = Self.evaluate(baseline: baseline, best: best, lightChain: lightChain)
+        switch evaluation {
+        case .computed(let computed, let criteria):
+            self.init(
+                computed: computed, reported: reported, basis: criteria.map(\.rawValue), derivedFLCRatios: derived)
+        case .notEvaluable(let why):
+            self.init(
+                computed: nil, reported: reported, basis: reportedBasis, notEvaluable: why, derivedFLCRatios: derived)
+        }
     }
 
-    static func compute(baseline b: CaseRecord.ResponseAssessment, best a: CaseRecord.ResponseAssessment)
-        -> (Category, [Classification.ResponseCriterion])?
-    {
+    enum Evaluation: Equatable {
+        case computed(Category, [Classification.ResponseCriterion])
+        case notEvaluable(Classification.NotEvaluable)
+    }
+
+    static func evaluate(
+        baseline b: CaseRecord.ResponseAssessment, best a: CaseRecord.ResponseAssessment,
+        lightChain: CaseRecord.LightChain?
+    ) -> (Evaluation, [Classification.DerivedFLCRatio]) {
+        let baselineRatio = AssessedFLCRatio(b, .baseline, lightChain: lightChain)
+        let bestRatio = AssessedFLCRatio(a, .best, lightChain: lightChain)
+        let derived = [baselineRatio.derived, bestRatio.derived].compactMap { $0 }
+        return (compute(baseline: b, best: a, baselineRatio: baselineRatio, bestRatio: bestRatio), derived)
+    }
+
+    private static func compute(
+        baseline b: CaseRecord.ResponseAssessment, best a: CaseRecord.ResponseAssessment,
+        baselineRatio: AssessedFLCRatio, bestRatio: AssessedFLCRatio
+    ) -> Evaluation {
         let measurableSerum = (b.serumMProteinGDl ?? 0) >= 1
         let measurableUrine = (b.urineMProteinMg24h ?? 0) >= 200
-        let measurableFLC = (b.involvedFLCMgL ?? 0) >= 100 && b.flcRatioNormal == false
+        let measurableFLC = (b.involvedFLCMgL ?? 0) >= 100 && baselineRatio.status == .abnormal
         let measurableMProtein = measurableSerum || measurableUrine
+        // Listed before the FLC-path criteria when a derived ratio made the FLC disease measurable.
+        let flcMeasurability: [Classification.ResponseCriterion] =
+            measurableFLC && baselineRatio.derived != nil ? [.flcRatioDerived] : []
 
         // PD: any one parameter (DOMAIN.md section 4; Kumar 2016, Table 2).
         var progression: [Classification.ResponseCriterion] = []
@@ -151,12 +381,18 @@ extension Classification.Response {
         {
             progression.append(.urineIncrease)
         }
+        // dFLC: only when M-protein is not measurable (DOMAIN.md section 4).
         if !measurableMProtein, let d0 = b.dFLCMgL, let d1 = a.dFLCMgL,
             progressed(baseline: d0, best: d1, absoluteFloor: 100, strict: true)
         {
             progression.append(.dFLCIncrease)
         }
-        if let m0 = b.boneMarrowPlasmaCellsPct, let m1 = a.boneMarrowPlasmaCellsPct,
+        // Marrow plasma cells: only when neither M-protein nor FLC is measurable (DOMAIN.md
+        // section 4; IMWG 2016, Kumar et al., Lancet Oncol 2016;17:e328, Table 2: "in patients
+        // without measurable serum and urine M-protein levels and without measurable involved FLC
+        // levels, bone marrow plasma-cell percentage irrespective of baseline status").
+        if !measurableMProtein, !measurableFLC, let m0 = b.boneMarrowPlasmaCellsPct,
+            let m1 = a.boneMarrowPlasmaCellsPct,
             progressed(baseline: m0, best: m1, absoluteFloor: 10)
         {
             progression.append(.marrowIncrease)
@@ -164,7 +400,7 @@ extension Classification.Response {
         if b.plasmacytoma == CaseRecord.Plasmacytoma.none, a.plasmacytoma == .present {
             progression.append(.newPlasmacytoma)
         }
-        if !progression.isEmpty { return (.PD, progression) }
+        if !progression.isEmpty { return .computed(.PD, progression) }
 
         // Plasmacytoma requirements.
         let plasmacytomaAtBaseline = b.plasmacytoma == .present || b.plasmacytoma == .reduced50
@@ -178,18 +414,20 @@ extension Classification.Response {
         let shrinkCriteria: [Classification.ResponseCriterion] =
             plasmacytomaAtBaseline ? [.plasmacytomaReduction50] : []
 
-        // CR: negative serum and urine immunofixation, no plasmacytoma, <5% marrow plasma cells.
-        // sCR: CR plus normal FLC ratio and no clonal plasma cells in marrow.
+        // CR: negative serum and urine immunofixation, no plasmacytoma, <5% plasma cells in marrow.
+        // sCR: CR plus normal FLC ratio (given, or derived from the best assessment's values) and no
+        // clonal plasma cells in marrow (DOMAIN.md section 4).
         if a.serumImmunofixation == .negative, a.urineImmunofixation == .negative, plasmacytomaGone,
             let marrow = a.boneMarrowPlasmaCellsPct, marrow < 5
         {
             let cr: [Classification.ResponseCriterion] = [
                 .serumImmunofixationNegative, .urineImmunofixationNegative, .noPlasmacytoma, .marrowBelow5,
             ]
-            if a.flcRatioNormal == true, a.clonalPlasmaCellsInMarrow == false {
-                return (.sCR, cr + [.flcRatioNormal, .noClonalPlasmaCells])
+            if bestRatio.status == .normal, a.clonalPlasmaCellsInMarrow == false {
+                let derived: [Classification.ResponseCriterion] = bestRatio.derived != nil ? [.flcRatioDerived] : []
+                return .computed(.sCR, cr + derived + [.flcRatioNormal, .noClonalPlasmaCells])
             }
-            return (.CR, cr)
+            return .computed(.CR, cr)
         }
 
         // Serum and urine M-protein conditions on the components measurable at baseline.
@@ -208,22 +446,21 @@ extension Classification.Response {
                 a.serumMProteinGDl == 0
                 && (a.urineMProteinMg24h == 0 || (a.urineMProteinMg24h == nil && !measurableUrine))
             if electrophoresisNegative, a.serumImmunofixation == .positive || a.urineImmunofixation == .positive {
-                return (.VGPR, [.immunofixationOnly] + shrinkCriteria)
+                return .computed(.VGPR, [.immunofixationOnly] + shrinkCriteria)
             }
             let urineBelow100 = a.urineMProteinMg24h.map { $0 < 100 } ?? !measurableUrine
             if measurableMProtein, serumReduced(0.9) ?? true, urineBelow100 {
                 var criteria: [Classification.ResponseCriterion] = measurableSerum ? [.serumReduction90] : []
                 if a.urineMProteinMg24h != nil { criteria.append(.urineBelow100) }
-                return (.VGPR, criteria + shrinkCriteria)
+                return .computed(.VGPR, criteria + shrinkCriteria)
             }
         }
 
         // PR, by the first of: M-protein, dFLC (M-protein not measurable), marrow (neither measurable,
         // baseline >= 30%). A baseline plasmacytoma must shrink >= 50%.
-        var evaluable = false
         if measurableMProtein {
-            evaluable =
-                (!measurableSerum || a.serumMProteinGDl != nil) && (!measurableUrine || a.urineMProteinMg24h != nil)
+            let serumMissing = measurableSerum && a.serumMProteinGDl == nil
+            let urineMissing = measurableUrine && a.urineMProteinMg24h == nil
             var urineCriterion: Classification.ResponseCriterion?
             var urineMet = !measurableUrine
             if let u1 = a.urineMProteinMg24h {
@@ -238,7 +475,7 @@ extension Classification.Response {
             if plasmacytomaShrunk, serumReduced(0.5) ?? true, urineMet {
                 var criteria: [Classification.ResponseCriterion] = measurableSerum ? [.serumReduction50] : []
                 if let urineCriterion { criteria.append(urineCriterion) }
-                return (.PR, criteria + shrinkCriteria)
+                return .computed(.PR, criteria + shrinkCriteria)
             }
             // MR: serum down >=25% and urine down >=50% (when measurable), plasmacytoma shrunk.
             var urineMR = !measurableUrine
@@ -248,25 +485,29 @@ extension Classification.Response {
             if plasmacytomaShrunk, serumReduced(0.25) ?? true, urineMR {
                 var criteria: [Classification.ResponseCriterion] = measurableSerum ? [.serumReduction25] : []
                 if measurableUrine { criteria.append(.urineReduction50) }
-                return (.MR, criteria + shrinkCriteria)
+                return .computed(.MR, criteria + shrinkCriteria)
+            }
+            if serumMissing || urineMissing {
+                return .notEvaluable(.bestLacksMProtein(serum: serumMissing, urine: urineMissing))
             }
         } else if measurableFLC {
-            if let d0 = b.dFLCMgL, let d1 = a.dFLCMgL, d0 > 0 {
-                evaluable = true
-                if plasmacytomaShrunk, reduced(from: d0, to: d1, byAtLeast: 0.5) {
-                    return (.PR, [.dFLCReduction50] + shrinkCriteria)
-                }
+            guard let d0 = b.dFLCMgL else { return .notEvaluable(.baselineLacksUninvolvedFLC) }
+            guard d0 > 0 else { return .notEvaluable(.dFLCNotPositive) }
+            guard let d1 = a.dFLCMgL else { return .notEvaluable(.bestLacksFLC) }
+            if plasmacytomaShrunk, reduced(from: d0, to: d1, byAtLeast: 0.5) {
+                return .computed(.PR, flcMeasurability + [.dFLCReduction50] + shrinkCriteria)
             }
         } else if let m0 = b.boneMarrowPlasmaCellsPct, m0 >= 30 {
-            if let m1 = a.boneMarrowPlasmaCellsPct {
-                evaluable = true
-                if plasmacytomaShrunk, reduced(from: m0, to: m1, byAtLeast: 0.5) {
-                    return (.PR, [.marrowReduction50] + shrinkCriteria)
-                }
+            guard let m1 = a.boneMarrowPlasmaCellsPct else { return .notEvaluable(.bestLacksMarrow) }
+            if plasmacytomaShrunk, reduced(from: m0, to: m1, byAtLeast: 0.5) {
+                return .computed(.PR, [.marrowReduction50] + shrinkCriteria)
             }
+        } else {
+            let flcRatioUnknown = (b.involvedFLCMgL ?? 0) >= 100 && baselineRatio.status == .unknown
+            return .notEvaluable(flcRatioUnknown ? .flcRatioUnknown : .nothingMeasurable)
         }
 
         // SD: none of the above and not PD, on evaluable disease only.
-        return evaluable ? (.SD, [.noResponseOrProgression]) : nil
+        return .computed(.SD, flcMeasurability + [.noResponseOrProgression])
     }
 }

@@ -17,18 +17,51 @@ final class EventLoopContext: @unchecked Sendable {
     /// Distinguishes the ids made by this thread from those of the others (see `nextRequestID`).
     let slot: UInt8
     private var requestCounter: UInt32 = 0
-    /// Requests begun on this thread and not yet completed. Atomic so that `HTTPServer.stop()` may
-    /// read it; only this thread writes it, so a load and a store do (no locked read-modify-write).
+    /// Requests begun on this thread and not yet completed, read by `HTTPServer.stop()`. An atomic
+    /// add rather than a plain store: when the daemon stops, a completion may come from another thread.
     private let inFlightCount = Atomic<Int>(0)
     var inFlight: Int { inFlightCount.load(ordering: .acquiring) }
-    func requestBegan() { inFlightCount.store(inFlightCount.load(ordering: .relaxed) &+ 1, ordering: .releasing) }
-    func requestCompleted() { inFlightCount.store(inFlightCount.load(ordering: .relaxed) &- 1, ordering: .releasing) }
+    func requestBegan() { inFlightCount.wrappingAdd(1, ordering: .releasing) }
+    func requestCompleted() { inFlightCount.wrappingSubtract(1, ordering: .releasing) }
     /// Handles this thread has used, unretained (the shared table keeps them).
     private var handles: [Unmanaged<RequestMetricHandles>] = []
-    /// The headers of the request this thread is handling.
-    let liveHeaders = LiveHeaders()
+    /// This thread's access-log lines, collected by the log's writer thread; nil when the log is off.
+    private let accessLogBuffer: AccessLogBuffer?
+    private let accessLog: AccessLog
+    private var accessLogLine = AccessLogLine()
+    /// Request states of completed requests, reused: a request allocates none in the common case.
+    private var freeStates: [RequestState] = []
 
-    init(slot: UInt8) { self.slot = slot }
+    init(slot: UInt8, accessLog: AccessLog) {
+        self.slot = slot
+        self.accessLog = accessLog
+        accessLogBuffer = accessLog.isEnabled ? accessLog.makeBuffer() : nil
+    }
+
+    /// A cleared request state, retained once for libmicrohttpd's per-request pointer.
+    func takeState(start: UInt64) -> RequestState {
+        let state = freeStates.popLast() ?? RequestState()
+        state.start = start
+        return state
+    }
+
+    /// Takes back the state of a completed request (unless a worker may still write to it).
+    func recycle(_ state: RequestState) {
+        guard freeStates.count < 64 else { return }
+        state.reset()
+        freeStates.append(state)
+    }
+
+    /// Formats the request's line into this thread's buffer; the writer thread does the I/O.
+    func logRequest(method: String, route: String, status: Int, nanoseconds: UInt64, requestID: String) {
+        guard let accessLogBuffer else { return }
+        let configuration = accessLog.configuration
+        accessLogLine.format(
+            configuration.format, method: method, route: route, status: status, nanoseconds: nanoseconds, requestID: requestID)
+        let full = accessLogBuffer.append(
+            accessLogLine.bytes, flushBytes: configuration.flushBytes, maxBytes: configuration.maxBufferedBytesPerThread)
+        if full { accessLog.requestFlush() }
+    }
 
     /// `pppp-ssnnnnnnnn`: the process's 4 random hex digits, this thread's slot and its own counter.
     /// At 15 bytes it is a Swift small string, so making one allocates nothing.
@@ -98,54 +131,6 @@ final class EventLoopContext: @unchecked Sendable {
     }
 }
 
-/// The request headers of the connection an event loop is handling right now, read from
-/// libmicrohttpd when asked instead of copying every field of every request. One per thread, reused
-/// request after request: each request gets a ticket, and a lookup whose ticket is not the current
-/// one (kept past its request) answers nil rather than another request's headers.
-final class LiveHeaders: Sendable {
-    /// The connection pointer's bits while a handler runs; 0 otherwise.
-    private let connection = Atomic<UInt>(0)
-    private let generation = Atomic<UInt64>(0)
-
-    /// Starts a request: the headers a handler sees.
-    func attach(_ connection: OpaquePointer) -> HTTPHeaders {
-        // Only the owning thread writes: a load and a store, not a locked read-modify-write.
-        let ticket = generation.load(ordering: .relaxed) &+ 1
-        generation.store(ticket, ordering: .releasing)
-        self.connection.store(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection))), ordering: .releasing)
-        return HTTPHeaders(lookup: self, ticket: ticket)
-    }
-
-    /// Ends the request: later lookups with its ticket answer nil.
-    func detach() {
-        connection.store(0, ordering: .releasing)
-        generation.store(generation.load(ordering: .relaxed) &+ 1, ordering: .releasing)
-    }
-
-    /// The connection, if `ticket` is the request being handled.
-    private func current(_ ticket: UInt64) -> OpaquePointer? {
-        guard generation.load(ordering: .acquiring) == ticket else { return nil }
-        let bits = connection.load(ordering: .acquiring)
-        return bits == 0 ? nil : OpaquePointer(bitPattern: bits)
-    }
-
-    /// The corresponding C function is `MHD_lookup_connection_value` (names compare case-insensitively).
-    func value(_ name: String, ticket: UInt64) -> String? {
-        guard let connection = current(ticket),
-            let value = name.withCString({ MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, $0) })
-        else { return nil }
-        let result = String(cString: value)
-        // Read on another thread while this one moved on: not this request's value.
-        return generation.load(ordering: .acquiring) == ticket ? result : nil
-    }
-
-    func all(ticket: UInt64) -> [(name: String, value: String)] {
-        guard let connection = current(ticket) else { return [] }
-        let result = connectionValues(connection, kind: MHD_ValueKind.HEADER_KIND).map { (name: $0.0, value: $0.1) }
-        return generation.load(ordering: .acquiring) == ticket ? result : []
-    }
-}
-
 /// Metric handles per (route, method, status), made once and shared by the threads: creating
 /// swift-metrics handles on every request would cost more than serving `/healthz` itself. Handles
 /// are never removed, so the threads may refer to them unretained.
@@ -190,31 +175,48 @@ final class RequestMetricHandles: Sendable {
     }
 }
 
-/// The event-loop contexts of one server. Each daemon thread finds its own through a C
-/// thread-local pointer; the server keeps them alive (the threads end before the server does).
+/// The event-loop contexts of one server, made in `start()`, one per daemon thread. Each daemon
+/// thread takes its own on its first callback and finds it again through a C thread-local pointer.
 final class EventLoopContexts: Sendable {
-    private let all = Mutex<[EventLoopContext]>([])
+    private let all: [EventLoopContext]
+    /// The next context to hand to a daemon thread that has none yet.
+    private let next = Atomic<Int>(0)
+    /// Made only if libmicrohttpd ran more threads than it was asked to (it does not).
+    private let extra: Mutex<[EventLoopContext]>
+    private let accessLog: AccessLog
 
-    /// The calling thread's context, made on its first request. A daemon thread serves one server
-    /// all its life, so the pointer it holds is this server's.
+    init(threads: Int, accessLog: AccessLog) {
+        self.accessLog = accessLog
+        all = (0..<threads).map { EventLoopContext(slot: UInt8(truncatingIfNeeded: $0), accessLog: accessLog) }
+        extra = Mutex([])
+    }
+
+    /// The calling thread's context. A daemon thread serves one daemon all its life and ends
+    /// with it, so the pointer it holds is this server's.
     var current: EventLoopContext {
         if let stored = icmm_thread_context_get() {
             return Unmanaged<EventLoopContext>.fromOpaque(stored).takeUnretainedValue()
         }
-        let context = all.withLock { all in
-            let made = EventLoopContext(slot: UInt8(truncatingIfNeeded: all.count))
-            all.append(made)
-            return made
-        }
+        let index = next.add(1, ordering: .relaxed).oldValue
+        let context =
+            index < all.count
+            ? all[index]
+            : extra.withLock { extra in
+                let made = EventLoopContext(slot: UInt8(truncatingIfNeeded: index), accessLog: accessLog)
+                extra.append(made)
+                return made
+            }
         icmm_thread_context_set(Unmanaged.passUnretained(context).toOpaque())
         return context
     }
 
+    private var every: [EventLoopContext] { all + extra.withLock { $0 } }
+
     /// Hands every thread's waiting observations to the metrics backend (before a scrape).
     func flushMetrics() {
-        for context in all.withLock({ $0 }) { context.flushMetrics() }
+        for context in every { context.flushMetrics() }
     }
 
     /// Requests begun and not yet completed, over every thread.
-    var inFlight: Int { all.withLock { $0.reduce(0) { $0 + $1.inFlight } } }
+    var inFlight: Int { every.reduce(0) { $0 + $1.inFlight } }
 }

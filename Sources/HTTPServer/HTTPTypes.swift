@@ -35,12 +35,12 @@ public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConv
 }
 
 /// Header fields with case-insensitive names; repeated fields keep every value in order.
+///
+/// Always an owned copy: the server copies a request's fields out of libmicrohttpd's memory on the
+/// event loop, inside the callback that received them, so a handler may keep its request or pass it
+/// to another thread, and nothing can read libmicrohttpd's memory after the request ended.
 public struct HTTPHeaders: Sendable, Sequence {
     private var stored: [(name: String, value: String)] = []
-    /// Set by the server for request headers, which are read from the connection on demand instead
-    /// of copying every field of every request; nil once the headers were copied or changed.
-    private var lookup: LiveHeaders?
-    private var ticket: UInt64 = 0
 
     public init() {}
     public init(_ fields: [(String, String)]) {
@@ -54,39 +54,32 @@ public struct HTTPHeaders: Sendable, Sequence {
         stored.append((name, value))
     }
 
-    init(lookup: LiveHeaders, ticket: UInt64) {
-        self.lookup = lookup
-        self.ticket = ticket
-    }
+    /// Takes over fields already copied (the server's request headers).
+    init(copied fields: [(name: String, value: String)]) { stored = fields }
 
-    public var fields: [(name: String, value: String)] { lookup?.all(ticket: ticket) ?? stored }
-
-    private mutating func materialize() {
-        if let lookup {
-            stored = lookup.all(ticket: ticket)
-            self.lookup = nil
-        }
-    }
+    public var fields: [(name: String, value: String)] { stored }
 
     public mutating func add(_ name: String, _ value: String) {
-        materialize()
         stored.append((name, value))
     }
 
     /// Replaces every field of that name with one field.
     public mutating func set(_ name: String, _ value: String) {
-        materialize()
         stored.removeAll { asciiCaseInsensitiveEquals($0.name, name) }
         stored.append((name, value))
     }
 
     /// The first value of the field, if any.
     public subscript(name: String) -> String? {
-        if let lookup { return lookup.value(name, ticket: ticket) }
-        return stored.first { asciiCaseInsensitiveEquals($0.name, name) }?.value
+        stored.first { asciiCaseInsensitiveEquals($0.name, name) }?.value
     }
 
-    public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }
+    /// How many fields have that name.
+    public func count(of name: String) -> Int {
+        stored.reduce(0) { $0 + (asciiCaseInsensitiveEquals($1.name, name) ? 1 : 0) }
+    }
+
+    public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { stored.makeIterator() }
 }
 
 /// The decoded query string. Repeated names keep every value (`?site=a&site=b`).

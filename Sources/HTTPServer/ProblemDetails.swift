@@ -75,12 +75,15 @@ public struct ProblemDetails: Sendable, Encodable, Equatable {
         case 409: "Conflict"
         case 412: "Precondition Failed"
         case 413: "Content Too Large"
+        case 414: "URI Too Long"
         case 415: "Unsupported Media Type"
         case 422: "Unprocessable Content"
         case 428: "Precondition Required"
         case 429: "Too Many Requests"
+        case 431: "Request Header Fields Too Large"
         case 500: "Internal Server Error"
         case 503: "Service Unavailable"
+        case 505: "HTTP Version Not Supported"
         default: "Error"
         }
     }
@@ -106,11 +109,17 @@ extension HTTPResponseError {
     }
 }
 
-/// Errors the HTTP layer itself answers: routing and body limits.
+/// Errors the HTTP layer itself answers: routing, framing and size limits.
 public enum HTTPServerError: HTTPResponseError, Equatable {
     case notFound
     case methodNotAllowed(allowed: [HTTPMethod])
     case payloadTooLarge(limit: Int)
+    /// Ambiguous framing or a request the server refuses to interpret (the detail says which).
+    case badRequest(detail: String)
+    case tooManyQueryParameters(limit: Int)
+    /// The server is stopping.
+    case unavailable
+    case internalError
 
     public var problem: ProblemDetails {
         switch self {
@@ -124,6 +133,14 @@ public enum HTTPServerError: HTTPResponseError, Equatable {
             ProblemDetails(
                 status: 413, title: "Content Too Large",
                 detail: "The request body exceeds the limit of \(limit) bytes.")
+        case .badRequest(let detail):
+            ProblemDetails(status: 400, title: "Bad Request", detail: detail)
+        case .tooManyQueryParameters(let limit):
+            ProblemDetails(status: 414, title: "URI Too Long", detail: "The request has more than \(limit) query parameters.")
+        case .unavailable:
+            ProblemDetails(status: 503, title: "Service Unavailable", detail: "The server is stopping; retry shortly.")
+        case .internalError:
+            ProblemDetails(status: 500, title: "Internal Server Error", detail: "The server could not complete the request.")
         }
     }
 

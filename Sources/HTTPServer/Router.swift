@@ -1,6 +1,11 @@
 /// A route handler. Throw any `HTTPResponseError` to answer with a problem document.
 public typealias Handler = @Sendable (borrowing HTTPRequest) throws -> HTTPResponse
 
+/// A check a route runs on the request's headers, before a single byte of its body is read (the
+/// request it sees has an empty body). Throwing refuses the request: the error is answered at once
+/// (mapped like a handler's) and the connection is closed without reading the body.
+public typealias Admission = @Sendable (borrowing HTTPRequest) throws -> Void
+
 /// Matches method and path (with `{name}` parameters) to a handler.
 /// A known path with another method -> 405 with `Allow`; an unknown path -> 404.
 public struct Router: Sendable {
@@ -11,14 +16,22 @@ public struct Router: Sendable {
         let segments: [Segment]
         let maxBodyBytes: Int?
         let mayBlock: Bool
+        let admission: Admission?
         let handler: Handler
+        /// The route's own answer to a body over its limit (FHIR routes answer an OperationOutcome).
+        let tooLarge: (@Sendable (Int) -> HTTPResponse)?
 
-        init(method: HTTPMethod, pattern: String, segments: [Segment], maxBodyBytes: Int?, mayBlock: Bool, handler: @escaping Handler) {
+        init(
+            method: HTTPMethod, pattern: String, segments: [Segment], maxBodyBytes: Int?, mayBlock: Bool, admission: Admission?,
+            handler: @escaping Handler, tooLarge: (@Sendable (Int) -> HTTPResponse)? = nil
+        ) {
+            self.tooLarge = tooLarge
             self.method = method
             self.pattern = pattern
             self.segments = segments
             self.maxBodyBytes = maxBodyBytes
             self.mayBlock = mayBlock
+            self.admission = admission
             self.handler = handler
         }
 
@@ -58,9 +71,12 @@ public struct Router: Sendable {
     /// Every registered (method, pattern), in registration order: what openapi.yaml must describe.
     public var routeTable: [(method: HTTPMethod, pattern: String)] { routes.map { ($0.method, $0.pattern) } }
 
-    /// - Parameter mayBlock: the handler waits on the disk or computes for long: run it off the event loop.
+    /// - Parameters:
+    ///   - mayBlock: the handler waits on the disk or computes for long: run it off the event loop.
+    ///   - admission: checked on the headers of a request with a body, before the body is read.
     public mutating func add(
-        _ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int? = nil, mayBlock: Bool = false, _ handler: @escaping Handler
+        _ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int? = nil, mayBlock: Bool = false, admission: Admission? = nil,
+        tooLarge: (@Sendable (Int) -> HTTPResponse)? = nil, _ handler: @escaping Handler
     ) {
         let segments: [Segment] = Router.split(pattern).map { segment in
             if segment.hasPrefix("{") && segment.hasSuffix("}") {
@@ -69,7 +85,8 @@ public struct Router: Sendable {
             return .literal(String(segment))
         }
         let route = Route(
-            method: method, pattern: pattern, segments: segments, maxBodyBytes: maxBodyBytes, mayBlock: mayBlock, handler: handler)
+            method: method, pattern: pattern, segments: segments, maxBodyBytes: maxBodyBytes, mayBlock: mayBlock,
+            admission: admission, handler: handler, tooLarge: tooLarge)
         routes.append(route)
         if !segments.contains(where: { if case .parameter = $0 { true } else { false } }) {
             literalRoutes.append(route)
@@ -79,14 +96,18 @@ public struct Router: Sendable {
     public mutating func get(_ pattern: String, mayBlock: Bool = false, _ handler: @escaping Handler) {
         add(.get, pattern, mayBlock: mayBlock, handler)
     }
-    public mutating func post(_ pattern: String, maxBodyBytes: Int? = nil, mayBlock: Bool = false, _ handler: @escaping Handler) {
-        add(.post, pattern, maxBodyBytes: maxBodyBytes, mayBlock: mayBlock, handler)
+    /// - Parameter tooLarge: the route's own 413 (given the limit in bytes) instead of problem+json.
+    public mutating func post(
+        _ pattern: String, maxBodyBytes: Int? = nil, mayBlock: Bool = false, admission: Admission? = nil,
+        tooLarge: (@Sendable (Int) -> HTTPResponse)? = nil, _ handler: @escaping Handler
+    ) {
+        add(.post, pattern, maxBodyBytes: maxBodyBytes, mayBlock: mayBlock, admission: admission, tooLarge: tooLarge, handler)
     }
-    public mutating func put(_ pattern: String, mayBlock: Bool = false, _ handler: @escaping Handler) {
-        add(.put, pattern, mayBlock: mayBlock, handler)
+    public mutating func put(_ pattern: String, mayBlock: Bool = false, admission: Admission? = nil, _ handler: @escaping Handler) {
+        add(.put, pattern, mayBlock: mayBlock, admission: admission, handler)
     }
-    public mutating func patch(_ pattern: String, mayBlock: Bool = false, _ handler: @escaping Handler) {
-        add(.patch, pattern, mayBlock: mayBlock, handler)
+    public mutating func patch(_ pattern: String, mayBlock: Bool = false, admission: Admission? = nil, _ handler: @escaping Handler) {
+        add(.patch, pattern, mayBlock: mayBlock, admission: admission, handler)
     }
     public mutating func delete(_ pattern: String, mayBlock: Bool = false, _ handler: @escaping Handler) {
         add(.delete, pattern, mayBlock: mayBlock, handler)
@@ -96,10 +117,22 @@ public struct Router: Sendable {
         path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { Substring($0) }
     }
 
-    /// A body limit of the route's own (bulk uploads), or nil for the server's.
-    func bodyLimit(method: HTTPMethod, path: String) -> Int? {
-        if case .found(let route, _) = match(method, path: path) { return route.maxBodyBytes }
-        return nil
+    /// Runs a route's admission check; the refusal response when it throws.
+    func admit(_ request: borrowing HTTPRequest, route: Route, admission: Admission) -> HTTPResponse? {
+        do {
+            try admission(request)
+            return nil
+        } catch {
+            var response = errorMapper(error, copy request)
+            response.route = route.pattern
+            return response
+        }
+    }
+
+    /// The answer to a body over `limit` bytes: the route's own rendering, else problem+json.
+    static func payloadTooLarge(route: Route?, limit: Int) -> HTTPResponse {
+        if let render = route?.tooLarge { return render(limit) }
+        return HTTPServerError.payloadTooLarge(limit: limit).response
     }
 
     /// Finds the route for a method and path. HEAD is served by the GET route.

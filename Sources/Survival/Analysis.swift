@@ -18,16 +18,30 @@ public struct SurvivalData: Sendable {
     public var group: [String]?
     /// Cox covariates; a Cox model is fitted when this is not empty.
     public var covariates: [Covariate]
+    /// Optional Cox strata (R: `+ strata(name)`): a separate baseline hazard per level.
+    public var strata: Strata?
 
     public init(
         time: [Double], event: [Bool], entry: [Double]? = nil, group: [String]? = nil,
-        covariates: [Covariate] = []
+        covariates: [Covariate] = [], strata: Strata? = nil
     ) {
         self.time = time
         self.event = event
         self.entry = entry
         self.group = group
         self.covariates = covariates
+        self.strata = strata
+    }
+}
+
+/// The strata of a stratified Cox model: a categorical column, one label per subject.
+public struct Strata: Sendable, Equatable {
+    public var name: String
+    public var values: [String]
+
+    public init(name: String, values: [String]) {
+        self.name = name
+        self.values = values
     }
 }
 
@@ -69,11 +83,14 @@ public struct AnalysisOptions: Sendable, Equatable {
     public var tau: Double?
     /// Extra quantile probabilities in (0, 1) (e.g. 0.25, 0.75); the median is always reported.
     public var quantiles: [Double]
+    /// Adds the proportional-hazards test (`cox.ph_test`) to a Cox model.
+    public var phTest: Bool
 
     public init(
         confType: ConfidenceType = .log, confLevel: Double = 0.95, landmarks: [Double] = [],
-        tau: Double? = nil, quantiles: [Double] = []
+        tau: Double? = nil, quantiles: [Double] = [], phTest: Bool = false
     ) {
+        self.phTest = phTest
         self.confType = confType
         self.confLevel = confLevel
         self.landmarks = landmarks
@@ -167,7 +184,7 @@ public enum SurvivalAnalysis {
         var cox: CoxReport? = nil
         if !data.covariates.isEmpty {
             observer?(.cox)
-            cox = try coxReport(data, sorted: sorted, confLevel: options.confLevel)
+            cox = try coxReport(data, sorted: sorted, confLevel: options.confLevel, phTest: options.phTest)
         }
 
         // Curves last: the other stages' working memory is released before the report's curves
@@ -203,11 +220,18 @@ public enum SurvivalAnalysis {
             }
         }
 
+        var rmstDifferences: [RestrictedMeanDifference]? = nil
+        if options.tau != nil, k >= 2 {
+            rmstDifferences = RestrictedMeanDifference.allPairs(
+                groups.compactMap { g in g.rmst.map { (key: g.key, rmst: $0) } }, confLevel: options.confLevel)
+        }
+
         observer?(nil)
         return SurvivalReport(
             n: n, events: totalEvents, confType: options.confType, confLevel: options.confLevel,
             droppedRows: droppedRows, groups: groups, logrank: logrank, petoPeto: petoPeto,
-            pairwise: pairwise, medianFollowup: followUp, cox: cox)
+            pairwise: pairwise, medianFollowup: followUp, cox: cox,
+            rmstDifferences: rmstDifferences)
     }
 
     static func validate(_ options: AnalysisOptions) throws(SurvivalError) {
@@ -307,11 +331,14 @@ public enum SurvivalAnalysis {
     /// Builds the design matrix (numeric as is; categorical dummy coded against the
     /// alphabetically first level) and fits the Cox model.
     static func coxReport(
-        _ data: SurvivalData, sorted: SortedSubjects, confLevel: Double
+        _ data: SurvivalData, sorted: SortedSubjects, confLevel: Double, phTest: Bool = false
     ) throws(SurvivalError) -> CoxReport {
         var columns: [[Double]] = []
         var terms: [String] = []
+        var spans: [(name: String, columns: Range<Int>)] = []
         for covariate in data.covariates {
+            let first = columns.count
+            defer { spans.append((covariate.name, first..<columns.count)) }
             switch covariate.values {
             case .numeric(let values):
                 columns.append(values)
@@ -331,7 +358,12 @@ public enum SurvivalAnalysis {
                 }
             }
         }
-        let fit = try CoxModel.fitSorted(sorted, columns: columns, terms: terms)
+        let strata = try data.strata.map { (s) throws(SurvivalError) in
+            try CoxModel.strataIndices(s.values, name: s.name, count: data.time.count)
+        }
+        let fit = try CoxModel.fitSorted(sorted, columns: columns, terms: terms, strata: strata)
+        let ph = phTest
+            ? try CoxModel.phTestSorted(fit: fit, sorted, columns: columns, covariates: spans, strata: strata) : nil
         let z = Distributions.normalQuantile(1 - (1 - confLevel) / 2)
         let se = fit.standardErrors
         var coxTerms: [CoxTerm] = []
@@ -356,6 +388,6 @@ public enum SurvivalAnalysis {
                 statistic: wald, df: p, pValue: Distributions.chiSquareUpperTail(wald, df: Double(p))),
             scoreTest: ChiSquareTest(
                 statistic: score, df: p, pValue: Distributions.chiSquareUpperTail(score, df: Double(p))),
-            iterations: fit.iterations)
+            iterations: fit.iterations, strata: data.strata?.name, phTest: ph)
     }
 }

@@ -75,9 +75,41 @@ public enum CoxModel {
         return try fitSorted(SortedSubjects(time: time, event: event, entry: entry), columns: columns, terms: terms)
     }
 
+    /// Fits a stratified model, R's `coxph(Surv(..) ~ x + strata(s))`: one baseline hazard per
+    /// stratum, shared coefficients (the partial likelihood is the product over strata).
+    ///
+    /// - Parameters:
+    ///   - strata: a stratum label per subject (nil = one stratum).
+    ///   - strataName: the strata column's name, for errors.
+    /// - Throws: as `fit`, and `SurvivalError.strataHaveOneLevel` when every subject is in the
+    ///   same stratum.
+    public static func fit(
+        time: [Double], event: [Bool], entry: [Double]? = nil, columns: [[Double]], terms: [String],
+        strata: [String], strataName: String
+    ) throws(SurvivalError) -> CoxFit {
+        try validateSurvivalColumns(time: time, event: event, entry: entry)
+        let n = time.count
+        if n == 0 { throw .noSubjects }
+        let index = try strataIndices(strata, name: strataName, count: n)
+        return try fitSorted(
+            SortedSubjects(time: time, event: event, entry: entry), columns: columns, terms: terms, strata: index)
+    }
+
+    /// Stratum index per subject (levels in code-point order), refusing a single level.
+    static func strataIndices(_ strata: [String], name: String, count n: Int) throws(SurvivalError) -> [Int32] {
+        if strata.count != n { throw .lengthMismatch(column: name, expected: n, actual: strata.count) }
+        let levels = Array(Set(strata)).sorted()
+        if levels.count < 2 { throw .strataHaveOneLevel(name: name) }
+        var lookup: [String: Int32] = [:]
+        for (i, level) in levels.enumerated() { lookup[level] = Int32(i) }
+        return strata.map { lookup[$0]! }
+    }
+
     /// The fit on subjects already validated and sorted (checks the design itself).
+    ///
+    /// - Parameter strata: stratum index per subject (0-based, in input order), nil = unstratified.
     static func fitSorted(
-        _ subjects: SortedSubjects, columns: [[Double]], terms: [String]
+        _ subjects: SortedSubjects, columns: [[Double]], terms: [String], strata: [Int32]? = nil
     ) throws(SurvivalError) -> CoxFit {
         let n = subjects.time.count
         let p = columns.count
@@ -95,35 +127,7 @@ public enum CoxModel {
             let first = column[0]
             if column.allSatisfy({ $0 == first }) { throw .covariateHasNoVariation(term: terms[j]) }
         }
-        let order = subjects.order
-        let hasEntry = subjects.entry != nil
-        // Sorted working copies (by exit time, ascending), covariates centred at their means
-        // (as coxfit6 does; the partial likelihood is invariant to it, the arithmetic is safer).
-        var x = [Double](repeating: 0, count: n * p)  // row-major in sorted order
-        var means = [Double](repeating: 0, count: p)
-        for j in 0..<p {
-            var s = 0.0
-            for v in columns[j] { s += v }
-            means[j] = s / Double(n)
-        }
-        var rank = [Int32](repeating: 0, count: hasEntry ? n : 0)  // subject -> sorted position
-        x.withUnsafeMutableBufferPointer { x in
-            for j in 0..<p {
-                columns[j].withUnsafeBufferPointer { column in
-                    let mean = means[j]
-                    for k in 0..<n { x[k &* p &+ j] = column[Int(order[k])] - mean }
-                }
-            }
-        }
-        if hasEntry {
-            for (k, s) in order.enumerated() { rank[Int(s)] = Int32(k) }
-        }
-        // Entry times ascending (removed from the risk set walking down), mapped to sorted positions.
-        let entryPosition = subjects.entryOrder.map { $0.map { rank[Int($0)] } } ?? []
-        let problem = CoxProblem(
-            n: n, p: p, time: subjects.time, event: subjects.event, x: x,
-            entry: subjects.entry, entryPosition: entryPosition)
-
+        let problem = CoxLikelihood(subjects, columns: columns, strata: strata)
         // Newton-Raphson, step for step as coxfit6 / agfit4.
         var beta = [Double](repeating: 0, count: p)
         var state = problem.evaluate(beta)

@@ -299,12 +299,17 @@ public struct CoxReport: Codable, Sendable, Equatable {
     public var scoreTest: ChiSquareTest
     /// Newton-Raphson iterations (R: `fit$iter`); the same count as R shows the same algorithm.
     public var iterations: Int
+    /// The strata column of a stratified fit (absent when unstratified).
+    public var strata: String?
+    /// The proportional-hazards test, when asked for.
+    public var phTest: ProportionalHazardsTest?
 
     enum CodingKeys: String, CodingKey {
-        case ties, n, events, terms, loglik, iterations
+        case ties, n, events, terms, loglik, iterations, strata
         case lrTest = "lr_test"
         case waldTest = "wald_test"
         case scoreTest = "score_test"
+        case phTest = "ph_test"
     }
 }
 
@@ -321,9 +326,12 @@ public struct SurvivalReport: Codable, Sendable {
     public var pairwise: [PairwiseComparison]?
     public var medianFollowup: Estimate
     public var cox: CoxReport?
+    /// RMST differences for every pair of groups (only with tau and two or more groups).
+    public var rmstDifferences: [RestrictedMeanDifference]?
 
     enum CodingKeys: String, CodingKey {
         case n, events, groups, logrank, pairwise, cox
+        case rmstDifferences = "rmst_differences"
         case confType = "conf_type"
         case confLevel = "conf_level"
         case droppedRows = "dropped_rows"
@@ -344,6 +352,7 @@ public struct SurvivalReport: Codable, Sendable {
         try c.encodeIfPresent(pairwise, forKey: .pairwise)
         try c.encode(medianFollowup, forKey: .medianFollowup)
         try c.encodeIfPresent(cox, forKey: .cox)
+        try c.encodeIfPresent(rmstDifferences, forKey: .rmstDifferences)
     }
 }
 

@@ -18,6 +18,8 @@ public enum SurvivalError: Error, Equatable, Sendable, CustomStringConvertible {
     case covariateHasNoVariation(term: String)
     /// A level of a categorical Cox covariate without any event: its coefficient would be infinite.
     case levelWithoutEvents(term: String)
+    /// A strata column (or a grouping that needs two or more levels) with a single level.
+    case strataHaveOneLevel(name: String)
     /// The Cox design matrix is singular (a covariate is a linear combination of others).
     case collinearCovariates
     /// The Cox likelihood converged while a coefficient was still running off to infinity
@@ -51,6 +53,8 @@ public enum SurvivalError: Error, Equatable, Sendable, CustomStringConvertible {
             return "Cox covariate '\(term)' has no variation among the analysed subjects"
         case .levelWithoutEvents(let term):
             return "Cox term '\(term)': one of its levels has no events, so its hazard ratio is not estimable"
+        case .strataHaveOneLevel(let name):
+            return "strata column '\(name)' has a single level among the analysed subjects"
         case .collinearCovariates:
             return "Cox covariates are collinear (the information matrix is singular)"
         case .infiniteCoefficient(let term):

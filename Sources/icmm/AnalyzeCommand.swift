@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cohorts
 import Foundation
 import Survival
 
@@ -128,11 +129,11 @@ struct Analyze: ParsableCommand {
                 } : nil)
         let analysed = clock.now
 
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        var json = try encoder.encode(report)
-        json.append(UInt8(ascii: "\n"))
-        FileHandle.standardOutput.write(json)
+        // Streamed to stdout in 1 MB chunks through the encoder the cohort endpoints use.
+        var writer = JSONWriter(pretty: pretty) { chunk in Self.writeToStandardOutput(chunk) }
+        writer.write(report)
+        writer.raw([UInt8(ascii: "\n")])
+        writer.flush()
 
         if timings {
             func seconds(_ d: Duration) -> Double {
@@ -146,6 +147,20 @@ struct Analyze: ParsableCommand {
             fields.append("\"engine_peak_rss_mb\": \(enginePeak)")
             for (name, peak) in stagePeaks { fields.append("\"peak_rss_mb_\(name)\": \(peak)") }
             FileHandle.standardError.write(Data(("{" + fields.joined(separator: ", ") + "}\n").utf8))
+        }
+    }
+
+    static func writeToStandardOutput(_ bytes: borrowing [UInt8]) {
+        bytes.withUnsafeBufferPointer { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(1, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
         }
     }
 

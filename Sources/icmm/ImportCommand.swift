@@ -22,8 +22,13 @@ struct Import: ParsableCommand {
     @Flag(help: "Validate and count, store nothing.")
     var dryRun = false
 
+    @Flag(help: "The file holds FHIR R4 Bundles (one Bundle, or NDJSON of Bundles), mapped as POST /v1/fhir does.")
+    var fhir = false
+
     @Argument(help: ArgumentHelp("NDJSON (.ndjson, .jsonl) or JSON array (.json) file.", valueName: "file"))
     var file: String
+
+    @OptionGroup var terminology: FHIRTerminologyOptions
 
     @OptionGroup var database: DatabaseOptions
 
@@ -37,6 +42,7 @@ struct Import: ParsableCommand {
             printError("icmm import: cannot read \(file)")
             throw ExitCode(1)
         }
+        if fhir { return try importFHIR(Array(bytes)) }
         let records: [ImportRecord]
         if bytes.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "[") {
             guard case .array(let items)? = try? JSONValue.parse(bytes) else {

@@ -1,5 +1,6 @@
 import API
 import ArgumentParser
+import FHIR
 import Foundation
 import HTTPServer
 import Logging
@@ -44,6 +45,27 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds before an idle connection is closed.", valueName: "seconds"))
     var connectionTimeout: Int = 30
 
+    @Option(help: ArgumentHelp("Most simultaneous connections from one IP address; more are closed at once.", valueName: "n"))
+    var connectionsPerAddress: Int = 64
+
+    @Option(help: ArgumentHelp("Requests with more query parameters get 414.", valueName: "n"))
+    var maxQueryParameters: Int = 256
+
+    @Option(
+        help: ArgumentHelp(
+            "Access log, one line per request (method, route pattern, status, duration, request id): stderr, off, or a file to append to.",
+            valueName: "stderr|off|path"))
+    var accessLog: String = "stderr"
+
+    @Option(help: ArgumentHelp("Access-log line format.", valueName: "text|json"))
+    var logFormat: AccessLogConfiguration.Format = .text
+
+    @Option(help: ArgumentHelp("Serve HTTPS with this certificate chain (PEM); needs --tls-key.", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("The certificate's private key (PEM, unencrypted); needs --tls-cert.", valueName: "file"))
+    var tlsKey: String?
+
     @Option(help: ArgumentHelp("Seconds a graceful stop waits for requests in flight.", valueName: "seconds"))
     var drainSeconds: Double = 10
 
@@ -52,6 +74,9 @@ struct Serve: ParsableCommand {
             "Cohort groups smaller than this report only their size (no curve, median or dates); 0 disables suppression.",
             valueName: "n"))
     var minCellSize: Int = 5
+
+    @Option(help: ArgumentHelp("Most memory kept by the cohort response cache, in MB (least recently used out first; 0: no cache).", valueName: "MB"))
+    var cohortCacheMb: Int = 64
 
     @Option(help: ArgumentHelp("Largest body of POST /v1/imports, in bytes.", valueName: "bytes"))
     var maxImportBody: Int = 256 << 20
@@ -77,6 +102,10 @@ struct Serve: ParsableCommand {
         help: "Serve /metrics without credentials (default: an admin key), for a scraper on a network no site can reach.")
     var publicMetrics = false
 
+    @Option(help: ArgumentHelp("Largest body of POST /v1/fhir, in bytes (larger Bundles get a 413 OperationOutcome).", valueName: "bytes"))
+    var maxFhirBody: Int = 16 << 20
+
+    @OptionGroup var fhir: FHIRTerminologyOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -86,6 +115,10 @@ struct Serve: ParsableCommand {
         guard workers >= 1 && workers <= 1024 else { throw ValidationError("--workers must be between 1 and 1024.") }
         guard connectionLimit >= 1 else { throw ValidationError("--connection-limit must be at least 1.") }
         guard connectionTimeout >= 1 else { throw ValidationError("--connection-timeout must be at least 1 second.") }
+        guard connectionsPerAddress >= 1 else { throw ValidationError("--connections-per-address must be at least 1.") }
+        guard maxQueryParameters >= 1 else { throw ValidationError("--max-query-parameters must be at least 1.") }
+        guard !accessLog.isEmpty else { throw ValidationError("--access-log: give stderr, off or a file path.") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together.") }
         guard drainSeconds >= 0 else { throw ValidationError("--drain-seconds must not be negative.") }
         guard minCellSize >= 0 else { throw ValidationError("--min-cell-size must not be negative.") }
         guard RateLimit.parseRate(rateLimit) != nil else { throw ValidationError("--rate-limit must be N/s, N/m or N/h (e.g. 50/s).") }
@@ -133,11 +166,19 @@ struct Serve: ParsableCommand {
             throw ExitCode(2)
         }
 
+        let terminology: Terminology
+        do {
+            terminology = try fhir.load()
+        } catch {
+            printError("icmm serve: \(error)")
+            throw ExitCode(2)
+        }
         var rateLimits = RateLimitConfiguration()
         rateLimits.perKey = RateLimit(rate: RateLimit.parseRate(rateLimit) ?? 50, burst: Double(burst))
         let application = Application(
             database: db, migrations: runner, metrics: registry, openAPIDocument: document, logger: logger,
-            maxImportBytes: maxImportBody, minCellSize: minCellSize, rateLimits: rateLimits,
+            maxImportBytes: maxImportBody, minCellSize: minCellSize, cohortCacheBytes: max(0, cohortCacheMb) << 20,
+            fhirTerminology: terminology, maxFHIRBytes: maxFhirBody, rateLimits: rateLimits,
             auditRetention: auditRetention.flatMap(Duration.parse), publicMetrics: publicMetrics)
         var configuration = HTTPServerConfiguration()
         configuration.host = host
@@ -148,6 +189,26 @@ struct Serve: ParsableCommand {
         configuration.connectionTimeoutSeconds = connectionTimeout
         configuration.drainTimeoutSeconds = drainSeconds
         configuration.blockingWorkers = workers
+        configuration.connectionsPerAddress = connectionsPerAddress
+        configuration.maxQueryParameters = maxQueryParameters
+        configuration.accessLog.format = logFormat
+        if let tlsCert, let tlsKey {
+            func readPEM(_ path: String, _ option: String) throws -> String {
+                do {
+                    return try String(contentsOfFile: path, encoding: .utf8)
+                } catch {
+                    printError("icmm serve: cannot read \(option) \(path): \((error as NSError).localizedDescription)")
+                    db.close()
+                    throw ExitCode(2)
+                }
+            }
+            configuration.tls = TLSConfiguration(certificatePEM: try readPEM(tlsCert, "--tls-cert"), privateKeyPEM: try readPEM(tlsKey, "--tls-key"))
+        }
+        switch accessLog {
+        case "off": configuration.accessLog.destination = .off
+        case "stderr": configuration.accessLog.destination = .standardError
+        default: configuration.accessLog.destination = .file(accessLog)
+        }
         let server = HTTPServer(configuration: configuration, router: application.makeRouter(), logger: logger)
         application.observe(server)
         do {
@@ -161,9 +222,17 @@ struct Serve: ParsableCommand {
         var received: Int32 = 0
         sigwait(&signals, &received)
         logger.info("stopping", metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])
-        server.stop()
+        let outcome = server.stop()
+        guard outcome.handlersStillRunning == 0 else {
+            // A handler outlived the drain: closing the database under it could corrupt nothing
+            // (SQLite rolls back an unfinished transaction at the next open) but could crash it.
+            logger.warning("exiting without closing the database: handlers still running", metadata: ["handlers": "\(outcome.handlersStillRunning)"])
+            return
+        }
         application.shutdown()
         db.close()
         logger.info("database closed")
     }
 }
+
+extension AccessLogConfiguration.Format: ExpressibleByArgument {}

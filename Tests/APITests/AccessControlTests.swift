@@ -121,7 +121,13 @@ func call(_ service: TestService, _ route: (String, String, String?, String), _ 
         for i in 1...5 { _ = try service.client.send("POST", "/v1/cases", json: caseJSON("L-\(i)"), headers: [auth]) }
         var seen: [String] = []
         var cursor: String?
+        var pages = 0
         repeat {
+            pages += 1
+            guard pages <= 10 else {
+                Issue.record("pagination did not end after 10 pages")
+                break
+            }
             let path = "/v1/cases?limit=2" + (cursor.map { "&cursor=\($0)" } ?? "")
             let page = try #require(try service.client.get(path, headers: [auth]).jsonValue)
             let ids = page["cases"]?.arrayValue?.compactMap { $0["external_id"]?.stringValue } ?? []

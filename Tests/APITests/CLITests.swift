@@ -26,6 +26,10 @@ func runICMM(_ arguments: [String], stdin: String? = nil) throws -> (Int32, Stri
     process.standardOutput = out
     process.standardError = err
     try process.run()
+    // A deadline for a command that hangs: killed, so the reads below end and the test fails.
+    let watchdog = DispatchWorkItem { [process] in if process.isRunning { process.terminate() } }
+    DispatchQueue.global().asyncAfter(deadline: .now() + 120, execute: watchdog)
+    defer { watchdog.cancel() }
     let output = out.fileHandleForReading.readDataToEndOfFile()
     let errors = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
@@ -38,9 +42,9 @@ final class ServerProcess {
     let port: UInt16
     private let errorPipe = Pipe()
 
-    init(database: String) throws {
+    init(database: String, arguments extra: [String] = []) throws {
         process.executableURL = URL(fileURLWithPath: icmmExecutable)
-        process.arguments = ["serve", "--port", "0", "--db", database, "--threads", "2"]
+        process.arguments = ["serve", "--port", "0", "--db", database, "--threads", "2"] + extra
         process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
         process.standardError = errorPipe
         process.standardOutput = FileHandle.nullDevice
@@ -48,7 +52,11 @@ final class ServerProcess {
         // The server logs `listening ... port=N` once the socket is open.
         var log = ""
         let deadline = Date().addingTimeInterval(20)
+        let fd = errorPipe.fileHandleForReading.fileDescriptor
         while Date() < deadline {
+            // availableData would block without end if the server printed nothing: poll first.
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 100) > 0 else { continue }
             log += String(decoding: errorPipe.fileHandleForReading.availableData, as: UTF8.self)
             if let range = log.range(of: #"port=(\d+)"#, options: .regularExpression) {
                 port = UInt16(log[range].dropFirst(5))!
@@ -61,10 +69,33 @@ final class ServerProcess {
 
     var client: HTTPTestClient { HTTPTestClient(port: port) }
 
-    func signal(_ signal: Int32) -> Int32 {
+    /// Sends `signal` and waits (at most `timeout`) for the process to exit; its exit status, or
+    /// nil when it had to be killed because it did not exit in time.
+    @discardableResult
+    func signal(_ signal: Int32, timeout: Duration = .seconds(60)) -> Int32? {
         kill(process.processIdentifier, signal)
+        do {
+            try waitUntil("icmm serve to exit", timeout: timeout) { !process.isRunning }
+        } catch {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
         process.waitUntilExit()
         return process.terminationStatus
+    }
+
+    /// What the server wrote to stderr since it started listening (its logs and access log).
+    func readLog() -> String {
+        let fd = errorPipe.fileHandleForReading.fileDescriptor
+        var log = ""
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while poll(&poller, 1, 100) > 0 {
+            let data = errorPipe.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            log += String(decoding: data, as: UTF8.self)
+        }
+        return log
     }
 }
 
@@ -128,6 +159,119 @@ final class ServerProcess {
         #expect(try server.client.get("/readyz").status == 200)
         #expect(server.signal(SIGTERM) == 0)
         #expect(!FileManager.default.fileExists(atPath: db + "-wal"))
+    }
+
+    /// Sends `bytes` on a new connection and returns the open descriptor (the response is read later).
+    func sendRequest(_ bytes: [UInt8], port: UInt16) throws -> Int32 {
+        let fd = try HTTPTestClient(port: port).openConnection()
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { break }
+            written += n
+        }
+        return fd
+    }
+
+    /// Reads until the server closes the connection, for at most `timeout`.
+    func readResponse(_ fd: Int32, timeout: Duration = .seconds(120)) throws -> TestResponse {
+        defer { close(fd) }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 100) > 0 else { continue }
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { return try TestResponse.parse(received) }
+            received += buffer[0..<n]
+        }
+        throw WaitTimedOut(what: "the server's response")
+    }
+
+    /// SIGTERM while an import is being handled: the import commits, its client gets the 201, and
+    /// only then does the process exit (cleanly, database closed).
+    @Test func anImportCommittedDuringTheDrainIsAnsweredBeforeExit() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        let db = tmp.file("db.sqlite")
+        let key = try #require(
+            try JSONValue.parse(try runICMM(["keys", "create", "--site", "S", "--role", "submitter", "--db", db]).1)["key"]?.stringValue)
+        let server = try ServerProcess(database: db, arguments: ["--drain-seconds", "120"])
+        let body = Array((0..<3_000).map { caseJSON("DRAIN-\($0)") }.joined(separator: "\n").utf8)
+        let head = "POST /v1/imports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\nContent-Type: application/x-ndjson\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+        let fd = try sendRequest(Array(head.utf8) + body, port: server.port)
+        // The whole body is on its way; the server reads it, then imports for a few seconds.
+        usleep(300_000)
+        kill(server.process.processIdentifier, SIGTERM)
+        let response = try readResponse(fd)
+        #expect(response.status == 201)
+        #expect(response.jsonValue?["created"] == 3_000)
+        #expect(server.signal(SIGTERM) == 0)  // already exiting: waits for the exit
+        let log = server.readLog()
+        #expect(log.contains("POST /v1/imports 201"))
+        let database = try Database(configuration: .init(path: db))
+        defer { database.close() }
+        #expect(try database.read { try $0.query("SELECT count(*) FROM cases") { $0.int(0) } } == [3_000])
+    }
+
+    /// --drain-seconds bounds the wait: an import far longer than the drain does not keep the
+    /// process alive, and the database holds all of it or none of it.
+    @Test func theDrainTimeoutBoundsTheWaitForAnImport() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        let db = tmp.file("db.sqlite")
+        let key = try #require(
+            try JSONValue.parse(try runICMM(["keys", "create", "--site", "S", "--role", "submitter", "--db", db]).1)["key"]?.stringValue)
+        let server = try ServerProcess(database: db, arguments: ["--drain-seconds", "1", "--max-import-body", "\(64 << 20)"])
+        let body = Array((0..<40_000).map { caseJSON("LONG-\($0)") }.joined(separator: "\n").utf8)
+        let head = "POST /v1/imports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\nContent-Type: application/x-ndjson\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+        let fd = try sendRequest(Array(head.utf8) + body, port: server.port)
+        defer { close(fd) }
+        usleep(300_000)
+        // A deadline, not a performance bound: the import alone takes far longer than this.
+        #expect(server.signal(SIGTERM, timeout: .seconds(20)) != nil)
+        let database = try Database(configuration: .init(path: db))
+        defer { database.close() }
+        let stored = try database.read { try $0.query("SELECT count(*) FROM cases") { $0.int(0) } }
+        #expect(stored == [0] || stored == [40_000])
+    }
+
+    /// Missing, unreadable or mismatched TLS files: a clear message and a non-zero exit at start.
+    @Test func serveRefusesBadTLSFilesClearly() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        func makeCertificate(_ name: String) throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            process.arguments = [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                "/CN=127.0.0.1", "-keyout", tmp.file("\(name).key"), "-out", tmp.file("\(name).crt"),
+            ]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+        }
+        try makeCertificate("a")
+        try makeCertificate("b")
+        let db = tmp.file("db.sqlite")
+        let missing = try runICMM(["serve", "--port", "0", "--db", db, "--tls-cert", tmp.file("none.crt"), "--tls-key", tmp.file("a.key")])
+        #expect(missing.0 != 0)
+        #expect(missing.2.contains("cannot read --tls-cert"))
+        chmod(tmp.file("b.key"), 0)
+        if getuid() != 0 {  // root reads a mode-0 file all the same
+            let unreadable = try runICMM(["serve", "--port", "0", "--db", db, "--tls-cert", tmp.file("b.crt"), "--tls-key", tmp.file("b.key")])
+            #expect(unreadable.0 != 0)
+            #expect(unreadable.2.contains("cannot read --tls-key"))
+        }
+        chmod(tmp.file("b.key"), 0o600)
+        let mismatched = try runICMM(["serve", "--port", "0", "--db", db, "--tls-cert", tmp.file("a.crt"), "--tls-key", tmp.file("b.key")])
+        #expect(mismatched.0 != 0)
+        #expect(mismatched.2.contains("certificate and key were refused"))
+        let alone = try runICMM(["serve", "--port", "0", "--db", db, "--tls-cert", tmp.file("a.crt")])
+        #expect(alone.0 != 0)
+        #expect(alone.2.contains("--tls-cert and --tls-key go together"))
     }
 
     @Test func serveRefusesAnEditedMigration() throws {

@@ -71,6 +71,33 @@ import Testing
         #expect(try service.client.send("POST", "/v1/imports?dry_run=yes", json: "[]", headers: [auth]).status == 400)
     }
 
+    /// Credentials before bodies (issue 12): a refused upload is answered from its headers, at
+    /// once, and its connection closed without reading the body (none is sent here: the client
+    /// would wait for its 10 s deadline if the server waited for the body).
+    @Test func aRefusedImportIsAnsweredBeforeItsBodyIsRead() throws {
+        let service = try TestService()
+        let analyst = try service.key(site: "HOSP-A", role: .analyst)
+        let submitter = try service.key(site: "HOSP-A", role: .submitter)
+        let client = HTTPTestClient(port: service.server.port, timeoutSeconds: 10)
+        func upload(_ headers: [(String, String)], query: String = "") throws -> TestResponse {
+            var head = "POST /v1/imports\(query) HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\nContent-Length: 200000000\r\n"
+            for (name, value) in headers { head += "\(name): \(value)\r\n" }
+            return try client.raw(Array((head + "\r\n").utf8))
+        }
+        let anonymous = try upload([])
+        #expect(anonymous.status == 401)
+        #expect(anonymous.header("www-authenticate") != nil)
+        #expect(anonymous.header("connection")?.lowercased() == "close")
+        #expect(try upload([("Authorization", "Bearer icmm_not_a_key")]).status == 401)
+        #expect(try upload([analyst]).status == 403)
+        #expect(try upload([submitter], query: "?site=HOSP-B").status == 403)
+        // An admitted upload of that size is refused by its size, still before the body.
+        #expect(try upload([submitter]).status == 413)
+        // The same on the case routes.
+        let post = try client.raw(Array("POST /v1/cases HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 900000\r\n\r\n".utf8))
+        #expect(post.status == 401)
+    }
+
     @Test func handlesTenThousandRecordsInOneRequest() throws {
         let service = try TestService()
         let auth = try service.key(site: "HOSP-A", role: .submitter)

@@ -1,4 +1,5 @@
 import API
+import FHIR
 import Foundation
 import HTTPServer
 import Logging
@@ -30,7 +31,8 @@ final class TestService {
 
     init(
         maxBody: Int = 1 << 20, maxImportBytes: Int = 64 << 20, minCellSize: Int = 5, migrations: MigrationRunner? = nil,
-        migrate: Bool = true, rateLimits: RateLimitConfiguration = RateLimitConfiguration()
+        migrate: Bool = true, cohortCacheBytes: Int = 64 << 20, maxFHIRBytes: Int = 16 << 20,
+        rateLimits: RateLimitConfiguration = RateLimitConfiguration()
     ) throws {
         database = try Database(configuration: .init(path: directory.file("icmm.sqlite")))
         let runner = try migrations ?? MigrationRunner(directory: repositoryRoot + "/Migrations")
@@ -40,11 +42,15 @@ final class TestService {
         let document = try String(contentsOfFile: repositoryRoot + "/openapi.yaml", encoding: .utf8)
         application = Application(
             database: database, migrations: runner, metrics: sharedMetrics, openAPIDocument: document, logger: logger,
-            maxImportBytes: maxImportBytes, minCellSize: minCellSize, now: { testNow }, rateLimits: rateLimits)
+            maxImportBytes: maxImportBytes, minCellSize: minCellSize, now: { testNow },
+            cohortCacheBytes: cohortCacheBytes,
+            fhirTerminology: try Terminology(tsv: String(contentsOfFile: repositoryRoot + "/fhir-terminology.tsv", encoding: .utf8)),
+            maxFHIRBytes: maxFHIRBytes, rateLimits: rateLimits)
         var configuration = HTTPServerConfiguration()
         configuration.port = 0
         configuration.threads = 2
         configuration.maxBodyBytes = maxBody
+        configuration.accessLog.destination = .off
         server = HTTPServer(configuration: configuration, router: application.makeRouter(), logger: logger)
         try server.start()
         application.observe(server)

@@ -60,6 +60,8 @@ import Testing
         #expect(
             json["response"] == [
                 "computed": nil, "reported": nil, "category": nil, "group": nil, "agreement": nil, "basis": [],
+                "flc_ratio_derived": [], "not_evaluable": "no_baseline",
+                "not_evaluable_reason": "No baseline assessment was given, so there is nothing to measure the response against.",
             ])
         #expect(json["staging"] == ["iss": nil, "r_iss": nil])
         #expect(json["cns_risk"] == .null)

@@ -11,13 +11,24 @@ struct ResponseCase: CustomTestStringConvertible, Sendable {
     let best: CaseRecord.ResponseAssessment
     let computed: CaseRecord.ResponseCategory?
     var basis: [String]? = nil
+    /// `isotype.light_chain`, which the FLC ratio derivation reads.
+    var lightChain: CaseRecord.LightChain? = nil
+    /// The expected `not_evaluable` code; checked when given, and must be nil when `computed` is not.
+    var notEvaluable: Classification.NotEvaluable.Code? = nil
 
     var testDescription: String { name }
 
     func check() {
-        let result = Classification.Response(response: CaseRecord.Response(baseline: baseline, best: best))
+        let result = Classification.Response(
+            response: CaseRecord.Response(baseline: baseline, best: best), lightChain: lightChain)
         #expect(result.computed == computed, "\(name)")
         if let basis { #expect(result.basis == basis, "\(name)") }
+        if computed != nil {
+            #expect(result.notEvaluable == nil, "\(name)")
+        } else {
+            #expect(result.notEvaluable != nil, "\(name): a null computed category must say why")
+        }
+        if let notEvaluable { #expect(result.notEvaluable?.code == notEvaluable, "\(name)") }
     }
 }
 
@@ -320,22 +331,23 @@ private func serum(_ baseline: Double, _ best: Double) -> (A, A) {
                 baseline: A(serumMProteinGDl: 1.5, involvedFLCMgL: 410, uninvolvedFLCMgL: 10, flcRatioNormal: false),
                 best: A(serumMProteinGDl: 1.5, involvedFLCMgL: 1000, uninvolvedFLCMgL: 10), computed: .SD),
             ResponseCase(
-                name: "marrow +10 points and +50% (20 -> 30)",
-                baseline: A(serumMProteinGDl: 2.0, boneMarrowPlasmaCellsPct: 20),
-                best: A(serumMProteinGDl: 2.0, boneMarrowPlasmaCellsPct: 30),
+                name: "marrow +10 points and +50% (20 -> 30), nothing else measurable",
+                baseline: A(serumMProteinGDl: 0.5, boneMarrowPlasmaCellsPct: 20),
+                best: A(serumMProteinGDl: 0.5, boneMarrowPlasmaCellsPct: 30),
                 computed: .PD, basis: ["bone_marrow_plasma_cells_increase>=25%_and>=10points"]),
             ResponseCase(
-                name: "marrow +9 points is below the floor (4 -> 13)",
-                baseline: A(serumMProteinGDl: 2.0, boneMarrowPlasmaCellsPct: 4),
-                best: A(serumMProteinGDl: 2.0, boneMarrowPlasmaCellsPct: 13), computed: .SD),
+                name: "marrow +9 points is below the floor (4 -> 13): not PD, and nothing measurable",
+                baseline: A(serumMProteinGDl: 0.5, boneMarrowPlasmaCellsPct: 4),
+                best: A(serumMProteinGDl: 0.5, boneMarrowPlasmaCellsPct: 13), computed: nil,
+                notEvaluable: .notMeasurable),
             ResponseCase(
                 name: "marrow +12 points but +24% is not PD (50 -> 62)",
-                baseline: A(serumMProteinGDl: 2.0, boneMarrowPlasmaCellsPct: 50),
-                best: A(serumMProteinGDl: 2.0, boneMarrowPlasmaCellsPct: 62), computed: .SD),
+                baseline: A(serumMProteinGDl: 0.5, boneMarrowPlasmaCellsPct: 50),
+                best: A(serumMProteinGDl: 0.5, boneMarrowPlasmaCellsPct: 62), computed: .SD),
             ResponseCase(
                 name: "marrow +25% and +12.5 points (50 -> 62.5)",
-                baseline: A(serumMProteinGDl: 2.0, boneMarrowPlasmaCellsPct: 50),
-                best: A(serumMProteinGDl: 2.0, boneMarrowPlasmaCellsPct: 62.5), computed: .PD),
+                baseline: A(serumMProteinGDl: 0.5, boneMarrowPlasmaCellsPct: 50),
+                best: A(serumMProteinGDl: 0.5, boneMarrowPlasmaCellsPct: 62.5), computed: .PD),
             ResponseCase(
                 name: "new plasmacytoma",
                 baseline: A(serumMProteinGDl: 2.0, plasmacytoma: CaseRecord.Plasmacytoma.none),
@@ -355,15 +367,16 @@ private func serum(_ baseline: Double, _ best: Double) -> (A, A) {
             ResponseCase(name: "serum 10% down", baseline: serum(2.0, 1.8).0, best: serum(2.0, 1.8).1, computed: .SD),
             ResponseCase(
                 name: "nothing measurable", baseline: A(serumMProteinGDl: 0.5, boneMarrowPlasmaCellsPct: 10),
-                best: A(serumMProteinGDl: 0.4, boneMarrowPlasmaCellsPct: 8), computed: nil, basis: []),
+                best: A(serumMProteinGDl: 0.4, boneMarrowPlasmaCellsPct: 8), computed: nil, basis: [],
+                notEvaluable: .notMeasurable),
             ResponseCase(
                 name: "measurable serum but no best serum value", baseline: A(serumMProteinGDl: 2.0),
-                best: A(boneMarrowPlasmaCellsPct: 8), computed: nil),
+                best: A(boneMarrowPlasmaCellsPct: 8), computed: nil, notEvaluable: .noAssessment),
             ResponseCase(
-                name: "FLC measurable only with an abnormal ratio",
-                baseline: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 10),
+                name: "FLC measurable only with an abnormal ratio (given as normal here)",
+                baseline: A(involvedFLCMgL: 500, uninvolvedFLCMgL: 10, flcRatioNormal: true),
                 best: A(involvedFLCMgL: 100, uninvolvedFLCMgL: 10),
-                computed: nil),
+                computed: nil, notEvaluable: .notMeasurable),
         ])
     func stableDisease(_ row: ResponseCase) { row.check() }
 

@@ -25,8 +25,14 @@ public enum TestClientError: Error { case connect(Int32), malformed(String) }
 /// (`Connection: close`), so tests exercise exactly what curl would.
 public struct HTTPTestClient: Sendable {
     public let port: UInt16
+    /// How long a read may wait for the server before the request fails (a deadline, not a
+    /// performance bound: generous, because the machine running the tests may be busy).
+    public let timeoutSeconds: Int
 
-    public init(port: UInt16) { self.port = port }
+    public init(port: UInt16, timeoutSeconds: Int = 60) {
+        self.port = port
+        self.timeoutSeconds = timeoutSeconds
+    }
 
     public func request(
         _ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil
@@ -72,7 +78,7 @@ public struct HTTPTestClient: Sendable {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestClientError.connect(errno) }
         defer { close(fd) }
-        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -101,7 +107,7 @@ public struct HTTPTestClient: Sendable {
 }
 
 extension TestResponse {
-    static func parse(_ bytes: [UInt8]) throws -> TestResponse {
+    public static func parse(_ bytes: [UInt8]) throws -> TestResponse {
         // Skip interim 1xx responses (100 Continue).
         var data = bytes[...]
         while true {
@@ -152,4 +158,81 @@ public struct TemporaryDirectory: Sendable {
     public func file(_ name: String) -> String { path + "/" + name }
 
     public func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A wait that gave up: tests fail with it instead of hanging.
+public struct WaitTimedOut: Error, CustomStringConvertible {
+    public let what: String
+    public init(what: String) { self.what = what }
+    public var description: String { "timed out waiting for \(what)" }
+}
+
+/// Polls `condition` until it holds; throws `WaitTimedOut` naming `what` once `timeout` passed.
+/// Every wait in the tests goes through this (or a socket timeout), so a failure cannot hang.
+public func waitUntil(_ what: String, timeout: Duration = .seconds(15), _ condition: () throws -> Bool) throws {
+    let deadline = ContinuousClock.now + timeout
+    while try !condition() {
+        guard ContinuousClock.now < deadline else { throw WaitTimedOut(what: what) }
+        usleep(2_000)
+    }
+}
+
+extension HTTPTestClient {
+    /// Opens a TCP connection to the server from `sourceAddress` (any 127.0.0.0/8 address) and
+    /// leaves it open; the caller closes the descriptor.
+    public func openConnection(from sourceAddress: String? = nil) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestClientError.connect(errno) }
+        if let sourceAddress {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(sourceAddress)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                close(fd)
+                throw TestClientError.connect(errno)
+            }
+        }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw TestClientError.connect(errno)
+        }
+        return fd
+    }
+
+    /// True when the server closed (or reset) the connection within `timeout`; false when it is
+    /// still open then. Reads and drops whatever the server sent.
+    public static func isClosedByServer(_ fd: Int32, timeout: Duration = .seconds(5)) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while ContinuousClock.now < deadline {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, 50)
+            if ready > 0 {
+                let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+                if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { return true }
+            }
+        }
+        return false
+    }
+}
+
+/// A value shared between a test and the handlers or threads it starts (a class, so closures can hold it).
+public final class Shared<Value: Sendable>: @unchecked Sendable {
+    // @unchecked: `value` is guarded by `lock`.
+    private let lock = NSLock()
+    private var value: Value
+    public init(_ value: Value) { self.value = value }
+    public func get() -> Value { lock.withLock { value } }
+    public func set(_ newValue: Value) { lock.withLock { value = newValue } }
+    public func update(_ change: (inout Value) -> Void) { lock.withLock { change(&value) } }
 }

@@ -19,7 +19,30 @@ typedef struct icmm_mhd_config {
     void *completed_context;
     MHD_NotifyConnectionCallback connection_handler;
     void *connection_context;
+    unsigned int per_ip_connection_limit; /* 0: none */
+    int check_uri;                   /* 1: run icmm_mhd_check_uri on every request line */
+    unsigned int max_query_parameters;
+    const char *tls_cert_pem;        /* NULL: plain HTTP; else MHD_USE_TLS with these */
+    const char *tls_key_pem;
+    const char *tls_priorities;
+    MHD_AcceptPolicyCallback accept_policy;
+    void *accept_policy_context;
 } icmm_mhd_config;
+
+/// What icmm_mhd_check_uri found in a raw request target, left in the request's context pointer
+/// (libmicrohttpd stores the URI log callback's result there before the first access call).
+/// A real per-request pointer is an aligned object address, never one of these small values.
+enum {
+    ICMM_URI_NUL = 1,              /* a percent-encoded NUL (%00): the decoded path would be cut short */
+    ICMM_URI_TOO_MANY_PARAMETERS = 2,
+};
+
+/// Checks a raw request target before libmicrohttpd decodes it. Returns NULL when it is fine.
+/// Used as MHD_OPTION_URI_LOG_CALLBACK (cls: the icmm_mhd_config's max_query_parameters).
+void *icmm_mhd_check_uri(void *cls, const char *uri, struct MHD_Connection *connection);
+
+/// Whether this libmicrohttpd was built with HTTPS. The corresponding C function is MHD_is_feature_supported.
+int icmm_mhd_supports_tls(void);
 
 /// Starts a daemon from the config. Returns NULL on failure (port in use, bad address...).
 /// The corresponding C function is MHD_start_daemon, called with MHD_OPTION_ARRAY.
@@ -39,5 +62,9 @@ int icmm_mhd_client_address(struct MHD_Connection *connection, char *buffer, siz
 /// few instructions, where pthread_getspecific is a call through the dynamic TLS machinery.
 void *icmm_thread_context_get(void);
 void icmm_thread_context_set(void *context);
+
+/// Names the calling thread (at most 15 bytes are kept), for ps and /proc. pthread_setname_np
+/// needs _GNU_SOURCE, which Swift's Glibc module does not define.
+void icmm_set_thread_name(const char *name);
 
 #endif

@@ -66,6 +66,27 @@ make_report <- function(df, spec, opts, dropped) {
     out <- list(n = nrow(df), events = sum(ev), conf_type = ct, conf_level = cl,
                 dropped_rows = dropped, groups = groups)
 
+    # RMST differences and ratios for every pair a < b in key order, from the per-group RMST
+    # and standard error of print(survfit, rmean = tau): difference with se sqrt(se_a^2 + se_b^2),
+    # ratio by the delta method on the log scale; normal limits and two-sided p-values.
+    if (!is.null(opts$tau) && length(keys) >= 2) {
+        z <- qnorm(1 - (1 - cl) / 2)
+        pairs <- combn(seq_along(keys), 2)
+        out$rmst_differences <- lapply(seq_len(ncol(pairs)), function(j) {
+            ga <- groups[[pairs[1, j]]]$rmst; gb <- groups[[pairs[2, j]]]$rmst
+            d <- ga$estimate - gb$estimate
+            se <- sqrt(ga$std_err^2 + gb$std_err^2)
+            lr <- log(ga$estimate / gb$estimate)
+            lse <- sqrt((ga$std_err / ga$estimate)^2 + (gb$std_err / gb$estimate)^2)
+            fin <- function(x) if (is.finite(x)) x else NA
+            list(a = keys[pairs[1, j]], b = keys[pairs[2, j]], difference = d, std_err = se,
+                 lower = d - z * se, upper = d + z * se,
+                 p_value = fin(2 * pnorm(-abs(d / se))),
+                 ratio = exp(lr), ratio_lower = exp(lr - z * lse), ratio_upper = exp(lr + z * lse),
+                 ratio_p_value = fin(2 * pnorm(-abs(lr / lse))))
+        })
+    }
+
     if (length(keys) >= 2 && !has_entry) {
         gf <- factor(grp, levels = keys)
         test <- function(rho) {

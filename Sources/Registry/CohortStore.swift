@@ -1,11 +1,8 @@
 import Classification
+import Cohorts
 import Storage
 
-/// The categorical fields a cohort can be filtered and grouped on (issue: cohort outcomes).
-public enum CohortField: String, Sendable, CaseIterable, Comparable {
-    case localization, responseGroup = "response_group", therapyClass = "therapy_class", sex, site
-    case asct, radiotherapy, intrathecal, cnsRisk = "cns_risk", iss
-
+extension CohortField {
     /// The `cases` column behind the field.
     var column: String {
         switch self {
@@ -15,76 +12,6 @@ public enum CohortField: String, Sendable, CaseIterable, Comparable {
         default: rawValue
         }
     }
-
-    /// The values a filter on this field accepts (nil: any site name).
-    public var allowedValues: [String]? {
-        switch self {
-        case .localization: ["OD", "CNS", "indeterminate", "none"]
-        case .responseGroup: ["CR+VGPR", "PR+NR"]
-        case .therapyClass: ["novel", "conventional", "none"]
-        case .sex: ["female", "male", "unknown"]
-        case .site: nil
-        case .asct, .radiotherapy, .intrathecal: ["true", "false"]
-        case .cnsRisk: ["0", "1", "2"]
-        case .iss: ["1", "2", "3"]
-        }
-    }
-
-    var isBoolean: Bool { self == .asct || self == .radiotherapy || self == .intrathecal }
-    var isInteger: Bool { self == .cnsRisk || self == .iss }
-
-    public static func < (a: CohortField, b: CohortField) -> Bool { a.rawValue < b.rawValue }
-}
-
-/// Which cases a cohort holds: values of one field are OR-ed, fields are AND-ed.
-public struct CohortFilter: Sendable, Hashable {
-    public var values: [CohortField: [String]] = [:]
-    /// Intracranial diagnosis on or after / on or before (inclusive).
-    public var icDiagnosisFrom: CalendarDate?
-    public var icDiagnosisTo: CalendarDate?
-
-    public init() {}
-}
-
-/// One case as the cohort statistics see it: dates and the grouping fields, nothing identifying.
-public struct CohortRow: Sendable {
-    public let site: String
-    public let sex: String
-    public let birthYear: Int?
-    public let mmDiagnosis: CalendarDate
-    public let icDiagnosis: CalendarDate
-    public let progression: CalendarDate?
-    public let death: CalendarDate?
-    public let lastFollowup: CalendarDate?
-    public let localization: String
-    public let responseGroup: String?
-    public let therapyClass: String
-    public let asct: Bool?
-    public let radiotherapy: Bool?
-    public let intrathecal: Bool?
-    public let iss: Int?
-    public let cnsRisk: Int?
-    public let rISS: Int?
-
-    /// The field's value as text (the group key), nil when unknown.
-    public func value(of field: CohortField) -> String? {
-        switch field {
-        case .localization: localization
-        case .responseGroup: responseGroup
-        case .therapyClass: therapyClass
-        case .sex: sex
-        case .site: site
-        case .asct: asct.map { $0 ? "true" : "false" }
-        case .radiotherapy: radiotherapy.map { $0 ? "true" : "false" }
-        case .intrathecal: intrathecal.map { $0 ? "true" : "false" }
-        case .cnsRisk: cnsRisk.map(String.init)
-        case .iss: iss.map(String.init)
-        }
-    }
-
-    /// Whole years from the birth year to the year of the intracranial diagnosis (the dictionary
-    /// has no full birth dates, on purpose).
-    public var ageAtICDiagnosis: Int? { birthYear.map { icDiagnosis.year - $0 } }
 }
 
 extension CaseStore {

@@ -25,6 +25,12 @@ public struct SurvivalTime: Sendable, Equatable {
     public let event: Bool
     /// Days from the origin to entry into the risk set (delayed entry); nil without delayed entry.
     public let entry: Double?
+
+    public init(time: Double, event: Bool, entry: Double?) {
+        self.time = time
+        self.event = event
+        self.entry = entry
+    }
 }
 
 extension CohortRow {

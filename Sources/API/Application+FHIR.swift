@@ -1,0 +1,153 @@
+import Classification
+import FHIR
+import Foundation
+import HTTPServer
+import JSON
+import Registry
+
+/// FHIR R4 ingest and export (DOMAIN.md section 10). Every answer of these routes, errors
+/// included, is FHIR: a Bundle on success, an OperationOutcome otherwise (never problem+json).
+extension Application {
+    static let fhirMediaType = "application/fhir+json"
+    /// `application/json` is accepted too: many integration engines send FHIR with it.
+    static let fhirAcceptedMediaTypes = ["application/fhir+json", "application/json"]
+
+    /// `POST /v1/fhir` and `GET /v1/cases/{external_id}/fhir`: the routes that answer FHIR.
+    static func isFHIRPath(_ path: String) -> Bool {
+        if path == "/v1/fhir" { return true }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 5 && parts[1] == "v1" && parts[2] == "cases" && parts[4] == "fhir"
+    }
+
+    func addFHIRRoutes(to router: inout Router) {
+        // POST /v1/fhir: a transaction or collection Bundle; each Patient is one case; all or nothing.
+        router.post(
+            "/v1/fhir", maxBodyBytes: maxFHIRBytes, mayBlock: true, admission: admitCaseWriter,
+            tooLarge: { limit in
+                FHIRFailure.tooLarge(limit: limit).response
+            }
+        ) { [self] request in
+            do {
+                return try ingestFHIR(request)
+            } catch {
+                return fhirErrorResponse(error, request: request)
+            }
+        }
+
+        // GET /v1/cases/{external_id}/fhir: the stored case as a collection Bundle.
+        router.get("/v1/cases/{external_id}/fhir") { [self] request in
+            do {
+                let principal = try authorize(request, roles: Self.caseRoles)
+                let site = try targetSite(request, principal: principal)
+                try rejectUnknownParameters(request, allowed: ["site"])
+                let writer = BundleWriter(terminology: try terminology())
+                let stored = try cases.get(site: site, externalID: try externalID(request, forWrite: false))
+                auditRead(request, principal: principal, site: site, count: 1)
+                return fhirResponse(writer.export(stored.data), status: 200)
+            } catch {
+                return fhirErrorResponse(error, request: request)
+            }
+        }
+    }
+
+    func terminology() throws -> Terminology {
+        guard let fhirTerminology else { throw FHIRFailure.noTerminology }
+        return fhirTerminology
+    }
+
+    private func ingestFHIR(_ request: borrowing HTTPRequest) throws -> HTTPResponse {
+        let principal = try authorize(request, roles: Self.caseRoles)
+        let site = try targetSite(request, principal: principal)
+        try rejectUnknownParameters(request, allowed: ["site", "dry_run", "mode"])
+        let mode: ImportMode
+        switch request.query["mode"] {
+        case nil: mode = .create
+        case let value?:
+            guard let parsed = ImportMode(rawValue: value) else {
+                throw RequestError.badParameter(name: "mode", message: "must be create or upsert")
+            }
+            mode = parsed
+        }
+        let dryRun: Bool
+        switch request.query["dry_run"] {
+        case nil, "false": dryRun = false
+        case "true": dryRun = true
+        default: throw RequestError.badParameter(name: "dry_run", message: "must be true or false")
+        }
+        guard let mediaType = request.mediaType, Self.fhirAcceptedMediaTypes.contains(mediaType) else {
+            throw RequestError.unsupportedMediaType(accepted: Self.fhirAcceptedMediaTypes)
+        }
+        if let version = Self.fhirVersionParameter(request.headers["Content-Type"]), !version.hasPrefix("4.0") {
+            throw FHIRFailure.otherVersion
+        }
+        let bundle = try BundleReader(terminology: try terminology()).read(request.body)
+        let outcomes = try FHIRImport.run([bundle], cases: cases, site: site, mode: mode, dryRun: dryRun, keyID: principal.keyID)
+        return fhirResponse(
+            TransactionResponse.bundle(outcomes[0], ignored: bundle.ignored, dryRun: dryRun), status: dryRun ? 200 : 201)
+    }
+
+    /// The `fhirVersion` parameter of a FHIR media type (`application/fhir+json; fhirVersion=4.0`).
+    static func fhirVersionParameter(_ contentType: String?) -> String? {
+        guard let contentType else { return nil }
+        for parameter in contentType.split(separator: ";").dropFirst() {
+            let parts = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if parts.count == 2, parts[0].lowercased() == "fhirversion" { return parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+        }
+        return nil
+    }
+}
+
+func fhirResponse(_ resource: JSONValue, status: Int, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
+    var response = HTTPResponse(
+        status: status, contentType: Application.fhirMediaType + "; fhirVersion=4.0", body: Array(resource.serialized()))
+    for (name, value) in headers { response.headers.set(name, value) }
+    return response
+}
+
+/// The FHIR ingest over the registry, shared by `POST /v1/fhir` and `icmm import --fhir`.
+public enum FHIRImport {
+    /// Stores the cases of the Bundles through the registry's import (the same validator,
+    /// classifier, audit and commit as `POST /v1/imports`), all or nothing, and returns what happened
+    /// to each case of each Bundle, with its classification. Validation errors come back located in
+    /// the Bundle (with several Bundles, the diagnostics say which, counting from 1).
+    public static func run(
+        _ bundles: [IngestedBundle], cases: CaseStore, site: String, mode: ImportMode, dryRun: Bool, keyID: String?
+    ) throws -> [[CaseWriteOutcome]] {
+        var all: [(bundle: Int, mapped: MappedCase)] = []
+        for (number, bundle) in bundles.enumerated() { all += bundle.cases.map { (number, $0) } }
+        let summary: ImportSummary
+        do {
+            summary = try cases.importCases(all.map { ImportRecord.json($0.mapped.json) }, site: site, mode: mode, dryRun: dryRun, keyID: keyID)
+        } catch RegistryError.importRejected(let failures) {
+            throw IngestError.invalid(
+                failures.flatMap { failure -> [OutcomeIssue] in
+                    guard all.indices.contains(failure.index) else {
+                        return [OutcomeIssue(code: "invalid", registryCode: "invalid", diagnostics: "case: a case of the Bundle is invalid.")]
+                    }
+                    let (bundle, mapped) = all[failure.index]
+                    let issues = mapped.issues(for: failure.errors)
+                    guard bundles.count > 1 else { return issues }
+                    return issues.map {
+                        OutcomeIssue(
+                            severity: $0.severity, code: $0.code, registryCode: $0.registryCode, expression: $0.expression,
+                            diagnostics: "Bundle \(bundle + 1): " + $0.diagnostics)
+                    }
+                })
+        }
+        let today = cases.today()
+        var results: [String: WriteResult] = [:]
+        for item in summary.items { results[item.externalID] = item.result }
+        return bundles.map { bundle in
+            bundle.cases.compactMap { mapped in
+                guard let id = mapped.externalID, let result = results[id] else { return nil }
+                // The same pure validator and classifier the registry just ran: the case passed it.
+                let classification: JSONValue
+                switch CaseRecord.validate(mapped.json, today: today) {
+                case .success(let record): classification = ClassificationEngine.classify(record).toJSON()
+                case .failure: classification = .null
+                }
+                return CaseWriteOutcome(externalID: id, result: result.rawValue, classification: classification)
+            }
+        }
+    }
+}

@@ -1,0 +1,309 @@
+import Classification
+import Survival
+
+/// A group too small to show (DOMAIN.md section 8): only its size is reported.
+public struct SuppressedGroup: Sendable, Equatable {
+    public let key: String
+    public let n: Int
+
+    public init(key: String, n: Int) {
+        self.key = key
+        self.n = n
+    }
+}
+
+/// Why cases of the selection are not in an analysis.
+public struct Exclusions: Sendable, Equatable {
+    /// Cases without a value for the grouping field.
+    public var missingGroupValue = 0
+    /// Cases without a survival time for the endpoint (no outcome, or an end before the origin).
+    public var noSurvivalTime = 0
+}
+
+/// A Kaplan-Meier analysis of the shown groups, with the groups too small to show.
+public struct SurvivalResult: Sendable {
+    public let query: SurvivalQuery
+    /// nil when every group is suppressed or the selection is empty.
+    public let report: SurvivalReport?
+    /// Suppressed groups and their sizes, in key order.
+    public let suppressed: [SuppressedGroup]
+    public let excluded: Exclusions
+    public let minCellSize: Int
+}
+
+/// A Cox model of a cohort.
+public struct CoxResult: Sendable {
+    public let query: CoxQuery
+    /// Subjects in the model.
+    public let n: Int
+    /// Cases left out for want of a time or a covariate value.
+    public let droppedRows: Int
+    /// The whole cohort is below the minimum cell size: no model is shown.
+    public let suppressed: Bool
+    public let cox: CoxReport?
+    /// The reference (first, code-point order) level of each categorical covariate.
+    public let referenceLevels: [String: String]
+}
+
+/// Descriptive statistics of a cohort, per group.
+public struct SummaryResult: Sendable {
+    public enum Group: Sendable {
+        case suppressed(SuppressedGroup)
+        case shown(SummaryGroup)
+    }
+
+    public let selection: CohortSelection
+    public let n: Int
+    public let groups: [Group]
+    public let missingGroupValue: Int
+    public let minCellSize: Int
+}
+
+public struct SummaryGroup: Sendable {
+    public let key: String
+    public let n: Int
+    public let deaths: Int
+    public let progressions: Int
+    public let medianAgeAtICDiagnosis: Double?
+    /// Counts per value ("unknown" for a missing one) of the fields in `SummaryGroup.fields`.
+    public let distributions: [CohortField: [String: Int]]
+    /// Reverse Kaplan-Meier, overall survival from the intracranial diagnosis, in months; nil without times.
+    public let medianFollowupMonths: Estimate?
+
+    public static let fields: [CohortField] = [.localization, .responseGroup, .therapyClass, .iss]
+}
+
+/// The cohort statistics: cohort rows and a typed query in, typed results with small-cell
+/// suppression applied out. No clock, no I/O.
+public struct CohortAnalysis: Sendable {
+    public let suppression: Suppression
+
+    public init(minCellSize: Int) { self.suppression = Suppression(minCellSize: minCellSize) }
+
+    /// Survival times of a cohort, in the requested unit, with their group keys.
+    struct Subjects {
+        var time: [Double] = []
+        var event: [Bool] = []
+        var entry: [Double] = []
+        var group: [String] = []
+        var counts: [String: Int] = [:]
+        var excluded = Exclusions()
+    }
+
+    func subjects(_ rows: [CohortRow], groupBy: CohortField?, endpoint: SurvivalEndpoint, origin: SurvivalOrigin, unit: TimeUnit)
+        -> Subjects
+    {
+        let divisor = unit.days
+        var subjects = Subjects()
+        subjects.time.reserveCapacity(rows.count)
+        subjects.event.reserveCapacity(rows.count)
+        subjects.entry.reserveCapacity(rows.count)
+        subjects.group.reserveCapacity(rows.count)
+        for row in rows {
+            let key: String
+            if let groupBy {
+                guard let value = row.value(of: groupBy) else {
+                    subjects.excluded.missingGroupValue += 1
+                    continue
+                }
+                key = value
+            } else {
+                key = "all"
+            }
+            guard let time = row.survivalTime(endpoint, origin: origin) else {
+                subjects.excluded.noSurvivalTime += 1
+                continue
+            }
+            subjects.time.append(time.time / divisor)
+            subjects.event.append(time.event)
+            subjects.entry.append((time.entry ?? 0) / divisor)
+            subjects.group.append(key)
+            subjects.counts[key, default: 0] += 1
+        }
+        return subjects
+    }
+
+    // MARK: - Survival
+
+    public func survival(_ query: SurvivalQuery, rows: [CohortRow]) throws -> SurvivalResult {
+        let selection = query.selection
+        let subjects = subjects(rows, groupBy: selection.groupBy, endpoint: query.endpoint, origin: query.origin, unit: query.unit)
+        let suppressedKeys = suppression.suppressed(subjects.counts)
+        let shown = subjects.group.indices.filter { !suppressedKeys.contains(subjects.group[$0]) }
+        var report: SurvivalReport?
+        if !shown.isEmpty {
+            let data = SurvivalData(
+                time: shown.map { subjects.time[$0] }, event: shown.map { subjects.event[$0] },
+                entry: query.origin == .mmDiagnosis ? shown.map { subjects.entry[$0] } : nil,
+                group: selection.groupBy == nil ? nil : shown.map { subjects.group[$0] })
+            report = try SurvivalAnalysis.analyze(data, options: query.options)
+        }
+        let suppressed = suppressedKeys.sorted(by: codePointOrder).map { SuppressedGroup(key: $0, n: subjects.counts[$0] ?? 0) }
+        return SurvivalResult(
+            query: query, report: report, suppressed: suppressed, excluded: subjects.excluded, minCellSize: suppression.minCellSize)
+    }
+
+    // MARK: - Cox
+
+    public func cox(_ query: CoxQuery, rows: [CohortRow]) throws -> CoxResult {
+        var options = AnalysisOptions()
+        options.confLevel = query.confLevel
+        let names = query.covariates.map(\.name)
+        var time: [Double] = []
+        var event: [Bool] = []
+        var entry: [Double] = []
+        var categorical: [String: [String]] = [:]
+        var numeric: [String: [Double]] = [:]
+        var dropped = 0
+        rowLoop: for row in rows {
+            guard let t = row.survivalTime(query.endpoint, origin: query.origin) else {
+                dropped += 1
+                continue
+            }
+            var values: [String: String] = [:]
+            var numbers: [String: Double] = [:]
+            for covariate in query.covariates {
+                switch covariate {
+                case .field(let field):
+                    guard let value = row.value(of: field) else {
+                        dropped += 1
+                        continue rowLoop
+                    }
+                    values[field.rawValue] = value
+                case .ageAtICDiagnosis:
+                    guard let age = row.ageAtICDiagnosis else {
+                        dropped += 1
+                        continue rowLoop
+                    }
+                    numbers[covariate.name] = Double(age)
+                }
+            }
+            time.append(t.time / TimeUnit.daysPerMonth)
+            event.append(t.event)
+            entry.append((t.entry ?? 0) / TimeUnit.daysPerMonth)
+            for (name, value) in values { categorical[name, default: []].append(value) }
+            for (name, value) in numbers { numeric[name, default: []].append(value) }
+        }
+        if suppression.hides(time.count) {
+            return CoxResult(query: query, n: time.count, droppedRows: dropped, suppressed: true, cox: nil, referenceLevels: [:])
+        }
+        let covariates: [Covariate] = names.map { name in
+            if let values = categorical[name] { return .categorical(name, values) }
+            return .numeric(name, numeric[name] ?? [])
+        }
+        let data = SurvivalData(time: time, event: event, entry: query.origin == .mmDiagnosis ? entry : nil, covariates: covariates)
+        let report = try SurvivalAnalysis.analyze(data, options: options)
+        var references: [String: String] = [:]
+        for (name, values) in categorical {
+            if let first = Set(values).min(by: codePointOrder) { references[name] = first }
+        }
+        return CoxResult(
+            query: query, n: time.count, droppedRows: dropped, suppressed: false, cox: report.cox, referenceLevels: references)
+    }
+
+    // MARK: - Summary
+
+    public func summary(_ selection: CohortSelection, rows: [CohortRow]) throws -> SummaryResult {
+        var byGroup: [String: [CohortRow]] = [:]
+        var missingGroup = 0
+        for row in rows {
+            if let field = selection.groupBy {
+                guard let key = row.value(of: field) else {
+                    missingGroup += 1
+                    continue
+                }
+                byGroup[key, default: []].append(row)
+            } else {
+                byGroup["all", default: []].append(row)
+            }
+        }
+        let suppressed = suppression.suppressed(byGroup.mapValues(\.count))
+        var groups: [SummaryResult.Group] = []
+        for key in byGroup.keys.sorted(by: codePointOrder) {
+            let members = byGroup[key] ?? []
+            if suppressed.contains(key) {
+                groups.append(.suppressed(SuppressedGroup(key: key, n: members.count)))
+                continue
+            }
+            var distributions: [CohortField: [String: Int]] = [:]
+            for field in SummaryGroup.fields {
+                var counts: [String: Int] = [:]
+                for row in members { counts[row.value(of: field) ?? "unknown", default: 0] += 1 }
+                distributions[field] = counts
+            }
+            let ages = members.compactMap(\.ageAtICDiagnosis).map(Double.init).sorted()
+            let medianAge: Double? =
+                ages.isEmpty ? nil : ages.count % 2 == 1 ? ages[ages.count / 2] : (ages[ages.count / 2 - 1] + ages[ages.count / 2]) / 2
+            // Median follow-up by reverse Kaplan-Meier, overall survival from the intracranial diagnosis (DOMAIN.md section 7).
+            let times = members.compactMap { $0.survivalTime(.os, origin: .icDiagnosis) }
+            var followUp: Estimate?
+            if !times.isEmpty {
+                let report = try SurvivalAnalysis.analyze(
+                    SurvivalData(time: times.map { $0.time / TimeUnit.daysPerMonth }, event: times.map(\.event)))
+                followUp = report.medianFollowup
+            }
+            groups.append(
+                .shown(
+                    SummaryGroup(
+                        key: key, n: members.count, deaths: members.filter { $0.death != nil }.count,
+                        progressions: members.filter { $0.progression != nil }.count, medianAgeAtICDiagnosis: medianAge,
+                        distributions: distributions, medianFollowupMonths: followUp)))
+        }
+        return SummaryResult(
+            selection: selection, n: rows.count, groups: groups, missingGroupValue: missingGroup, minCellSize: suppression.minCellSize)
+    }
+
+    // MARK: - Data set
+
+    /// The de-identified analysis data set as CSV: one row per case, times and status and the
+    /// grouping fields; no external ids, no dates, no sites' internal ids. Rows are sorted by
+    /// their values, so their order says nothing about when or where a case was registered.
+    public func datasetCSV(_ query: DatasetQuery, rows: [CohortRow]) -> String {
+        let selection = query.selection
+        let fields = CohortField.allCases
+        var counts: [String: Int] = [:]
+        if let groupBy = selection.groupBy {
+            for row in rows { if let key = row.value(of: groupBy) { counts[key, default: 0] += 1 } }
+        }
+        let suppressed = suppression.suppressed(counts)
+        let delayed = query.origin == .mmDiagnosis
+        var lines: [(time: Double, line: String)] = []
+        for row in rows {
+            if let groupBy = selection.groupBy {
+                guard let key = row.value(of: groupBy), !suppressed.contains(key) else { continue }
+            }
+            guard let t = row.survivalTime(query.endpoint, origin: query.origin) else { continue }
+            var cells = [Self.csvNumber(t.time), Self.csvNumber(t.time / TimeUnit.daysPerMonth), t.event ? "1" : "0"]
+            if delayed { cells += [Self.csvNumber(t.entry ?? 0), Self.csvNumber((t.entry ?? 0) / TimeUnit.daysPerMonth)] }
+            cells += fields.map { field in row.value(of: field).map(Self.csvText) ?? "NA" }
+            cells.append(row.ageAtICDiagnosis.map(String.init) ?? "NA")
+            lines.append((t.time, cells.joined(separator: ",")))
+        }
+        if selection.groupBy == nil && suppression.hides(lines.count) { lines = [] }
+        lines.sort { $0.time != $1.time ? $0.time < $1.time : $0.line < $1.line }
+        var header = ["time_days", "time_months", "status"]
+        if delayed { header += ["entry_days", "entry_months"] }
+        header += fields.map(\.rawValue) + ["age_at_ic_diagnosis"]
+        return ([header.joined(separator: ",")] + lines.map(\.line)).joined(separator: "\n") + "\n"
+    }
+
+    static func csvNumber(_ value: Double) -> String {
+        value.rounded() == value ? String(Int(value)) : String(value)
+    }
+
+    /// A text cell (a vocabulary value or a site name, [A-Za-z0-9._-]), quoted for R. A value a
+    /// spreadsheet would run as a formula (leading =, +, -, @, tab or CR; e.g. a site named
+    /// `-2-3`) gets a leading apostrophe, as OWASP's CSV-injection advice says. Only text cells:
+    /// the numeric columns are written as numbers and stay as R reads them.
+    static func csvText(_ value: String) -> String {
+        var text = value.replacingOccurrences(of: "\"", with: "\"\"")
+        if let first = text.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(first) {
+            text = "'" + text
+        }
+        return "\"" + text + "\""
+    }
+}
+
+/// Group keys in code-point order, as the survival engine orders groups.
+@inline(__always)
+func codePointOrder(_ a: String, _ b: String) -> Bool { a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars) }

@@ -1,0 +1,224 @@
+import JSON
+
+/// Writes cases as R4 Bundles in the mapping of DOMAIN.md section 10, preferring standard codes
+/// (the first rule of a field in the terminology table), so that reading the export back gives
+/// the same case field by field. Pure: values in, values out.
+public struct BundleWriter: Sendable {
+    public let terminology: Terminology
+
+    public init(terminology: Terminology) { self.terminology = terminology }
+
+    static let patientID = "patient"
+    static let subject: JSONValue = ["reference": "Patient/patient"]
+    static let ucum = "http://unitsofmeasure.org"
+
+    /// A `collection` Bundle of one case (its section 9 JSON, as stored).
+    ///
+    /// Decisions where section 10 is silent: resource ids are `patient`, `r1`, `r2`... (an export
+    /// is one case); a false therapy fact is a Procedure with status `not-done`; the progression date
+    /// is a disease-status Observation (LOINC 97509-4, worsened) when the case has a last follow-up
+    /// date (sent by the generic rule, which wins over the disease statuses on reading), else a
+    /// generic Observation, so that reading it back never invents a follow-up date; an empty array
+    /// is one generic Observation with `urn:icmm:value` `none`.
+    public func export(_ record: JSONValue) -> JSONValue {
+        var resources: [JSONValue] = [patient(record)]
+        func field(_ path: String) -> JSONValue? {
+            var current: JSONValue? = record
+            for key in path.split(separator: ".") { current = current?[String(key)] }
+            return current
+        }
+        let hasFollowup = field("outcome.last_followup_date")?.stringValue != nil
+        for (path, kind) in CaseField.all {
+            guard let value = field(path), !value.isNull else { continue }
+            switch path {
+            case "external_id", "sex", "birth_year", "outcome.death_date": continue  // on the Patient
+            case "mm_diagnosis_date", "intracranial.diagnosis_date":
+                resources.append(condition(path, date: value))
+                continue
+            case "therapy.agents" where !(value.arrayValue ?? []).isEmpty:
+                for agent in value.arrayValue ?? [] { resources.append(medication(agent)) }
+                continue
+            case "therapy.radiotherapy", "therapy.asct", "therapy.intrathecal", "therapy.neurosurgery":
+                resources.append(procedure(path, done: value.boolValue ?? false))
+                continue
+            case "outcome.progression_date" where hasFollowup:
+                if let rule = terminology.preferredCode(field: Terminology.diseaseStatus),
+                    let worsened = terminology.preferredValue(field: Terminology.diseaseStatus, value: "worsened")
+                {
+                    resources.append(
+                        observation(
+                            coding(rule), [
+                                "valueCodeableConcept": ["coding": [coding(worsened)]], "effectiveDateTime": value,
+                            ]))
+                    continue
+                }
+            default: break
+            }
+            resources += observations(path, kind: kind, value: value)
+        }
+        var entries: [JSONValue] = []
+        for (index, resource) in resources.enumerated() {
+            var members = resource.objectValue ?? [:]
+            if members["id"] == nil { members["id"] = .string("r\(index)") }
+            entries.append(["resource": .object(members)])
+        }
+        return ["resourceType": "Bundle", "type": "collection", "entry": .array(entries)]
+    }
+
+    func patient(_ record: JSONValue) -> JSONValue {
+        var members: [String: JSONValue] = ["resourceType": "Patient", "id": .string(Self.patientID)]
+        if let id = record["external_id"] { members["identifier"] = [["value": id]] }
+        if let sex = record["sex"]?.stringValue { members["gender"] = .string(sex) }
+        // Only the year is stored; FHIR's date type allows a year alone.
+        if let year = record["birth_year"]?.integerValue { members["birthDate"] = .string(Self.year(year)) }
+        if let death = record["outcome"]?["death_date"], death.stringValue != nil { members["deceasedDateTime"] = death }
+        return .object(members)
+    }
+
+    static func year(_ year: Int) -> String {
+        let digits = String(year)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    func coding(_ rule: Terminology.Rule) -> JSONValue {
+        var members: [String: JSONValue] = ["system": .string(rule.system), "code": .string(rule.code)]
+        if !rule.display.isEmpty { members["display"] = .string(rule.display) }
+        return .object(members)
+    }
+
+    func fieldCoding(_ path: String) -> JSONValue { ["system": .string(CaseField.fieldSystem), "code": .string(path)] }
+
+    func code(for path: String) -> JSONValue { terminology.preferredCode(field: path).map(coding) ?? fieldCoding(path) }
+
+    func observation(_ code: JSONValue, _ members: [String: JSONValue]) -> JSONValue {
+        var resource: [String: JSONValue] = [
+            "resourceType": "Observation", "status": "final", "code": ["coding": [code]], "subject": Self.subject,
+        ]
+        for (key, value) in members { resource[key] = value }
+        return .object(resource)
+    }
+
+    func condition(_ path: String, date: JSONValue) -> JSONValue {
+        [
+            "resourceType": "Condition", "code": ["coding": [code(for: path)]], "subject": Self.subject, "onsetDateTime": date,
+        ]
+    }
+
+    func medication(_ agent: JSONValue) -> JSONValue {
+        let name = agent.stringValue ?? ""
+        var concept: [String: JSONValue] = ["text": .string(name)]
+        if let rule = terminology.preferredCode(field: "therapy.agents", value: name) { concept["coding"] = [coding(rule)] }
+        return [
+            "resourceType": "MedicationStatement", "status": "completed", "medicationCodeableConcept": .object(concept),
+            "subject": Self.subject,
+        ]
+    }
+
+    func procedure(_ path: String, done: Bool) -> JSONValue {
+        let rule = terminology.preferredCode(field: path, value: "true")
+        return [
+            "resourceType": "Procedure", "status": done ? "completed" : "not-done",
+            "code": ["coding": [rule.map(coding) ?? fieldCoding(path)]], "subject": Self.subject,
+        ]
+    }
+
+    /// The Observations of one field: one per array element, else one.
+    func observations(_ path: String, kind: CaseField.Kind, value: JSONValue) -> [JSONValue] {
+        switch kind {
+        case .codeArray:
+            let elements = value.arrayValue ?? []
+            if elements.isEmpty { return [codedObservation(path, CaseField.emptyArrayValue)] }
+            return elements.map { codedObservation(path, $0.stringValue ?? "") }
+        case .code:
+            return [codedObservation(path, value.stringValue ?? "")]
+        case .boolean:
+            let flag = value.boolValue ?? false
+            if terminology.preferredCode(field: path) != nil,
+                let interpretation = terminology.preferredValue(field: path, value: flag ? "true" : "false")
+            {
+                return [observation(code(for: path), ["interpretation": [["coding": [coding(interpretation)]]]])]
+            }
+            return [observation(code(for: path), ["valueBoolean": value])]
+        case .integer:
+            return [observation(code(for: path), ["valueInteger": value])]
+        case .date:
+            return [observation(code(for: path), ["valueDateTime": value])]
+        case .quantity:
+            let unit = terminology.preferredUnit(field: path)
+            var quantity: [String: JSONValue] = ["value": value]
+            if let unit {
+                quantity["system"] = .string(unit.system)
+                quantity["code"] = .string(unit.code)
+                quantity["unit"] = .string(unit.display.isEmpty ? unit.code : unit.display)
+            }
+            return [observation(code(for: path), ["valueQuantity": .object(quantity)])]
+        }
+    }
+
+    /// A coded value: the table's standard code (or data-absent reason) first, else `urn:icmm:value`.
+    func codedObservation(_ path: String, _ value: String) -> JSONValue {
+        if let rule = terminology.preferredValue(field: path, value: value) {
+            return observation(code(for: path), ["valueCodeableConcept": ["coding": [coding(rule)]]])
+        }
+        if let rule = terminology.preferredAbsent(field: path, value: value) {
+            return observation(code(for: path), ["dataAbsentReason": ["coding": [coding(rule)]]])
+        }
+        return observation(
+            code(for: path), ["valueCodeableConcept": ["coding": [["system": .string(CaseField.valueSystem), "code": .string(value)]]]])
+    }
+}
+
+/// What a `POST /v1/fhir` did to one case.
+public struct CaseWriteOutcome: Sendable {
+    public let externalID: String
+    /// `created`, `updated` or `unchanged`.
+    public let result: String
+    /// The registry's classification JSON of the case.
+    public let classification: JSONValue
+
+    public init(externalID: String, result: String, classification: JSONValue) {
+        self.externalID = externalID
+        self.result = result
+        self.classification = classification
+    }
+}
+
+/// The `transaction-response` Bundle of `POST /v1/fhir`.
+///
+/// One entry per case, in Patient order: `response.status` `201 Created` (created) or `200 OK`
+/// (updated or unchanged), `response.location` `/v1/cases/{external_id}`, and in
+/// `response.extension` the write result (`created`/`updated`/`unchanged`, valueCode), the dry-run
+/// flag and the registry's classification JSON (valueString, the same object as
+/// `GET /v1/cases/{id}` returns under `classification`). When resources were ignored, one last
+/// entry without a location carries an OperationOutcome in `response.outcome` with one
+/// informational issue per resource type, counted.
+public enum TransactionResponse {
+    public static let classificationURL = "https://icmm-registry.example/fhir/StructureDefinition/classification"
+    public static let writeResultURL = "https://icmm-registry.example/fhir/StructureDefinition/write-result"
+    public static let dryRunURL = "https://icmm-registry.example/fhir/StructureDefinition/dry-run"
+
+    public static func bundle(_ outcomes: [CaseWriteOutcome], ignored: [IngestedBundle.IgnoredCount], dryRun: Bool) -> JSONValue {
+        var entries: [JSONValue] = outcomes.map { outcome in
+            [
+                "response": [
+                    "status": .string(outcome.result == "created" ? "201 Created" : "200 OK"),
+                    "location": .string("/v1/cases/\(outcome.externalID)"),
+                    "extension": [
+                        ["url": .string(writeResultURL), "valueCode": .string(outcome.result)],
+                        ["url": .string(dryRunURL), "valueBoolean": .bool(dryRun)],
+                        ["url": .string(classificationURL), "valueString": .string(outcome.classification.serializedString())],
+                    ],
+                ]
+            ]
+        }
+        if !ignored.isEmpty {
+            let issues = ignored.map { count in
+                OutcomeIssue(
+                    severity: .information, code: "informational", registryCode: "ignored_resource",
+                    diagnostics: "\(count.resourceType): \(count.count) resource(s) not used by the mapping were ignored.")
+            }
+            entries.append(["response": ["status": "200 OK", "outcome": operationOutcome(issues)]])
+        }
+        return ["resourceType": "Bundle", "type": "transaction-response", "entry": .array(entries)]
+    }
+}

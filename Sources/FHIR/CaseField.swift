@@ -1,0 +1,68 @@
+/// The leaf fields of the case data dictionary (DOMAIN.md section 9) by dotted path, with the FHIR
+/// value type the generic rule of section 10 reads for each.
+public enum CaseField {
+    public enum Kind: Sendable, Equatable {
+        /// An enum value: `valueCodeableConcept` (system `urn:icmm:value`, or a table value row).
+        case code
+        /// An array of enum values: one Observation per element.
+        case codeArray
+        case boolean
+        case integer
+        /// A number in the dictionary's unit: `valueQuantity` with a UCUM unit of the table.
+        case quantity
+        /// An ISO date: `valueDateTime`, date part.
+        case date
+    }
+
+    /// The system of the generic rule's field codes.
+    public static let fieldSystem = "urn:icmm:field"
+    /// The system of the generic rule's enum values.
+    public static let valueSystem = "urn:icmm:value"
+    /// The value that sends an empty array field (e.g. FISH done, no abnormality found): a decision
+    /// of this registry, as section 10 cannot send an empty array with one Observation per element.
+    public static let emptyArrayValue = "none"
+
+    private static let assessment: [(String, Kind)] = [
+        ("serum_m_protein_g_dl", .quantity), ("urine_m_protein_mg_24h", .quantity), ("involved_flc_mg_l", .quantity),
+        ("uninvolved_flc_mg_l", .quantity), ("flc_ratio_normal", .boolean), ("serum_immunofixation", .code),
+        ("urine_immunofixation", .code), ("bone_marrow_plasma_cells_pct", .quantity),
+        ("clonal_plasma_cells_in_marrow", .boolean), ("plasmacytoma", .code),
+    ]
+
+    /// Every field in data-dictionary order.
+    public static let all: [(path: String, kind: Kind)] = {
+        var fields: [(String, Kind)] = [
+            ("external_id", .code), ("sex", .code), ("birth_year", .integer), ("mm_diagnosis_date", .date),
+            ("isotype.heavy_chain", .code), ("isotype.light_chain", .code),
+            ("staging.beta2_microglobulin_mg_l", .quantity), ("staging.albumin_g_dl", .quantity),
+            ("staging.ldh_elevated", .boolean), ("staging.fish", .codeArray),
+            ("intracranial.diagnosis_date", .date), ("intracranial.prior_lines", .integer),
+            ("intracranial.imaging.modalities", .codeArray), ("intracranial.imaging.findings", .codeArray),
+            ("intracranial.csf.cytology", .code), ("intracranial.csf.flow_cytometry", .code),
+            ("intracranial.csf.contraindicated", .boolean), ("intracranial.biopsy.site", .code),
+            ("intracranial.biopsy.plasma_cell_infiltrate", .boolean),
+        ]
+        for name in [
+            "serum_total_protein", "urine_total_protein", "serum_electrophoresis", "urine_electrophoresis",
+            "serum_immunofixation", "urine_immunofixation", "serum_free_light_chains",
+        ] {
+            fields.append(("workup." + name, .boolean))
+        }
+        fields += [
+            ("therapy.agents", .codeArray), ("therapy.radiotherapy", .boolean), ("therapy.asct", .boolean),
+            ("therapy.intrathecal", .boolean), ("therapy.neurosurgery", .boolean), ("response.reported", .code),
+        ]
+        for part in ["baseline", "best"] {
+            for (name, kind) in assessment { fields.append(("response.\(part).\(name)", kind)) }
+        }
+        fields += [("outcome.progression_date", .date), ("outcome.death_date", .date), ("outcome.last_followup_date", .date)]
+        return fields
+    }()
+
+    private static let kinds: [String: Kind] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0.kind) })
+
+    public static func kind(of path: String) -> Kind? { kinds[path] }
+
+    /// `staging.albumin_g_dl` -> `/staging/albumin_g_dl`.
+    static func pointer(_ path: String) -> String { "/" + path.split(separator: ".").joined(separator: "/") }
+}

@@ -1,0 +1,358 @@
+import CMicroHTTPD
+import CMicroHTTPDShims
+import Foundation
+import Synchronization
+
+/// What the server keeps for one request between libmicrohttpd's calls. Everything in it is an
+/// owned copy made on the event loop during the call that received it: nothing points into
+/// libmicrohttpd's memory. Reused request after request by its event loop (`EventLoopContext`).
+final class RequestState: @unchecked Sendable {
+    // @unchecked: the event loop owns every field, except that a worker writes `pending` and
+    // `workerOutstanding`, and the completion handler `connectionGone`, under the server's resume
+    // gate; the event loop reads `pending` only after the worker resumed the connection.
+    var start: UInt64 = 0
+    unowned(unsafe) var context: EventLoopContext? = nil
+    var lifecycle = RequestLifecycle()
+    var method: HTTPMethod = .get
+    var path = ""
+    var headers: [(name: String, value: String)] = []
+    var query: [(name: String, value: String)] = []
+    var framing = Framing()
+    var requestID = ""
+    var match: Router.Match = .notFound
+    var bodyLimit = 0
+    var body: [UInt8] = []
+    /// The response for a request refused on its headers, or the one a worker computed.
+    var pending: HTTPResponse?
+    var workerOutstanding = false
+    var connectionGone = false
+
+    /// What the header fields say about the body and the credentials, tallied while copying them.
+    struct Framing {
+        var contentLength: String?
+        var contentLengths = 0
+        var conflictingContentLengths = false
+        var chunked = false
+        var transferEncoding = false
+        var authorizations = 0
+        var contentTypes = 0
+    }
+
+    func reset() {
+        lifecycle = RequestLifecycle()
+        context = nil
+        path = ""
+        headers.removeAll(keepingCapacity: true)
+        query.removeAll(keepingCapacity: true)
+        framing = Framing()
+        requestID = ""
+        match = .notFound
+        body = []
+        pending = nil
+        workerOutstanding = false
+        connectionGone = false
+    }
+
+    var route: Router.Route? {
+        if case .found(let route, _) = match { return route }
+        return nil
+    }
+}
+
+/// The small values `icmm_mhd_check_uri` leaves in the per-request pointer (see mhd_shims.h).
+private func uriFinding(_ pointer: UnsafeMutableRawPointer?) -> Int? {
+    guard let pointer else { return 0 }
+    let bits = UInt(bitPattern: pointer)
+    return bits < 16 ? Int(bits) : nil
+}
+
+extension HTTPServer {
+    /// libmicrohttpd's access handler: headers, then body chunks, then the final call (and, for a
+    /// suspended connection, one call after it is resumed). The lifecycle decides; this acts.
+    func access(
+        connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?, uploadData: UnsafePointer<CChar>?,
+        uploadDataSize: UnsafeMutablePointer<Int>?, requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    ) -> MHD_Result {
+        let running = live
+        if let finding = uriFinding(requestContext.pointee) {
+            // First call: the headers are in.
+            let context = running.contexts.current
+            let state = context.takeState(start: monotonicNanoseconds())
+            state.context = context
+            requestContext.pointee = Unmanaged.passRetained(state).toOpaque()
+            context.requestBegan()
+            let verdict = readHead(state, connection: connection, url: url, method: method, uriFinding: finding, context: context)
+            switch state.lifecycle.handle(.headers(verdict)) {
+            case .refuse:
+                let response = state.pending ?? HTTPServerError.badRequest(detail: "The request was refused.").response
+                state.pending = nil
+                return answer(response, state: state, connection: connection, running: running, close: true)
+            case .proceed: return MHD_Result.YES
+            default: return MHD_Result.NO
+            }
+        }
+        let state = Unmanaged<RequestState>.fromOpaque(requestContext.pointee!).takeUnretainedValue()
+
+        if let uploadDataSize, uploadDataSize.pointee > 0 {
+            let size = uploadDataSize.pointee
+            uploadDataSize.pointee = 0
+            switch state.lifecycle.handle(.bodyChunk(fits: state.body.count + size <= state.bodyLimit)) {
+            case .appendChunk:
+                if let uploadData {
+                    uploadData.withMemoryRebound(to: UInt8.self, capacity: size) { bytes in
+                        state.body.append(contentsOf: UnsafeBufferPointer(start: bytes, count: size))
+                    }
+                }
+                return MHD_Result.YES
+            case .dropChunk:
+                state.body = []
+                return MHD_Result.YES
+            default:
+                return MHD_Result.NO
+            }
+        }
+
+        switch state.lifecycle.handle(.complete(onWorker: state.route?.mayBlock ?? false)) {
+        case .respondNow:
+            let response = router.respond(to: makeRequest(state, connection: connection), match: state.match)
+            return answer(response, state: state, connection: connection, running: running)
+        case .respondTooLarge:
+            state.body = []
+            return answer(
+                Router.payloadTooLarge(route: state.route, limit: state.bodyLimit), state: state, connection: connection,
+                running: running, close: true)
+        case .suspendAndDispatch:
+            return dispatch(state, connection: connection, running: running)
+        case .queueWorkerResponse:
+            let response = state.pending ?? HTTPServerError.internalError.response
+            state.pending = nil
+            return answer(response, state: state, connection: connection, running: running)
+        case .proceed:
+            return MHD_Result.YES
+        default:
+            return MHD_Result.NO
+        }
+    }
+
+    /// libmicrohttpd's completion notice: after the response was sent, or when the client went
+    /// away or the daemon stopped. The request's state is released here and nowhere else.
+    func completed(requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>) {
+        guard uriFinding(requestContext.pointee) == nil, let stored = requestContext.pointee else {
+            requestContext.pointee = nil
+            return
+        }
+        requestContext.pointee = nil
+        let unmanaged = Unmanaged<RequestState>.fromOpaque(stored)
+        let state = unmanaged.takeUnretainedValue()
+        let wasSuspended = state.lifecycle.state == .suspended
+        if wasSuspended, let running = callbackState.load(ordering: .acquiring)?.takeUnretainedValue() {
+            // The worker must not resume a connection libmicrohttpd is about to free.
+            running.resumeGate.withLock { _ in state.connectionGone = true }
+        }
+        let context = state.context
+        if case .release(let answered) = state.lifecycle.handle(.completed), !answered, let context {
+            // Never answered: the client went away (or the daemon stopped) first. Logged as nginx does.
+            let route = state.route?.pattern ?? "unmatched"
+            context.logRequest(
+                method: state.method.rawValue, route: route, status: 499, nanoseconds: monotonicNanoseconds() &- state.start,
+                requestID: state.requestID)
+        }
+        context?.requestCompleted()
+        // Recycled only by its own thread, and only when no worker can still write to it.
+        if !wasSuspended, let context, icmm_thread_context_get() == Unmanaged.passUnretained(context).toOpaque() {
+            context.recycle(state)
+        }
+        unmanaged.release()
+    }
+
+    /// The accept policy: past the connection limit a new connection is closed at once.
+    func admitsConnection() -> Bool {
+        guard let running = callbackState.load(ordering: .acquiring)?.takeUnretainedValue(), let daemon = running.daemon else {
+            return true
+        }
+        return Int(icmm_mhd_current_connections(daemon)) < configuration.connectionLimit
+    }
+
+    /// Copies what the handler will need out of libmicrohttpd's memory and checks the request's
+    /// framing, its size and (for a request with a body) the route's admission check.
+    private func readHead(
+        _ state: RequestState, connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?,
+        uriFinding: Int, context: EventLoopContext
+    ) -> RequestLifecycle.HeadersVerdict {
+        state.method = method.map { HTTPMethod(cString: $0) } ?? .get
+        state.path = url.map { String(cString: $0) } ?? "/"
+        copyHeaders(connection, into: state)
+        state.requestID =
+            usableRequestID(state.headers.first { asciiCaseInsensitiveEquals($0.name, "X-Request-Id") }?.value)
+            ?? context.nextRequestID(prefix: requestIDPrefix)
+        if MHD_get_connection_values(connection, MHD_ValueKind.GET_ARGUMENT_KIND, nil, nil) > 0 {
+            copyQuery(connection, into: state)
+        }
+        state.match = router.match(state.method, path: state.path)
+
+        func refuse(_ error: HTTPServerError) -> RequestLifecycle.HeadersVerdict {
+            state.pending = error.response
+            return .refuse
+        }
+        switch uriFinding {
+        case Int(ICMM_URI_NUL): return refuse(.badRequest(detail: "The path contains a percent-encoded NUL (%00)."))
+        case Int(ICMM_URI_TOO_MANY_PARAMETERS): return refuse(.tooManyQueryParameters(limit: configuration.maxQueryParameters))
+        default: break
+        }
+        let framing = state.framing
+        if framing.conflictingContentLengths {
+            return refuse(.badRequest(detail: "The request has Content-Length headers with different values."))
+        }
+        if framing.contentLength != nil && framing.transferEncoding {
+            return refuse(.badRequest(detail: "The request has both Content-Length and Transfer-Encoding."))
+        }
+        if framing.authorizations > 1 { return refuse(.badRequest(detail: "The request has more than one Authorization header.")) }
+        if framing.contentTypes > 1 { return refuse(.badRequest(detail: "The request has more than one Content-Type header.")) }
+
+        guard framing.contentLength != nil || framing.transferEncoding else { return .noBody }
+        state.bodyLimit = state.route?.maxBodyBytes ?? configuration.maxBodyBytes
+        var declaredLength: Int?
+        if let declared = framing.contentLength {
+            guard let length = Int(declared.trimmingASCIISpaces()), length >= 0 else {
+                return refuse(.badRequest(detail: "The Content-Length header is not a number."))
+            }
+            declaredLength = length
+        }
+        if declaredLength != 0, let route = state.route, let admission = route.admission {
+            // Credentials before bodies: refused on the headers, the body is never read. Before
+            // the size check too, so that a caller without a key learns nothing of the limits.
+            if let refusal = router.admit(makeRequest(state, connection: connection), route: route, admission: admission) {
+                state.pending = refusal
+                return .refuse
+            }
+        }
+        if let declaredLength, declaredLength > state.bodyLimit {
+            state.pending = Router.payloadTooLarge(route: state.route, limit: state.bodyLimit)
+            return .refuse
+        }
+        return .body
+    }
+
+    /// The handler's view of the request: owned copies (they share the state's storage until the
+    /// state is reused).
+    private func makeRequest(_ state: RequestState, connection: OpaquePointer) -> HTTPRequest {
+        var parameters: [String: String] = [:]
+        var pattern: String?
+        if case .found(let route, let found) = state.match {
+            parameters = found
+            pattern = route.pattern
+        }
+        var request = HTTPRequest(
+            method: state.method, path: state.path, query: QueryParameters(state.query), headers: HTTPHeaders(copied: state.headers),
+            body: state.body, requestID: state.requestID, pathParameters: parameters, route: pattern)
+        // For `clientAddress`, read only when asked; a worker's connection is suspended, not closed.
+        request.connectionBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
+        return request
+    }
+
+    /// Runs a route that may block on a worker. The connection is suspended meanwhile; the worker
+    /// resumes it through the gate, which is closed once the daemon stops or the request completed.
+    private func dispatch(_ state: RequestState, connection: OpaquePointer, running: Running) -> MHD_Result {
+        let request = makeRequest(state, connection: connection)
+        state.body = []
+        let match = state.match
+        let router = router
+        let connectionBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
+        state.workerOutstanding = true
+        MHD_suspend_connection(connection)
+        let queued = running.workers.run { [request] in
+            let response = router.respond(to: request, match: match)
+            running.resumeGate.withLock { open in
+                state.pending = response
+                state.workerOutstanding = false
+                // The corresponding C function may be called from any thread (MHD_ALLOW_SUSPEND_RESUME).
+                if open && !state.connectionGone { MHD_resume_connection(OpaquePointer(bitPattern: connectionBits)) }
+            }
+        }
+        if !queued {
+            // The pool is shutting down (the daemon is stopping): answer here rather than never.
+            state.pending = HTTPServerError.unavailable.response
+            state.workerOutstanding = false
+            MHD_resume_connection(connection)
+        }
+        return MHD_Result.YES
+    }
+
+    /// Queues the response with the request id, writes the access-log line and records metrics.
+    private func answer(
+        _ response: consuming HTTPResponse, state: RequestState, connection: OpaquePointer, running: Running, close: Bool = false
+    ) -> MHD_Result {
+        let closing = close || running.draining.load(ordering: .relaxed)
+        let result = queue(
+            response, requestID: state.requestID, close: closing, strictTransportSecurity: strictTransportSecurity, on: connection)
+        let nanoseconds = monotonicNanoseconds() &- state.start
+        let route = response.route ?? state.route?.pattern ?? "unmatched"
+        if let context = state.context {
+            context.recordRequest(
+                route: route, method: state.method.rawValue, status: response.status, nanoseconds: nanoseconds, shared: requestMetrics)
+            context.logRequest(
+                method: state.method.rawValue, route: route, status: response.status, nanoseconds: nanoseconds,
+                requestID: state.requestID)
+        }
+        return result
+    }
+}
+
+private func queue(
+    _ response: borrowing HTTPResponse, requestID: String, close: Bool, strictTransportSecurity: String?, on connection: OpaquePointer
+) -> MHD_Result {
+    let mhdResponse: OpaquePointer? = response.body.withUnsafeBytes { buffer in
+        MHD_create_response_from_buffer(
+            buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress), MHD_ResponseMemoryMode.RESPMEM_MUST_COPY)
+    }
+    guard let mhdResponse else { return MHD_Result.NO }
+    // withCString passes a native string's own bytes; the implicit String-to-pointer conversion
+    // would copy each name and value into a new array first.
+    for (name, value) in response.headers {
+        _ = name.withCString { n in value.withCString { v in MHD_add_response_header(mhdResponse, n, v) } }
+    }
+    // The server owns these headers: handlers never set them.
+    _ = requestID.withCString { MHD_add_response_header(mhdResponse, "X-Request-Id", $0) }
+    if close { _ = MHD_add_response_header(mhdResponse, "Connection", "close") }
+    if let strictTransportSecurity {
+        _ = strictTransportSecurity.withCString { MHD_add_response_header(mhdResponse, "Strict-Transport-Security", $0) }
+    }
+    let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
+    MHD_destroy_response(mhdResponse)
+    return result
+}
+
+/// Copies every header field into the state and tallies those that decide the framing.
+private func copyHeaders(_ connection: OpaquePointer, into state: RequestState) {
+    _ = MHD_get_connection_values(connection, MHD_ValueKind.HEADER_KIND, { cls, _, key, value in
+        guard let cls, let key else { return MHD_Result.YES }
+        let state = Unmanaged<RequestState>.fromOpaque(cls).takeUnretainedValue()
+        let text = value.map { String(cString: $0) } ?? ""
+        if strcasecmp(key, "Content-Length") == 0 {
+            state.framing.contentLengths += 1
+            if let previous = state.framing.contentLength, previous.trimmingASCIISpaces() != text.trimmingASCIISpaces() {
+                state.framing.conflictingContentLengths = true
+            }
+            state.framing.contentLength = text
+        } else if strcasecmp(key, "Transfer-Encoding") == 0 {
+            state.framing.transferEncoding = true
+        } else if strcasecmp(key, "Authorization") == 0 {
+            state.framing.authorizations += 1
+        } else if strcasecmp(key, "Content-Type") == 0 {
+            state.framing.contentTypes += 1
+        }
+        state.headers.append((name: String(cString: key), value: text))
+        return MHD_Result.YES
+    }, Unmanaged.passUnretained(state).toOpaque())
+}
+
+/// Copies the decoded query parameters. `MHD_lookup_connection_value` would answer for the first
+/// of repeated names only.
+private func copyQuery(_ connection: OpaquePointer, into state: RequestState) {
+    _ = MHD_get_connection_values(connection, MHD_ValueKind.GET_ARGUMENT_KIND, { cls, _, key, value in
+        guard let cls, let key else { return MHD_Result.YES }
+        let state = Unmanaged<RequestState>.fromOpaque(cls).takeUnretainedValue()
+        state.query.append((name: String(cString: key), value: value.map { String(cString: $0) } ?? ""))
+        return MHD_Result.YES
+    }, Unmanaged.passUnretained(state).toOpaque())
+}

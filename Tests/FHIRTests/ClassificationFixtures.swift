@@ -1,0 +1,1 @@
+../ClassificationTests/Fixtures.swift

@@ -1,0 +1,64 @@
+import Foundation
+@testable import HTTPServer
+import Logging
+import TestSupport
+import Testing
+
+@Suite struct AccessLogTests {
+    @Test func aTextLineNamesMethodRouteStatusDurationAndRequestID() {
+        var line = AccessLogLine()
+        line.format(.text, method: "GET", route: "/v1/cases/{external_id}", status: 404, nanoseconds: 1_234_567, requestID: "ab-1")
+        let text = String(decoding: line.bytes, as: UTF8.self)
+        #expect(text.hasSuffix(" GET /v1/cases/{external_id} 404 1.234ms ab-1\n"))
+        #expect(text.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [^\n]*\n/) != nil)
+    }
+
+    @Test func aJSONLineIsOneObject() throws {
+        var line = AccessLogLine()
+        line.format(.json, method: "PO\"ST", route: "/x", status: 201, nanoseconds: 999, requestID: "r")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.bytes)) as? [String: Any])
+        #expect(object["method"] as? String == "PO?ST")  // a client's odd method cannot close the string
+        #expect(object["route"] as? String == "/x")
+        #expect(object["status"] as? Int == 201)
+        #expect(object["duration_ms"] as? Double == 0.0)
+        #expect(object["request_id"] as? String == "r")
+        #expect(line.bytes.last == 0x0A)
+    }
+
+    /// Lines reach the file by time (without a stop), and every line is there after a stop.
+    /// Never a query value or a path value: the route pattern stands for the path.
+    @Test func writesToAFileByTimeAndAtStopWithoutValues() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("access.log")
+        var router = Router()
+        router.get("/cases/{id}") { _ in .text("ok") }
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.threads = 2
+        configuration.accessLog.destination = .file(path)
+        configuration.accessLog.format = .json
+        let server = HTTPServer(configuration: configuration, router: router, logger: Logger(label: "test"))
+        try server.start()
+        let client = HTTPTestClient(port: server.port)
+        #expect(try client.get("/cases/PATIENT-SECRET?name=ALSO-SECRET").status == 200)
+        try waitUntil("the first line to be written by time") {
+            ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").contains("/cases/{id}")
+        }
+        for _ in 0..<20 { _ = try client.get("/cases/1") }
+        server.stop()
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == 21)
+        #expect(!text.contains("SECRET"))
+        #expect(lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil })
+    }
+
+    @Test func offWritesNothingAndAnUnwritablePathFailsTheStart() throws {
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.accessLog.destination = .file("/nonexistent-folder/access.log")
+        let server = HTTPServer(configuration: configuration, router: Router(), logger: Logger(label: "test"))
+        #expect(throws: HTTPServerStartError.self) { try server.start() }
+    }
+}
