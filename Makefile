@@ -32,13 +32,14 @@ define ensure_packages
 	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "No Swift toolchain on PATH: install Swift 6 (https://www.swift.org/install/linux/)."; exit 1; }
 endef
 
-.PHONY: help deps test-deps build run migrate demo test openapi-check fhir-check contract bench clean
+.PHONY: help deps test-deps build run migrate demo demo-load test openapi-check fhir-check contract bench clean
 
 help:
 	@echo "make run     build, migrate and serve on $(HOST):$(PORT) with the SQLite file $(DB)"
 	@echo "make test    build and run the whole test suite, validate openapi.yaml and fuzz it (schemathesis)"
 	@echo "make bench   benchmarks (HTTP throughput vs bare C, survival engine vs R, ...)"
-	@echo "make demo    load the synthetic demo cohort into $(DB)"
+	@echo "make demo    the dashboard on the synthetic demo cohort (temporary database, analyst key in the printed URL)"
+	@echo "make demo-load  load the synthetic demo cohort into $(DB)"
 	@echo "Variables: CONFIG=debug|release PORT=8080 HOST=127.0.0.1 DB=./var/icmm.sqlite"
 
 deps:
@@ -66,7 +67,24 @@ run: build
 migrate: build
 	$(ICMM) migrate --db $(DB)
 
+# The dashboard one command away: a temporary database (removed on exit) with the 50 synthetic
+# cases and an analyst key; the URL carries the key in its fragment (#key=...), which the browser
+# never sends to the server and the page takes out of the address bar at once.
 demo: build
+	@set -euo pipefail; icmm=$(ICMM); dir=$$(mktemp -d "$${TMPDIR:-/tmp}/icmm-demo.XXXXXX"); \
+	trap 'rm -rf "$$dir"' EXIT; db="$$dir/icmm.sqlite"; \
+	"$$icmm" demo --db "$$db" >/dev/null; \
+	key=$$("$$icmm" keys create --site DEMO --role analyst --db "$$db" | sed -n 's/.*"key" *: *"\([^"]*\)".*/\1/p'); \
+	[ -n "$$key" ] || { echo "make demo: could not create an analyst key" >&2; exit 1; }; \
+	echo ""; \
+	echo "ICMM Registry demo: 50 synthetic cases (not patients) in a temporary database ($$db)."; \
+	echo "Open the dashboard (the analyst key is in the fragment, after #):"; \
+	echo ""; echo "  http://$(HOST):$(PORT)/dashboard#key=$$key"; echo ""; \
+	echo "Stop with Ctrl-C; the temporary database is removed."; echo ""; \
+	"$$icmm" serve --host $(HOST) --port $(PORT) --db "$$db"
+
+# The demo cohort into $(DB) (what `make demo` did before it served the dashboard itself).
+demo-load: build
 	$(ICMM) demo --db $(DB)
 
 # The OpenAPI contract is checked with openapi-spec-validator (PyPI) in a private virtualenv.

@@ -72,6 +72,11 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 "FHIR",
+            ],
+            // The dashboard page, compiled into the binary (nothing to find at run time).
+            resources: [
+                .embedInCode("Resources/dashboard/index.html"), .embedInCode("Resources/dashboard/app.js"),
+                .embedInCode("Resources/dashboard/style.css"),
             ]),
         .executableTarget(
             name: "icmm",
@@ -82,6 +87,9 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
+
+        // Benchmark driver for benchmarks/competing (the competing-risks engine on a CSV).
+        .executableTarget(name: "CompetingBench", dependencies: ["Survival"], path: "benchmarks/competing/Sources"),
 
         // A socket-level HTTP client and temporary folders for the tests of every layer.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

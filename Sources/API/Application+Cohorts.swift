@@ -118,10 +118,28 @@ extension Application {
         }
         router.get("/v1/cohorts/cox", mayBlock: true) { [self] request in
             try cohortResponse(
-                request, extraParameters: ["endpoint", "origin", "covariates", "conf_level"], allowGroupBy: false,
+                request, extraParameters: ["endpoint", "origin", "covariates", "conf_level", "strata", "ph_test"], allowGroupBy: false,
                 parse: coxQuery
             ) { query, rows, dataVersion in
                 jsonBody(try cohortAnalysis.cox(query, rows: rows).json(CohortContext(dataVersion: dataVersion)))
+            }
+        }
+        router.get("/v1/cohorts/cox.svg", mayBlock: true) { [self] request in
+            try cohortResponse(
+                request, extraParameters: ["endpoint", "origin", "covariates", "conf_level", "strata", "ph_test"], allowGroupBy: false,
+                parse: coxQuery
+            ) { query, rows, _ in
+                .text(try forestSVG(try cohortAnalysis.cox(query, rows: rows)), contentType: "image/svg+xml; charset=utf-8")
+            }
+        }
+        router.get("/v1/cohorts/incidence", mayBlock: true) { [self] request in
+            try cohortResponse(request, extraParameters: Self.incidenceParameters, parse: incidenceQuery) { query, rows, dataVersion in
+                jsonBody(try cohortAnalysis.incidence(query, rows: rows).json(CohortContext(dataVersion: dataVersion)))
+            }
+        }
+        router.get("/v1/cohorts/incidence.svg", mayBlock: true) { [self] request in
+            try cohortResponse(request, extraParameters: Self.incidenceParameters, parse: incidenceQuery) { query, rows, _ in
+                .text(incidenceSVG(try cohortAnalysis.incidence(query, rows: rows)), contentType: "image/svg+xml; charset=utf-8")
             }
         }
         router.get("/v1/cohorts/summary", mayBlock: true) { [self] request in
@@ -148,6 +166,7 @@ extension Application {
 
     static let selectionParameters: Set<String> = Set(CohortField.allCases.map(\.rawValue)).union(
         ["group_by", "ic_diagnosis_from", "ic_diagnosis_to"])
+    static let incidenceParameters: Set<String> = ["event", "times", "covariates", "conf_level"]
     static let survivalParameters: Set<String> = ["endpoint", "origin", "conf_type", "conf_level", "times", "tau", "unit"]
 
     /// Authenticates, parses the selection and the route's own parameters (`parse`), answers 304 or
@@ -306,6 +325,15 @@ extension Application {
         }
     }
 
+    /// A boolean parameter: `true` or `false` (absent: false).
+    func flag(_ request: HTTPRequest, _ name: String) throws -> Bool {
+        guard let text = request.query[name] else { return false }
+        guard text == "true" || text == "false" else {
+            throw RequestError.badParameter(name: name, message: "must be true or false")
+        }
+        return text == "true"
+    }
+
     func survivalQuery(_ selection: CohortSelection, _ request: HTTPRequest) throws -> SurvivalQuery {
         let (endpoint, origin) = try endpointAndOrigin(request)
         var options = AnalysisOptions()
@@ -328,13 +356,15 @@ extension Application {
         return SurvivalQuery(selection: selection, endpoint: endpoint, origin: origin, unit: unit, options: options)
     }
 
-    func coxQuery(_ selection: CohortSelection, _ request: HTTPRequest) throws -> CoxQuery {
-        let (endpoint, origin) = try endpointAndOrigin(request)
-        let confLevel = try confLevel(request)
-        guard let list = request.query["covariates"], !list.isEmpty else {
-            throw RequestError.badParameter(name: "covariates", message: "is required: a comma-separated list of covariates")
+    /// `covariates=`: a comma-separated list of cohort covariates, each once.
+    func covariateList(_ request: HTTPRequest, required: Bool) throws -> [CohortCovariate] {
+        guard let list = request.query["covariates"] else {
+            if required {
+                throw RequestError.badParameter(name: "covariates", message: "is required: a comma-separated list of covariates")
+            }
+            return []
         }
-        let names = list.split(separator: ",").map(String.init)
+        let names = list.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         var covariates: [CohortCovariate] = []
         for name in names {
             guard let covariate = CohortCovariate(name: name) else {
@@ -346,8 +376,86 @@ extension Application {
         guard Set(names).count == names.count else {
             throw RequestError.badParameter(name: "covariates", message: "names a covariate twice")
         }
+        return covariates
+    }
+
+    func incidenceQuery(_ selection: CohortSelection, _ request: HTTPRequest) throws -> IncidenceQuery {
+        if let event = request.query["event"], event != "progression" {
+            throw RequestError.badParameter(name: "event", message: "must be progression (death is the competing event)")
+        }
+        return IncidenceQuery(
+            selection: selection, times: try landmarkTimes(request, unit: .months),
+            covariates: try covariateList(request, required: false), confLevel: try confLevel(request))
+    }
+
+    /// The forest plot of a Cox model (Reports.ForestPlot): one block per covariate as requested.
+    func forestSVG(_ result: CoxResult) throws -> String {
+        guard let cox = result.cox else {
+            throw SurvivalError.invalidOption(
+                "the cohort is below the minimum cell size (\(result.minCellSize)), so no model is drawn")
+        }
+        let covariates = result.query.covariates.map { covariate in
+            ForestPlot.Covariate(
+                name: covariate.name,
+                levels: result.levels[covariate.name].map { $0.map { ForestPlot.Level(name: $0.level, n: $0.n, events: $0.events) } })
+        }
+        var notes: [String] = []
+        if let strata = result.query.strata { notes.append("stratified by \(strata.rawValue)") }
+        if !result.suppressedLevels.isEmpty {
+            notes.append(
+                "left out (below \(result.minCellSize) patients): "
+                    + result.suppressedLevels.map { "\($0.covariate) \($0.level)" }.joined(separator: ", "))
+        }
+        let endpoint = result.query.endpoint == .os ? "Overall survival" : "Progression-free survival"
+        return ForestPlot(
+            cox: cox, covariates: covariates, title: "Cox model, \(endpoint.lowercased()): hazard ratios",
+            confLevel: result.query.confLevel, note: notes.isEmpty ? nil : notes.joined(separator: "; ")
+        ).svg()
+    }
+
+    /// Cumulative incidence of progression and death (Reports.IncidencePlot).
+    func incidenceSVG(_ result: IncidenceResult) -> String {
+        var curves: [IncidencePlot.Curve] = (result.report?.groups ?? []).map {
+            IncidencePlot.Curve(
+                key: $0.key, cause: $0.cause, n: $0.n, events: $0.events, points: $0.curve, lastTime: $0.lastTime, suppressed: false)
+        }
+        curves += result.suppressed.flatMap { group in
+            IncidenceQuery.causes.map {
+                IncidencePlot.Curve(key: group.key, cause: $0, n: group.n, events: nil, points: nil, lastTime: 0, suppressed: true)
+            }
+        }
+        curves.sort { $0.key != $1.key ? $0.key.unicodeScalars.lexicographicallyPrecedes($1.key.unicodeScalars) : $0.cause < $1.cause }
+        var keys: [String] = []
+        for curve in curves where !keys.contains(curve.key) { keys.append(curve.key) }
+        let rows = keys.map { IncidencePlot.RiskRow(key: $0, exitTimes: result.exitTimes[$0]) }
+        let groupBy = result.query.selection.groupBy
+        return IncidencePlot(
+            curves: curves, riskRows: rows, grayTests: (result.report?.grayTest ?? []).map { ($0.cause, $0.pValue) },
+            testNote: result.suppressed.isEmpty ? nil : "groups below \(result.minCellSize) patients are left out of Gray's test",
+            title: "Progression, with death as a competing event" + (groupBy.map { " by " + $0.rawValue.replacingOccurrences(of: "_", with: " ") } ?? ""),
+            timeUnit: "months", timeOrigin: "intracranial diagnosis", confLevel: result.query.confLevel
+        ).svg()
+    }
+
+    func coxQuery(_ selection: CohortSelection, _ request: HTTPRequest) throws -> CoxQuery {
+        let (endpoint, origin) = try endpointAndOrigin(request)
+        let confLevel = try confLevel(request)
+        let covariates = try covariateList(request, required: true)
+        let names = covariates.map(\.name)
+        var strata: CohortField?
+        if let name = request.query["strata"] {
+            guard let field = CohortField(rawValue: name) else {
+                throw RequestError.badParameter(
+                    name: "strata", message: "must be one of: \(CohortField.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard !names.contains(name) else {
+                throw RequestError.badParameter(name: "strata", message: "cannot also be a covariate")
+            }
+            strata = field
+        }
         return CoxQuery(
-            selection: selection, covariates: covariates, endpoint: endpoint, origin: origin, confLevel: confLevel)
+            selection: selection, covariates: covariates, endpoint: endpoint, origin: origin, confLevel: confLevel, strata: strata,
+            phTest: try flag(request, "ph_test"))
     }
 
     // MARK: - Encoding

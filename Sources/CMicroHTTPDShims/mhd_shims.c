@@ -3,8 +3,141 @@
 #include "mhd_shims.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
+
+void icmm_set_thread_name(const char *name);
+
+/* ---- Header deadline -------------------------------------------------------------------------
+ * libmicrohttpd's connection timeout is an idle timeout: a client that sends one byte a second
+ * never reaches it. Each connection is registered here when it opens (NOTIFY_CONNECTION STARTED)
+ * and removed when it closes (CLOSED, which libmicrohttpd calls before it closes the socket). A
+ * reaper thread shuts down, under the same lock, the socket of any connection still waiting for
+ * its request headers past the deadline; libmicrohttpd then sees the socket closed and releases
+ * the connection on its own thread. The event loops only store two atomics per request. */
+
+struct icmm_deadline_entry {
+    int fd;
+    int waiting;         /* 1 while waiting for a request's headers (atomic) */
+    long long due;       /* CLOCK_MONOTONIC seconds when the wait ends (atomic) */
+    int shut;
+    struct icmm_deadline_entry *prev, *next;
+};
+
+struct icmm_deadlines {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct icmm_deadline_entry *head;
+    unsigned int seconds;          /* for the first request of a connection */
+    unsigned int keepalive_seconds; /* for the next request on a kept-alive connection */
+    int stopping;
+    pthread_t reaper;
+};
+
+static long long icmm_now_seconds(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec;
+}
+
+static void icmm_notify_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                                   enum MHD_ConnectionNotificationCode code) {
+    struct icmm_deadlines *d = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (info == NULL) return;
+        struct icmm_deadline_entry *e = calloc(1, sizeof(*e));
+        if (e == NULL) return;
+        e->fd = info->connect_fd;
+        e->waiting = 1;
+        e->due = icmm_now_seconds() + d->seconds;
+        pthread_mutex_lock(&d->lock);
+        e->next = d->head;
+        if (d->head != NULL) d->head->prev = e;
+        d->head = e;
+        pthread_mutex_unlock(&d->lock);
+        *socket_context = e;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        struct icmm_deadline_entry *e = *socket_context;
+        if (e == NULL) return;
+        pthread_mutex_lock(&d->lock);
+        if (e->prev != NULL) e->prev->next = e->next; else d->head = e->next;
+        if (e->next != NULL) e->next->prev = e->prev;
+        pthread_mutex_unlock(&d->lock);
+        free(e);
+        *socket_context = NULL;
+    }
+}
+
+static void *icmm_reaper(void *arg) {
+    struct icmm_deadlines *d = arg;
+    icmm_set_thread_name("icmm-deadlines");
+    pthread_mutex_lock(&d->lock);
+    while (!d->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        pthread_cond_timedwait(&d->wake, &d->lock, &until);
+        if (d->stopping) break;
+        long long now = icmm_now_seconds();
+        for (struct icmm_deadline_entry *e = d->head; e != NULL; e = e->next) {
+            if (!e->shut && __atomic_load_n(&e->waiting, __ATOMIC_ACQUIRE) && now >= __atomic_load_n(&e->due, __ATOMIC_ACQUIRE)) {
+                shutdown(e->fd, SHUT_RDWR);
+                e->shut = 1;
+            }
+        }
+    }
+    pthread_mutex_unlock(&d->lock);
+    return NULL;
+}
+
+static struct icmm_deadlines *icmm_deadlines_start(unsigned int seconds, unsigned int keepalive_seconds) {
+    struct icmm_deadlines *d = calloc(1, sizeof(*d));
+    if (d == NULL) return NULL;
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_cond_init(&d->wake, NULL);
+    d->seconds = seconds;
+    d->keepalive_seconds = keepalive_seconds;
+    if (pthread_create(&d->reaper, NULL, icmm_reaper, d) != 0) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void icmm_mhd_deadlines_stop(void *deadlines) {
+    struct icmm_deadlines *d = deadlines;
+    if (d == NULL) return;
+    pthread_mutex_lock(&d->lock);
+    d->stopping = 1;
+    pthread_cond_signal(&d->wake);
+    pthread_mutex_unlock(&d->lock);
+    pthread_join(d->reaper, NULL);
+    /* The daemon stopped first: every connection was closed and removed. */
+    pthread_mutex_destroy(&d->lock);
+    pthread_cond_destroy(&d->wake);
+    free(d);
+}
+
+static struct icmm_deadline_entry *icmm_entry(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info == NULL ? NULL : (struct icmm_deadline_entry *)info->socket_context;
+}
+
+void icmm_mhd_headers_complete(struct MHD_Connection *connection) {
+    struct icmm_deadline_entry *e = icmm_entry(connection);
+    if (e != NULL) __atomic_store_n(&e->waiting, 0, __ATOMIC_RELEASE);
+}
+
+void icmm_mhd_request_finished(struct MHD_Connection *connection, void *deadlines) {
+    struct icmm_deadlines *d = deadlines;
+    struct icmm_deadline_entry *e = icmm_entry(connection);
+    if (e == NULL || d == NULL) return;
+    __atomic_store_n(&e->due, icmm_now_seconds() + d->keepalive_seconds, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->waiting, 1, __ATOMIC_RELEASE);
+}
 
 struct MHD_Daemon *icmm_mhd_start(const icmm_mhd_config *c) {
     struct sockaddr_in addr;
@@ -30,8 +163,15 @@ struct MHD_Daemon *icmm_mhd_start(const icmm_mhd_config *c) {
         options[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)c->connection_memory_limit, NULL};
     if (c->completed_handler != NULL)
         options[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)c->completed_handler, c->completed_context};
-    if (c->connection_handler != NULL)
+    struct icmm_deadlines *deadlines = NULL;
+    if (c->connection_handler != NULL) {
         options[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)c->connection_handler, c->connection_context};
+    } else if (c->header_deadline_seconds > 0) {
+        deadlines = icmm_deadlines_start(c->header_deadline_seconds,
+                                         c->keepalive_deadline_seconds > 0 ? c->keepalive_deadline_seconds : c->header_deadline_seconds);
+        if (deadlines == NULL) return NULL;
+        options[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)icmm_notify_connection, deadlines};
+    }
     if (c->per_ip_connection_limit > 0)
         options[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->per_ip_connection_limit, NULL};
     if (c->check_uri)
@@ -47,8 +187,16 @@ struct MHD_Daemon *icmm_mhd_start(const icmm_mhd_config *c) {
     }
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
-    return MHD_start_daemon(flags, c->port, c->accept_policy, c->accept_policy_context, c->access_handler, c->access_context,
-                            MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+    struct MHD_Daemon *daemon = MHD_start_daemon(flags, c->port, c->accept_policy, c->accept_policy_context, c->access_handler,
+                                                 c->access_context, MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+    if (daemon == NULL) {
+        icmm_mhd_deadlines_stop(deadlines);
+    } else if (c->deadlines_out != NULL) {
+        *c->deadlines_out = deadlines;
+    } else {
+        /* Nobody to stop it later: cannot happen from HTTPServer, which always asks. */
+    }
+    return daemon;
 }
 
 uint16_t icmm_mhd_bound_port(struct MHD_Daemon *daemon) {

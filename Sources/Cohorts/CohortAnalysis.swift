@@ -43,6 +43,25 @@ public struct CoxResult: Sendable {
     public let cox: CoxReport?
     /// The reference (first, code-point order) level of each categorical covariate.
     public let referenceLevels: [String: String]
+    /// Levels of categorical covariates (and strata) below the minimum cell size: their cases are
+    /// left out of the model, so no term (forest row) describes them.
+    public let suppressedLevels: [SuppressedLevel]
+    public let minCellSize: Int
+    /// Per categorical covariate: its levels in the model, in code-point order, with subjects and events.
+    public var levels: [String: [(level: String, n: Int, events: Int)]] = [:]
+}
+
+/// A level of a categorical Cox covariate or of the strata, left out for its size.
+public struct SuppressedLevel: Sendable, Equatable {
+    public let covariate: String
+    public let level: String
+    public let n: Int
+
+    public init(covariate: String, level: String, n: Int) {
+        self.covariate = covariate
+        self.level = level
+        self.n = n
+    }
 }
 
 /// Descriptive statistics of a cohort, per group.
@@ -148,57 +167,87 @@ public struct CohortAnalysis: Sendable {
     public func cox(_ query: CoxQuery, rows: [CohortRow]) throws -> CoxResult {
         var options = AnalysisOptions()
         options.confLevel = query.confLevel
-        let names = query.covariates.map(\.name)
-        var time: [Double] = []
-        var event: [Bool] = []
-        var entry: [Double] = []
-        var categorical: [String: [String]] = [:]
-        var numeric: [String: [Double]] = [:]
+        options.phTest = query.phTest
+        var fields: [CohortField] = query.covariates.compactMap {
+            if case .field(let field) = $0 { return field }
+            return nil
+        }
+        if let strata = query.strata { fields.append(strata) }
+        // The subjects with a time and every value the model needs.
+        var kept: [(time: SurvivalTime, row: CohortRow)] = []
         var dropped = 0
         rowLoop: for row in rows {
             guard let t = row.survivalTime(query.endpoint, origin: query.origin) else {
                 dropped += 1
                 continue
             }
-            var values: [String: String] = [:]
-            var numbers: [String: Double] = [:]
-            for covariate in query.covariates {
-                switch covariate {
-                case .field(let field):
-                    guard let value = row.value(of: field) else {
-                        dropped += 1
-                        continue rowLoop
-                    }
-                    values[field.rawValue] = value
-                case .ageAtICDiagnosis:
-                    guard let age = row.ageAtICDiagnosis else {
-                        dropped += 1
-                        continue rowLoop
-                    }
-                    numbers[covariate.name] = Double(age)
+            for field in fields where row.value(of: field) == nil {
+                dropped += 1
+                continue rowLoop
+            }
+            if query.covariates.contains(.ageAtICDiagnosis) && row.ageAtICDiagnosis == nil {
+                dropped += 1
+                continue
+            }
+            kept.append((t, row))
+        }
+        // Levels below the minimum cell size are left out (DOMAIN.md section 8): no term describes them.
+        var suppressedLevels: [SuppressedLevel] = []
+        if suppression.minCellSize > 0 {
+            var small: [CohortField: Set<String>] = [:]
+            for field in fields {
+                var counts: [String: Int] = [:]
+                for subject in kept { counts[subject.row.value(of: field)!, default: 0] += 1 }
+                let below = suppression.suppressed(counts)
+                guard !below.isEmpty else { continue }
+                small[field] = below
+                suppressedLevels += below.sorted(by: codePointOrder).map {
+                    SuppressedLevel(covariate: field.rawValue, level: $0, n: counts[$0] ?? 0)
                 }
             }
-            time.append(t.time / TimeUnit.daysPerMonth)
-            event.append(t.event)
-            entry.append((t.entry ?? 0) / TimeUnit.daysPerMonth)
-            for (name, value) in values { categorical[name, default: []].append(value) }
-            for (name, value) in numbers { numeric[name, default: []].append(value) }
+            if !small.isEmpty {
+                kept.removeAll { subject in small.contains { $0.value.contains(subject.row.value(of: $0.key)!) } }
+            }
         }
+        let time = kept.map { $0.time.time / TimeUnit.daysPerMonth }
         if suppression.hides(time.count) {
-            return CoxResult(query: query, n: time.count, droppedRows: dropped, suppressed: true, cox: nil, referenceLevels: [:])
+            return CoxResult(
+                query: query, n: time.count, droppedRows: dropped, suppressed: true, cox: nil, referenceLevels: [:],
+                suppressedLevels: suppressedLevels, minCellSize: suppression.minCellSize)
         }
-        let covariates: [Covariate] = names.map { name in
-            if let values = categorical[name] { return .categorical(name, values) }
-            return .numeric(name, numeric[name] ?? [])
+        var categorical: [String: [String]] = [:]
+        let covariates: [Covariate] = query.covariates.map { covariate in
+            switch covariate {
+            case .field(let field):
+                let values = kept.map { $0.row.value(of: field)! }
+                categorical[field.rawValue] = values
+                return .categorical(field.rawValue, values)
+            case .ageAtICDiagnosis:
+                return .numeric(covariate.name, kept.map { Double($0.row.ageAtICDiagnosis!) })
+            }
         }
-        let data = SurvivalData(time: time, event: event, entry: query.origin == .mmDiagnosis ? entry : nil, covariates: covariates)
+        let data = SurvivalData(
+            time: time, event: kept.map(\.time.event),
+            entry: query.origin == .mmDiagnosis ? kept.map { ($0.time.entry ?? 0) / TimeUnit.daysPerMonth } : nil,
+            covariates: covariates,
+            strata: query.strata.map { field in Strata(name: field.rawValue, values: kept.map { $0.row.value(of: field)! }) })
         let report = try SurvivalAnalysis.analyze(data, options: options)
         var references: [String: String] = [:]
+        var levels: [String: [(level: String, n: Int, events: Int)]] = [:]
         for (name, values) in categorical {
             if let first = Set(values).min(by: codePointOrder) { references[name] = first }
+            var counts: [String: (n: Int, events: Int)] = [:]
+            for (i, value) in values.enumerated() {
+                counts[value, default: (0, 0)].n += 1
+                if kept[i].time.event { counts[value, default: (0, 0)].events += 1 }
+            }
+            levels[name] = counts.keys.sorted(by: codePointOrder).map { ($0, counts[$0]!.n, counts[$0]!.events) }
         }
-        return CoxResult(
-            query: query, n: time.count, droppedRows: dropped, suppressed: false, cox: report.cox, referenceLevels: references)
+        var result = CoxResult(
+            query: query, n: time.count, droppedRows: dropped, suppressed: false, cox: report.cox, referenceLevels: references,
+            suppressedLevels: suppressedLevels, minCellSize: suppression.minCellSize)
+        result.levels = levels
+        return result
     }
 
     // MARK: - Summary

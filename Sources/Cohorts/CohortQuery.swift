@@ -95,11 +95,17 @@ public struct CoxQuery: Sendable {
     public var endpoint: SurvivalEndpoint
     public var origin: SurvivalOrigin
     public var confLevel: Double
+    /// R's `+ strata(field)`: a baseline hazard per value, shared coefficients.
+    public var strata: CohortField?
+    /// R's `cox.zph(fit, transform = "km")`.
+    public var phTest: Bool
 
     public init(
         selection: CohortSelection, covariates: [CohortCovariate], endpoint: SurvivalEndpoint = .os,
-        origin: SurvivalOrigin = .icDiagnosis, confLevel: Double = 0.95
+        origin: SurvivalOrigin = .icDiagnosis, confLevel: Double = 0.95, strata: CohortField? = nil, phTest: Bool = false
     ) {
+        self.strata = strata
+        self.phTest = phTest
         self.selection = selection
         self.covariates = covariates
         self.endpoint = endpoint

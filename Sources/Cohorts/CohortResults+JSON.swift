@@ -126,13 +126,27 @@ extension CoxResult {
         writer.member("n", n)
         if noteNonFinite { writer.member("not_finite_note", notFiniteNote) }
         writer.member("origin", query.origin.rawValue)
-        if suppressed {
-            writer.member("suppressed", true)
-        } else {
+        if !suppressed {
             writer.key("reference_levels")
             writer.beginObject()
             for name in referenceLevels.keys.sorted() { writer.member(name, referenceLevels[name] ?? "") }
             writer.endObject()
+        }
+        if suppressed { writer.member("suppressed", true) }
+        if !suppressedLevels.isEmpty {
+            writer.key("suppressed_levels")
+            writer.beginArray()
+            for level in suppressedLevels {
+                writer.beginObject()
+                writer.member("covariate", level.covariate)
+                writer.member("level", level.level)
+                writer.member("n", level.n)
+                writer.endObject()
+            }
+            writer.endArray()
+            writer.member(
+                "suppression_note",
+                "Levels with fewer than \(minCellSize) patients are left out of the model (no term describes them); suppressed_levels lists them.")
         }
         writer.member("unit", "months")
         writer.endObject()

@@ -43,6 +43,10 @@ extension JSONWriter {
 
     /// A curve as an array of points; NaN standard errors and limits ("not estimable") are null.
     public mutating func write(_ curve: CurveTable) {
+        if isCompact {
+            writeCompact(curve)
+            return
+        }
         beginArray()
         for k in 0..<curve.count {
             beginObject()
@@ -56,6 +60,46 @@ extension JSONWriter {
             member("upper", curve.upper[k])
             endObject()
         }
+        endArray()
+    }
+
+    private static let lowerKey = Array(#"{"lower":"#.utf8)
+    private static let nCensorKey = Array(#","n_censor":"#.utf8)
+    private static let nEventKey = Array(#","n_event":"#.utf8)
+    private static let nRiskKey = Array(#","n_risk":"#.utf8)
+    private static let stdErrKey = Array(#","std_err":"#.utf8)
+    private static let survivalKey = Array(#","survival":"#.utf8)
+    private static let timeKey = Array(#","time":"#.utf8)
+    private static let upperKey = Array(#","upper":"#.utf8)
+
+    /// The same points as the general path writes them, from fixed fragments: a million-point
+    /// curve is most of `icmm analyze`'s output (JSONWriterTests compare the bytes with Foundation).
+    private mutating func writeCompact(_ curve: CurveTable) {
+        beginArray()
+        for k in 0..<curve.count {
+            if k > 0 { appendByte(0x2C) }
+            appendRaw(Self.lowerKey)
+            writeNumber(curve.lower[k])
+            appendRaw(Self.nCensorKey)
+            appendInteger(curve.nCensor[k])
+            appendRaw(Self.nEventKey)
+            appendInteger(curve.nEvent[k])
+            appendRaw(Self.nRiskKey)
+            appendInteger(curve.nRisk[k])
+            appendRaw(Self.stdErrKey)
+            writeNumber(curve.stdErr[k])
+            appendRaw(Self.survivalKey)
+            if !curve.survival[k].isFinite { finiteMiss() }
+            writeNumber(curve.survival[k])
+            appendRaw(Self.timeKey)
+            if !curve.time[k].isFinite { finiteMiss() }
+            writeNumber(curve.time[k])
+            appendRaw(Self.upperKey)
+            writeNumber(curve.upper[k])
+            appendByte(0x7D)
+            flushIfFull()
+        }
+        if curve.count > 0 { markMember() }
         endArray()
     }
 
@@ -136,8 +180,13 @@ extension JSONWriter {
         key("lr_test")
         write(cox.lrTest)
         member("n", cox.n)
+        if let phTest = cox.phTest {
+            key("ph_test")
+            write(phTest)
+        }
         key("score_test")
         write(cox.scoreTest)
+        if let strata = cox.strata { member("strata", strata) }
         key("terms")
         beginArray()
         for term in cox.terms { write(term) }
@@ -145,6 +194,46 @@ extension JSONWriter {
         member("ties", cox.ties)
         key("wald_test")
         write(cox.waldTest)
+        endObject()
+    }
+
+    /// R's `cox.zph(fit, transform = "km")`: one row per covariate, then the global test.
+    public mutating func write(_ test: ProportionalHazardsTest) {
+        beginObject()
+        key("global")
+        beginObject()
+        member("chisq", test.global.chisq)
+        member("df", test.global.df)
+        member("p_value", test.global.pValue)
+        endObject()
+        key("terms")
+        beginArray()
+        for row in test.terms {
+            beginObject()
+            member("chisq", row.chisq)
+            member("covariate", row.covariate)
+            member("df", row.df)
+            member("p_value", row.pValue)
+            endObject()
+        }
+        endArray()
+        member("transform", test.transform)
+        endObject()
+    }
+
+    public mutating func write(_ difference: RestrictedMeanDifference) {
+        beginObject()
+        member("a", difference.a)
+        member("b", difference.b)
+        member("difference", difference.difference)
+        member("lower", difference.lower)
+        member("p_value", difference.pValue)
+        member("ratio", difference.ratio)
+        member("ratio_lower", difference.ratioLower)
+        member("ratio_p_value", difference.ratioPValue)
+        member("ratio_upper", difference.ratioUpper)
+        member("std_err", difference.stdErr)
+        member("upper", difference.upper)
         endObject()
     }
 
@@ -255,6 +344,13 @@ extension JSONWriter {
             extra(&self, "peto_peto")
             key("peto_peto")
             write(petoPeto)
+        }
+        if let differences = report?.rmstDifferences {
+            extra(&self, "rmst_differences")
+            key("rmst_differences")
+            beginArray()
+            for difference in differences { write(difference) }
+            endArray()
         }
         extra(&self, nil)
         endObject()

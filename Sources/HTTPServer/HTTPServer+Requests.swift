@@ -81,6 +81,7 @@ extension HTTPServer {
             state.context = context
             requestContext.pointee = Unmanaged.passRetained(state).toOpaque()
             context.requestBegan()
+            if running.deadlines != nil { icmm_mhd_headers_complete(connection) }
             let verdict = readHead(state, connection: connection, url: url, method: method, uriFinding: finding, context: context)
             switch state.lifecycle.handle(.headers(verdict)) {
             case .refuse:
@@ -136,7 +137,10 @@ extension HTTPServer {
 
     /// libmicrohttpd's completion notice: after the response was sent, or when the client went
     /// away or the daemon stopped. The request's state is released here and nowhere else.
-    func completed(requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>) {
+    func completed(connection: OpaquePointer?, requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>) {
+        if let connection, let deadlines = callbackState.load(ordering: .acquiring)?.takeUnretainedValue().deadlines {
+            icmm_mhd_request_finished(connection, deadlines)
+        }
         guard uriFinding(requestContext.pointee) == nil, let stored = requestContext.pointee else {
             requestContext.pointee = nil
             return

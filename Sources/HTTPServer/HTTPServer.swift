@@ -21,6 +21,10 @@ public struct HTTPServerConfiguration: Sendable {
     public var connectionsPerAddress: Int = 64
     /// Seconds of inactivity before an idle connection is closed.
     public var connectionTimeoutSeconds: Int = 30
+    /// Seconds a new connection has to send its complete request headers (0: no deadline). The
+    /// idle timeout alone cannot stop a client that sends one byte a second. A kept-alive
+    /// connection has `connectionTimeoutSeconds` for each later request's headers.
+    public var headerDeadlineSeconds: Int = 10
     /// Per-connection memory pool; it also caps the size of the request headers (431 above it).
     public var connectionMemoryLimit: Int = 32 * 1024
     /// Requests with more query parameters get 414 at once.
@@ -96,6 +100,8 @@ public final class HTTPServer: @unchecked Sendable {
         // @unchecked: `daemon` is written once, by start() right after MHD_start_daemon returns
         // (a callback that runs before then sees nil and does without it).
         var daemon: OpaquePointer?
+        /// The header-deadline reaper's state (C), stopped after the daemon.
+        var deadlines: UnsafeMutableRawPointer?
         let contexts: EventLoopContexts
         let workers: WorkerPool
         let accessLog: AccessLog
@@ -154,6 +160,7 @@ public final class HTTPServer: @unchecked Sendable {
         // Request ids carry the thread's slot in two hex digits (see `EventLoopContext`).
         guard (1...256).contains(configuration.threads) else { throw .invalidConfiguration("threads must be between 1 and 256") }
         guard configuration.maxBodyBytes >= 0 else { throw .invalidConfiguration("max body must not be negative") }
+        guard configuration.headerDeadlineSeconds >= 0 else { throw .invalidConfiguration("the header deadline must not be negative") }
         guard configuration.connectionLimit >= 1, configuration.connectionsPerAddress >= 1 else {
             throw .invalidConfiguration("connection limits must be at least 1")
         }
@@ -172,20 +179,27 @@ public final class HTTPServer: @unchecked Sendable {
         let running = Running(contexts: contexts, workers: workers, accessLog: accessLog)
         callbackState.store(Unmanaged.passUnretained(running), ordering: .releasing)
         if configuration.tls != nil && icmm_mhd_supports_tls() == 0 { throw .tlsUnsupported }
-        let started = startDaemon(host: configuration.host, port: configuration.port, threads: configuration.threads, context: context)
+        var deadlines: UnsafeMutableRawPointer?
+        let started = startDaemon(
+            host: configuration.host, port: configuration.port, threads: configuration.threads, context: context, deadlines: &deadlines)
         guard let started else {
             callbackState.store(nil, ordering: .releasing)
             _ = workers.shutdown(deadline: .now)
             accessLog.close()
             // Tell a bad certificate from a busy port: a throwaway TLS daemon on a free loopback port.
-            if configuration.tls != nil, let probe = startDaemon(host: "127.0.0.1", port: 0, threads: 1, context: context) {
+            var probeDeadlines: UnsafeMutableRawPointer?
+            if configuration.tls != nil,
+                let probe = startDaemon(host: "127.0.0.1", port: 0, threads: 1, context: context, deadlines: &probeDeadlines)
+            {
                 MHD_stop_daemon(probe)
+                icmm_mhd_deadlines_stop(probeDeadlines)
                 throw .daemonDidNotStart(host: configuration.host, port: configuration.port)
             }
             if configuration.tls != nil { throw .tlsRejected }
             throw .daemonDidNotStart(host: configuration.host, port: configuration.port)
         }
         running.daemon = started
+        running.deadlines = deadlines
         self.running = running
         port = icmm_mhd_bound_port(started)
         logger.info(
@@ -197,7 +211,9 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     /// The corresponding C function is `MHD_start_daemon` (through `icmm_mhd_start`).
-    private func startDaemon(host: String, port: UInt16, threads: Int, context: UnsafeMutableRawPointer) -> OpaquePointer? {
+    private func startDaemon(
+        host: String, port: UInt16, threads: Int, context: UnsafeMutableRawPointer, deadlines: inout UnsafeMutableRawPointer?
+    ) -> OpaquePointer? {
         var flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_USE_ITC.rawValue | MHD_USE_ERROR_LOG.rawValue
         flags |= MHD_ALLOW_SUSPEND_RESUME.rawValue
         let tls = configuration.tls
@@ -205,8 +221,11 @@ public final class HTTPServer: @unchecked Sendable {
         return withOptionalCString(tls?.certificatePEM) { certificate in
             withOptionalCString(tls?.privateKeyPEM) { key in
                 withOptionalCString(tls?.priorities) { priorities in
-                    host.withCString { host in
+                    host.withCString { host in withUnsafeMutablePointer(to: &deadlines) { deadlinesOut in
             var config = icmm_mhd_config()
+            config.header_deadline_seconds = UInt32(max(0, configuration.headerDeadlineSeconds))
+            config.keepalive_deadline_seconds = UInt32(max(configuration.headerDeadlineSeconds, configuration.connectionTimeoutSeconds))
+            config.deadlines_out = deadlinesOut
             config.tls_cert_pem = certificate
             config.tls_key_pem = key
             config.tls_priorities = priorities
@@ -229,7 +248,7 @@ public final class HTTPServer: @unchecked Sendable {
             config.accept_policy = acceptPolicy
             config.accept_policy_context = context
             return icmm_mhd_start(&config)
-                    }
+                    } }
                 }
             }
         }
@@ -253,6 +272,7 @@ public final class HTTPServer: @unchecked Sendable {
         // No resume from here on: MHD_stop_daemon frees the connections.
         running.resumeGate.withLock { $0 = false }
         MHD_stop_daemon(daemon)
+        icmm_mhd_deadlines_stop(running.deadlines)
         if listenSocket >= 0 { close(listenSocket) }
         callbackState.store(nil, ordering: .releasing)
         self.running = nil
@@ -314,9 +334,9 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         requestContext: requestContext)
 }
 
-private let completedHandler: MHD_RequestCompletedCallback = { cls, _, requestContext, _ in
+private let completedHandler: MHD_RequestCompletedCallback = { cls, connection, requestContext, _ in
     guard let cls, let requestContext else { return }
-    Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().completed(requestContext: requestContext)
+    Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().completed(connection: connection, requestContext: requestContext)
 }
 
 private let acceptPolicy: MHD_AcceptPolicyCallback = { cls, _, _ in

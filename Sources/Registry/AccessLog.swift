@@ -37,8 +37,18 @@ public final class AccessLog: Sendable {
     let now: @Sendable () -> Date
     /// Entries older than this are deleted (hourly, and at start); nil keeps everything.
     public let retention: Duration?
+    /// A read as buffered: the time as a number, formatted by the flushing thread, not the request's.
+    struct PendingEntry {
+        let at: Date
+        let keyID: String?
+        let site: String
+        let route: String
+        let requestID: String
+        let caseCount: Int
+    }
+
     private struct State {
-        var buffer: [AccessEntry] = []
+        var buffer: [PendingEntry] = []
         var stopped = false
         var lastPrune: ContinuousClock.Instant?
     }
@@ -79,8 +89,7 @@ public final class AccessLog: Sendable {
 
     /// Records a read. Cheap: a lock and an append.
     public func record(keyID: String?, site: String, route: String, requestID: String, caseCount: Int) {
-        let entry = AccessEntry(
-            at: Timestamp.string(now()), keyID: keyID, site: site, route: route, requestID: requestID, caseCount: caseCount)
+        let entry = PendingEntry(at: now(), keyID: keyID, site: site, route: route, requestID: requestID, caseCount: caseCount)
         let full = state.withLock { state -> Bool in
             state.buffer.append(entry)
             return state.buffer.count >= AccessLog.bufferLimit
@@ -95,7 +104,7 @@ public final class AccessLog: Sendable {
     /// Writes the buffered entries in one transaction, grouped with concurrent case writes.
     /// On failure the entries go back to the buffer for the next attempt.
     public func flush() {
-        let batch = state.withLock { state -> [AccessEntry] in
+        let batch = state.withLock { state -> [PendingEntry] in
             let batch = state.buffer
             state.buffer = []
             return batch
@@ -107,7 +116,7 @@ public final class AccessLog: Sendable {
                     // One cached statement, reset between rows.
                     try connection.run(
                         "INSERT INTO access_log (at, key_id, site, route, request_id, case_count) VALUES (?, ?, ?, ?, ?, ?)",
-                        [entry.at, entry.keyID, entry.site, entry.route, entry.requestID, entry.caseCount])
+                        [Timestamp.string(entry.at), entry.keyID, entry.site, entry.route, entry.requestID, entry.caseCount])
                 }
             }
         } catch {

@@ -247,8 +247,11 @@ extension KaplanMeierPlot {
     }
 
     /// "95%", "97.5%".
-    var confLabel: String {
-        let percent = confLevel.isFinite ? confLevel * 100 : 95
+    var confLabel: String { Self.percent(confLevel) }
+
+    /// A confidence level as a percentage label ("95%", "97.5%"), shared by every plot.
+    static func percent(_ level: Double) -> String {
+        let percent = level.isFinite ? level * 100 : 95
         let whole = (percent - percent.rounded()).magnitude < 1e-9
         return SVGText.fixed(percent, whole ? 0 : 1) + "%"
     }

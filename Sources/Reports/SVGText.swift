@@ -71,6 +71,11 @@ enum SVGText {
         p < 0.001 ? "p < 0.001" : "p = " + fixed(min(p, 1), 3)
     }
 
+    /// A p-value in a table column headed "p": "< 0.001" or three decimals.
+    static func pValueColumn(_ p: Double) -> String {
+        p < 0.001 ? "< 0.001" : fixed(min(p, 1), 3)
+    }
+
     /// A time on an axis with step `step`: as many decimals as the step needs (0 for whole steps).
     static func tick(_ v: Double, step: Double) -> String {
         var decimals = 0

@@ -256,15 +256,30 @@ public enum SurvivalAnalysis {
         var lookup: [String: Int] = [:]
         var raw = [Int](repeating: 0, count: n)
         var firstSeen: [String] = []
+        var last = -1
         for i in 0..<n {
             let key = group[i]
-            if let g = lookup[key] {
-                raw[i] = g
-            } else {
-                lookup[key] = firstSeen.count
-                raw[i] = firstSeen.count
+            // Few distinct keys is the rule: comparing small strings is much cheaper than hashing.
+            if last >= 0, firstSeen[last] == key {
+                raw[i] = last
+                continue
+            }
+            var found = -1
+            if firstSeen.count <= 8 {
+                for (k, seen) in firstSeen.enumerated() where seen == key {
+                    found = k
+                    break
+                }
+            } else if let g = lookup[key] {
+                found = g
+            }
+            if found < 0 {
+                found = firstSeen.count
+                lookup[key] = found
                 firstSeen.append(key)
             }
+            raw[i] = found
+            last = found
         }
         let sortedKeys = firstSeen.sorted()
         var remap = [Int](repeating: 0, count: firstSeen.count)
@@ -364,7 +379,7 @@ public enum SurvivalAnalysis {
         let fit = try CoxModel.fitSorted(sorted, columns: columns, terms: terms, strata: strata)
         let ph = phTest
             ? try CoxModel.phTestSorted(fit: fit, sorted, columns: columns, covariates: spans, strata: strata) : nil
-        let z = Distributions.normalQuantile(1 - (1 - confLevel) / 2)
+        let z = Distributions.twoSidedCriticalValue(level: confLevel)
         let se = fit.standardErrors
         var coxTerms: [CoxTerm] = []
         for j in 0..<terms.count {

@@ -28,6 +28,12 @@ public struct CSVInput: Sendable {
     public var droppedRows: Int
 }
 
+/// Competing-risks subjects read from a CSV file (`icmm analyze --competing`).
+public struct CompetingCSVInput: Sendable {
+    public var data: CompetingRisksData
+    public var droppedRows: Int
+}
+
 /// CSV text in, analysis columns out (pure: the caller reads the file).
 ///
 /// Format: RFC 4180 (comma separated, optional double quotes with `""` escapes, LF or CRLF line
@@ -37,11 +43,30 @@ public struct CSVInput: Sendable {
 public enum SurvivalCSV {
 
     public static func read(_ text: String, columns: CSVColumns) throws(SurvivalError) -> CSVInput {
+        try parse(text, columns: columns, eventIsCause: false).input
+    }
+
+    /// Reads competing-risks subjects: the event column holds 0 for censored and any other
+    /// value names a cause (kept as text, trimmed); `numeric` and `categorical` are the
+    /// Fine-Gray covariates, `group` the incidence groups. `entry` is not supported (cmprsk has
+    /// no delayed entry) and is refused.
+    public static func readCompeting(_ text: String, columns: CSVColumns) throws(SurvivalError) -> CompetingCSVInput {
+        if columns.entry != nil { throw .invalidOption("competing risks do not support delayed entry") }
+        let (input, cause) = try parse(text, columns: columns, eventIsCause: true)
+        return CompetingCSVInput(
+            data: CompetingRisksData(
+                time: input.data.time, cause: cause, group: input.data.group, covariates: input.data.covariates),
+            droppedRows: input.droppedRows)
+    }
+
+    private static func parse(
+        _ text: String, columns: CSVColumns, eventIsCause: Bool
+    ) throws(SurvivalError) -> (input: CSVInput, cause: [String]) {
         var text = text
-        var result: Result<CSVInput, SurvivalError> = .failure(.csvEmpty)
+        var result: Result<(CSVInput, [String]), SurvivalError> = .failure(.csvEmpty)
         text.withUTF8 { bytes in
             do throws(SurvivalError) {
-                result = .success(try parse(bytes, columns: columns))
+                result = .success(try parse(bytes, columns: columns, eventIsCause: eventIsCause))
             } catch {
                 result = .failure(error)
             }
@@ -53,9 +78,9 @@ public enum SurvivalCSV {
         case time, event, entry, group, numeric(Int), categorical(Int)
     }
 
-    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, columns: CSVColumns) throws(SurvivalError)
-        -> CSVInput
-    {
+    private static func parse(
+        _ bytes: UnsafeBufferPointer<UInt8>, columns: CSVColumns, eventIsCause: Bool
+    ) throws(SurvivalError) -> (CSVInput, [String]) {
         var reader = LineReader(bytes: bytes)
         guard let headerLine = try reader.nextRecord() else { throw .csvEmpty }
         var header = headerLine.fields.map { reader.string($0).trimmingSpaces() }
@@ -92,7 +117,8 @@ public enum SurvivalCSV {
         var numeric = [[Double]](repeating: [], count: columns.numeric.count)
         var categorical = [[String]](repeating: [], count: columns.categorical.count)
         var dropped = 0
-        var rowTime = 0.0, rowEvent = false, rowEntry = 0.0, rowGroup = ""
+        var rowTime = 0.0, rowEvent = false, rowEntry = 0.0, rowGroup = "", rowCause = ""
+        var cause: [String] = []
         var rowNumeric = [Double](repeating: 0, count: columns.numeric.count)
         var rowCategorical = [String](repeating: "", count: columns.categorical.count)
 
@@ -119,6 +145,8 @@ public enum SurvivalCSV {
                         throw .csvInvalidValue(line: line, column: name, expected: "a finite number >= 0")
                     }
                     rowEntry = v
+                case .event where eventIsCause:
+                    rowCause = raw
                 case .event:
                     switch raw.lowercased() {
                     case "1", "true": rowEvent = true
@@ -146,7 +174,7 @@ public enum SurvivalCSV {
                     line: line, column: columns.entry!, expected: "an entry time before the exit time")
             }
             time.append(rowTime)
-            event.append(rowEvent)
+            if eventIsCause { cause.append(rowCause) } else { event.append(rowEvent) }
             if columns.entry != nil { entry.append(rowEntry) }
             if columns.group != nil { group.append(rowGroup) }
             for k in 0..<rowNumeric.count { numeric[k].append(rowNumeric[k]) }
@@ -160,7 +188,7 @@ public enum SurvivalCSV {
         let data = SurvivalData(
             time: time, event: event, entry: columns.entry == nil ? nil : entry,
             group: columns.group == nil ? nil : group, covariates: covariates)
-        return CSVInput(data: data, droppedRows: dropped)
+        return (CSVInput(data: data, droppedRows: dropped), cause)
     }
 }
 

@@ -81,6 +81,14 @@ public struct RestrictedMean: Codable, Sendable, Equatable {
         case tau, estimate
         case stdErr = "std_err"
     }
+
+    /// Non-finite values (a huge tau overflows the variance) encode as null, never as an error.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeNullable(tau, forKey: .tau)
+        try c.encodeNullable(estimate, forKey: .estimate)
+        try c.encodeNullable(stdErr, forKey: .stdErr)
+    }
 }
 
 /// A Kaplan-Meier curve as columns; encodes as an array of
@@ -264,6 +272,13 @@ public struct ChiSquareTest: Codable, Sendable, Equatable {
         case statistic, df
         case pValue = "p_value"
     }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeNullable(statistic, forKey: .statistic)
+        try c.encode(df, forKey: .df)
+        try c.encodeNullable(pValue, forKey: .pValue)
+    }
 }
 
 /// One Cox model term.
@@ -283,6 +298,19 @@ public struct CoxTerm: Codable, Sendable, Equatable {
         case hazardRatio = "hazard_ratio"
         case stdErr = "std_err"
         case pValue = "p_value"
+    }
+
+    /// Non-finite values (e.g. limits at a confidence level a hair below 1) encode as null.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(term, forKey: .term)
+        try c.encodeNullable(coef, forKey: .coef)
+        try c.encodeNullable(hazardRatio, forKey: .hazardRatio)
+        try c.encodeNullable(stdErr, forKey: .stdErr)
+        try c.encodeNullable(z, forKey: .z)
+        try c.encodeNullable(pValue, forKey: .pValue)
+        try c.encodeNullable(lower, forKey: .lower)
+        try c.encodeNullable(upper, forKey: .upper)
     }
 }
 

@@ -27,6 +27,9 @@ public enum SurvivalError: Error, Equatable, Sendable, CustomStringConvertible {
     case infiniteCoefficient(term: String)
     /// Newton-Raphson did not converge within the iteration limit.
     case coxDidNotConverge(iterations: Int)
+    /// A Fine-Gray model (for the named cause) that did not converge, as `cmprsk::crr` reports
+    /// `converged = FALSE` (iteration limit, or the step search failed).
+    case fineGrayDidNotConverge(cause: String, iterations: Int)
     /// A test statistic's variance matrix could not be inverted.
     case singularVariance
     /// CSV input: no header line.
@@ -61,6 +64,8 @@ public enum SurvivalError: Error, Equatable, Sendable, CustomStringConvertible {
             return "Cox coefficient for '\(term)' is not finite (monotone likelihood)"
         case .coxDidNotConverge(let iterations):
             return "Cox model did not converge in \(iterations) iterations"
+        case .fineGrayDidNotConverge(let cause, let iterations):
+            return "Fine-Gray model for cause '\(cause)' did not converge in \(iterations) iterations"
         case .singularVariance: return "the variance matrix of the test is singular"
         case .csvEmpty: return "CSV input is empty (a header line is required)"
         case .csvMissingColumn(let name): return "CSV has no column named '\(name)'"

@@ -73,6 +73,12 @@ struct Analyze: ParsableCommand {
     @Option(help: ArgumentHelp("Categorical Cox covariates, comma separated.", valueName: "columns"))
     var coxFactor: String?
 
+    @Option(help: ArgumentHelp("Stratify the Cox model by this column (R: + strata(column)): a baseline hazard per value.", valueName: "column"))
+    var strata: String?
+
+    @Flag(help: "Test the Cox model's proportional hazards (R: cox.zph(fit, transform = \"km\")).")
+    var phTest = false
+
     @Flag(help: "Indent the JSON output.")
     var pretty = false
 
@@ -85,6 +91,12 @@ struct Analyze: ParsableCommand {
         if let tau, !(tau.isFinite && tau > 0) { throw ValidationError("--tau must be a number > 0.") }
         _ = try Self.numbers(times, option: "--times")
         _ = try Self.numbers(quantiles, option: "--quantiles")
+        if strata != nil || phTest, Self.names(cox).isEmpty && Self.names(coxFactor).isEmpty {
+            throw ValidationError("--strata and --ph-test need a Cox model (--cox or --cox-factor).")
+        }
+        if let strata, (Self.names(cox) + Self.names(coxFactor)).contains(strata) {
+            throw ValidationError("--strata '\(strata)' cannot also be a Cox covariate.")
+        }
     }
 
     func run() throws {
@@ -96,16 +108,25 @@ struct Analyze: ParsableCommand {
                 throw AnalyzeError("cannot read '\(csv)'")
             }
             let text = String(decoding: bytes, as: UTF8.self)
-            input = try SurvivalCSV.read(
+            // The strata column is read as one more categorical column (rows missing it are dropped
+            // like any other), then taken out of the covariates.
+            var read = try SurvivalCSV.read(
                 text,
                 columns: CSVColumns(
                     time: time, event: event, entry: entry, group: group,
-                    numeric: Self.names(cox), categorical: Self.names(coxFactor)))
+                    numeric: Self.names(cox), categorical: Self.names(coxFactor) + (strata.map { [$0] } ?? [])))
+            if let strata, let index = read.data.covariates.firstIndex(where: { $0.name == strata }),
+                case .categorical(let values) = read.data.covariates[index].values
+            {
+                read.data.covariates.remove(at: index)
+                read.data.strata = Strata(name: strata, values: values)
+            }
+            input = read
         }
         let parsed = clock.now
         let options = AnalysisOptions(
             confType: confType, confLevel: confLevel, landmarks: try Self.numbers(times, option: "--times"),
-            tau: tau, quantiles: try Self.numbers(quantiles, option: "--quantiles"))
+            tau: tau, quantiles: try Self.numbers(quantiles, option: "--quantiles"), phTest: phTest)
 
         var stageTimes: [(String, Duration)] = []
         var stagePeaks: [(String, Double)] = []

@@ -48,6 +48,9 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Most simultaneous connections from one IP address; more are closed at once.", valueName: "n"))
     var connectionsPerAddress: Int = 64
 
+    @Option(help: ArgumentHelp("Seconds a new connection has to send its complete request headers; 0: no deadline.", valueName: "seconds"))
+    var headerTimeout: Int = 10
+
     @Option(help: ArgumentHelp("Requests with more query parameters get 414.", valueName: "n"))
     var maxQueryParameters: Int = 256
 
@@ -116,6 +119,7 @@ struct Serve: ParsableCommand {
         guard connectionLimit >= 1 else { throw ValidationError("--connection-limit must be at least 1.") }
         guard connectionTimeout >= 1 else { throw ValidationError("--connection-timeout must be at least 1 second.") }
         guard connectionsPerAddress >= 1 else { throw ValidationError("--connections-per-address must be at least 1.") }
+        guard headerTimeout >= 0 else { throw ValidationError("--header-timeout must not be negative.") }
         guard maxQueryParameters >= 1 else { throw ValidationError("--max-query-parameters must be at least 1.") }
         guard !accessLog.isEmpty else { throw ValidationError("--access-log: give stderr, off or a file path.") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together.") }
@@ -190,6 +194,7 @@ struct Serve: ParsableCommand {
         configuration.drainTimeoutSeconds = drainSeconds
         configuration.blockingWorkers = workers
         configuration.connectionsPerAddress = connectionsPerAddress
+        configuration.headerDeadlineSeconds = headerTimeout
         configuration.maxQueryParameters = maxQueryParameters
         configuration.accessLog.format = logFormat
         if let tlsCert, let tlsKey {

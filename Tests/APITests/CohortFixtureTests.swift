@@ -48,7 +48,8 @@ import Testing
 
     @Test func theFixtureIsComplete() {
         #expect(Self.survivalFixtures.count == 7)
-        #expect(Self.coxFixtures == ["cox_os_sex_age"])
+        #expect(Self.coxFixtures == ["cox_os_sex_age", "cox_os_sex_age_ph", "cox_os_sex_age_strata_localization_ph"])
+        #expect(Self.survivalFixtures.allSatisfy { Self.fixture("survival", $0)?["expected"]?["rmst_differences"]?.arrayValue?.count == 1 })
         #expect(Self.expected["generator"]?["survival_version"] == "3.5.3")
     }
 
@@ -89,6 +90,25 @@ import Testing
             Comment(
                 rawValue: "\(name) (\(query)): \(mismatches.count) mismatches\n"
                     + mismatches.prefix(12).joined(separator: "\n")))
+    }
+
+    /// Strata and covariates the data cannot support are refused naming the field (issue 10).
+    @Test func badStrataAndCovariatesAreRefusedNamingThem() throws {
+        let (service, analyst) = try Self.serviceWithCases()
+        for (query, name) in [
+            ("covariates=sex&strata=colour", "strata"), ("covariates=sex&strata=sex", "strata"),
+            ("covariates=sex&ph_test=yes", "ph_test"), ("covariates=sex&strata=localization&strata=sex", "strata"),
+        ] {
+            let response = try service.client.get("/v1/cohorts/cox?" + query, headers: [analyst])
+            #expect(response.status == 400, "\(query): \(response.status)")
+            #expect(response.jsonValue?["errors"]?.arrayValue?.first?["path"] == .string(name), "\(query)")
+        }
+        // Every lung case has the same therapy class: one level.
+        for (query, name) in [("covariates=sex&strata=therapy_class", "therapy_class"), ("covariates=therapy_class", "therapy_class")] {
+            let response = try service.client.get("/v1/cohorts/cox?" + query, headers: [analyst])
+            #expect(response.status == 422, "\(query): \(response.status)")
+            #expect(response.jsonValue?["detail"]?.stringValue?.contains("'\(name)") == true, "\(query): \(response.text)")
+        }
     }
 
     @Test func aRepeatedQueryWithItsETagIsNotModifiedUntilACaseChanges() throws {

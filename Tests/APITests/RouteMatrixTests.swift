@@ -15,6 +15,8 @@ import Testing
         "GET /readyz": nil,
         "GET /openapi.yaml": nil,
         "GET /dashboard": nil,
+        "GET /dashboard/app.js": nil,
+        "GET /dashboard/style.css": nil,
         "POST /v1/classify": nil,
         "GET /metrics": [.admin],
         "GET /v1/audit": [.admin],
@@ -31,6 +33,9 @@ import Testing
         "GET /v1/cohorts/survival": [.submitter, .analyst, .admin],
         "GET /v1/cohorts/survival.svg": [.submitter, .analyst, .admin],
         "GET /v1/cohorts/cox": [.submitter, .analyst, .admin],
+        "GET /v1/cohorts/cox.svg": [.submitter, .analyst, .admin],
+        "GET /v1/cohorts/incidence": [.submitter, .analyst, .admin],
+        "GET /v1/cohorts/incidence.svg": [.submitter, .analyst, .admin],
         "GET /v1/cohorts/summary": [.submitter, .analyst, .admin],
         "GET /v1/cohorts/dataset.csv": [.submitter, .analyst, .admin],
     ]

@@ -117,6 +117,28 @@ private func head(_ lines: String...) -> [UInt8] {
     }
 }
 
+@Suite struct HeaderDeadlineTests {
+    /// A client trickling its headers one byte at a time is closed once the deadline passes,
+    /// although it is never idle; a client that completes its headers is served.
+    @Test func aSlowHeaderClientIsClosedAtTheDeadline() throws {
+        let server = try hostileServer { $0.headerDeadlineSeconds = 1 }
+        defer { server.stop() }
+        let client = HTTPTestClient(port: server.port)
+        let slow = try client.openConnection()
+        defer { close(slow) }
+        _ = Array("GET /hello HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8).withUnsafeBytes { send(slow, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var closed = false
+        // The deadline is 1 s (checked every second); give up after 10 s of trickling.
+        for _ in 0..<50 where !closed {
+            var byte: UInt8 = 0x61
+            if send(slow, &byte, 1, Int32(MSG_NOSIGNAL)) < 0 { closed = true }
+            if HTTPTestClient.isClosedByServer(slow, timeout: .milliseconds(200)) { closed = true }
+        }
+        #expect(closed)
+        #expect(try client.get("/hello").status == 200)
+    }
+}
+
 /// Credentials before bodies: a route's admission check runs on the headers.
 @Suite struct AdmissionTests {
     struct Unauthorized: HTTPResponseError {

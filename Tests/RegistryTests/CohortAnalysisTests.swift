@@ -11,7 +11,7 @@ import Testing
     /// 12 OD cases (6 deaths), 3 CNS cases, 1 without a survival time.
     static let rows: [CohortRow] = {
         var rows: [CohortRow] = []
-        for i in 0..<12 { rows.append(row(days: 30 * (i + 1), dead: i % 2 == 0, sex: i % 3 == 0 ? "male" : "female", birthYear: 1940 + i % 5)) }
+        for i in 0..<12 { rows.append(row(days: 30 * (i + 1), dead: i % 2 == 0, sex: i % 2 == 0 ? "male" : "female", birthYear: 1940 + i % 5)) }
         for i in 0..<3 { rows.append(row(days: 40 * (i + 1), dead: true, localization: "CNS", iss: nil)) }
         rows.append(row(days: -5, dead: true))
         return rows
@@ -55,7 +55,9 @@ import Testing
     @Test func coxIsSuppressedBelowTheMinimum() throws {
         let query = CoxQuery(selection: CohortSelection(), covariates: [.field(.sex)])
         let hidden = try CohortAnalysis(minCellSize: 20).cox(query, rows: Self.rows)
-        #expect(hidden.suppressed && hidden.cox == nil && hidden.n == 15)
+        // Both sexes are below 20: their cases leave the model, which is then empty and hidden.
+        #expect(hidden.suppressed && hidden.cox == nil && hidden.n == 0)
+        #expect(hidden.suppressedLevels == [SuppressedLevel(covariate: "sex", level: "female", n: 9), SuppressedLevel(covariate: "sex", level: "male", n: 6)])
         let body = try JSONValue.parse(hidden.json(CohortContext(dataVersion: 1)))
         #expect(body["cox"] == .null && body["suppressed"] == true && body["reference_levels"] == nil)
 
@@ -64,6 +66,12 @@ import Testing
         #expect(shown.referenceLevels == ["sex": "female"])
         #expect(shown.cox?.terms.map(\.term) == ["sexmale", "age_at_ic_diagnosis"])
         #expect(shown.droppedRows == 1)
+        #expect(shown.suppressedLevels.isEmpty)
+        // CNS (3 cases) leaves the model; localization then has one level: refused naming it.
+        #expect(throws: SurvivalError.covariateHasNoVariation(term: "localization")) {
+            try CohortAnalysis(minCellSize: 5).cox(
+                CoxQuery(selection: CohortSelection(), covariates: [.field(.localization), .field(.sex)]), rows: Self.rows)
+        }
     }
 
     /// The API refuses such a level (400); the module reports what is not finite as null, with a reason.

@@ -63,6 +63,21 @@ import Testing
 
     final class Collector: @unchecked Sendable { var bytes: [UInt8] = [] }
 
+    /// Non-integral numbers are written as Swift's `description` writes them.
+    @Test func numbersReadAsTheirDescription() throws {
+        var generator = SystemRandomNumberGenerator()
+        var values: [Double] = [0.1, 1e-5, 1e-300, 5e-324, 1.7976931348623157e308, 9.5e15, 123.456, -0.5, 2.0 / 3.0]
+        for _ in 0..<20_000 {
+            values.append(Double(bitPattern: generator.next()))
+            values.append(Double.random(in: -1e6...1e6, using: &generator))
+        }
+        for value in values where value.isFinite && !(value.rounded(.towardZero) == value && abs(value) < 9.0e15) {
+            var writer = JSONWriter()
+            writer.number(value)
+            #expect(String(decoding: writer.bytes, as: UTF8.self) == value.description)
+        }
+    }
+
     @Test func scalarsAndEscapes() throws {
         var writer = JSONWriter()
         writer.beginObject()

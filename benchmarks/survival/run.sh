@@ -31,3 +31,18 @@ if [ -x /usr/bin/time ]; then timev=(/usr/bin/time -v -o "$out/time_v.txt"); fi
 
 Rscript "$here/report.R" "$out/r.json" "$out/swift.json" "$out/swift_report.json" "$out/time_v.txt" \
     | tee "$out/summary.txt"
+
+# Issue 10: the whole process, side by side: Rscript reading the CSV and calling survfit +
+# survdiff + coxph, against icmm analyze reading the same CSV and writing its whole JSON report
+# (every curve point) to a file. Wall-clock seconds and peak RSS from /usr/bin/time.
+echo "== whole process (wall clock, max RSS), one run each"
+/usr/bin/time -f "%e %M" -o "$out/r_whole.txt" Rscript "$here/r_timings.R" "$data" > /dev/null
+/usr/bin/time -f "%e %M" -o "$out/swift_whole.txt" "$bin" analyze --csv "$data" --time time --event status --group group \
+    --cox x1,x2 > "$out/swift_report_whole.json"
+read -r r_s r_kb < <(tail -1 "$out/r_whole.txt")
+read -r s_s s_kb < <(tail -1 "$out/swift_whole.txt")
+awk -v r="$r_s" -v s="$s_s" -v rk="$r_kb" -v sk="$s_kb" -v bytes="$(stat -c %s "$out/swift_report_whole.json")" 'BEGIN {
+    printf "Rscript (read.csv + survfit + survdiff + coxph): %.2f s, max RSS %.0f MB\n", r, rk / 1024
+    printf "icmm analyze (CSV in, %.0f MB of JSON out):      %.2f s, max RSS %.0f MB\n", bytes / 1048576, s, sk / 1024
+    printf "whole-process ratio R/icmm: %.1fx (target >= 10x); icmm peak memory %.0f MB (target < 400 MB)\n", r / s, sk / 1024
+}' | tee -a "$out/summary.txt"

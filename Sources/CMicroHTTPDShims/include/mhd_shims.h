@@ -27,6 +27,9 @@ typedef struct icmm_mhd_config {
     const char *tls_priorities;
     MHD_AcceptPolicyCallback accept_policy;
     void *accept_policy_context;
+    unsigned int header_deadline_seconds;    /* 0: none; else a connection's first request headers must be in by then */
+    unsigned int keepalive_deadline_seconds; /* the same for each later request of a kept-alive connection */
+    void **deadlines_out;                    /* receives the deadline state, for icmm_mhd_deadlines_stop */
 } icmm_mhd_config;
 
 /// What icmm_mhd_check_uri found in a raw request target, left in the request's context pointer
@@ -62,6 +65,15 @@ int icmm_mhd_client_address(struct MHD_Connection *connection, char *buffer, siz
 /// few instructions, where pthread_getspecific is a call through the dynamic TLS machinery.
 void *icmm_thread_context_get(void);
 void icmm_thread_context_set(void *context);
+
+/// Stops the header-deadline reaper of a daemon (after MHD_stop_daemon) and frees its state.
+void icmm_mhd_deadlines_stop(void *deadlines);
+
+/// The request's headers are in: its connection is no longer subject to the header deadline.
+void icmm_mhd_headers_complete(struct MHD_Connection *connection);
+
+/// A request completed: the connection waits for the next request's headers, under the keep-alive deadline.
+void icmm_mhd_request_finished(struct MHD_Connection *connection, void *deadlines);
 
 /// Names the calling thread (at most 15 bytes are kept), for ps and /proc. pthread_setname_np
 /// needs _GNU_SOURCE, which Swift's Glibc module does not define.

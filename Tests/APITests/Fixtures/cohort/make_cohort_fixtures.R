@@ -68,6 +68,12 @@
 #                              "lr_test": {"statistic", "df", "p_value"},
 #                              "wald_test": {...}, "score_test": {...} },
 #                     "reference_levels": {"sex": "female"} } }
+#     (with ph_test=true: "cox"."ph_test" = {"transform": "km", "terms": [{"covariate", "chisq",
+#      "df", "p_value"}], "global": {...}} from cox.zph(fit, transform = "km"); with
+#      strata=localization: coxph(... + strata(localization)) and "cox"."strata" = "localization")
+#   survival entries also hold "rmst_differences": [{"a", "b", "difference", "std_err", "lower",
+#     "upper", "p_value", "ratio", "ratio_lower", "ratio_upper", "ratio_p_value"}] for every pair
+#     a < b, from the groups' RMST (print(survfit, rmean = tau)) as issue 10 defines them
 #   ]
 # }
 # Group order is the code-point order of the keys (female < male, CNS < OD), as the service
@@ -209,6 +215,26 @@ followup <- function(data, delayed, conf_type) {
   list(estimate = scalar(q$quantile), lower = scalar(q$lower), upper = scalar(q$upper))
 }
 
+# RMST differences and ratios for every pair a < b in key order (issue 10), from the per-group
+# RMST and standard error of print(survfit, rmean = tau): se = sqrt(se_a^2 + se_b^2); the ratio by
+# the delta method on the log scale; normal limits at 0.95; two-sided p-values.
+rmst_differences <- function(groups) {
+  z <- qnorm(0.975)
+  out <- list()
+  for (i in seq_len(length(groups) - 1)) for (j in (i + 1):length(groups)) {
+    a <- groups[[i]]$rmst; b <- groups[[j]]$rmst
+    dif <- a$estimate - b$estimate; se <- sqrt(a$std_err^2 + b$std_err^2)
+    lr <- log(a$estimate / b$estimate)
+    lse <- sqrt((a$std_err / a$estimate)^2 + (b$std_err / b$estimate)^2)
+    out[[length(out) + 1]] <- list(
+      a = groups[[i]]$key, b = groups[[j]]$key, difference = dif, std_err = se,
+      lower = dif - z * se, upper = dif + z * se, p_value = 2 * pnorm(-abs(dif / se)),
+      ratio = exp(lr), ratio_lower = exp(lr - z * lse), ratio_upper = exp(lr + z * lse),
+      ratio_p_value = 2 * pnorm(-abs(lr / lse)))
+  }
+  out
+}
+
 # One survival query: `subset` filters rows, `by` is the grouping column, `origin` decides the
 # time scale, `unit` multiplies months back to days when asked for.
 survival_query <- function(name, query, by, conf_type = "log", subset = rep(TRUE, nrow(d)),
@@ -235,6 +261,7 @@ survival_query <- function(name, query, by, conf_type = "log", subset = rep(TRUE
                    conf_level = 0.95, n = nrow(data), events = sum(data$dead))
   if (delayed) expected$delayed_entry <- TRUE
   expected$groups <- group_reports(fit, keys, times, tau)
+  expected$rmst_differences <- rmst_differences(expected$groups)
   absent <- list()
   if (delayed) {
     absent <- list("logrank", "peto_peto")
@@ -272,8 +299,11 @@ survival_fixtures <- list(
 
 # ---- Cox -----------------------------------------------------------------------------------------
 
-cox_fixture <- function() {
-  fit <- coxph(Surv(time_months, dead) ~ sex_f + age, data = d, ties = "efron")
+# One Cox query: sex + age, optionally + strata(localization) and with cox.zph(transform = "km").
+cox_fixture <- function(name, query, strata = FALSE, ph = FALSE) {
+  fml <- if (strata) Surv(time_months, dead) ~ sex_f + age + strata(localization)
+         else Surv(time_months, dead) ~ sex_f + age
+  fit <- coxph(fml, data = d, ties = "efron")
   s <- summary(fit, conf.int = 0.95)
   co <- s$coefficients
   ci <- s$conf.int
@@ -292,17 +322,26 @@ cox_fixture <- function() {
   lr <- -2 * (fit$loglik[1] - fit$loglik[2])
   stopifnot(abs(test(fit$wald.test)$p_value - s$waldtest[["pvalue"]]) < 1e-15,
             abs(lr - s$logtest[["test"]]) < 1e-12, abs(fit$score - s$sctest[["test"]]) < 1e-12)
-  list(
-    name = "cox_os_sex_age",
-    r = "coxph(Surv(time_months, dead) ~ sex + age_at_ic_diagnosis, ties = \"efron\"), sex reference female",
-    query = "endpoint=os&covariates=sex,age_at_ic_diagnosis",
-    expected = list(
-      cox = list(ties = "efron", n = fit$n, events = fit$nevent, iterations = fit$iter,
-                 terms = terms, loglik = as.numeric(fit$loglik),
-                 lr_test = test(lr), wald_test = test(fit$wald.test), score_test = test(fit$score)),
-      reference_levels = list(sex = "female")
-    )
-  )
+  cox <- list(ties = "efron", n = fit$n, events = fit$nevent, iterations = fit$iter,
+              terms = terms, loglik = as.numeric(fit$loglik),
+              lr_test = test(lr), wald_test = test(fit$wald.test), score_test = test(fit$score))
+  r_call <- sprintf("coxph(Surv(time_months, dead) ~ sex + age_at_ic_diagnosis%s, ties = \"efron\"), sex reference female",
+                    if (strata) " + strata(localization)" else "")
+  if (strata) cox$strata <- "localization"
+  if (ph) {
+    z <- cox.zph(fit, transform = "km")
+    tab <- z$table
+    stopifnot(identical(rownames(tab), c("sex_f", "age", "GLOBAL")))
+    cov_api <- c("sex", "age_at_ic_diagnosis")
+    cox$ph_test <- list(
+      transform = "km",
+      terms = lapply(1:2, function(j) list(covariate = cov_api[j], chisq = tab[j, "chisq"],
+                                            df = as.integer(tab[j, "df"]), p_value = tab[j, "p"])),
+      global = list(chisq = tab["GLOBAL", "chisq"], df = as.integer(tab["GLOBAL", "df"]), p_value = tab["GLOBAL", "p"]))
+    r_call <- paste0(r_call, "; cox.zph(fit, transform = \"km\")")
+  }
+  list(name = name, r = r_call, query = query,
+       expected = list(cox = cox, reference_levels = list(sex = "female")))
 }
 
 # ---- the de-identified data set (GET /v1/cohorts/dataset.csv) and R reading it back -----------
@@ -340,7 +379,12 @@ expected <- list(
     cases = length(lines)
   ),
   survival = survival_fixtures,
-  cox = list(cox_fixture()),
+  cox = list(
+    cox_fixture("cox_os_sex_age", "endpoint=os&covariates=sex,age_at_ic_diagnosis"),
+    cox_fixture("cox_os_sex_age_ph", "endpoint=os&covariates=sex,age_at_ic_diagnosis&ph_test=true", ph = TRUE),
+    cox_fixture("cox_os_sex_age_strata_localization_ph",
+                "endpoint=os&covariates=sex,age_at_ic_diagnosis&strata=localization&ph_test=true", strata = TRUE, ph = TRUE)
+  ),
   dataset_csv = dataset_fixture
 )
 
