@@ -24,6 +24,8 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
+        // glibc's malloc.h (mallopt, malloc_trim): the server returns freed memory after large imports.
+        .systemLibrary(name: "CMalloc"),
         // Non-variadic wrappers for the variadic libmicrohttpd calls Swift cannot import.
         .target(name: "CMicroHTTPDShims", dependencies: ["CMicroHTTPD"]),
 
@@ -67,7 +69,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "HTTPServer", "Storage", "JSON", "Classification", "Survival", "Reports", "Registry", "Cohorts",
+                "HTTPServer", "Storage", "JSON", "Classification", "Survival", "Reports", "Registry", "Cohorts", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -25,25 +25,31 @@ extension Application {
             case "true": dryRun = true
             default: throw RequestError.badParameter(name: "dry_run", message: "must be true or false")
             }
-            let records = try importRecords(request)
-            let summary = try cases.importCases(records, site: site, mode: mode, dryRun: dryRun, keyID: principal.keyID)
+            let reader = try importReader(request)
+            // Whatever the import allocated goes back to the system once it is answered.
+            defer { Allocator.returnFreeMemory() }
+            let summary: ImportSummary
+            do {
+                summary = try cases.importCases(
+                    reading: reader, site: site, mode: mode, dryRun: dryRun, keyID: principal.keyID)
+            } catch let error as ImportBodyError {
+                switch error {
+                case .notAnArray: throw RequestError.invalidBody(error.description)
+                case .malformed(let why): throw RequestError.malformedJSON(why)
+                }
+            }
             // The answer lists every case's ids and result: a read of the site's cases.
             auditRead(request, principal: principal, site: site, count: summary.items.count)
-            return .json(summary.toJSON(), status: dryRun ? 200 : 201)
+            return HTTPResponse(status: dryRun ? 200 : 201, contentType: "application/json", body: summary.serialized())
         }
     }
 
-    func importRecords(_ request: HTTPRequest) throws -> [ImportRecord] {
+    /// A record-by-record reader of the body, by media type (nothing is parsed yet).
+    func importReader(_ request: HTTPRequest) throws -> ImportRecordReader {
         switch request.mediaType {
-        case "application/x-ndjson":
-            return ImportRecord.ndjson(request.body)
-        case "application/json":
-            guard case .array(let items) = try request.jsonBody() else {
-                throw RequestError.invalidBody("An application/json import must be one JSON array of cases.")
-            }
-            return items.map(ImportRecord.json)
-        default:
-            throw RequestError.unsupportedMediaType(accepted: ["application/x-ndjson", "application/json"])
+        case "application/x-ndjson": ImportRecordReader(body: request.body, format: .ndjson)
+        case "application/json": ImportRecordReader(body: request.body, format: .jsonArray)
+        default: throw RequestError.unsupportedMediaType(accepted: ["application/x-ndjson", "application/json"])
         }
     }
 }

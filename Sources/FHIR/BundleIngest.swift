@@ -192,15 +192,20 @@ private struct Mapping {
     mutating func run(type: String) throws(IngestError) -> IngestedBundle {
         // Pass 1: Patients and Medications, which other resources reference.
         var seenIdentifiers: [String: Int] = [:]
+        // Each entry's resource and type, read once.
+        var resources: [(resource: JSONValue, type: String?)?] = []
+        resources.reserveCapacity(entries.count)
         for (index, entry) in entries.enumerated() {
             guard let resource = entry["resource"], resource.objectValue != nil else {
+                resources.append(nil)
                 fail("required", MappingCode.missingElement, ["Bundle.entry[\(index)]"], "Bundle.entry[\(index)] has no resource.")
                 continue
             }
+            let resourceType = resource["resourceType"]?.stringValue
+            resources.append((resource, resourceType))
             let fullUrl = entry["fullUrl"]?.stringValue
             if let fullUrl { fullUrls.insert(fullUrl) }
-            let id = resource["id"]?.stringValue
-            switch resource["resourceType"]?.stringValue {
+            switch resourceType {
             case "Patient":
                 let base = Self.resourcePath(index)
                 var patient = Patient(index: index, builder: CaseBuilder(patientExpression: base))
@@ -218,10 +223,10 @@ private struct Mapping {
                 let position = patients.count
                 patients.append(patient)
                 if let fullUrl { patientKeys[fullUrl] = position }
-                if let id { patientKeys["Patient/" + id] = position }
+                if let id = resource["id"]?.stringValue { patientKeys["Patient/" + id] = position }
             case "Medication":
                 if let fullUrl { medications[fullUrl] = resource }
-                if let id { medications["Medication/" + id] = resource }
+                if let id = resource["id"]?.stringValue { medications["Medication/" + id] = resource }
             default: break
             }
         }
@@ -230,9 +235,8 @@ private struct Mapping {
         }
         // Pass 2: every other resource, to the Patient it references.
         var usedMedications: Set<String> = []
-        for (index, entry) in entries.enumerated() {
-            guard let resource = entry["resource"], resource.objectValue != nil else { continue }
-            let resourceType = resource["resourceType"]?.stringValue
+        for (index, read) in resources.enumerated() {
+            guard let (resource, resourceType) = read else { continue }
             if resourceType == "Patient" { continue }
             if resourceType == "Medication" { continue }  // counted below, unless a medication statement used it
             let base = Self.resourcePath(index)
@@ -280,9 +284,9 @@ private struct Mapping {
             patients[position] = patient
             if !used { ignore(resource) }
         }
-        for (index, entry) in entries.enumerated() where entry["resource"]?["resourceType"] == "Medication" {
-            let keys = [entry["fullUrl"]?.stringValue, entry["resource"]?["id"]?.stringValue.map { "Medication/" + $0 }].compactMap { $0 }
-            if !keys.contains(where: usedMedications.contains) { ignore(entries[index]["resource"]!) }
+        for (index, read) in resources.enumerated() where read?.type == "Medication" {
+            let keys = [entries[index]["fullUrl"]?.stringValue, read?.resource["id"]?.stringValue.map { "Medication/" + $0 }].compactMap { $0 }
+            if !keys.contains(where: usedMedications.contains) { ignore(read!.resource) }
         }
         // Derived outcome dates from the disease-status Observations.
         for position in patients.indices { deriveOutcome(&patients[position]) }
@@ -694,10 +698,11 @@ struct CaseBuilder {
 
     /// The case, with the conflicts found while building it.
     func build() -> (MappedCase, [OutcomeIssue]) {
-        var root: JSONValue = .object([:])
+        var root: [String: JSONValue] = [:]
         var provenance: [String: String] = [:]
+        provenance.reserveCapacity(scalars.count + arrays.count * 3)
         for (field, entry) in scalars {
-            root = root.setting(field.split(separator: ".").map(String.init), entry.value)
+            Self.set(&root, CaseField.keys(field)[...], entry.value)
             provenance[CaseField.pointer(field)] = entry.path
         }
         var issues = self.issues
@@ -709,24 +714,28 @@ struct CaseBuilder {
                         diagnostics: "\(field): \(MappingCode.conflictingValues): urn:icmm:value none (an empty list) together with elements."))
                 continue
             }
-            root = root.setting(field.split(separator: ".").map(String.init), .array([]))
+            Self.set(&root, CaseField.keys(field)[...], .array([]))
             provenance[CaseField.pointer(field)] = path
         }
         for (field, elements) in arrays {
-            root = root.setting(field.split(separator: ".").map(String.init), .array(elements.map(\.value)))
-            provenance[CaseField.pointer(field)] = elements[0].path
-            for (index, element) in elements.enumerated() { provenance[CaseField.pointer(field) + "/\(index)"] = element.path }
+            Self.set(&root, CaseField.keys(field)[...], .array(elements.map(\.value)))
+            let pointer = CaseField.pointer(field)
+            provenance[pointer] = elements[0].path
+            for (index, element) in elements.enumerated() { provenance[pointer + "/\(index)"] = element.path }
         }
-        return (MappedCase(externalID: externalID, json: root, patientExpression: patientExpression, provenance: provenance), issues)
+        return (MappedCase(externalID: externalID, json: .object(root), patientExpression: patientExpression, provenance: provenance), issues)
     }
-}
 
-extension JSONValue {
-    /// A copy with the member at `path` (object keys) set; missing intermediate objects are created.
-    func setting(_ path: [String], _ value: JSONValue) -> JSONValue {
-        guard let key = path.first else { return value }
-        var members = objectValue ?? [:]
-        members[key] = path.count == 1 ? value : (members[key] ?? .object([:])).setting(Array(path.dropFirst()), value)
-        return .object(members)
+    /// Sets a member at a key path, creating objects on the way; each level is moved out and back so
+    /// that it is mutated in place, not copied.
+    static func set(_ object: inout [String: JSONValue], _ keys: ArraySlice<String>, _ value: JSONValue) {
+        guard let key = keys.first else { return }
+        if keys.count == 1 {
+            object[key] = value
+            return
+        }
+        var child = object.removeValue(forKey: key)?.objectValue ?? [:]
+        set(&child, keys.dropFirst(), value)
+        object[key] = .object(child)
     }
 }

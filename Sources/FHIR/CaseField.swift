@@ -63,6 +63,17 @@ public enum CaseField {
 
     public static func kind(of path: String) -> Kind? { kinds[path] }
 
+    private static let keyPaths: [String: (keys: [String], pointer: String)] = Dictionary(
+        uniqueKeysWithValues: all.map { field in
+            let keys = field.path.split(separator: ".").map(String.init)
+            return (field.path, (keys, "/" + keys.joined(separator: "/")))
+        })
+
+    /// `staging.albumin_g_dl` -> `["staging", "albumin_g_dl"]`.
+    static func keys(_ path: String) -> [String] { keyPaths[path]?.keys ?? path.split(separator: ".").map(String.init) }
+
     /// `staging.albumin_g_dl` -> `/staging/albumin_g_dl`.
-    static func pointer(_ path: String) -> String { "/" + path.split(separator: ".").joined(separator: "/") }
+    static func pointer(_ path: String) -> String {
+        keyPaths[path]?.pointer ?? "/" + path.split(separator: ".").joined(separator: "/")
+    }
 }

@@ -12,15 +12,24 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible, Comparab
 
     /// `/a/b~1c/0`: `~` becomes `~0` and `/` becomes `~1`, as RFC 6901 section 3 requires.
     public var description: String {
-        tokens.map { "/" + $0.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1") }.joined()
+        var text = ""
+        for token in tokens {
+            text += "/"
+            // Byte scan, not Foundation's `contains`/`replacingOccurrences` (a tenth of an import's time).
+            guard token.utf8.contains(where: { $0 == 0x7E || $0 == 0x2F }) else {
+                text += token
+                continue
+            }
+            for character in token {
+                switch character {
+                case "~": text += "~0"
+                case "/": text += "~1"
+                default: text.append(character)
+                }
+            }
+        }
+        return text
     }
 
     public static func < (lhs: JSONPointer, rhs: JSONPointer) -> Bool { lhs.description < rhs.description }
-}
-
-extension String {
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        guard contains(target) else { return self }
-        return split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
-    }
 }

@@ -91,6 +91,12 @@ extension JSONValue {
         return try result.get()
     }
 
+    /// Parses bytes in place (a record of a larger body), without copying them.
+    public static func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
+        guard !buffer.isEmpty else { throw JSONParseError(description: "The body is empty; a JSON document was expected.") }
+        return try JSONParser.parse(buffer)
+    }
+
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
         try parse(Array(text.utf8))
     }
@@ -121,8 +127,8 @@ extension JSONValue {
     /// on every write path: Foundation's JSONEncoder over this enum cost a quarter of a POST.
     public func write(into out: inout [UInt8]) {
         switch self {
-        case .null: out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
-        case .bool(let b): out.append(contentsOf: b ? Array("true".utf8) : Array("false".utf8))
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: b ? "true".utf8 : "false".utf8)
         case .number(let n): JSONValue.writeNumber(n, into: &out)
         case .string(let s): JSONValue.writeString(s, into: &out)
         case .array(let items):
@@ -134,11 +140,12 @@ extension JSONValue {
             out.append(0x5D)
         case .object(let members):
             out.append(0x7B)
-            for (i, key) in members.keys.sorted().enumerated() {
+            // Sorted pairs: no second hash lookup per key.
+            for (i, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
                 if i > 0 { out.append(0x2C) }
-                JSONValue.writeString(key, into: &out)
+                JSONValue.writeString(member.key, into: &out)
                 out.append(0x3A)
-                members[key]!.write(into: &out)
+                member.value.write(into: &out)
             }
             out.append(0x7D)
         }
@@ -157,6 +164,16 @@ extension JSONValue {
 
     static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(0x22)
+        // Most strings (keys, codes, dates) need no escaping: copy them whole.
+        let copied = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            guard !bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if copied == true {
+            out.append(0x22)
+            return
+        }
         for byte in s.utf8 {
             switch byte {
             case 0x22: out.append(contentsOf: [0x5C, 0x22])

@@ -1,3 +1,4 @@
+import Foundation
 import Classification
 import JSON
 import Storage
@@ -35,6 +36,41 @@ public struct ImportSummary: Sendable, Equatable {
                 }),
         ]
     }
+
+    /// `toJSON()` serialized (same text), written directly: an import of 100,000 records would
+    /// otherwise build a tree of 100,000 dictionaries just to print it.
+    public func serialized() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + items.count * 96)
+        func append(_ text: StaticString) {
+            out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+        func append(number: Int) { out.append(contentsOf: String(number).utf8) }
+        func append(string: String) { JSONValue.string(string).write(into: &out) }
+        append(#"{"created":"#)
+        append(number: count(.created))
+        append(#","dry_run":"#)
+        append(dryRun ? "true" : "false")
+        append(#","ids":["#)
+        for (i, item) in items.enumerated() {
+            if i > 0 { append(",") }
+            append(#"{"external_id":"#)
+            append(string: item.externalID)
+            append(#","id":"#)
+            if let id = item.id { append(string: id) } else { append("null") }
+            append(#","result":"#)
+            append(string: item.result.rawValue)
+            append("}")
+        }
+        append(#"],"mode":"#)
+        append(string: mode.rawValue)
+        append(#","unchanged":"#)
+        append(number: count(.unchanged))
+        append(#","updated":"#)
+        append(number: count(.updated))
+        append("}")
+        return out
+    }
 }
 
 /// One record of an import: parsed JSON, or the reason it could not be parsed.
@@ -45,88 +81,465 @@ public enum ImportRecord: Sendable {
     /// Splits NDJSON into records, one per non-blank line (CRLF accepted); a line that is not JSON
     /// is a failing record, so that its index is reported like any other invalid record.
     public static func ndjson(_ body: [UInt8]) -> [ImportRecord] {
-        body.split(separator: 0x0A, omittingEmptySubsequences: true).compactMap { line -> ImportRecord? in
-            var slice = line[...]
-            while let last = slice.last, last == 0x0D || last == 0x20 || last == 0x09 { slice = slice.dropLast() }
-            if slice.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
-            if let value = try? JSONValue.parse(Array(slice)) { return .json(value) }
-            return .unparsable
+        var reader = ImportRecordReader(body: body, format: .ndjson)
+        var records: [ImportRecord] = []
+        while let record = try? reader.next() { records.append(record) }
+        return records
+    }
+}
+
+/// Why an import body could not be read as a sequence of records (a 400: nothing is stored).
+public enum ImportBodyError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// An `application/json` import whose top-level value is not an array.
+    case notAnArray
+    /// The body is not well-formed JSON (for an array import; an NDJSON line that is not JSON is
+    /// a failing record instead). The message names a byte offset, never the content.
+    case malformed(String)
+
+    public var description: String {
+        switch self {
+        case .notAnArray: "An application/json import must be one JSON array of cases."
+        case .malformed(let message): message
         }
     }
 }
 
+/// Reads the records of an import body one at a time, so that an import never holds more than one
+/// parsed record: NDJSON line by line, or a JSON array element by element (each element's extent
+/// is found by a scan of strings and brackets, then that slice alone is parsed, strictly).
+public struct ImportRecordReader: Sendable {
+    public enum Format: Sendable { case ndjson, jsonArray }
+
+    private let body: [UInt8]
+    private let format: Format
+    private var position = 0
+    private var arrayOpened = false
+    private var finished = false
+
+    public init(body: [UInt8], format: Format) {
+        self.body = body
+        self.format = format
+    }
+
+    /// The next record, or nil after the last one.
+    /// - Throws: `ImportBodyError` when a JSON array body is not one well-formed array.
+    public mutating func next() throws(ImportBodyError) -> ImportRecord? {
+        guard !finished else { return nil }
+        switch format {
+        case .ndjson: return nextLine()
+        case .jsonArray: return try nextElement()
+        }
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+
+    private mutating func nextLine() -> ImportRecord? {
+        body.withUnsafeBufferPointer { bytes -> ImportRecord? in
+            while position < bytes.count {
+                let start = position
+                var end = start
+                if let base = bytes.baseAddress, let found = memchr(base + start, 0x0A, bytes.count - start) {
+                    end = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                    position = end + 1
+                } else {
+                    end = bytes.count
+                    position = bytes.count
+                }
+                var first = start
+                var last = end
+                while last > first, Self.isSpace(bytes[last - 1]) { last -= 1 }
+                while first < last, Self.isSpace(bytes[first]) { first += 1 }
+                if first == last { continue }  // a blank line is no record
+                let line = UnsafeBufferPointer(rebasing: bytes[first..<last])
+                if let value = try? JSONValue.parse(line) { return .json(value) }
+                return .unparsable
+            }
+            finished = true
+            return nil
+        }
+    }
+
+    private mutating func nextElement() throws(ImportBodyError) -> ImportRecord? {
+        let result: Result<ImportRecord?, ImportBodyError> = body.withUnsafeBufferPointer { bytes in
+            Result { () throws(ImportBodyError) -> ImportRecord? in try nextElement(in: bytes) }
+        }
+        return try result.get()
+    }
+
+    private mutating func skipSpaces(_ bytes: UnsafeBufferPointer<UInt8>) {
+        while position < bytes.count, Self.isSpace(bytes[position]) { position += 1 }
+    }
+
+    private mutating func nextElement(in bytes: UnsafeBufferPointer<UInt8>) throws(ImportBodyError) -> ImportRecord? {
+        skipSpaces(bytes)
+        if !arrayOpened {
+            guard position < bytes.count else {
+                throw .malformed("The body is empty; a JSON array of cases was expected.")
+            }
+            guard bytes[position] == 0x5B else {
+                // Say "not an array" only for a well-formed document that is something else.
+                if (try? JSONValue.parse(bytes)) != nil { throw .notAnArray }
+                throw .malformed("The body is not valid JSON: a JSON array of cases was expected at byte \(position).")
+            }
+            arrayOpened = true
+            position += 1
+            skipSpaces(bytes)
+            if position < bytes.count, bytes[position] == 0x5D { return try close(bytes) }
+        }
+        let start = position
+        let end = try valueEnd(bytes, from: start)
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(UnsafeBufferPointer(rebasing: bytes[start..<end]))
+        } catch {
+            throw .malformed("The body is not valid JSON: the array element starting at byte \(start) is malformed.")
+        }
+        position = end
+        skipSpaces(bytes)
+        guard position < bytes.count else { throw .malformed("The body is not valid JSON: unexpected end inside the array.") }
+        switch bytes[position] {
+        case 0x2C:  // ","
+            position += 1
+            skipSpaces(bytes)
+            guard position < bytes.count, bytes[position] != 0x5D else {
+                throw .malformed("The body is not valid JSON: a value was expected at byte \(position).")
+            }
+        case 0x5D:  // "]"
+            _ = try close(bytes)
+            finished = false  // this element is still to be returned; `close` checked the rest
+        default:
+            throw .malformed("The body is not valid JSON: \",\" or \"]\" was expected at byte \(position).")
+        }
+        if position >= bytes.count { finished = true }
+        return .json(value)
+    }
+
+    /// At the closing bracket: only white space may follow.
+    private mutating func close(_ bytes: UnsafeBufferPointer<UInt8>) throws(ImportBodyError) -> ImportRecord? {
+        position += 1
+        skipSpaces(bytes)
+        guard position == bytes.count else { throw .malformed("The body is not valid JSON: unexpected text after the array at byte \(position).") }
+        finished = true
+        return nil
+    }
+
+    /// The end (exclusive) of the JSON value starting at `start`: strings and brackets are
+    /// tracked, nothing is validated (the parser does that on the slice).
+    private func valueEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) throws(ImportBodyError) -> Int {
+        var index = start
+        var depth = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case 0x22:  // a string: skip to its closing quote
+                index += 1
+                while index < bytes.count, bytes[index] != 0x22 {
+                    index += bytes[index] == 0x5C ? 2 : 1
+                }
+                guard index < bytes.count else { throw .malformed("The body is not valid JSON: unterminated string.") }
+            case 0x7B, 0x5B:
+                depth += 1
+            case 0x7D, 0x5D:
+                if depth == 0 { return index }  // the array's own "]" ends a scalar element
+                depth -= 1
+                if depth == 0 { return index + 1 }
+            case 0x2C, 0x20, 0x0A, 0x0D, 0x09:
+                if depth == 0 { return index }
+            default:
+                break
+            }
+            index += 1
+            if depth == 0, bytes[start] == 0x22 { return index }  // a string element ends at its quote
+        }
+        throw .malformed("The body is not valid JSON: unexpected end inside the array.")
+    }
+}
+
+/// Where an import's time goes, stage by stage (filled only when asked for: `icmm import --timings`
+/// and the import benchmark; production imports pass none and pay nothing).
+///
+/// An import runs on two threads: one reads, validates, classifies and serializes records, the
+/// writer stores them. The first five stages are the preparing thread's time, the last
+/// five to the writer's; the import takes about the larger of the two, not their sum.
+public final class ImportTimings: @unchecked Sendable {
+    // @unchecked: each thread fills its own instance; they are merged after the import's threads met.
+    public enum Stage: String, CaseIterable, Sendable {
+        /// Finding the record in the body and parsing its JSON (preparing thread).
+        case read, validate, classify, serialize
+        /// The preparing thread waited for the writer (the queue of prepared records was full).
+        case preparerIdle = "preparer_idle"
+        /// Writer thread: the existence check, the case row, the audit row, the commit, and the time
+        /// it waited for the preparing thread.
+        case lookup, insert, audit, commit, writerIdle = "writer_idle"
+    }
+    public private(set) var seconds: [Stage: Double] = [:]
+    public private(set) var records = 0
+    /// Wall time of the whole import.
+    public internal(set) var wallSeconds = 0.0
+
+    public init() {}
+
+    func add(_ stage: Stage, since start: ContinuousClock.Instant) -> ContinuousClock.Instant {
+        let now = ContinuousClock.now
+        seconds[stage, default: 0] += (now - start) / .seconds(1)
+        return now
+    }
+
+    func countRecord() { records += 1 }
+
+    func merge(_ other: ImportTimings) {
+        for (stage, value) in other.seconds { seconds[stage, default: 0] += value }
+        records += other.records
+    }
+
+    /// One line per stage: seconds and share of the wall time.
+    public var report: String {
+        let wall = max(wallSeconds, 1e-9)
+        return Stage.allCases.map { stage in
+            let value = seconds[stage] ?? 0
+            return "\(stage.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(format: "%7.3f s  %5.1f %% of wall", value, 100 * value / wall))"
+        }.joined(separator: "\n") + "\n" + "wall         \(String(format: "%7.3f s", wallSeconds)) for \(records) records"
+    }
+}
+
+/// Where an import's records come from: an import body read record by record, or records
+/// already parsed (the demo cohort, FHIR bundles).
+enum ImportRecordSource: Sendable {
+    case reader(ImportRecordReader)
+    case records([ImportRecord])
+
+    mutating func next(position: inout Int) throws -> ImportRecord? {
+        switch self {
+        case .reader(var reader):
+            self = .records([])  // keep the reader uniquely owned while it advances
+            defer { self = .reader(reader) }
+            return try reader.next()
+        case .records(let records):
+            defer { position += 1 }
+            return position < records.count ? records[position] : nil
+        }
+    }
+}
+
+/// Records handed from the preparing thread to the writer, in order, in chunks; at most
+/// `capacity` chunks wait, so memory holds a few hundred prepared records whatever the import size.
+final class PreparedRecordQueue: @unchecked Sendable {
+    // @unchecked: every field is guarded by `condition`.
+    enum Item {
+        case prepared(index: Int, PreparedCase)
+        case failed(ImportRecordErrors)
+        /// The body could not be read further (`ImportBodyError`) or preparing failed unexpectedly.
+        case stopped(any Error)
+        case end(ImportTimings?)
+    }
+
+    private let condition = NSCondition()
+    private var chunks: [[Item]] = []
+    private var cancelled = false
+    let capacity: Int
+
+    init(capacity: Int = 8) { self.capacity = capacity }
+
+    /// Waits for room; false once the writer gave up (the producer then stops).
+    func push(_ chunk: [Item]) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while chunks.count >= capacity, !cancelled { condition.wait() }
+        guard !cancelled else { return false }
+        chunks.append(chunk)
+        condition.broadcast()
+        return true
+    }
+
+    /// Waits for the next chunk. The producer always ends with `.end` or `.stopped`.
+    func pop() -> [Item] {
+        condition.lock()
+        defer { condition.unlock() }
+        while chunks.isEmpty { condition.wait() }
+        condition.broadcast()
+        return chunks.removeFirst()
+    }
+
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        chunks.removeAll()
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
 extension CaseStore {
-    /// Validates every record first; if any fails, nothing is stored and every failing record is
-    /// listed. Otherwise all are stored in one transaction (or, for a dry run, only counted).
+    /// Validates and stores every record in one transaction: all or nothing. If any record fails
+    /// (invalid, repeated in the import, or existing with mode=create), nothing is stored and every
+    /// failing record is listed. A dry run does the same work and rolls back.
     public func importCases(
         _ records: [ImportRecord], site: String, mode: ImportMode, dryRun: Bool, keyID: String?
     ) throws -> ImportSummary {
-        var prepared: [PreparedCase] = []
-        prepared.reserveCapacity(records.count)
-        var failures: [ImportRecordErrors] = []
-        var seen: [String: Int] = [:]
-        for (index, record) in records.enumerated() {
-            guard case .json(let json) = record else {
-                failures.append(
-                    ImportRecordErrors(
-                        index: index, externalID: nil,
-                        errors: [.registry("", code: .invalidType, "must be one JSON object (the line is not valid JSON)")]))
-                continue
-            }
-            let externalID = json["external_id"]?.stringValue.flatMap { Self.isValidExternalID($0) ? $0 : nil }
-            let ready: PreparedCase
-            switch Result(catching: { () throws(RegistryError) -> PreparedCase in try prepare(json) }) {
-            case .success(let value):
-                ready = value
-            case .failure(let error):
-                let errors: [CaseValidationError]
-                if case .invalid(let found) = error { errors = found } else { throw error }
-                failures.append(ImportRecordErrors(index: index, externalID: externalID, errors: errors))
-                continue
-            }
-            if let first = seen[ready.externalID] {
-                failures.append(
-                    ImportRecordErrors(
-                        index: index, externalID: externalID,
-                        errors: [.registry("/external_id", code: .conflict, "repeats the external id of record \(first)")]))
-                continue
-            }
-            seen[ready.externalID] = index
-            prepared.append(ready)
-        }
-        guard failures.isEmpty else { throw RegistryError.importRejected(failures) }
-        let indexOf = Dictionary(uniqueKeysWithValues: records.indices.compactMap { index -> (String, Int)? in
-            guard case .json(let json) = records[index], let id = json["external_id"]?.stringValue else { return nil }
-            return (id, index)
-        })
+        try importCases(source: .records(records), site: site, mode: mode, dryRun: dryRun, keyID: keyID, timings: nil)
+    }
 
+    /// The same, reading records one at a time from an import body, so that memory stays bounded
+    /// by a few hundred records (plus the summary) whatever the size of the import.
+    /// - Throws: `ImportBodyError` when the body is not a well-formed array; `RegistryError.importRejected`.
+    public func importCases(
+        reading reader: ImportRecordReader, site: String, mode: ImportMode, dryRun: Bool, keyID: String?,
+        timings: ImportTimings? = nil
+    ) throws -> ImportSummary {
+        try importCases(source: .reader(reader), site: site, mode: mode, dryRun: dryRun, keyID: keyID, timings: timings)
+    }
+
+    /// Two threads: a preparing thread reads, parses, validates, classifies and serializes records
+    /// (the pure work, about half of the time) while the writer stores those already prepared, in
+    /// order, in one transaction. After the first failure nothing more is written, but every record
+    /// is still checked so that the answer lists every failure.
+    private func importCases(
+        source: ImportRecordSource, site: String, mode: ImportMode, dryRun: Bool, keyID: String?, timings: ImportTimings?
+    ) throws -> ImportSummary {
+        let started = ContinuousClock.now
         let at = Timestamp.string(now())
+        let queue = PreparedRecordQueue()
+        startPreparing(source, into: queue, today: today(), timed: timings != nil)
+        defer { queue.cancel() }  // the writer stopped (done or failed): the preparing thread stops too
+
         struct DryRunFinished: Error { let summary: ImportSummary }
+        var clock = ContinuousClock.now
         do {
-            return try database.write { connection in
+            let summary = try database.write { connection in
                 try connection.transaction {
                     var items: [ImportSummary.Item] = []
-                    var conflicts: [ImportRecordErrors] = []
-                    for case_ in prepared {
-                        if mode == .create, let existing = try Self.existing(connection, site: site, externalID: case_.externalID) {
-                            conflicts.append(
-                                ImportRecordErrors(
-                                    index: indexOf[case_.externalID] ?? -1, externalID: case_.externalID,
-                                    errors: [.registry("/external_id", code: .conflict, "a case with this external id already exists (mode=create)")]))
-                            items.append(.init(externalID: case_.externalID, id: existing.id, result: .unchanged))
-                            continue
+                    var failures: [ImportRecordErrors] = []
+                    var seen: [String: Int] = [:]
+                    var sequence = try ChangeSequenceBlock(connection)
+                    clock = ContinuousClock.now
+                    reading: while true {
+                        let chunk = queue.pop()
+                        if let timings { clock = timings.add(.writerIdle, since: clock) }
+                        for item in chunk {
+                            let index: Int
+                            let prepared: PreparedCase
+                            switch item {
+                            case .end(let preparing):
+                                if let timings, let preparing { timings.merge(preparing) }
+                                break reading
+                            case .stopped(let error):
+                                throw error
+                            case .failed(let failure):
+                                failures.append(failure)
+                                continue
+                            case .prepared(let i, let p):
+                                index = i
+                                prepared = p
+                            }
+                            if let first = seen.updateValue(index, forKey: prepared.externalID) {
+                                seen[prepared.externalID] = first
+                                failures.append(
+                                    ImportRecordErrors(
+                                        index: index, externalID: prepared.externalID,
+                                        errors: [.registry("/external_id", code: .conflict, "repeats the external id of record \(first)")]))
+                                continue
+                            }
+                            if mode == .create {
+                                let existing = try Self.existing(connection, site: site, externalID: prepared.externalID)
+                                if let timings { clock = timings.add(.lookup, since: clock) }
+                                if existing != nil {
+                                    failures.append(
+                                        ImportRecordErrors(
+                                            index: index, externalID: prepared.externalID,
+                                            errors: [.registry("/external_id", code: .conflict, "a case with this external id already exists (mode=create)")]))
+                                    continue
+                                }
+                            }
+                            // Once a record failed, nothing more is written: the import will be rolled back.
+                            guard failures.isEmpty else { continue }
+                            if mode == .create {
+                                let id = try Self.insert(
+                                    prepared, site: site, keyID: keyID, at: at, connection: connection,
+                                    sequence: { sequence.next() }, timings: timings, clock: &clock)
+                                items.append(.init(externalID: prepared.externalID, id: dryRun ? nil : id, result: .created))
+                            } else {
+                                let (stored, result) = try Self.upsert(
+                                    prepared, site: site, ifMatch: nil, keyID: keyID, at: at, connection: connection,
+                                    sequence: { sequence.next() })
+                                if let timings { clock = timings.add(.insert, since: clock) }
+                                items.append(
+                                    .init(externalID: prepared.externalID, id: dryRun && result == .created ? nil : stored.id, result: result))
+                            }
                         }
-                        let (stored, result) = try Self.upsert(case_, site: site, ifMatch: nil, keyID: keyID, at: at, connection: connection)
-                        items.append(.init(externalID: case_.externalID, id: dryRun && result == .created ? nil : stored.id, result: result))
                     }
-                    if !conflicts.isEmpty { throw RegistryError.importRejected(conflicts) }
+                    guard failures.isEmpty else { throw RegistryError.importRejected(failures.sorted { $0.index < $1.index }) }
+                    try sequence.finish(connection)
                     let summary = ImportSummary(dryRun: dryRun, mode: mode, items: items)
                     if dryRun { throw DryRunFinished(summary: summary) }  // rolls the transaction back
                     return summary
                 }
             }
+            if let timings {
+                _ = timings.add(.commit, since: clock)
+                timings.wallSeconds = (ContinuousClock.now - started) / .seconds(1)
+            }
+            return summary
         } catch let finished as DryRunFinished {
             return finished.summary
+        }
+    }
+
+    /// Starts the preparing thread: every record is parsed, validated, classified and serialized
+    /// there and handed to `queue` in order, ending with `.end` (or `.stopped`).
+    private func startPreparing(_ source: ImportRecordSource, into queue: PreparedRecordQueue, today: CalendarDate, timed: Bool) {
+        let thread = Thread { [self] in
+            var source = source
+            let timings = timed ? ImportTimings() : nil
+            var position = 0
+            var index = 0
+            var chunk: [PreparedRecordQueue.Item] = []
+            chunk.reserveCapacity(64)
+            var clock = ContinuousClock.now
+            while true {
+                let record: ImportRecord?
+                do {
+                    record = try source.next(position: &position)
+                } catch {
+                    chunk.append(.stopped(error))
+                    _ = queue.push(chunk)
+                    return
+                }
+                guard let record else { break }
+                if let timings {
+                    clock = timings.add(.read, since: clock)
+                    timings.countRecord()
+                }
+                chunk.append(prepareItem(record, index: index, today: today, timings: timings, clock: &clock))
+                index += 1
+                if chunk.count == 64 {
+                    guard queue.push(chunk) else { return }
+                    if let timings { clock = timings.add(.preparerIdle, since: clock) }
+                    chunk = []
+                    chunk.reserveCapacity(64)
+                }
+            }
+            chunk.append(.end(timings))
+            _ = queue.push(chunk)
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    private func prepareItem(
+        _ record: ImportRecord, index: Int, today: CalendarDate, timings: ImportTimings?, clock: inout ContinuousClock.Instant
+    ) -> PreparedRecordQueue.Item {
+        guard case .json(let json) = record else {
+            return .failed(
+                ImportRecordErrors(
+                    index: index, externalID: nil,
+                    errors: [.registry("", code: .invalidType, "must be one JSON object (the line is not valid JSON)")]))
+        }
+        do throws(RegistryError) {
+            return .prepared(index: index, try prepare(json, today: today, timings: timings, clock: &clock))
+        } catch {
+            guard case .invalid(let errors) = error else { return .stopped(error) }
+            let externalID = json["external_id"]?.stringValue.flatMap { Self.isValidExternalID($0) ? $0 : nil }
+            return .failed(ImportRecordErrors(index: index, externalID: externalID, errors: errors))
         }
     }
 

@@ -65,6 +65,16 @@ public final class CaseStore: Sendable {
     func prepare(_ json: JSONValue, pathExternalID: String? = nil, refusingDotOnlyIDs: Bool = true) throws(RegistryError)
         -> PreparedCase
     {
+        var clock = ContinuousClock.now
+        return try prepare(
+            json, pathExternalID: pathExternalID, today: today(), timings: nil, clock: &clock, refusingDotOnlyIDs: refusingDotOnlyIDs)
+    }
+
+    /// `prepare`, with the date injected and each stage timed when `timings` is given (imports).
+    func prepare(
+        _ json: JSONValue, pathExternalID: String? = nil, today: CalendarDate, timings: ImportTimings?,
+        clock: inout ContinuousClock.Instant, refusingDotOnlyIDs: Bool = true
+    ) throws(RegistryError) -> PreparedCase {
         var json = json
         var extra: [CaseValidationError] = []
         if let pathExternalID, case .object(var members) = json {
@@ -75,7 +85,9 @@ public final class CaseStore: Sendable {
                 extra.append(.registry("/external_id", code: .conflict, "must equal the external id in the URL"))
             }
         }
-        switch CaseRecord.validate(json, today: today()) {
+        let validated = CaseRecord.validate(json, today: today)
+        if let timings { clock = timings.add(.validate, since: clock) }
+        switch validated {
         case .failure(let errors):
             throw .invalid(extra + errors.errors)
         case .success(let record):
@@ -83,11 +95,16 @@ public final class CaseStore: Sendable {
                 extra.append(.registry("/external_id", code: .invalidFormat, "must not consist of dots only"))
             }
             guard extra.isEmpty else { throw .invalid(extra) }
-            let data = record.toJSON()
             let classification = ClassificationEngine.classify(record)
-            return PreparedCase(
+            if let timings { clock = timings.add(.classify, since: clock) }
+            let data = record.toJSON()
+            let classificationJSON = classification.toJSON()
+            let prepared = PreparedCase(
                 record: record, data: data, dataText: data.serializedString(), classification: classification,
-                classificationJSON: classification.toJSON())
+                classificationJSON: classificationJSON, classificationText: classificationJSON.serializedString(),
+                creationPathsJSON: Self.auditPathsJSON(JSONValue.object([:]).changedPaths(to: data)))
+            if let timings { clock = timings.add(.serialize, since: clock) }
+            return prepared
         }
     }
 
@@ -234,6 +251,29 @@ public final class CaseStore: Sendable {
         ) { $0.int(0) } ?? 0
     }
 
+    /// Change numbers for a long write (an import): read once, handed out in memory, stored once
+    /// at the end. Only valid inside one transaction on the writer, which no other write can enter.
+    struct ChangeSequenceBlock {
+        private(set) var last: Int
+        private let first: Int
+
+        init(_ connection: Connection) throws {
+            last = try connection.queryOne(
+                "SELECT CAST(value AS INTEGER) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) } ?? 0
+            first = last
+        }
+
+        mutating func next() -> Int {
+            last += 1
+            return last
+        }
+
+        func finish(_ connection: Connection) throws {
+            guard last != first else { return }
+            try connection.run("UPDATE registry_meta SET value = CAST(? AS TEXT) WHERE key = 'data_version'", [last])
+        }
+    }
+
     static let insertSQL = """
         INSERT INTO cases (id, site, external_id, version, change_seq, created_at, updated_at, data, classification,
             engine_version, \(PreparedCase.indexedColumns.joined(separator: ", ")))
@@ -249,28 +289,70 @@ public final class CaseStore: Sendable {
     static func insert(_ prepared: PreparedCase, site: String, keyID: String?, at: String, connection: Connection) throws
         -> StoredCase
     {
-        let id = UUID().uuidString.lowercased()
-        let sequence = try nextChangeSequence(connection)
-        let classificationText = prepared.classificationJSON.serializedString()
-        try connection.run(
-            insertSQL,
-            [id, site, prepared.externalID, 1, sequence, at, at, prepared.dataText, classificationText,
-             ClassificationEngine.version] + prepared.indexedValues)
-        try audit(
-            connection, site: site, externalID: prepared.externalID, caseID: id, action: "create", keyID: keyID, at: at,
-            version: 1, paths: JSONValue.object([:]).changedPaths(to: prepared.data))
+        var clock = ContinuousClock.now
+        let id = try insert(
+            prepared, site: site, keyID: keyID, at: at, connection: connection, sequence: nil, timings: nil, clock: &clock)
         return StoredCase(
             id: id, site: site, externalID: prepared.externalID, version: 1, createdAt: at, updatedAt: at, data: prepared.data,
             classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version)
     }
 
+    /// Inserts a new case and its audit entry; returns the case's id. `sequence` hands out change
+    /// numbers (nil: take each from the database).
+    static func insert(
+        _ prepared: PreparedCase, site: String, keyID: String?, at: String, connection: Connection,
+        sequence: (() -> Int)?, timings: ImportTimings?, clock: inout ContinuousClock.Instant
+    ) throws -> String {
+        let id = newCaseID()
+        let changeSequence = try sequence?() ?? nextChangeSequence(connection)
+        try connection.run(
+            insertSQL,
+            [id, site, prepared.externalID, 1, changeSequence, at, at, prepared.dataText, prepared.classificationText,
+             ClassificationEngine.version] + prepared.indexedValues)
+        if let timings { clock = timings.add(.insert, since: clock) }
+        try audit(
+            connection, site: site, externalID: prepared.externalID, caseID: id, action: "create", keyID: keyID, at: at,
+            version: 1, pathsJSON: prepared.creationPathsJSON)
+        if let timings { clock = timings.add(.audit, since: clock) }
+        return id
+    }
+
+    /// A random (version 4) UUID in lowercase, the case's registry-wide id.
+    /// Formatted by hand: Foundation's `UUID()` opens and reads /dev/urandom on every call here.
+    static func newCaseID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for half in 0..<2 {
+            let random: UInt64 = generator.next()
+            for i in 0..<8 { bytes[half * 8 + i] = UInt8(truncatingIfNeeded: random >> (8 * UInt64(i))) }
+        }
+        bytes[6] = (bytes[6] & 0x0F) | 0x40  // version 4 (RFC 9562 section 5.4)
+        bytes[8] = (bytes[8] & 0x3F) | 0x80  // variant 10
+        let hex = hexString(bytes)
+        let utf8 = Array(hex.utf8)
+        var text = [UInt8]()
+        text.reserveCapacity(36)
+        for (i, byte) in utf8.enumerated() {
+            if i == 8 || i == 12 || i == 16 || i == 20 { text.append(0x2D) }
+            text.append(byte)
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
     static func upsert(
-        _ prepared: PreparedCase, site: String, ifMatch: VersionRequirement?, keyID: String?, at: String, connection: Connection
+        _ prepared: PreparedCase, site: String, ifMatch: VersionRequirement?, keyID: String?, at: String, connection: Connection,
+        sequence: (() -> Int)? = nil
     ) throws -> (StoredCase, WriteResult) {
         guard let existing = try existing(connection, site: site, externalID: prepared.externalID) else {
             // If-Match cannot match a case that does not exist (RFC 9110 section 13.1.1).
             if ifMatch != nil { throw RegistryError.versionMismatch(current: 0) }
-            return (try insert(prepared, site: site, keyID: keyID, at: at, connection: connection), .created)
+            var clock = ContinuousClock.now
+            let id = try insert(
+                prepared, site: site, keyID: keyID, at: at, connection: connection, sequence: sequence, timings: nil, clock: &clock)
+            let stored = StoredCase(
+                id: id, site: site, externalID: prepared.externalID, version: 1, createdAt: at, updatedAt: at, data: prepared.data,
+                classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version)
+            return (stored, .created)
         }
         if let ifMatch, !ifMatch.isSatisfied(byVersion: existing.version) {
             throw RegistryError.versionMismatch(current: existing.version)
@@ -282,10 +364,10 @@ public final class CaseStore: Sendable {
             return (current, .unchanged)
         }
         let version = existing.version + 1
-        let sequence = try nextChangeSequence(connection)
+        let changeSequence = try sequence?() ?? nextChangeSequence(connection)
         try connection.run(
             updateSQL,
-            [version, sequence, at, prepared.dataText, prepared.classificationJSON.serializedString(),
+            [version, changeSequence, at, prepared.dataText, prepared.classificationText,
              ClassificationEngine.version] + prepared.indexedValues + [existing.rowID])
         let old = try JSONValue.parse(existing.dataText)
         try audit(
@@ -302,7 +384,21 @@ public final class CaseStore: Sendable {
         _ connection: Connection, site: String, externalID: String, caseID: String, action: String, keyID: String?,
         at: String, version: Int?, paths: [JSONPointer]
     ) throws {
-        let pathsJSON = JSONValue.array(paths.map { .string($0.description) }).serializedString()
+        try audit(
+            connection, site: site, externalID: externalID, caseID: caseID, action: action, keyID: keyID, at: at,
+            version: version, pathsJSON: auditPathsJSON(paths))
+    }
+
+    /// The `changed_paths` column: the JSON Pointers as a JSON array of strings.
+    static func auditPathsJSON(_ paths: [JSONPointer]) -> String {
+        JSONValue.array(paths.map { .string($0.description) }).serializedString()
+    }
+
+    /// `audit`, with the changed paths already serialized (an import prepares them off the writer).
+    static func audit(
+        _ connection: Connection, site: String, externalID: String, caseID: String, action: String, keyID: String?,
+        at: String, version: Int?, pathsJSON: String
+    ) throws {
         try connection.run(
             """
             INSERT INTO audit_log (site, external_id, case_id, action, key_id, at, version, changed_paths)

@@ -68,6 +68,11 @@ struct PreparedCase {
     let dataText: String
     let classification: Classification
     let classificationJSON: JSONValue
+    /// `classificationJSON` serialized: what is stored.
+    let classificationText: String
+    /// The audit entry's changed paths if the case is created (every field), serialized before the
+    /// write so that the writer, which every write of the process waits for, does not compute them.
+    let creationPathsJSON: String
 
     var externalID: String { record.externalID }
 

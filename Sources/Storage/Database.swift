@@ -23,6 +23,10 @@ public final class Database: Sendable {
         public var synchronous: SynchronousMode = .full
         /// Bytes of the file the readers memory-map (SQLite's `mmap_size`).
         public var mmapBytes: Int = 1 << 30
+        /// The writer's page cache in KiB (SQLite's default is 2 MB). A large import touches the
+        /// random-order index on case ids all over; with 2 MB it spills and rereads pages for every
+        /// few records. Pages are allocated only as they are used.
+        public var writerCacheKiB: Int = 32 * 1024
 
         public init(path: String) { self.path = path }
     }
@@ -45,6 +49,7 @@ public final class Database: Sendable {
         let writerConnection = try Connection(path: configuration.path)
         try Database.configure(writerConnection, configuration: configuration)
         try writerConnection.execute("PRAGMA journal_mode=WAL")
+        try writerConnection.execute("PRAGMA cache_size=-\(configuration.writerCacheKiB)")
         writer = ConnectionSlot(writerConnection)
         var pool: [ConnectionSlot] = []
         for _ in 0..<max(1, configuration.readers) {

@@ -47,20 +47,24 @@ final class GroupCommitQueue: @unchecked Sendable {
         return outcome
     }
 
+    /// The batch in one transaction, each job in a savepoint. The transaction-control statements
+    /// are prepared once and reused (not compiled per job): they run inside the one section that
+    /// every write of the process goes through.
     private static func commit(_ batch: [Job], writer: ConnectionSlot) -> Result<Void, any Error> {
         Result {
             try writer.with { connection in
-                try connection.execute("BEGIN IMMEDIATE")
+                try connection.run("BEGIN IMMEDIATE")
                 do {
                     for job in batch {
-                        try connection.execute("SAVEPOINT grouped_write")
+                        try connection.run("SAVEPOINT grouped_write")
                         if job.run(connection) {
-                            try connection.execute("RELEASE grouped_write")
+                            try connection.run("RELEASE grouped_write")
                         } else {
-                            try connection.execute("ROLLBACK TO grouped_write; RELEASE grouped_write")
+                            try connection.run("ROLLBACK TO grouped_write")
+                            try connection.run("RELEASE grouped_write")
                         }
                     }
-                    try connection.execute("COMMIT")
+                    try connection.run("COMMIT")
                 } catch {
                     try? connection.execute("ROLLBACK")
                     throw error

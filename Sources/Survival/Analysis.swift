@@ -379,7 +379,7 @@ public enum SurvivalAnalysis {
         let fit = try CoxModel.fitSorted(sorted, columns: columns, terms: terms, strata: strata)
         let ph = phTest
             ? try CoxModel.phTestSorted(fit: fit, sorted, columns: columns, covariates: spans, strata: strata) : nil
-        let z = Distributions.twoSidedCriticalValue(level: confLevel)
+        let z = Distributions.normalQuantile(1 - (1 - confLevel) / 2)
         let se = fit.standardErrors
         var coxTerms: [CoxTerm] = []
         for j in 0..<terms.count {

@@ -80,27 +80,18 @@ public enum CompetingRisks {
         let seenCode = seen.map { c in c == censored ? Int32(0) : Int32(causes.firstIndex(of: c)! + 1) }
         let code = seenIndex.map { seenCode[$0] }
         let (keys, groupIndex) = SurvivalAnalysis.groupIndices(data.group, count: n)
-        let z = Distributions.twoSidedCriticalValue(level: options.confLevel)
+        let z = Distributions.normalQuantile(1 - (1 - options.confLevel) / 2)
         let times = Array(Set(options.times)).sorted()
 
         let (order, sortedTime) = sortTimes(data.time)
         let sortedCode = order.map { code[Int($0)] }
         let sortedGroup = order.map { Int32(groupIndex[Int($0)]) }
-        // Each group's subjects, still sorted.
-        var groupTime = [[Double]](repeating: [], count: keys.count)
-        var groupCode = [[Int32]](repeating: [], count: keys.count)
-        for k in 0..<n {
-            let g = Int(sortedGroup[k])
-            groupTime[g].append(sortedTime[k])
-            groupCode[g].append(sortedCode[k])
-        }
-
         var groups: [IncidenceGroup] = []
         for (c, cause) in causes.enumerated() {
+            let curves = CumulativeIncidenceCurve.estimateSorted(
+                time: sortedTime, code: sortedCode, group: sortedGroup, groupCount: keys.count, cause: Int32(c + 1))
             for (g, key) in keys.enumerated() {
-                let curve = CumulativeIncidenceCurve.estimateSorted(
-                    time: groupTime[g], code: groupCode[g], cause: Int32(c + 1))
-                groups.append(IncidenceGroup(key: key, cause: cause, curve: curve, times: times, z: z))
+                groups.append(IncidenceGroup(key: key, cause: cause, curve: curves[g], times: times, z: z))
             }
         }
 
@@ -108,13 +99,12 @@ public enum CompetingRisks {
         if keys.count >= 2 {
             gray = causes.enumerated().map { c, cause in
                 let number = Int32(c + 1)
-                let status = sortedCode.map { $0 == 0 ? Int8(0) : ($0 == number ? 1 : 2) }
-                let events = status.reduce(0) { $0 + ($1 == 1 ? 1 : 0) }
                 let df = keys.count - 1
-                if events == 0 {
+                if !sortedCode.contains(number) {
                     return GrayTestResult(cause: cause, statistic: nil, df: df, pValue: nil, reason: "no events of this cause")
                 }
-                let stat = GrayTest.statistic(time: sortedTime, code: status, group: sortedGroup, groupCount: keys.count)
+                let stat = GrayTest.statistic(
+                    time: sortedTime, code: sortedCode, cause: number, group: sortedGroup, groupCount: keys.count)
                 return GrayTestResult(
                     cause: cause, statistic: stat, df: df,
                     pValue: stat.map { Distributions.chiSquareUpperTail($0, df: Double(df)) },

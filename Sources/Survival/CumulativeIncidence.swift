@@ -19,63 +19,87 @@ public struct CumulativeIncidenceCurve: Sendable, Equatable {
     public let n: Int
     public let events: Int
 
-    /// The estimator on subjects sorted by time ascending.
+    /// The estimator for every group in one pass over all subjects sorted by time: each group
+    /// keeps its own running state, and a group's tied block is its subjects at the current time,
+    /// so the arithmetic is exactly that of `cinc` on the group's own subjects.
     ///
     /// - Parameters:
     ///   - time: exit times, ascending.
-    ///   - code: 0 = censored, else a cause number.
-    ///   - cause: the cause of interest.
-    static func estimateSorted(time: [Double], code: [Int32], cause: Int32) -> CumulativeIncidenceCurve {
+    ///   - code: 0 = censored, else a cause number; `cause` is the cause of interest.
+    ///   - group: group index 0..<groupCount per subject (same order as `time`).
+    static func estimateSorted(
+        time: [Double], code: [Int32], group: [Int32], groupCount: Int, cause: Int32
+    ) -> [CumulativeIncidenceCurve] {
         let n = time.count
-        var outTime: [Double] = [], outF: [Double] = [], outV: [Double] = []
-        var fk = 1.0  // all-cause Kaplan-Meier just before the current time
-        var f = 0.0
-        var v1 = 0.0, v2 = 0.0, v3 = 0.0
-        var rs = Double(n)
-        var events = 0
+        var size = [Int](repeating: 0, count: groupCount)
+        var last = [Double](repeating: 0, count: groupCount)
+        for k in 0..<n {
+            size[Int(group[k])] += 1
+            last[Int(group[k])] = time[k]
+        }
+        var outTime = [[Double]](repeating: [], count: groupCount)
+        var outF = outTime, outV = outTime
+        var fk = [Double](repeating: 1, count: groupCount)  // all-cause KM just before the time
+        var f = [Double](repeating: 0, count: groupCount)
+        var v1 = f, v2 = f, v3 = f
+        var processed = [Int](repeating: 0, count: groupCount)
+        var events = [Int](repeating: 0, count: groupCount)
+        var nd1 = [Int](repeating: 0, count: groupCount), nd2 = nd1, count = nd1
         var i = 0
         while i < n {
             let t = time[i]
-            var nd1 = 0, nd2 = 0
             var j = i
             while j < n, time[j] == t {
+                let g = Int(group[j])
+                count[g] += 1
                 let c = code[j]
-                if c == cause { nd1 += 1 } else if c != 0 { nd2 += 1 }
+                if c == cause { nd1[g] += 1 } else if c != 0 { nd2[g] += 1 }
                 j += 1
             }
-            let nd = nd1 + nd2
-            if nd > 0 {
-                let fkn = fk * (rs - Double(nd)) / rs
-                if nd1 > 0 { f += fk * Double(nd1) / rs }
-                if nd2 > 0, fkn > 0 {
-                    let t5 = nd2 > 1 ? 1 - (Double(nd2) - 1) / (rs - 1) : 1
-                    let t6 = fk * fk * t5 * Double(nd2) / (rs * rs)
-                    let t3 = 1 / fkn
-                    let t4 = f / fkn
-                    v1 += t4 * t4 * t6
-                    v2 += t3 * t4 * t6
-                    v3 += t3 * t3 * t6
+            for g in 0..<groupCount where count[g] > 0 {
+                let rs = Double(size[g] - processed[g])
+                let d1 = nd1[g], d2 = nd2[g]
+                let nd = d1 + d2
+                if nd > 0 {
+                    let fkg = fk[g]
+                    let fkn = fkg * (rs - Double(nd)) / rs
+                    if d1 > 0 { f[g] += fkg * Double(d1) / rs }
+                    let fl = f[g]
+                    if d2 > 0, fkn > 0 {
+                        let t5 = d2 > 1 ? 1 - (Double(d2) - 1) / (rs - 1) : 1
+                        let t6 = fkg * fkg * t5 * Double(d2) / (rs * rs)
+                        let t3 = 1 / fkn
+                        let t4 = fl / fkn
+                        v1[g] += t4 * t4 * t6
+                        v2[g] += t3 * t4 * t6
+                        v3[g] += t3 * t3 * t6
+                    }
+                    if d1 > 0 {
+                        let t5 = d1 > 1 ? 1 - (Double(d1) - 1) / (rs - 1) : 1
+                        let t6 = fkg * fkg * t5 * Double(d1) / (rs * rs)
+                        let t3 = fkn > 0 ? 1 / fkn : 0
+                        let t4 = 1 + t3 * fl
+                        v1[g] += t4 * t4 * t6
+                        v2[g] += t3 * t4 * t6
+                        v3[g] += t3 * t3 * t6
+                        outTime[g].append(t)
+                        outF[g].append(fl)
+                        outV[g].append(v1[g] + fl * fl * v3[g] - 2 * fl * v2[g])
+                        events[g] += d1
+                    }
+                    fk[g] = fkn
                 }
-                if nd1 > 0 {
-                    let t5 = nd1 > 1 ? 1 - (Double(nd1) - 1) / (rs - 1) : 1
-                    let t6 = fk * fk * t5 * Double(nd1) / (rs * rs)
-                    let t3 = fkn > 0 ? 1 / fkn : 0
-                    let t4 = 1 + t3 * f
-                    v1 += t4 * t4 * t6
-                    v2 += t3 * t4 * t6
-                    v3 += t3 * t3 * t6
-                    outTime.append(t)
-                    outF.append(f)
-                    outV.append(v1 + f * f * v3 - 2 * f * v2)
-                    events += nd1
-                }
-                fk = fkn
+                processed[g] += count[g]
+                count[g] = 0
+                nd1[g] = 0
+                nd2[g] = 0
             }
-            rs = Double(n - j)
             i = j
         }
-        return CumulativeIncidenceCurve(
-            time: outTime, estimate: outF, variance: outV, lastTime: time.last ?? 0, n: n, events: events)
+        return (0..<groupCount).map { g in
+            CumulativeIncidenceCurve(
+                time: outTime[g], estimate: outF[g], variance: outV[g], lastTime: last[g], n: size[g], events: events[g])
+        }
     }
 
     /// F and its variance at time t (R: `timepoints`): the value at the last jump <= t (0 before

@@ -49,17 +49,6 @@ public enum Distributions {
         return upperNormalQuantile(1 - p)
     }
 
-    /// The two-sided critical value z with P(|Z| > z) = 1 - level (R: `qnorm(1 - (1 - level) / 2)`).
-    ///
-    /// Computed from the tail (1 - level) / 2 directly, so that a level a hair below 1 (such as
-    /// 0.9999999999999999) gives a large finite z instead of rounding 1 - tail to 1 and z to
-    /// infinity. NaN for a level outside (0, 1).
-    public static func twoSidedCriticalValue(level: Double) -> Double {
-        if !(level > 0 && level < 1) { return .nan }
-        let tail = (1 - level) / 2
-        return tail >= 0.5 ? 0 : upperNormalQuantile(tail)
-    }
-
     /// The z > 0 with P(Z > z) = tail, for 0 < tail < 0.5.
     static func upperNormalQuantile(_ tail: Double) -> Double {
         // Abramowitz & Stegun 26.2.23, absolute error < 4.5e-4: a good start for Halley.

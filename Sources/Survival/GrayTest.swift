@@ -8,10 +8,11 @@
 enum GrayTest {
     /// - Parameters:
     ///   - time: exit times ascending.
-    ///   - code: 0 censored, 1 the cause of interest, 2 any other cause.
+    ///   - code: 0 censored, else a cause number; `cause` is the cause of interest (cmprsk's
+    ///     m = 1), any other non-zero code a competing cause (m = 2).
     ///   - group: group index 0..<groupCount per subject.
     /// - Returns: the statistic, nil when the variance matrix is singular.
-    static func statistic(time: [Double], code: [Int8], group: [Int32], groupCount ng: Int) -> Double? {
+    static func statistic(time: [Double], code: [Int32], cause: Int32, group: [Int32], groupCount ng: Int) -> Double? {
         let n = time.count
         let ng1 = ng - 1
         if ng1 < 1 { return nil }
@@ -39,11 +40,8 @@ enum GrayTest {
             }
             for i in ll...lu {
                 let g = Int(group[i])
-                switch code[i] {
-                case 1: d1[g] += 1
-                case 2: d2[g] += 1
-                default: d0[g] += 1
-                }
+                let c = code[i]
+                if c == cause { d1[g] += 1 } else if c != 0 { d2[g] += 1 } else { d0[g] += 1 }
             }
             var nd1 = 0, nd2 = 0
             for i in 0..<ng {

@@ -138,7 +138,7 @@ public struct KaplanMeierCurve: Sendable, Equatable {
     public func confidenceLimits(
         type: ConfidenceType, level: Double
     ) -> (lower: [Double], upper: [Double]) {
-        let z = Distributions.twoSidedCriticalValue(level: level)
+        let z = Distributions.normalQuantile(1 - (1 - level) / 2)
         var lower = [Double](repeating: .nan, count: survival.count)
         var upper = [Double](repeating: .nan, count: survival.count)
         for k in 0..<survival.count {
@@ -180,7 +180,7 @@ public struct KaplanMeierCurve: Sendable, Equatable {
     ) -> (estimate: Double?, lower: Double?, upper: Double?) {
         // Limits computed point by point instead of as arrays: this serves the reverse curve of
         // the whole data set (median follow-up), where arrays would dominate peak memory.
-        let z = Distributions.twoSidedCriticalValue(level: level)
+        let z = Distributions.normalQuantile(1 - (1 - level) / 2)
         let s = survival, se = logStdErr
         return (
             findQuantile(times: time, count: s.count, p: p) { s[$0] },

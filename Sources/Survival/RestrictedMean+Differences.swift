@@ -61,7 +61,7 @@ public struct RestrictedMeanDifference: Codable, Sendable, Equatable {
     public init(a: String, _ rmstA: RestrictedMean, b: String, _ rmstB: RestrictedMean, confLevel: Double) {
         self.a = a
         self.b = b
-        let z = Distributions.twoSidedCriticalValue(level: confLevel)
+        let z = Distributions.normalQuantile(1 - (1 - confLevel) / 2)
         let d = rmstA.estimate - rmstB.estimate
         let se = (rmstA.stdErr * rmstA.stdErr + rmstB.stdErr * rmstB.stdErr).squareRoot()
         difference = finite(d)

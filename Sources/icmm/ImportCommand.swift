@@ -37,31 +37,33 @@ struct Import: ParsableCommand {
         guard ImportMode(rawValue: mode) != nil else { throw ValidationError("--mode must be create or upsert.") }
     }
 
+    @Flag(help: "Print where the time went, stage by stage, to standard error (for benchmarks).")
+    var timings = false
+
     func run() throws {
         guard let bytes = FileManager.default.contents(atPath: file) else {
             printError("icmm import: cannot read \(file)")
             throw ExitCode(1)
         }
         if fhir { return try importFHIR(Array(bytes)) }
-        let records: [ImportRecord]
-        if bytes.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "[") {
-            guard case .array(let items)? = try? JSONValue.parse(bytes) else {
-                printError("icmm import: \(file) starts like a JSON array but is not valid JSON")
-                throw ExitCode(1)
-            }
-            records = items.map(ImportRecord.json)
-        } else {
-            records = ImportRecord.ndjson(Array(bytes))
-        }
+        let body = [UInt8](bytes)
+        let isArray = body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "[")
+        let reader = ImportRecordReader(body: body, format: isArray ? .jsonArray : .ndjson)
         let (db, _) = try openMigratedDatabase(database, logger: quietLogger())
         defer { db.close() }
+        let stageTimings = timings ? ImportTimings() : nil
         do {
             let summary = try CaseStore(database: db).importCases(
-                records, site: site, mode: ImportMode(rawValue: mode)!, dryRun: dryRun, keyID: "cli")
-            print(summary.toJSON().serializedString())
+                reading: reader, site: site, mode: ImportMode(rawValue: mode)!, dryRun: dryRun, keyID: "cli",
+                timings: stageTimings)
+            print(String(decoding: summary.serialized(), as: UTF8.self))
+            if let stageTimings { printError(stageTimings.report) }
         } catch RegistryError.importRejected(let failures) {
             print(JSONValue.object(["records": .array(failures.map { $0.toJSON() })]).serializedString())
             printError("icmm import: \(failures.count) record(s) are invalid; nothing was stored.")
+            throw ExitCode(1)
+        } catch let error as ImportBodyError {
+            printError("icmm import: \(file): \(error)")
             throw ExitCode(1)
         }
     }

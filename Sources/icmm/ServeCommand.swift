@@ -133,6 +133,7 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
+        Allocator.configureAllocator()  // before any thread allocates: bounded arenas (see Allocator)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = Logger.Level(rawValue: logging.logLevel) ?? .info

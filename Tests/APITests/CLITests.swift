@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Storage
+import Synchronization
 import TestSupport
 import Testing
 
@@ -149,6 +150,72 @@ final class ServerProcess {
         defer { database.close() }
         let stored = try database.read { try $0.query("SELECT external_id FROM cases") { $0.string(0) } }
         #expect(stored == ["DURABLE-1"])
+    }
+
+    /// `icmm backup` in its own process while `icmm serve` takes POST /v1/cases from another
+    /// thread: the copy passes integrity_check and holds every case acknowledged before it began.
+    @Test func anOnlineBackupUnderWriteLoadHoldsEveryAcknowledgedCase() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        let db = tmp.file("db.sqlite")
+        let key = try #require(try JSONValue.parse(try runICMM(["keys", "create", "--site", "S", "--role", "submitter", "--db", db]).1)["key"]?.stringValue)
+        let server = try ServerProcess(database: db)
+        defer { _ = server.signal(SIGTERM) }
+        let acknowledged = Mutex<[String]>([])
+        let stop = Atomic<Bool>(false)
+        let writerDone = Atomic<Bool>(false)
+        let client = server.client
+        let writer = Thread {
+            defer { writerDone.store(true, ordering: .sequentiallyConsistent) }
+            var n = 0
+            while !stop.load(ordering: .sequentiallyConsistent) {
+                n += 1
+                let id = "BK-\(n)"
+                guard let response = try? client.send("POST", "/v1/cases", json: caseJSON(id), headers: [("Authorization", "Bearer \(key)")]),
+                    response.status == 201
+                else { return }
+                acknowledged.withLock { $0.append(id) }
+            }
+        }
+        writer.start()
+        func wait(seconds: Double, _ condition: () -> Bool) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while !condition() {
+                if Date() > deadline { return false }
+                usleep(2_000)
+            }
+            return true
+        }
+        defer {
+            stop.store(true, ordering: .sequentiallyConsistent)
+            _ = wait(seconds: 30) { writerDone.load(ordering: .sequentiallyConsistent) }
+        }
+        #expect(wait(seconds: 30) { acknowledged.withLock { $0.count } >= 20 }, "the writer made no progress")
+        let before = acknowledged.withLock { $0 }
+        let (status, output, errors) = try runICMM(["backup", "--db", db, "--to", tmp.file("backups/copy.sqlite")])
+        stop.store(true, ordering: .sequentiallyConsistent)
+        #expect(wait(seconds: 30) { writerDone.load(ordering: .sequentiallyConsistent) }, "the writer did not stop")
+        #expect(status == 0, "\(errors)")
+        #expect((try JSONValue.parse(output))["pages"]?.integerValue ?? 0 > 0)
+
+        let copy = try Connection(path: tmp.file("backups/copy.sqlite"), readOnly: true)
+        #expect(try copy.query("PRAGMA integrity_check") { $0.string(0) } == ["ok"])
+        let stored = Set(try copy.query("SELECT external_id FROM cases") { $0.string(0) })
+        #expect(before.filter { !stored.contains($0) }.isEmpty, "acknowledged cases missing from the backup")
+        // The copy is a consistent snapshot: the data version counts exactly the cases in it.
+        #expect(try copy.queryOne("SELECT CAST(value AS INTEGER) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) } == stored.count)
+        // The restored copy serves: its migrations are current.
+        #expect(try runICMM(["migrate", "--db", tmp.file("backups/copy.sqlite")]).0 == 0)
+    }
+
+    @Test func backupRefusesAMissingDatabaseAndItself() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        let missing = try runICMM(["backup", "--db", tmp.file("none.sqlite"), "--to", tmp.file("copy.sqlite")])
+        #expect(missing.0 == 1 && missing.2.contains("No database"))
+        #expect(try runICMM(["migrate", "--db", tmp.file("db.sqlite")]).0 == 0)
+        let itself = try runICMM(["backup", "--db", tmp.file("db.sqlite"), "--to", tmp.file("db.sqlite")])
+        #expect(itself.0 == 1 && itself.2.contains("must not be the database itself"))
     }
 
     @Test func sigtermStopsCleanlyAndClosesTheDatabase() throws {

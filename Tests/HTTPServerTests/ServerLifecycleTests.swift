@@ -12,10 +12,13 @@ private func processCounts() -> (threads: Int, fds: Int) {
 }
 
 @Suite struct ServerLifecycleTests {
-    /// Everything a server starts (daemon threads, workers, the log writer, sockets, epoll and
-    /// event descriptors) ends with its stop. Other tests run in parallel in this process and start
-    /// threads of their own, so the counts are compared once those settle (bounded wait): a leak
-    /// of one thread or descriptor per cycle would leave 200 behind and never settle.
+    /// Everything a server starts (daemon threads, workers, the log writer, the deadline reaper,
+    /// sockets, epoll and event descriptors) ends with its stop. Every cycle serves a request on an
+    /// event loop and one on a worker, so a leak per server or per request leaves at least 200
+    /// threads or descriptors behind. Other suites run in parallel in this process and hold
+    /// threads and sockets of their own for a while, so the counts are compared after a bounded
+    /// wait for them to settle back to the baseline; if the neighbours are still busy then, a
+    /// difference far below one per cycle (under 50) is attributed to them, not to a leak.
     @Test func twoHundredStartsAndStopsLeaveNoThreadOrDescriptorBehind() throws {
         var router = Router()
         router.get("/hello") { _ in .text("hello") }
@@ -38,22 +41,20 @@ private func processCounts() -> (threads: Int, fds: Int) {
         for cycle in 0..<200 {
             let server = HTTPServer(configuration: configuration, router: router, logger: logger)
             try server.start()
-            if cycle % 20 == 0 {
-                // Some cycles serve a request on an event loop and one on a worker.
-                let client = HTTPTestClient(port: server.port)
-                #expect(try client.get("/hello").status == 200)
-                #expect(try client.request("POST", "/slow", body: []).status == 200)
-            }
+            let client = HTTPTestClient(port: server.port)
+            #expect(try client.get("/hello").status == 200, "cycle \(cycle)")
+            #expect(try client.request("POST", "/slow", body: []).status == 200, "cycle \(cycle)")
             server.stop()
         }
         var after = processCounts()
         do {
-            try waitUntil("threads and descriptors back to \(before) (now \(after))", timeout: .seconds(20)) {
+            try waitUntil("threads and descriptors back to \(before)", timeout: .seconds(30)) {
                 after = processCounts()
                 return after.threads <= before.threads && after.fds <= before.fds
             }
         } catch {
-            Issue.record("\(error)")
+            #expect(after.threads - before.threads < 50, "threads: \(before.threads) before, \(after.threads) after 200 cycles")
+            #expect(after.fds - before.fds < 50, "descriptors: \(before.fds) before, \(after.fds) after 200 cycles")
         }
     }
 

@@ -74,12 +74,17 @@ import Testing
         }
     }
 
-    /// The API refuses such a level (400); the module reports what is not finite as null, with a reason.
+    /// The API refuses such a horizon (400); the module reports what is not finite as null, with a reason.
     @Test func aStatisticThatIsNotFiniteIsNullWithAReason() throws {
-        let query = CoxQuery(selection: CohortSelection(), covariates: [.field(.sex)], confLevel: 0.9999999999999999)
-        let result = try CohortAnalysis(minCellSize: 5).cox(query, rows: Self.rows)
+        var options = AnalysisOptions()
+        options.tau = .greatestFiniteMagnitude
+        let result = try CohortAnalysis(minCellSize: 5).survival(
+            SurvivalQuery(selection: CohortSelection(), options: options), rows: Self.rows)
+        let rmst = try #require(result.report?.groups.first?.rmst)
+        try #require(!rmst.estimate.isFinite || !rmst.stdErr.isFinite, "the engine gave finite values: \(rmst)")
         let body = try JSONValue.parse(result.json(CohortContext(dataVersion: 1)))
-        #expect(body["cox"]?["terms"]?.arrayValue?[0]["upper"] == .null)
+        let written = try #require(body["groups"]?.arrayValue?.first?["rmst"])
+        #expect(written["estimate"] == .null || written["std_err"] == .null)
         #expect(body["not_finite_note"]?.stringValue?.contains("reported as null") == true)
         let normal = try CohortAnalysis(minCellSize: 5).cox(CoxQuery(selection: CohortSelection(), covariates: [.field(.sex)]), rows: Self.rows)
         #expect(try JSONValue.parse(normal.json(CohortContext(dataVersion: 1)))["not_finite_note"] == nil)

@@ -18,14 +18,14 @@ import Testing
         #expect(!json.lowercased().contains("nan") && !json.lowercased().contains("inf"))
     }
 
+    /// As R (qnorm(1 - (1 - level) / 2) rounds to qnorm(1) = Inf), the limits are infinite: they
+    /// encode as null instead of failing the encoding.
     @Test func confidenceLevelJustBelowOneEncodes() throws {
         let level = 0.9999999999999999
-        #expect(Distributions.twoSidedCriticalValue(level: level).isFinite)
         let report = try SurvivalAnalysis.analyze(Self.data, options: AnalysisOptions(confLevel: level, tau: 20, phTest: true))
         let json = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
         #expect(!json.lowercased().contains("nan") && !json.lowercased().contains("inf"))
-        let cox = try #require(report.cox)
-        #expect(cox.terms[0].lower.isFinite && cox.terms[0].lower < cox.terms[0].hazardRatio)
+        #expect(json.contains("\"upper\":null"))
     }
 
     @Test func nonFiniteCoxValuesEncodeAsNull() throws {
@@ -37,13 +37,4 @@ import Testing
         #expect(String(decoding: try JSONEncoder().encode(test), as: UTF8.self).contains("\"statistic\":null"))
     }
 
-    @Test func criticalValueMatchesTheQuantile() {
-        for level in [0.8, 0.9, 0.95, 0.99] {
-            let a = Distributions.twoSidedCriticalValue(level: level)
-            let b = Distributions.normalQuantile(1 - (1 - level) / 2)
-            #expect(abs(a - b) <= 1e-14 * b)
-        }
-        #expect(Distributions.twoSidedCriticalValue(level: 1).isNaN)
-        #expect(Distributions.twoSidedCriticalValue(level: 0).isNaN)
-    }
 }

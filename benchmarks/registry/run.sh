@@ -3,6 +3,7 @@
 # default durability (WAL, synchronous=FULL, group commit), then a check that every acknowledged
 # case is in the database; and a 100,000-case import over HTTP and through `icmm import`.
 # Usage: benchmarks/registry/run.sh   (from the repo root, after `swift build -c release`)
+# BASELINE=/path/to/an/older/icmm first runs the same POST /v1/cases load against that binary.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10s}
@@ -12,6 +13,16 @@ BIN="$(swift build -c release --show-bin-path)/icmm"
 [ -x "$BIN" ] || swift build -c release --product icmm
 WORK=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+
+if [ -n "${BASELINE:-}" ]; then
+  "$BASELINE" migrate --db "$WORK/base.sqlite" >/dev/null 2>&1
+  export ICMM_KEY=$("$BASELINE" keys create --site BENCH --role submitter --db "$WORK/base.sqlite" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+  "$BASELINE" serve --port 18094 --db "$WORK/base.sqlite" --log-level warning >"$OUT/registry-serve-baseline.log" 2>&1 & SERVER=$!
+  for _ in $(seq 50); do curl -fs http://127.0.0.1:18094/healthz >/dev/null && break; sleep 0.1; done
+  echo "== BASELINE: POST /v1/cases, wrk -t2 -c32 -d$DURATION, synchronous=FULL"
+  wrk -t2 -c32 -d"$DURATION" -s benchmarks/registry/post_case.lua http://127.0.0.1:18094 | tee "$OUT/registry-wrk-baseline.txt" | grep -E "Requests/sec|acknowledged_201|other_status"
+  kill $SERVER; wait $SERVER 2>/dev/null || true
+fi
 
 "$BIN" migrate --db "$WORK/bench.sqlite" >/dev/null
 export ICMM_KEY=$("$BIN" keys create --site BENCH --role submitter --db "$WORK/bench.sqlite" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
