@@ -32,11 +32,11 @@ define ensure_packages
 	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "No Swift toolchain on PATH: install Swift 6 (https://www.swift.org/install/linux/)."; exit 1; }
 endef
 
-.PHONY: help deps test-deps build run migrate demo demo-load test openapi-check fhir-check bench clean
+.PHONY: help deps test-deps build run migrate demo demo-load test openapi-check fhir-check contract bench clean
 
 help:
 	@echo "make run     build, migrate and serve on $(HOST):$(PORT) with the SQLite file $(DB)"
-	@echo "make test    build and run the whole test suite (and validate openapi.yaml)"
+	@echo "make test    build and run the whole test suite, validate openapi.yaml and fuzz it (schemathesis)"
 	@echo "make bench   benchmarks (HTTP throughput vs bare C, survival engine vs R, ...)"
 	@echo "make demo    the dashboard on the synthetic demo cohort (temporary database, analyst key in the printed URL)"
 	@echo "make demo-load  load the synthetic demo cohort into $(DB)"
@@ -95,6 +95,15 @@ $(VENV)/bin/openapi-spec-validator:
 openapi-check: test-deps $(VENV)/bin/openapi-spec-validator
 	$(VENV)/bin/openapi-spec-validator openapi.yaml
 
+# Contract fuzzing (SECURITY.md, issue #12): schemathesis, pinned, in its own private virtualenv.
+SCHEMATHESIS_VENV := .build-schemathesis
+$(SCHEMATHESIS_VENV)/bin/schemathesis:
+	python3 -m venv $(SCHEMATHESIS_VENV)
+	$(SCHEMATHESIS_VENV)/bin/pip install --quiet --disable-pip-version-check "schemathesis==4.32.5"
+
+contract: test-deps $(SCHEMATHESIS_VENV)/bin/schemathesis
+	SCHEMATHESIS=$(SCHEMATHESIS_VENV)/bin/schemathesis bash Tests/contract/run.sh
+
 # Every Bundle and OperationOutcome the FHIR route tests kept (ICMM_FHIR_OUTPUT) and the hand-written
 # fixture Bundles are validated against FHIR R4 4.0.1 with fhir.resources 6.4.0 (PyPI; the last release
 # whose default models are R4, not R4B) in a private virtualenv.
@@ -112,7 +121,10 @@ fhir-check: test-deps $(FHIR_VENV)/.installed
 test: test-deps openapi-check $(FHIR_VENV)/.installed
 	$(SWIFT) build --build-tests
 	rm -rf $(FHIR_OUTPUT)
-	ICMM_FHIR_OUTPUT="$(CURDIR)/$(FHIR_OUTPUT)" $(SWIFT) test
+	ICMM_FHIR_OUTPUT="$(CURDIR)/$(FHIR_OUTPUT)" $(SWIFT) test --skip ServerLifecycleTests
+	# It counts the whole process's threads and descriptors: alone, so that no other suite's server
+	# is counted with it.
+	$(SWIFT) test --skip-build --filter ServerLifecycleTests
 	$(MAKE) fhir-check
 
 bench: deps
@@ -121,4 +133,4 @@ bench: deps
 	@for script in benchmarks/*/run.sh; do echo "== $$script"; bash "$$script" || exit 1; done
 
 clean:
-	rm -rf .build $(VENV) $(FHIR_VENV) benchmarks/out
+	rm -rf .build $(VENV) $(FHIR_VENV) $(SCHEMATHESIS_VENV) benchmarks/out

@@ -3,25 +3,37 @@ import HTTPServer
 import JSON
 import Registry
 
-/// An `If-Match` / `If-None-Match` precondition on a case version (ETag `"N"`).
+/// An `If-Match` / `If-None-Match` precondition on a case version (ETag `"N"`), by RFC 9110
+/// section 13.1: a list of entity tags or `*`, and any listed tag that matches counts.
+/// If-Match compares strongly (a weak tag `W/"N"` never matches); If-None-Match weakly.
 enum VersionPrecondition: Equatable {
     case any
     case versions([Int])
 
     /// Parses a list of entity tags; a tag that is not one of ours matches nothing.
-    init?(header: String?) {
+    init?(header: String?, weak: Bool) {
         guard let header else { return nil }
-        let tags = header.split(separator: ",").map { $0.trimmingASCIISpaces() }
-        if tags.contains("*") {
-            self = .any
-            return
+        var versions: [Int] = []
+        for tag in VersionPrecondition.entityTags(header) {
+            if tag == "*" {
+                self = .any
+                return
+            }
+            let isWeak = tag.hasPrefix("W/")
+            if isWeak && !weak { continue }
+            let opaque = isWeak ? tag.dropFirst(2) : Substring(tag)
+            guard opaque.count >= 3, opaque.hasPrefix("\""), opaque.hasSuffix("\""),
+                let version = Int(opaque.dropFirst().dropLast()), version > 0
+            else { continue }
+            versions.append(version)
         }
-        self = .versions(
-            tags.compactMap { tag in
-                let strong = tag.hasPrefix("W/") ? String(tag.dropFirst(2)) : tag
-                guard strong.count >= 3, strong.hasPrefix("\""), strong.hasSuffix("\"") else { return nil }
-                return Int(strong.dropFirst().dropLast())
-            })
+        self = .versions(versions)
+    }
+
+    /// The comma-separated members of a list field (RFC 9110 section 5.6.1), without their
+    /// whitespace and empty members. Our tags hold no commas, so a split is exact for them.
+    static func entityTags(_ header: String) -> [String] {
+        header.split(separator: ",").map { $0.trimmingASCIISpaces() }.filter { !$0.isEmpty }
     }
 
     func matches(_ version: Int) -> Bool {
@@ -31,16 +43,25 @@ enum VersionPrecondition: Equatable {
         }
     }
 
-    /// The registry's requirement: `*` needs an existing case; tags that are not ours never match.
+    /// The registry's requirement: `*` needs an existing case; any listed version may match.
     var requirement: VersionRequirement {
         switch self {
         case .any: .exists
-        case .versions(let versions): .version(versions.first ?? -1)
+        case .versions(let versions): .versions(versions)
         }
     }
 }
 
 func etag(_ version: Int) -> String { "\"\(version)\"" }
+
+/// Every line of a list-valued header field, joined with commas as RFC 9110 section 5.3 allows:
+/// `If-Match: "1"` and `If-Match: "2"` on two lines mean `If-Match: "1", "2"`.
+func listField(_ request: borrowing HTTPRequest, _ name: String) -> String? {
+    guard let first = request.headers[name] else { return nil }
+    let lowered = name.lowercased()
+    let all = request.headers.fields.filter { $0.name.lowercased() == lowered }.map(\.value)
+    return all.count <= 1 ? first : all.joined(separator: ", ")
+}
 
 extension Application {
     static let caseRoles: Set<Role> = [.submitter, .admin]
@@ -60,11 +81,12 @@ extension Application {
         router.get("/v1/cases") { [self] request in
             let principal = try authorize(request, roles: Self.caseRoles)
             let site = try targetSite(request, principal: principal)
-            let query = try caseListQuery(request)
+            let query = try caseListQuery(request, site: site)
             let page = try cases.list(site: site, query: query)
-            return .json(
-                ["cases": .array(page.cases.map { $0.toJSON() }), "next_cursor": page.nextCursor.map(JSONValue.string) ?? .null]
-                    as JSONValue)
+            auditRead(request, principal: principal, site: site, count: page.cases.count)
+            // The cursor is sealed for this site: it reveals no position and works for no other site.
+            let next = page.nextCursor.map { tokens.sealCursor($0, scope: "cases|" + site) }
+            return .json(["cases": .array(page.cases.map { $0.toJSON() }), "next_cursor": next.map(JSONValue.string) ?? .null] as JSONValue)
         }
 
         router.get("/v1/cases/{external_id}") { [self] request in
@@ -72,9 +94,10 @@ extension Application {
             let site = try targetSite(request, principal: principal)
             try rejectUnknownParameters(request, allowed: ["site"])
             let stored = try cases.get(site: site, externalID: try externalID(request, forWrite: false))
-            if let condition = VersionPrecondition(header: request.headers["If-None-Match"]), condition.matches(stored.version) {
+            if let condition = VersionPrecondition(header: listField(request, "If-None-Match"), weak: true), condition.matches(stored.version) {
                 return HTTPResponse(status: 304, headers: HTTPHeaders([("ETag", etag(stored.version))]))
             }
+            auditRead(request, principal: principal, site: site, count: 1)
             return caseResponse(stored, status: 200)
         }
 
@@ -86,7 +109,7 @@ extension Application {
             let json = try request.jsonBody()
             let (stored, result) = try cases.put(
                 json, site: site, externalID: id,
-                ifMatch: VersionPrecondition(header: request.headers["If-Match"])?.requirement, keyID: principal.keyID)
+                ifMatch: VersionPrecondition(header: listField(request, "If-Match"), weak: false)?.requirement, keyID: principal.keyID)
             return caseResponse(stored, status: result == .created ? 201 : 200, includeLocation: result == .created)
         }
 
@@ -98,7 +121,7 @@ extension Application {
             let patch = try request.jsonBody(accepting: ["application/merge-patch+json"])
             let (stored, _) = try cases.patch(
                 patch, site: site, externalID: id,
-                ifMatch: VersionPrecondition(header: request.headers["If-Match"])?.requirement, keyID: principal.keyID)
+                ifMatch: VersionPrecondition(header: listField(request, "If-Match"), weak: false)?.requirement, keyID: principal.keyID)
             return caseResponse(stored, status: 200)
         }
 
@@ -108,7 +131,7 @@ extension Application {
             try rejectUnknownParameters(request, allowed: ["site"])
             try cases.erase(
                 site: site, externalID: try externalID(request, forWrite: false),
-                ifMatch: VersionPrecondition(header: request.headers["If-Match"])?.requirement, keyID: principal.keyID)
+                ifMatch: VersionPrecondition(header: listField(request, "If-Match"), weak: false)?.requirement, keyID: principal.keyID)
             return .empty(status: 204)
         }
 
@@ -118,6 +141,7 @@ extension Application {
             try rejectUnknownParameters(request, allowed: ["site"])
             let id = try externalID(request, forWrite: false)
             let entries = try cases.history(site: site, externalID: id)
+            auditRead(request, principal: principal, site: site, count: 1)
             return .json(HistoryBody(externalID: id, entries: entries))
         }
     }
@@ -136,7 +160,7 @@ extension Application {
         guard CaseStore.isValidExternalID(id) else {
             if forWrite {
                 throw RegistryError.invalid([
-                    .init(pointer: JSONPointer(["external_id"]), code: .invalidFormat, message: "must be 1-64 characters of A-Z a-z 0-9 . _ -")
+                    .init(pointer: JSONPointer(["external_id"]), code: .invalidFormat, message: "must be 1-64 characters of A-Z a-z 0-9 . _ -, not dots only")
                 ])
             }
             throw RegistryError.notFound
@@ -144,8 +168,12 @@ extension Application {
         return id
     }
 
-    func caseListQuery(_ request: HTTPRequest) throws -> CaseListQuery {
+    func caseListQuery(_ request: HTTPRequest, site: String) throws -> CaseListQuery {
         try rejectUnknownParameters(request, allowed: ["site", "limit", "cursor", "localization", "response_group", "updated_since"])
+        try requireSingleNonEmptyValues(request, ["site", "limit", "cursor", "updated_since"])
+        for name in ["localization", "response_group"] where request.query.values(name).contains(where: \.isEmpty) {
+            throw RequestError.badParameter(name: name, message: "must not be empty")
+        }
         var query = CaseListQuery()
         if let limit = request.query["limit"] {
             guard let value = Int(limit), value >= 1 else {
@@ -155,10 +183,10 @@ extension Application {
             query.limit = min(value, CaseListQuery.maximumLimit)
         }
         if let cursor = request.query["cursor"] {
-            guard CaseStore.decodeCursor(cursor) != nil else {
-                throw RequestError.badParameter(name: "cursor", message: "is not a cursor this service issued")
+            guard let position = tokens.openCursor(cursor, scope: "cases|" + site), CaseStore.decodeCursor(position) != nil else {
+                throw RequestError.badParameter(name: "cursor", message: "is not a cursor this service issued for this site")
             }
-            query.cursor = cursor
+            query.cursor = position
         }
         query.localizations = try enumValues(request, "localization", allowed: ["OD", "CNS", "indeterminate", "none"])
         query.responseGroups = try enumValues(request, "response_group", allowed: ["CR+VGPR", "PR+NR"])
@@ -182,9 +210,8 @@ extension Application {
     }
 
     func rejectUnknownParameters(_ request: HTTPRequest, allowed: Set<String>) throws {
-        if let unknown = request.query.names.first(where: { !allowed.contains($0) }) {
-            throw RequestError.badParameter(
-                name: unknown, message: "is not a parameter of this operation (allowed: \(allowed.sorted().joined(separator: ", ")))")
+        if request.query.names.contains(where: { !allowed.contains($0) }) {
+            throw UnknownParameterError(allowed: allowed.sorted())
         }
     }
 

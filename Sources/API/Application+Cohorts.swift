@@ -148,7 +148,7 @@ extension Application {
             }
         }
         router.get("/v1/cohorts/dataset.csv", mayBlock: true) { [self] request in
-            try cohortResponse(
+            let response = try cohortResponse(
                 request, extraParameters: ["endpoint", "origin"],
                 parse: { selection, request in
                     let (endpoint, origin) = try endpointAndOrigin(request)
@@ -157,6 +157,8 @@ extension Application {
             ) { query, rows, _ in
                 .text(cohortAnalysis.datasetCSV(query, rows: rows), contentType: "text/csv; charset=utf-8")
             }
+            recordDatasetRead(request, response)
+            return response
         }
     }
 

@@ -42,6 +42,7 @@ extension Application {
                 try rejectUnknownParameters(request, allowed: ["site"])
                 let writer = BundleWriter(terminology: try terminology())
                 let stored = try cases.get(site: site, externalID: try externalID(request, forWrite: false))
+                auditRead(request, principal: principal, site: site, count: 1)
                 return fhirResponse(writer.export(stored.data), status: 200)
             } catch {
                 return fhirErrorResponse(error, request: request)

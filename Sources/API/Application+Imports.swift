@@ -38,6 +38,8 @@ extension Application {
                 case .malformed(let why): throw RequestError.malformedJSON(why)
                 }
             }
+            // The answer lists every case's ids and result: a read of the site's cases.
+            auditRead(request, principal: principal, site: site, count: summary.items.count)
             return HTTPResponse(status: dryRun ? 200 : 201, contentType: "application/json", body: summary.serialized())
         }
     }

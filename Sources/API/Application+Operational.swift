@@ -3,7 +3,10 @@ import HTTPServer
 import Prometheus
 
 extension Application {
-    /// `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml`: no credentials needed.
+    /// `/healthz`, `/readyz`, `/openapi.yaml`: no credentials needed, no rate limit.
+    /// `/metrics` needs an admin key unless the server was started with `--public-metrics`: its
+    /// request counters and database size count the writes of every site, which a site's key must
+    /// not learn (issue #12, "No metadata across sites"; SECURITY.md).
     func addOperationalRoutes(to router: inout Router) {
         // Built once: each request gets a copy that shares its storage.
         let healthy = HTTPResponse(status: 200, contentType: "application/json", body: Array(#"{"status":"ok"}"#.utf8))
@@ -26,7 +29,8 @@ extension Application {
 
         let connectionsGauge = metrics.makeGauge(name: "http_open_connections", help: "Open HTTP connections.")
         let databaseSizeGauge = metrics.makeGauge(name: "database_size_bytes", help: "Size of the SQLite database in pages in use.")
-        router.get("/metrics") { [self] _ in
+        router.get("/metrics") { [self] request in
+            if !publicMetrics { _ = try authorize(request, roles: [.admin]) }
             let server = runningServer
             server?.flushRequestMetrics()
             connectionsGauge.set(Double(server?.currentConnections ?? 0))

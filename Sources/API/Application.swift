@@ -29,6 +29,13 @@ public final class Application: Sendable {
     public let maxFHIRBytes: Int
     /// Computed cohort responses, bounded by bytes (`icmm serve --cohort-cache-mb`).
     let cohortCache: CohortCache
+    /// Reads of patient-level data, written in batches (issue #12, "Read-access audit").
+    public let accessLog: AccessLog
+    /// Opaque cursors and scoped entity tags (issue #12, "No metadata across sites").
+    public let tokens: OpaqueTokens
+    let limiters: RateLimiters
+    /// `/metrics` without credentials (`serve --public-metrics`), for a scraper on a closed network.
+    public let publicMetrics: Bool
     /// The running server, for the figures `/metrics` reads from it (set once it has started).
     /// Weak: the server holds the routes, which hold this application.
     private let server = Mutex<WeakServer>(WeakServer())
@@ -37,11 +44,18 @@ public final class Application: Sendable {
     public init(
         database: Database, migrations: MigrationRunner, metrics: PrometheusCollectorRegistry, openAPIDocument: String,
         logger: Logger, maxImportBytes: Int = 256 << 20, minCellSize: Int = 5, now: @escaping @Sendable () -> Date = { Date() },
-        cohortCacheBytes: Int = 64 << 20, fhirTerminology: Terminology? = nil, maxFHIRBytes: Int = 16 << 20
+        cohortCacheBytes: Int = 64 << 20, fhirTerminology: Terminology? = nil, maxFHIRBytes: Int = 16 << 20,
+        rateLimits: RateLimitConfiguration = RateLimitConfiguration(), auditRetention: Duration? = nil,
+        publicMetrics: Bool = false
     ) {
         self.cohortCache = CohortCache(maxBytes: cohortCacheBytes, metrics: metrics)
         self.fhirTerminology = fhirTerminology
         self.maxFHIRBytes = maxFHIRBytes
+        self.publicMetrics = publicMetrics
+        self.accessLog = AccessLog(database: database, retention: auditRetention, now: now)
+        self.tokens = OpaqueTokens(database: database)
+        self.limiters = RateLimiters(rateLimits, metrics: metrics)
+        accessLog.startFlushing()
         self.minCellSize = minCellSize
         self.keys = KeyStore(database: database, now: now)
         self.cases = CaseStore(database: database, now: now)
@@ -51,6 +65,14 @@ public final class Application: Sendable {
         self.metrics = metrics
         self.openAPIDocument = openAPIDocument
         self.logger = logger
+    }
+
+    deinit { accessLog.stop() }
+
+    /// Writes what is buffered (the read-access trail, keys' last use): call after the server stopped.
+    public func shutdown() {
+        accessLog.stop()
+        keys.flushUsage()
     }
 
     /// Lets `/metrics` report the open connections and the latest request metrics of `server`.
@@ -75,6 +97,7 @@ public final class Application: Sendable {
         addFHIRRoutes(to: &router)
         addCohortRoutes(to: &router)
         addDashboardRoute(to: &router)
+        addAuditRoute(to: &router)
         return router
     }
 }

@@ -5,6 +5,8 @@ import Registry
 public enum AuthError: Error, Equatable {
     /// No `Authorization: Bearer` header, or a key that is unknown or revoked (401).
     case unauthenticated
+    /// A real key past its expiry (401 with its own problem type, so a client knows to rotate).
+    case expired
     /// A valid key whose role may not use this route (403).
     case forbidden(role: Role)
     /// A submitter naming another site (403): it acts on its own site only.
@@ -12,20 +14,38 @@ public enum AuthError: Error, Equatable {
 }
 
 extension Application {
-    /// The principal behind the request's bearer key.
-    func authenticate(_ request: HTTPRequest) throws -> Principal {
-        guard let header = request.headers["Authorization"] else { throw AuthError.unauthenticated }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw AuthError.unauthenticated }
-        guard let principal = try keys.authenticate(parts[1].trimmingASCIISpaces()) else {
-            throw AuthError.unauthenticated
+    /// The principal behind the request's bearer key, within its key's rate limit.
+    /// A failure counts against the client's address: past `failedAuthPerAddress` it gets 429
+    /// instead of 401, so guessing keys (or a client stuck with a bad one) is slowed.
+    /// - Parameter consumingRate: false for the admission check on the headers, so that a request
+    ///   with a body takes one token of its key, in its handler, not two.
+    func authenticate(_ request: HTTPRequest, consumingRate: Bool = true) throws -> Principal {
+        let principal: Principal
+        do {
+            principal = try checkCredentials(request)
+        } catch let error as AuthError {
+            let address = request.clientAddress ?? "in-process"
+            if let wait = limiters.failedAuth.take(address) { throw limiters.refuse(limiters.failedAuth, after: wait) }
+            throw error
         }
+        if consumingRate, let wait = limiters.perKey.take(principal.keyID) { throw limiters.refuse(limiters.perKey, after: wait) }
         return principal
     }
 
+    private func checkCredentials(_ request: HTTPRequest) throws -> Principal {
+        guard let header = request.headers["Authorization"] else { throw AuthError.unauthenticated }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw AuthError.unauthenticated }
+        switch try keys.check(parts[1].trimmingASCIISpaces()) {
+        case .valid(let principal): return principal
+        case .expired: throw AuthError.expired
+        case .unknown: throw AuthError.unauthenticated
+        }
+    }
+
     /// Authenticates and checks the role in one step.
-    func authorize(_ request: HTTPRequest, roles: Set<Role>) throws -> Principal {
-        let principal = try authenticate(request)
+    func authorize(_ request: HTTPRequest, roles: Set<Role>, consumingRate: Bool = true) throws -> Principal {
+        let principal = try authenticate(request, consumingRate: consumingRate)
         guard roles.contains(principal.role) else { throw AuthError.forbidden(role: principal.role) }
         return principal
     }
@@ -34,7 +54,7 @@ extension Application {
     /// read (credentials before bodies): the same key, role and site checks as their handlers.
     var admitCaseWriter: Admission {
         { [self] request in
-            let principal = try authorize(request, roles: Self.caseRoles)
+            let principal = try authorize(request, roles: Self.caseRoles, consumingRate: false)
             _ = try targetSite(request, principal: principal)
         }
     }

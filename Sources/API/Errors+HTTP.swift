@@ -62,6 +62,7 @@ import Registry
 
 extension ProblemType {
     public static let unauthenticated = "https://icmm-registry.example/problems/unauthenticated"
+    public static let expiredKey = "https://icmm-registry.example/problems/expired-key"
     public static let forbidden = "https://icmm-registry.example/problems/forbidden"
     public static let notFound = "https://icmm-registry.example/problems/not-found"
     public static let duplicate = "https://icmm-registry.example/problems/duplicate-case"
@@ -89,6 +90,11 @@ extension AuthError: HTTPResponseError {
                 status: 401, title: "Unauthorized",
                 detail: "Send a valid API key as `Authorization: Bearer <key>` (create one with `icmm keys create`).",
                 type: ProblemType.unauthenticated)
+        case .expired:
+            ProblemDetails(
+                status: 401, title: "Key expired",
+                detail: "This API key has expired; use the key that replaced it or ask for a new one (`icmm keys rotate`).",
+                type: ProblemType.expiredKey)
         case .forbidden(let role):
             ProblemDetails(
                 status: 403, title: "Forbidden", detail: "The role '\(role.rawValue)' may not use this operation.",
@@ -101,7 +107,11 @@ extension AuthError: HTTPResponseError {
     }
 
     public var responseHeaders: HTTPHeaders {
-        self == .unauthenticated ? HTTPHeaders([("WWW-Authenticate", #"Bearer realm="icmm-registry""#)]) : HTTPHeaders()
+        switch self {
+        case .unauthenticated: HTTPHeaders([("WWW-Authenticate", #"Bearer realm="icmm-registry""#)])
+        case .expired: HTTPHeaders([("WWW-Authenticate", #"Bearer realm="icmm-registry", error="invalid_token", error_description="expired""#)])
+        default: HTTPHeaders()
+        }
     }
 }
 
@@ -110,11 +120,83 @@ extension CaseValidationErrors: HTTPResponseError {
 }
 
 func validationProblem(_ errors: [CaseValidationError]) -> ProblemDetails {
-    ProblemDetails(
+    let shown = errors.prefix(ErrorReport.maxErrors)
+    var problem = ProblemDetails(
         status: 422, title: "Invalid case",
         detail: errors.count == 1 ? "1 field is invalid." : "\(errors.count) fields are invalid.",
         type: ProblemType.validation,
-        errors: errors.map { .init(path: $0.path, code: $0.code.rawValue, message: $0.message) })
+        errors: shown.map { .init(path: ErrorReport.path($0.pointer), code: $0.code.rawValue, message: $0.message) })
+    if errors.count > shown.count {
+        problem.detail += " The first \(shown.count) are listed."
+        problem.extensions["errors_total"] = String(errors.count)
+    }
+    return problem
+}
+
+/// Error reports are bounded and quote nothing long the client sent (issue #12, "No
+/// amplification, no echo"): at most `maxErrors` entries (with the total), and each member name
+/// in a path cut to `maxNameBytes` bytes, so that no request can make an error body much larger
+/// than a fixed bound, whatever it sent.
+enum ErrorReport {
+    static let maxErrors = 100
+    /// Records of a rejected import listed (each with at most `maxErrors` errors).
+    static let maxRecords = 100
+    static let maxNameBytes = 32
+
+    /// The JSON Pointer with every token cut to `maxNameBytes` bytes (at a character boundary),
+    /// a cut token ending in `~`: a character a real member name of the data dictionary never has.
+    static func path(_ pointer: JSONPointer) -> String {
+        guard pointer.tokens.contains(where: { $0.utf8.count > maxNameBytes }) else { return pointer.description }
+        return JSONPointer(pointer.tokens.map(truncated)).description
+    }
+
+    static func truncated(_ name: String) -> String {
+        guard name.utf8.count > maxNameBytes else { return name }
+        var kept = ""
+        var bytes = 0
+        for character in name {
+            let size = character.utf8.count
+            if bytes + size > maxNameBytes - 1 { break }
+            kept.append(character)
+            bytes += size
+        }
+        return kept + "~"
+    }
+
+    /// A rejected import's records as JSON: the first `maxRecords`, each with its first `maxErrors` errors.
+    static func records(_ records: [ImportRecordErrors]) -> JSONValue {
+        .array(
+            records.prefix(maxRecords).map { record in
+                var members: [String: JSONValue] = [
+                    "index": .number(Double(record.index)),
+                    "external_id": record.externalID.map(JSONValue.string) ?? .null,
+                    "errors": .array(
+                        record.errors.prefix(maxErrors).map { error in
+                            .object([
+                                "path": .string(path(error.pointer)), "code": .string(error.code.rawValue),
+                                "message": .string(error.message),
+                            ])
+                        }),
+                ]
+                if record.errors.count > maxErrors { members["errors_total"] = .number(Double(record.errors.count)) }
+                return .object(members)
+            })
+    }
+}
+
+/// A query parameter this operation does not define. The answer does not repeat its name (it is
+/// the client's input and may be anything); it lists the names that are allowed.
+struct UnknownParameterError: HTTPResponseError {
+    let allowed: [String]
+    var problem: ProblemDetails {
+        let message =
+            allowed.isEmpty
+            ? "This operation takes no query parameters."
+            : "A query parameter is not one of this operation's (allowed: \(allowed.joined(separator: ", ")))."
+        return ProblemDetails(
+            status: 400, title: "Invalid query parameter", detail: message, type: ProblemType.badParameter,
+            errors: [.init(path: "", code: "unknown_parameter", message: message)])
+    }
 }
 
 extension RegistryError: HTTPResponseError {
@@ -156,7 +238,9 @@ extension RegistryError: HTTPResponseError {
 
     public var response: HTTPResponse {
         if case .importRejected(let records) = self {
-            return problemResponse(problem, extra: ["records": .array(records.map { $0.toJSON() })], headers: responseHeaders)
+            var extra: [String: JSONValue] = ["records": ErrorReport.records(records)]
+            if records.count > ErrorReport.maxRecords { extra["records_total"] = .number(Double(records.count)) }
+            return problemResponse(problem, extra: extra, headers: responseHeaders)
         }
         var response = problem.response
         for (name, value) in responseHeaders { response.headers.set(name, value) }

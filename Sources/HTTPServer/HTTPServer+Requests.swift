@@ -115,7 +115,7 @@ extension HTTPServer {
 
         switch state.lifecycle.handle(.complete(onWorker: state.route?.mayBlock ?? false)) {
         case .respondNow:
-            let response = router.respond(to: makeRequest(state), match: state.match)
+            let response = router.respond(to: makeRequest(state, connection: connection), match: state.match)
             return answer(response, state: state, connection: connection, running: running)
         case .respondTooLarge:
             state.body = []
@@ -225,7 +225,7 @@ extension HTTPServer {
         if declaredLength != 0, let route = state.route, let admission = route.admission {
             // Credentials before bodies: refused on the headers, the body is never read. Before
             // the size check too, so that a caller without a key learns nothing of the limits.
-            if let refusal = router.admit(makeRequest(state), route: route, admission: admission) {
+            if let refusal = router.admit(makeRequest(state, connection: connection), route: route, admission: admission) {
                 state.pending = refusal
                 return .refuse
             }
@@ -239,22 +239,25 @@ extension HTTPServer {
 
     /// The handler's view of the request: owned copies (they share the state's storage until the
     /// state is reused).
-    private func makeRequest(_ state: RequestState) -> HTTPRequest {
+    private func makeRequest(_ state: RequestState, connection: OpaquePointer) -> HTTPRequest {
         var parameters: [String: String] = [:]
         var pattern: String?
         if case .found(let route, let found) = state.match {
             parameters = found
             pattern = route.pattern
         }
-        return HTTPRequest(
+        var request = HTTPRequest(
             method: state.method, path: state.path, query: QueryParameters(state.query), headers: HTTPHeaders(copied: state.headers),
             body: state.body, requestID: state.requestID, pathParameters: parameters, route: pattern)
+        // For `clientAddress`, read only when asked; a worker's connection is suspended, not closed.
+        request.connectionBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
+        return request
     }
 
     /// Runs a route that may block on a worker. The connection is suspended meanwhile; the worker
     /// resumes it through the gate, which is closed once the daemon stops or the request completed.
     private func dispatch(_ state: RequestState, connection: OpaquePointer, running: Running) -> MHD_Result {
-        let request = makeRequest(state)
+        let request = makeRequest(state, connection: connection)
         state.body = []
         let match = state.match
         let router = router

@@ -348,3 +348,13 @@ private func withOptionalCString<R>(_ text: String?, _ body: (UnsafePointer<CCha
     guard let text else { return body(nil) }
     return text.withCString { body($0) }
 }
+
+extension HTTPRequest {
+    /// The peer's IP address as text; nil for a request made in process.
+    public var clientAddress: String? {
+        guard let connection = OpaquePointer(bitPattern: connectionBits) else { return nil }
+        var buffer = [CChar](repeating: 0, count: 64)
+        guard icmm_mhd_client_address(connection, &buffer, buffer.count) == 0 else { return nil }
+        return String(cString: buffer)
+    }
+}

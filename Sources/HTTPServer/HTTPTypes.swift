@@ -113,6 +113,9 @@ public struct HTTPRequest: Sendable {
     public var pathParameters: [String: String]
     /// The matched route's pattern (for logs and metrics: never the raw path).
     public var route: String?
+    /// The libmicrohttpd connection the request came on, 0 in process: the peer's address is
+    /// read from it only when asked (`clientAddress`), by the few paths that need it.
+    var connectionBits: UInt = 0
 
     public init(
         method: HTTPMethod, path: String, query: QueryParameters = QueryParameters(), headers: HTTPHeaders = HTTPHeaders(),

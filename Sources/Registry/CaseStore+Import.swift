@@ -567,7 +567,7 @@ extension CaseStore {
             try database.write { connection in
                 try connection.transaction {
                     for (rowID, site, externalID, id, version, dataText, oldClassification) in pending {
-                        guard let json = try? JSONValue.parse(dataText), let prepared = try? prepare(json) else {
+                        guard let json = try? JSONValue.parse(dataText), let prepared = try? prepare(json, refusingDotOnlyIDs: false) else {
                             failed += 1
                             // Mark it as seen by this engine (so it is not retried forever); the old classification stays.
                             try connection.run(

@@ -12,13 +12,14 @@ import Synchronization
 public enum VersionRequirement: Sendable, Equatable {
     /// `If-Match: *`: the case must exist.
     case exists
-    /// `If-Match: "N"`: the case must be at version N (a tag that is not a version: -1, never matches).
-    case version(Int)
+    /// `If-Match: "N", "M"`: the case must be at one of these versions (RFC 9110 section 13.1.1:
+    /// any listed tag may match; tags that are not versions are left out, so none may match).
+    case versions([Int])
 
     func isSatisfied(byVersion version: Int?) -> Bool {
         switch self {
         case .exists: version != nil
-        case .version(let required): version == required
+        case .versions(let listed): version.map(listed.contains) ?? false
         }
     }
 }
@@ -47,23 +48,32 @@ public final class CaseStore: Sendable {
     }
 
     /// True for 1-64 characters of `[A-Za-z0-9._-]` (DOMAIN.md section 9).
+    /// Not only dots: `.` and `..` would give `Location: /v1/cases/..`, which clients and proxies
+    /// that normalise paths cannot reach (issue #12, "Strict HTTP where ambiguity is a risk").
     public static func isValidExternalID(_ value: String) -> Bool {
-        !value.isEmpty && value.utf8.count <= 64 && value.utf8.allSatisfy(isIdentifierByte)
+        !value.isEmpty && value.utf8.count <= 64 && value.utf8.allSatisfy(isIdentifierByte) && !isOnlyDots(value)
     }
+
+    static func isOnlyDots(_ value: String) -> Bool { value.utf8.allSatisfy { $0 == 0x2E } }
 
     // MARK: - Preparing
 
     /// Validates and classifies a case. With `pathExternalID` (PUT), a body without `external_id`
     /// takes the URL's, and a different one is an error.
-    func prepare(_ json: JSONValue, pathExternalID: String? = nil) throws(RegistryError) -> PreparedCase {
+    /// - Parameter refusingDotOnlyIDs: false only to reclassify cases stored before ids made of
+    ///   dots were refused (they keep their classification up to date; new ones cannot be written).
+    func prepare(_ json: JSONValue, pathExternalID: String? = nil, refusingDotOnlyIDs: Bool = true) throws(RegistryError)
+        -> PreparedCase
+    {
         var clock = ContinuousClock.now
-        return try prepare(json, pathExternalID: pathExternalID, today: today(), timings: nil, clock: &clock)
+        return try prepare(
+            json, pathExternalID: pathExternalID, today: today(), timings: nil, clock: &clock, refusingDotOnlyIDs: refusingDotOnlyIDs)
     }
 
     /// `prepare`, with the date injected and each stage timed when `timings` is given (imports).
     func prepare(
         _ json: JSONValue, pathExternalID: String? = nil, today: CalendarDate, timings: ImportTimings?,
-        clock: inout ContinuousClock.Instant
+        clock: inout ContinuousClock.Instant, refusingDotOnlyIDs: Bool = true
     ) throws(RegistryError) -> PreparedCase {
         var json = json
         var extra: [CaseValidationError] = []
@@ -81,6 +91,9 @@ public final class CaseStore: Sendable {
         case .failure(let errors):
             throw .invalid(extra + errors.errors)
         case .success(let record):
+            if refusingDotOnlyIDs && Self.isOnlyDots(record.externalID) {
+                extra.append(.registry("/external_id", code: .invalidFormat, "must not consist of dots only"))
+            }
             guard extra.isEmpty else { throw .invalid(extra) }
             let classification = ClassificationEngine.classify(record)
             if let timings { clock = timings.add(.classify, since: clock) }

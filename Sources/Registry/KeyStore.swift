@@ -3,19 +3,28 @@ import Foundation
 import Storage
 import Synchronization
 
-/// API keys: random (256 bits), shown once, stored only as a SHA-256 hash, revocable.
+/// API keys: random (256 bits), shown once, stored only as a SHA-256 hash, revocable, optionally
+/// expiring, rotatable with a grace period during which the old and the new key both work.
 public struct KeyStore: Sendable {
     public struct KeySummary: Sendable, Equatable, Encodable {
         public let id: String
         public let site: String
         public let role: Role
         public let createdAt: String
+        /// Nil: the key never expires (stated as an explicit null in `keys list`).
+        public let expiresAt: String?
         public let revokedAt: String?
+        /// To the minute: recorded at most once a minute per key.
+        public let lastUsedAt: String?
+        /// The key a rotation replaced with this one.
+        public let replaces: String?
 
         enum CodingKeys: String, CodingKey {
-            case id, site, role
+            case id, site, role, replaces
             case createdAt = "created_at"
+            case expiresAt = "expires_at"
             case revokedAt = "revoked_at"
+            case lastUsedAt = "last_used_at"
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -24,7 +33,11 @@ public struct KeyStore: Sendable {
             try c.encode(site, forKey: .site)
             try c.encode(role, forKey: .role)
             try c.encode(createdAt, forKey: .createdAt)
-            try c.encode(revokedAt, forKey: .revokedAt)  // explicit null while active
+            // Explicit nulls: "never expires", "active", "never used" are stated, not implied.
+            try c.encode(expiresAt, forKey: .expiresAt)
+            try c.encode(revokedAt, forKey: .revokedAt)
+            try c.encode(lastUsedAt, forKey: .lastUsedAt)
+            try c.encode(replaces, forKey: .replaces)
         }
     }
 
@@ -34,11 +47,36 @@ public struct KeyStore: Sendable {
         public let key: String
         public let site: String
         public let role: Role
+        public let expiresAt: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id, key, site, role
+            case expiresAt = "expires_at"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(key, forKey: .key)
+            try c.encode(site, forKey: .site)
+            try c.encode(role, forKey: .role)
+            try c.encode(expiresAt, forKey: .expiresAt)
+        }
+    }
+
+    /// What a presented key is.
+    public enum Check: Sendable, Equatable {
+        case valid(Principal)
+        /// A real key past its expiry (rotated away or created with `--expires-in`).
+        case expired
+        /// Unknown, malformed or revoked.
+        case unknown
     }
 
     let database: Database
     let now: @Sendable () -> Date
     let recent = PrincipalCache()
+    let usage = KeyUsageRecorder()
 
     public init(database: Database, now: @escaping @Sendable () -> Date = { Date() }) {
         self.database = database
@@ -50,24 +88,56 @@ public struct KeyStore: Sendable {
         !site.isEmpty && site.utf8.count <= 64 && site.utf8.allSatisfy { isIdentifierByte($0) }
     }
 
-    public func create(site: String, role: Role) throws -> CreatedKey {
+    /// - Parameter expiresIn: nil for a key that never expires (the default).
+    public func create(site: String, role: Role, expiresIn: Duration? = nil) throws -> CreatedKey {
+        try database.write { connection in
+            try connection.transaction { try insertKey(connection, site: site, role: role, expiresIn: expiresIn, replaces: nil) }
+        }
+    }
+
+    private func insertKey(_ connection: Connection, site: String, role: Role, expiresIn: Duration?, replaces: String?) throws
+        -> CreatedKey
+    {
         let secret = KeyStore.randomBytes(32)
         let key = "icmm_" + KeyStore.base64URL(secret)
         let id = "key_" + hexString(KeyStore.randomBytes(8))
-        try database.write { connection in
-            try connection.run(
-                "INSERT INTO api_keys (id, key_hash, site, role, created_at) VALUES (?, ?, ?, ?, ?)",
-                [id, KeyStore.hash(key), site, role.rawValue, Timestamp.string(now())])
+        let created = now()
+        let expiresAt = expiresIn.map { Timestamp.string(created.addingTimeInterval($0.seconds)) }
+        try connection.run(
+            "INSERT INTO api_keys (id, key_hash, site, role, created_at, expires_at, replaces) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [id, KeyStore.hash(key), site, role.rawValue, Timestamp.string(created), expiresAt, replaces])
+        return CreatedKey(id: id, key: key, site: site, role: role, expiresAt: expiresAt)
+    }
+
+    /// Issues a new key for the same site and role; the old one keeps working for `grace`, then
+    /// expires (an earlier expiry it already had stands). A revoked or unknown key cannot be rotated.
+    public func rotate(id: String, grace: Duration, expiresIn: Duration? = nil) throws -> CreatedKey {
+        let created = try database.write { connection in
+            try connection.transaction {
+                let old = try connection.queryOne(
+                    "SELECT site, role FROM api_keys WHERE id = ? AND revoked_at IS NULL", [id]
+                ) { row in (row.string(0), Role(rawValue: row.string(1))) }
+                guard let (site, role) = old, let role else { throw RegistryError.unknownKey(id) }
+                let graceEnd = Timestamp.string(now().addingTimeInterval(grace.seconds))
+                try connection.run(
+                    "UPDATE api_keys SET expires_at = min(coalesce(expires_at, ?), ?) WHERE id = ?", [graceEnd, graceEnd, id])
+                return try insertKey(connection, site: site, role: role, expiresIn: expiresIn, replaces: id)
+            }
         }
-        return CreatedKey(id: id, key: key, site: site, role: role)
+        recent.removeAll()
+        return created
     }
 
     public func list() throws -> [KeySummary] {
-        try database.read { connection in
-            try connection.query("SELECT id, site, role, created_at, revoked_at FROM api_keys ORDER BY created_at, id") { row in
+        usage.flush(database)
+        return try database.read { connection in
+            try connection.query(
+                "SELECT id, site, role, created_at, expires_at, revoked_at, last_used_at, replaces FROM api_keys ORDER BY created_at, id"
+            ) { row in
                 KeySummary(
                     id: row.string(0), site: row.string(1), role: Role(rawValue: row.string(2)) ?? .submitter,
-                    createdAt: row.string(3), revokedAt: row.optionalString(4))
+                    createdAt: row.string(3), expiresAt: row.optionalString(4), revokedAt: row.optionalString(5),
+                    lastUsedAt: row.optionalString(6), replaces: row.optionalString(7))
             }
         }
     }
@@ -82,24 +152,43 @@ public struct KeyStore: Sendable {
         if changed == 0 { throw RegistryError.unknownKey(id) }
     }
 
-    /// The principal of an active key, nil for an unknown or revoked one.
-    /// Active keys are remembered for `PrincipalCache.lifetime`, so dashboards that poll do not cost
-    /// a database read each; a revocation here takes effect at once, one by another process
-    /// (`icmm keys revoke` while serving) within that lifetime.
+    /// The principal of an active key, nil for an unknown, revoked or expired one.
     public func authenticate(_ key: String) throws -> Principal? {
-        guard key.hasPrefix("icmm_"), key.utf8.count < 200 else { return nil }
-        let hash = KeyStore.hash(key)
-        if let principal = recent.get(hash) { return principal }
-        let principal = try database.read { connection in
-            try connection.queryOne(
-                "SELECT id, site, role FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", [hash]
-            ) { row in
-                Role(rawValue: row.string(2)).map { Principal(keyID: row.string(0), site: row.string(1), role: $0) }
-            } ?? nil
-        }
-        if let principal { recent.put(hash, principal) }
-        return principal
+        if case .valid(let principal) = try check(key) { return principal }
+        return nil
     }
+
+    /// What a presented key is. Active keys are remembered for `PrincipalCache.lifetime`, so
+    /// dashboards that poll do not cost a database read each; a revocation or rotation here takes
+    /// effect at once, one by another process (`icmm keys revoke` while serving) within that
+    /// lifetime. Expiry is checked against the clock on every request, cached or not.
+    public func check(_ key: String) throws -> Check {
+        guard key.hasPrefix("icmm_"), key.utf8.count < 200 else { return .unknown }
+        let hash = KeyStore.hash(key)
+        let at = now()
+        let cached: (Principal, Date?)
+        if let hit = recent.get(hash) {
+            cached = hit
+        } else {
+            let found = try database.read { connection in
+                try connection.queryOne(
+                    "SELECT id, site, role, expires_at FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", [hash]
+                ) { row -> (Principal, Date?)? in
+                    guard let role = Role(rawValue: row.string(2)) else { return nil }
+                    return (Principal(keyID: row.string(0), site: row.string(1), role: role), row.optionalString(3).flatMap(Timestamp.date))
+                } ?? nil
+            }
+            guard let found else { return .unknown }
+            recent.put(hash, found.0, expiresAt: found.1)
+            cached = found
+        }
+        if let expiresAt = cached.1, at >= expiresAt { return .expired }
+        usage.note(cached.0.keyID, at: at, database: database)
+        return .valid(cached.0)
+    }
+
+    /// Writes the pending last-use minutes now (tests, `keys list`, shutdown).
+    public func flushUsage() { usage.flush(database) }
 
     /// SHA-256 of the key, in hex. On every authenticated request, so no Foundation formatting.
     static func hash(_ key: String) -> String {
@@ -127,6 +216,33 @@ func isIdentifierByte(_ b: UInt8) -> Bool {
 
 /// Timestamps are UTC, millisecond precision, fixed width, so that text order is time order.
 public enum Timestamp {
+    /// Parses `YYYY-MM-DDThh:mm:ss.sssZ` (the form `string` writes); nil for anything else.
+    public static func date(_ text: String) -> Date? {
+        let b = Array(text.utf8)
+        guard b.count == 24, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A, b[16] == 0x3A, b[19] == 0x2E, b[23] == 0x5A
+        else { return nil }
+        func number(_ r: Range<Int>) -> Int? {
+            var value = 0
+            for i in r {
+                guard b[i] >= 0x30, b[i] <= 0x39 else { return nil }
+                value = value * 10 + Int(b[i] - 0x30)
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+            let minute = number(14..<16), let second = number(17..<19), let millis = number(20..<23)
+        else { return nil }
+        var t = tm()
+        t.tm_year = Int32(year - 1900)
+        t.tm_mon = Int32(month - 1)
+        t.tm_mday = Int32(day)
+        t.tm_hour = Int32(hour)
+        t.tm_min = Int32(minute)
+        t.tm_sec = Int32(second)
+        return Date(timeIntervalSince1970: TimeInterval(timegm(&t)) + Double(millis) / 1000)
+    }
+
+
     public static func string(_ date: Date) -> String {
         let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         let seconds = ms / 1000
@@ -146,23 +262,90 @@ public enum Timestamp {
 final class PrincipalCache: Sendable {
     static let lifetime: Duration = .seconds(2)
     static let capacity = 10_000
-    private let entries = Mutex<[String: (Principal, ContinuousClock.Instant)]>([:])
+    private let entries = Mutex<[String: (Principal, Date?, ContinuousClock.Instant)]>([:])
 
-    func get(_ hash: String) -> Principal? {
+    /// The principal and its expiry time (nil: never).
+    func get(_ hash: String) -> (Principal, Date?)? {
         entries.withLock { entries in
-            guard let (principal, at) = entries[hash] else { return nil }
-            if ContinuousClock.now - at < PrincipalCache.lifetime { return principal }
+            guard let (principal, expiresAt, at) = entries[hash] else { return nil }
+            if ContinuousClock.now - at < PrincipalCache.lifetime { return (principal, expiresAt) }
             entries.removeValue(forKey: hash)
             return nil
         }
     }
 
-    func put(_ hash: String, _ principal: Principal) {
+    func put(_ hash: String, _ principal: Principal, expiresAt: Date?) {
         entries.withLock { entries in
             if entries.count >= PrincipalCache.capacity { entries.removeAll() }
-            entries[hash] = (principal, ContinuousClock.now)
+            entries[hash] = (principal, expiresAt, ContinuousClock.now)
         }
     }
 
     func removeAll() { entries.withLock { $0.removeAll() } }
+}
+
+/// Last use of each key, to the minute: a request only compares its minute with the one already
+/// noted; a new minute is queued, and queued minutes are written in one transaction at most every
+/// `interval` (by the request that finds the interval passed), so steady traffic costs one small
+/// write per key per minute, never one per request.
+final class KeyUsageRecorder: Sendable {
+    static let interval: Duration = .seconds(60)
+    private struct State {
+        var noted: [String: Int64] = [:]  // key id -> minute (Unix minutes) last noted
+        var pending: [String: Int64] = [:]
+        var lastFlush = ContinuousClock.now
+    }
+    private let state = Mutex(State())
+
+    func note(_ keyID: String, at date: Date, database: Database) {
+        let minute = Int64((date.timeIntervalSince1970 / 60).rounded(.down))
+        let due = state.withLock { state -> Bool in
+            if state.noted[keyID] == minute { return false }
+            state.noted[keyID] = minute
+            state.pending[keyID] = minute
+            return ContinuousClock.now - state.lastFlush >= KeyUsageRecorder.interval || state.noted.count == 1
+        }
+        if due { flush(database) }
+    }
+
+    func flush(_ database: Database) {
+        let batch = state.withLock { state -> [String: Int64] in
+            let batch = state.pending
+            state.pending = [:]
+            state.lastFlush = ContinuousClock.now
+            return batch
+        }
+        guard !batch.isEmpty else { return }
+        // Best effort: a failed write (the database busy) loses a last-use minute, never a request.
+        _ = try? database.write { connection in
+            try connection.transaction {
+                for (id, minute) in batch {
+                    let text = Timestamp.string(Date(timeIntervalSince1970: TimeInterval(minute * 60)))
+                    try connection.run(
+                        "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+                        [text, id, text])
+                }
+            }
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as Foundation's time interval.
+    public var seconds: TimeInterval {
+        let (s, attoseconds) = components
+        return TimeInterval(s) + TimeInterval(attoseconds) / 1e18
+    }
+
+    /// Parses `90d`, `12h`, `30m`, `45s` (a positive whole number and a unit).
+    public static func parse(_ text: String) -> Duration? {
+        guard let unit = text.last, let value = Int64(text.dropLast()), value > 0, value < 100_000_000 else { return nil }
+        switch unit {
+        case "d": return .seconds(value * 86_400)
+        case "h": return .seconds(value * 3_600)
+        case "m": return .seconds(value * 60)
+        case "s": return .seconds(value)
+        default: return nil
+        }
+    }
 }

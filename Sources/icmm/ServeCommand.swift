@@ -17,7 +17,8 @@ struct Serve: ParsableCommand {
             Listens on --host:--port with libmicrohttpd (epoll, one event-loop thread per core by \
             default). SIGTERM or SIGINT stops accepting connections, lets requests in flight finish \
             (up to --drain-seconds), then closes the database cleanly. Operational endpoints need no \
-            credentials: /healthz, /readyz, /metrics (Prometheus), /openapi.yaml.
+            credentials: /healthz, /readyz, /openapi.yaml; /metrics (Prometheus) needs an admin key \
+            unless --public-metrics.
             """)
 
     @Option(help: ArgumentHelp("IPv4 address to listen on (0.0.0.0 for every interface).", valueName: "address"))
@@ -86,6 +87,24 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("The OpenAPI contract served at /openapi.yaml. Default: found like the migrations.", valueName: "path"))
     var openapi: String?
 
+    @Option(
+        name: .customLong("rate-limit"),
+        help: ArgumentHelp("Requests per key: N/s (or N/m, N/h), refilling a bucket of --burst. Over it: 429.", valueName: "rate"))
+    var rateLimit: String = "50/s"
+
+    @Option(help: ArgumentHelp("Requests one key may make at once before --rate-limit applies.", valueName: "n"))
+    var burst: Int = 200
+
+    @Option(
+        name: .customLong("audit-retention"),
+        help: ArgumentHelp("Delete read-access audit entries older than this (e.g. 3650d). Default: keep everything.", valueName: "duration"))
+    var auditRetention: String?
+
+    @Flag(
+        name: .customLong("public-metrics"),
+        help: "Serve /metrics without credentials (default: an admin key), for a scraper on a network no site can reach.")
+    var publicMetrics = false
+
     @Option(help: ArgumentHelp("Largest body of POST /v1/fhir, in bytes (larger Bundles get a 413 OperationOutcome).", valueName: "bytes"))
     var maxFhirBody: Int = 16 << 20
 
@@ -106,6 +125,11 @@ struct Serve: ParsableCommand {
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together.") }
         guard drainSeconds >= 0 else { throw ValidationError("--drain-seconds must not be negative.") }
         guard minCellSize >= 0 else { throw ValidationError("--min-cell-size must not be negative.") }
+        guard RateLimit.parseRate(rateLimit) != nil else { throw ValidationError("--rate-limit must be N/s, N/m or N/h (e.g. 50/s).") }
+        guard burst >= 1 else { throw ValidationError("--burst must be at least 1.") }
+        if let auditRetention, Duration.parse(auditRetention) == nil {
+            throw ValidationError("--audit-retention must be a positive whole number followed by d, h, m or s (e.g. 3650d).")
+        }
     }
 
     func run() throws {
@@ -154,10 +178,13 @@ struct Serve: ParsableCommand {
             printError("icmm serve: \(error)")
             throw ExitCode(2)
         }
+        var rateLimits = RateLimitConfiguration()
+        rateLimits.perKey = RateLimit(rate: RateLimit.parseRate(rateLimit) ?? 50, burst: Double(burst))
         let application = Application(
             database: db, migrations: runner, metrics: registry, openAPIDocument: document, logger: logger,
             maxImportBytes: maxImportBody, minCellSize: minCellSize, cohortCacheBytes: max(0, cohortCacheMb) << 20,
-            fhirTerminology: terminology, maxFHIRBytes: maxFhirBody)
+            fhirTerminology: terminology, maxFHIRBytes: maxFhirBody, rateLimits: rateLimits,
+            auditRetention: auditRetention.flatMap(Duration.parse), publicMetrics: publicMetrics)
         var configuration = HTTPServerConfiguration()
         configuration.host = host
         configuration.port = port
@@ -208,6 +235,7 @@ struct Serve: ParsableCommand {
             logger.warning("exiting without closing the database: handlers still running", metadata: ["handlers": "\(outcome.handlersStillRunning)"])
             return
         }
+        application.shutdown()
         db.close()
         logger.info("database closed")
     }

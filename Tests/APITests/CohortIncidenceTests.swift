@@ -90,7 +90,8 @@ import Testing
         ] {
             let response = try service.client.get("/v1/cohorts/incidence?" + query, headers: [analyst])
             #expect(response.status == 400, "\(query): \(response.status)")
-            #expect(response.jsonValue?["errors"]?.arrayValue?.first?["path"] == .string(name), "\(query)")
+            // `tau` is not a parameter of this route: an unknown name is not echoed (issue #12, "no echo").
+            #expect(response.jsonValue?["errors"]?.arrayValue?.first?["path"] == .string(name == "tau" ? "" : name), "\(query)")
         }
         #expect(try service.client.get("/v1/cohorts/incidence").status == 401)
     }

@@ -94,8 +94,9 @@ import Testing
         let service = try TestService(cohortCacheBytes: 1 << 20)
         try service.loadDemo()
         let analyst = try service.key(site: "ANALYSIS", role: .analyst)
+        let admin = try service.key(site: "OPS", role: .admin)  // /metrics needs an admin key (issue #12)
         func counter(_ name: String) throws -> Double {
-            let text = try service.client.get("/metrics").text
+            let text = try service.client.get("/metrics", headers: [admin]).text
             let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
             return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? -1
         }

@@ -31,7 +31,7 @@ import Testing
         let service = try TestService()
         _ = try service.client.get("/healthz")
         _ = try service.client.get("/does-not-exist")
-        let response = try service.client.get("/metrics")
+        let response = try service.client.get("/metrics", headers: [try service.key(site: "OPS", role: .admin)])
         #expect(response.status == 200)
         #expect(response.header("content-type")?.hasPrefix("text/plain") == true)
         let text = response.text
@@ -52,8 +52,9 @@ import Testing
         let service = try TestService()
         // A method no other test sends, so the series is this test's own.
         let series = #"http_requests_total{route="unmatched",method="OPTIONS",status="405"} "#
+        let admin = try service.key(site: "OPS", role: .admin)
         func count() throws -> Int {
-            let text = try service.client.get("/metrics").text
+            let text = try service.client.get("/metrics", headers: [admin]).text
             guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(series) }) else { return 0 }
             return Int(Double(line.dropFirst(series.count)) ?? -1)
         }

@@ -31,7 +31,8 @@ final class TestService {
 
     init(
         maxBody: Int = 1 << 20, maxImportBytes: Int = 64 << 20, minCellSize: Int = 5, migrations: MigrationRunner? = nil,
-        migrate: Bool = true, cohortCacheBytes: Int = 64 << 20, maxFHIRBytes: Int = 16 << 20
+        migrate: Bool = true, cohortCacheBytes: Int = 64 << 20, maxFHIRBytes: Int = 16 << 20,
+        rateLimits: RateLimitConfiguration = RateLimitConfiguration()
     ) throws {
         database = try Database(configuration: .init(path: directory.file("icmm.sqlite")))
         let runner = try migrations ?? MigrationRunner(directory: repositoryRoot + "/Migrations")
@@ -44,7 +45,7 @@ final class TestService {
             maxImportBytes: maxImportBytes, minCellSize: minCellSize, now: { testNow },
             cohortCacheBytes: cohortCacheBytes,
             fhirTerminology: try Terminology(tsv: String(contentsOfFile: repositoryRoot + "/fhir-terminology.tsv", encoding: .utf8)),
-            maxFHIRBytes: maxFHIRBytes)
+            maxFHIRBytes: maxFHIRBytes, rateLimits: rateLimits)
         var configuration = HTTPServerConfiguration()
         configuration.port = 0
         configuration.threads = 2

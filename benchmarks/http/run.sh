@@ -96,3 +96,8 @@ if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; th
   icmm_i=$(instructions icmm "$OUT/icmm-stripped" serve --port 18099 --threads "$THREADS" --db "$DBDIR/cg.sqlite" --openapi openapi.yaml)
   echo "user-space instructions per GET /healthz (callgrind): bare_c $bare_i, icmm $icmm_i, ratio $(awk -v a="$icmm_i" -v b="$bare_i" 'BEGIN { printf "%.2f", a / b }')"
 fi
+
+# The key check, the per-key rate limiter and the read-access audit on an authenticated read.
+if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
+  bash benchmarks/http/auth_callgrind.sh "$BIN"
+fi
