@@ -56,24 +56,7 @@ extension Application {
     }
 
     private func ingestFHIR(_ request: borrowing HTTPRequest) throws -> HTTPResponse {
-        let principal = try authorize(request, roles: Self.caseRoles)
-        let site = try targetSite(request, principal: principal)
-        try rejectUnknownParameters(request, allowed: ["site", "dry_run", "mode"])
-        let mode: ImportMode
-        switch request.query["mode"] {
-        case nil: mode = .create
-        case let value?:
-            guard let parsed = ImportMode(rawValue: value) else {
-                throw RequestError.badParameter(name: "mode", message: "must be create or upsert")
-            }
-            mode = parsed
-        }
-        let dryRun: Bool
-        switch request.query["dry_run"] {
-        case nil, "false": dryRun = false
-        case "true": dryRun = true
-        default: throw RequestError.badParameter(name: "dry_run", message: "must be true or false")
-        }
+        let (principal, site, mode, dryRun) = try importParameters(request)
         guard let mediaType = request.mediaType, Self.fhirAcceptedMediaTypes.contains(mediaType) else {
             throw RequestError.unsupportedMediaType(accepted: Self.fhirAcceptedMediaTypes)
         }
@@ -81,6 +64,8 @@ extension Application {
             throw FHIRFailure.otherVersion
         }
         let bundle = try BundleReader(terminology: try terminology()).read(request.body)
+        // Whatever a large Bundle allocated goes back to the system once it is answered.
+        defer { Allocator.returnFreeMemory() }
         let outcomes = try FHIRImport.run([bundle], cases: cases, site: site, mode: mode, dryRun: dryRun, keyID: principal.keyID)
         return fhirResponse(
             TransactionResponse.bundle(outcomes[0], ignored: bundle.ignored, dryRun: dryRun), status: dryRun ? 200 : 201)

@@ -4,27 +4,36 @@ import JSON
 import Registry
 
 extension Application {
+    /// The caller, the site and `?mode=create|upsert`, `?dry_run=true|false` of a bulk write
+    /// (`POST /v1/imports` and `POST /v1/fhir`); any other parameter is refused.
+    func importParameters(_ request: borrowing HTTPRequest) throws -> (
+        principal: Principal, site: String, mode: ImportMode, dryRun: Bool
+    ) {
+        let principal = try authorize(request, roles: Self.caseRoles)
+        let site = try targetSite(request, principal: principal)
+        try rejectUnknownParameters(request, allowed: ["site", "dry_run", "mode"])
+        let mode: ImportMode
+        switch request.query["mode"] {
+        case nil: mode = .create
+        case let value?:
+            guard let parsed = ImportMode(rawValue: value) else {
+                throw RequestError.badParameter(name: "mode", message: "must be create or upsert")
+            }
+            mode = parsed
+        }
+        let dryRun: Bool
+        switch request.query["dry_run"] {
+        case nil, "false": dryRun = false
+        case "true": dryRun = true
+        default: throw RequestError.badParameter(name: "dry_run", message: "must be true or false")
+        }
+        return (principal, site, mode, dryRun)
+    }
+
     /// `POST /v1/imports`: NDJSON (one case per line) or a JSON array; all or nothing.
     func addImportRoute(to router: inout Router) {
         router.post("/v1/imports", maxBodyBytes: maxImportBytes, mayBlock: true, admission: admitCaseWriter) { [self] request in
-            let principal = try authorize(request, roles: Self.caseRoles)
-            let site = try targetSite(request, principal: principal)
-            try rejectUnknownParameters(request, allowed: ["site", "dry_run", "mode"])
-            let mode: ImportMode
-            switch request.query["mode"] {
-            case nil: mode = .create
-            case let value?:
-                guard let parsed = ImportMode(rawValue: value) else {
-                    throw RequestError.badParameter(name: "mode", message: "must be create or upsert")
-                }
-                mode = parsed
-            }
-            let dryRun: Bool
-            switch request.query["dry_run"] {
-            case nil, "false": dryRun = false
-            case "true": dryRun = true
-            default: throw RequestError.badParameter(name: "dry_run", message: "must be true or false")
-            }
+            let (principal, site, mode, dryRun) = try importParameters(request)
             let reader = try importReader(request)
             // Whatever the import allocated goes back to the system once it is answered.
             defer { Allocator.returnFreeMemory() }
