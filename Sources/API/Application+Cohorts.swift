@@ -105,14 +105,14 @@ extension Application {
     /// hand-off to a worker and back.
     func addCohortRoutes(to router: inout Router) {
         router.get("/v1/cohorts/survival", mayBlock: true) { [self] request in
-            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery, reading: \.fieldsRead) {
+            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery, reading: \.reading) {
                 query, rows, dataVersion in
                 let result = try cohortAnalysis.survival(query, rows: rows)
                 return jsonBody(result.json(CohortContext(dataVersion: dataVersion)))
             }
         }
         router.get("/v1/cohorts/survival.svg", mayBlock: true) { [self] request in
-            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery, reading: \.fieldsRead) {
+            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery, reading: \.reading) {
                 query, rows, _ in
                 let result = try cohortAnalysis.survival(query, rows: rows)
                 return .text(survivalSVG(result), contentType: "image/svg+xml; charset=utf-8")
@@ -175,7 +175,7 @@ extension Application {
     /// from the cache when it can, else computes. Credentials come first; no 304 for a bad query.
     func cohortResponse<Query>(
         _ request: HTTPRequest, extraParameters: Set<String>, allowGroupBy: Bool = true,
-        parse: (CohortSelection, HTTPRequest) throws -> Query, reading: (Query) -> Set<CohortField>? = { _ in nil },
+        parse: (CohortSelection, HTTPRequest) throws -> Query, reading: (Query) -> CohortRowReading = { _ in .everything },
         compute: (Query, [CohortRow], Int) throws -> HTTPResponse
     ) throws -> HTTPResponse {
         let principal = try authorize(request, roles: Self.cohortRoles)

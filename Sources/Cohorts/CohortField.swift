@@ -37,6 +37,33 @@ public struct CohortFilter: Sendable, Hashable {
     public init() {}
 }
 
+/// The dates of a cohort row besides the intracranial diagnosis (the origin of every endpoint,
+/// always read).
+public enum CohortDate: Sendable, Hashable, CaseIterable {
+    case mmDiagnosis, progression, death, lastFollowup
+}
+
+/// What an analysis reads of each cohort row. A cohort scan may leave the rest unread: the
+/// scan is the largest cost of a cold cohort query, and each column read costs about as much as
+/// the statistics per row (issue 10). Unread texts are "", other unread values nil or absent
+/// dates; only an analysis that declares its reading may be given such rows.
+public struct CohortRowReading: Sendable, Hashable {
+    public var fields: Set<CohortField>
+    public var dates: Set<CohortDate>
+    /// The birth year (age at the intracranial diagnosis) and R-ISS.
+    public var birthYearAndRISS: Bool
+
+    public init(fields: Set<CohortField>, dates: Set<CohortDate>, birthYearAndRISS: Bool = false) {
+        self.fields = fields
+        self.dates = dates
+        self.birthYearAndRISS = birthYearAndRISS
+    }
+
+    /// Every column.
+    public static let everything = CohortRowReading(
+        fields: Set(CohortField.allCases), dates: Set(CohortDate.allCases), birthYearAndRISS: true)
+}
+
 /// One case as the cohort statistics see it: dates and the grouping fields, nothing identifying.
 ///
 /// Kept compact (about 120 bytes instead of 330): a cohort scan holds one per case (100,000 and

@@ -60,10 +60,14 @@ public struct SurvivalQuery: Sendable {
         self.options = options
     }
 
-    /// The only fields of a row `CohortAnalysis.survival` reads besides the dates: a cohort scan
-    /// for this query may leave the others unread (issue 10: a cold 100,000-case query reads 6
-    /// columns instead of 17).
-    public var fieldsRead: Set<CohortField> { selection.groupBy.map { [$0] } ?? [] }
+    /// All that `CohortAnalysis.survival` reads of a row for this query (`CohortRow.survivalTime`
+    /// and the group): a cohort scan may leave the rest unread (issue 10: the default query reads
+    /// 4 columns instead of 17).
+    public var reading: CohortRowReading {
+        var dates: Set<CohortDate> = endpoint == .os ? [.death, .lastFollowup] : [.progression, .death, .lastFollowup]
+        if origin == .mmDiagnosis { dates.insert(.mmDiagnosis) }
+        return CohortRowReading(fields: selection.groupBy.map { [$0] } ?? [], dates: dates)
+    }
 }
 
 /// A Cox covariate of the cohort: a categorical cohort field or a numeric value.
