@@ -43,9 +43,9 @@ for role in submitter analyst admin; do
     admin) KEY=$ADMIN ;;
   esac
   echo "== schemathesis as $role"
-  PYTHONPATH=Tests/contract SCHEMATHESIS_HOOKS=ndjson_hooks "$SCHEMATHESIS" --config-file Tests/contract/schemathesis.toml run openapi.yaml --url "http://127.0.0.1:$PORT" \
+  PYTHONPATH=Tests/contract SCHEMATHESIS_HOOKS=contract_hooks "$SCHEMATHESIS" --config-file Tests/contract/schemathesis.toml run openapi.yaml --url "http://127.0.0.1:$PORT" \
     -H "Authorization: Bearer $KEY" \
-    --checks all --max-examples "$MAX_EXAMPLES" --seed 12 --workers 2 \
+    --checks all --max-examples "$MAX_EXAMPLES" --seed 12 --workers 1 \
     --request-timeout 30 --no-color \
     --report junit --report-dir "${REPORT_DIR:-$WORK}/reports-$role" || status=1
 done
