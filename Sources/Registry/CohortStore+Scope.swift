@@ -44,7 +44,7 @@ extension CaseStore {
     }
 
     static let versionsSQL = """
-        SELECT (SELECT CAST(value AS INTEGER) FROM registry_meta WHERE key = 'data_version'),
+        SELECT (SELECT CAST(value AS BIGINT) FROM registry_meta WHERE key = 'data_version'),
             (SELECT count(*) FROM audit_log WHERE site = ?)
         """
 }
