@@ -86,8 +86,12 @@ extension CaseStore {
         var rows: [CohortRow] = []
         // Reserved once for every case (an upper bound with filters): growing by doubling copied the
         // rows up to 17 times and faulted in fresh pages each time; pages beyond the cohort are
-        // never touched, so the reserve costs address space, not memory.
-        rows.reserveCapacity(try connection.queryOne("SELECT count(*) FROM cases") { $0.int(0) } ?? 0)
+        // never touched, so the reserve costs address space, not memory. SQLite counts from its
+        // smallest index (about 1 ms at 100,000 cases); PostgreSQL would scan the table for it, so
+        // there the array grows.
+        if connection.dialect == .sqlite {
+            rows.reserveCapacity(try connection.queryOne("SELECT count(*) FROM cases") { $0.int(0) } ?? 0)
+        }
         var sites = ColumnTexts(), sexes = ColumnTexts(), localizations = ColumnTexts()
         var responseGroups = ColumnTexts(), therapyClasses = ColumnTexts()
         _ = try connection.query(sql, arguments) { row -> Void in
