@@ -28,7 +28,8 @@ final class TestService {
     let application: Application
     let server: HTTPServer
     let backend: TestBackend
-    private let dropDatabase: () -> Void
+    /// Drops the test's database (PostgreSQL; nothing for SQLite). Also run at the end.
+    let dropDatabase: () -> Void
     var client: HTTPTestClient { HTTPTestClient(port: server.port) }
 
     init(
