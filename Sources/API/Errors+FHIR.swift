@@ -101,6 +101,9 @@ extension Application {
                 headers: failure.responseHeaders)
         case let failure as DatabaseError where failure.isBusy:
             return fhirOutcome(503, OutcomeIssue(code: "transient", registryCode: "busy", diagnostics: "The database is busy; retry shortly."))
+        case let failure as DatabaseError where failure.isUnavailable:
+            return fhirOutcome(
+                503, OutcomeIssue(code: "transient", registryCode: "unavailable", diagnostics: "The database is unavailable; retry shortly."))
         default:
             logger.error(
                 "unhandled error",
