@@ -27,8 +27,8 @@ import Testing
 
     /// The service with every fixture case imported over HTTP, split over two sites, and an
     /// analyst key (an analyst sees every site).
-    static func serviceWithCases() throws -> (TestService, (String, String)) {
-        let service = try TestService()
+    static func serviceWithCases(backend: TestBackend = .sqlite) throws -> (TestService, (String, String)) {
+        let service = try TestService(backend: backend)
         let lines = try String(contentsOfFile: directory + "/cases.ndjson", encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(lines.count == expected["generator"]?["cases"]?.integerValue)
         for (site, part) in [("HOSP-A", 0), ("HOSP-B", 1)] {
@@ -48,8 +48,8 @@ import Testing
         #expect(Self.expected["queries"]?.arrayValue?.count == 3)
     }
 
-    @Test func incidenceThroughTheRegistryMatchesCmprsk() throws {
-        let (service, analyst) = try Self.serviceWithCases()
+    @Test(arguments: TestBackend.all) func incidenceThroughTheRegistryMatchesCmprsk(backend: TestBackend) throws {
+        let (service, analyst) = try Self.serviceWithCases(backend: backend)
         let queries = try #require(Self.expected["queries"]?.arrayValue)
         for fixture in queries {
             let name = fixture["name"]?.stringValue ?? "?"
@@ -83,8 +83,8 @@ import Testing
     /// (openapi: "A Fine-Gray model that does not converge ... is answered 422 naming it"); the
     /// same cohort's incidence without the model is still answered, the failure is not cached,
     /// and the other cohort routes keep working.
-    @Test func fineGrayThatDoesNotConvergeIs422NamingTheCause() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func fineGrayThatDoesNotConvergeIs422NamingTheCause(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let submitter = try service.key(site: "HOSP-A", role: .submitter)
         let analyst = try service.key(site: "REGISTRY", role: .analyst)
         // 20 OD cases with progressions, deaths and censoring; 20 CNS cases with deaths and
@@ -146,8 +146,8 @@ import Testing
     /// A scan that reads only some columns (`reading:`, as the survival routes ask through
     /// `SurvivalQuery.reading`) gives the same cases, the same values of what it reads, and the
     /// same survival analysis byte for byte as the full scan; what it leaves unread is empty.
-    @Test func aScanOfSomeColumnsReadsTheSameCasesValuesAndSurvival() throws {
-        let (service, _) = try Self.serviceWithCases()
+    @Test(arguments: TestBackend.all) func aScanOfSomeColumnsReadsTheSameCasesValuesAndSurvival(backend: TestBackend) throws {
+        let (service, _) = try Self.serviceWithCases(backend: backend)
         try service.loadDemo()
         let store = service.application.cases
         var women = CohortFilter()
