@@ -195,6 +195,7 @@ private struct Mapping {
         // Each entry's resource and type, read once.
         var resources: [(resource: JSONValue, type: String?)?] = []
         resources.reserveCapacity(entries.count)
+        fullUrls.reserveCapacity(entries.count)
         for (index, entry) in entries.enumerated() {
             guard let resource = entry["resource"], resource.objectValue != nil else {
                 resources.append(nil)
@@ -455,10 +456,10 @@ private struct Mapping {
                     fail("required", MappingCode.missingElement, ["\(path).value"], "\(field): \(MappingCode.missingElement): valueQuantity needs a value.")
                     return nil
                 }
-                let accepted = terminology.units(for: field)
                 guard quantity["system"]?.stringValue == "http://unitsofmeasure.org", let unit = quantity["code"]?.stringValue,
                     let factor = terminology.unitFactor(code: unit, field: field)
                 else {
+                    let accepted = terminology.units(for: field)
                     fail(
                         "not-supported", MappingCode.unsupportedUnit, [path],
                         "\(field): \(MappingCode.unsupportedUnit): the unit must be UCUM (system http://unitsofmeasure.org) \(accepted.joined(separator: " or ")); other units are refused, never converted.")
@@ -702,8 +703,9 @@ struct CaseBuilder {
         var provenance: [String: String] = [:]
         provenance.reserveCapacity(scalars.count + arrays.count * 3)
         for (field, entry) in scalars {
-            Self.set(&root, CaseField.keys(field)[...], entry.value)
-            provenance[CaseField.pointer(field)] = entry.path
+            let (keys, pointer) = CaseField.keysAndPointer(field)
+            Self.set(&root, keys[...], entry.value)
+            provenance[pointer] = entry.path
         }
         var issues = self.issues
         for (field, path) in empty {
@@ -714,12 +716,13 @@ struct CaseBuilder {
                         diagnostics: "\(field): \(MappingCode.conflictingValues): urn:icmm:value none (an empty list) together with elements."))
                 continue
             }
-            Self.set(&root, CaseField.keys(field)[...], .array([]))
-            provenance[CaseField.pointer(field)] = path
+            let (keys, pointer) = CaseField.keysAndPointer(field)
+            Self.set(&root, keys[...], .array([]))
+            provenance[pointer] = path
         }
         for (field, elements) in arrays {
-            Self.set(&root, CaseField.keys(field)[...], .array(elements.map(\.value)))
-            let pointer = CaseField.pointer(field)
+            let (keys, pointer) = CaseField.keysAndPointer(field)
+            Self.set(&root, keys[...], .array(elements.map(\.value)))
             provenance[pointer] = elements[0].path
             for (index, element) in elements.enumerated() { provenance[pointer + "/\(index)"] = element.path }
         }
