@@ -116,8 +116,10 @@ struct JSONParser {
                 memberStack.append((key, value))
                 if memberStack.count - base > JSONParser.linearMemberLimit {
                     large.reserveCapacity(4 * JSONParser.linearMemberLimit)
-                    for member in memberStack[base...] { large[member.key] = member.value }
-                    memberStack.removeLast(memberStack.count - base)
+                    while memberStack.count > base {
+                        let member = memberStack.removeLast()
+                        large[member.key] = member.value
+                    }
                     isLarge = true
                 }
             }
@@ -129,8 +131,11 @@ struct JSONParser {
                 index += 1
                 if isLarge { return .object(large) }
                 var members = [String: JSONValue](minimumCapacity: memberStack.count - base)
-                for member in memberStack[base...] { members[member.key] = member.value }
-                memberStack.removeLast(memberStack.count - base)
+                // Moved off the stack (last first: a dictionary has no order), not copied.
+                while memberStack.count > base {
+                    let member = memberStack.removeLast()
+                    members[member.key] = member.value
+                }
                 return .object(members)
             } else {
                 throw error("expected ',' or '}'")
@@ -157,13 +162,27 @@ struct JSONParser {
                 index += 1
             } else if bytes[index] == 0x5D {
                 index += 1
-                let items = Array(itemStack[base...])
-                itemStack.removeLast(itemStack.count - base)
-                return .array(items)
+                return .array(popItems(from: base))
             } else {
                 throw error("expected ',' or ']'")
             }
         }
+    }
+
+    /// The items from `base` up, moved (not copied) into an array of their own; the stack is left
+    /// with `.null` in their place, then shortened.
+    private mutating func popItems(from base: Int) -> [JSONValue] {
+        let count = itemStack.count - base
+        let items = [JSONValue](unsafeUninitializedCapacity: count) { buffer, initialized in
+            itemStack.withUnsafeMutableBufferPointer { stack in
+                let source = stack.baseAddress! + base
+                buffer.baseAddress!.moveInitialize(from: source, count: count)
+                source.initialize(repeating: .null, count: count)
+            }
+            initialized = count
+        }
+        while itemStack.count > base { itemStack.removeLast() }
+        return items
     }
 
     /// Powers of ten that a Double holds exactly (10^22 is the largest).
@@ -237,6 +256,21 @@ struct JSONParser {
         let start = index
         // Fast path: no escapes; only a string with a byte past ASCII needs its UTF-8 checked.
         var union: UInt8 = 0
+        // Eight bytes at a time while none of them is a quote, a backslash or a control character.
+        if let base = bytes.baseAddress {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highBits: UInt64 = 0x8080_8080_8080_8080
+            while index + 8 <= bytes.count {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                let quote = word ^ (ones &* 0x22)
+                let backslash = word ^ (ones &* 0x5C)
+                // A byte is zero (or below 0x20) exactly when this leaves its high bit set.
+                let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
+                if special & highBits != 0 { break }
+                if word & highBits != 0 { union = 0x80 }
+                index += 8
+            }
+        }
         while index < bytes.count {
             let byte = bytes[index]
             if byte == 0x22 {
@@ -305,8 +339,22 @@ struct JSONParser {
     private mutating func recentString(_ slice: UnsafeBufferPointer<UInt8>) -> String {
         var low: UInt64 = 0
         var high: UInt64 = 0
-        for (i, byte) in slice.enumerated() {
-            if i < 8 { low |= UInt64(byte) << (8 * UInt64(i)) } else { high |= UInt64(byte) << (8 * UInt64(i - 8)) }
+        let start = slice.baseAddress! - bytes.baseAddress!
+        if start + 16 <= bytes.count {
+            // Two loads, then the bytes past the string masked off.
+            let raw = UnsafeRawPointer(slice.baseAddress!)
+            low = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+            high = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            if slice.count < 8 {
+                low &= (1 << (8 * UInt64(slice.count))) &- 1
+                high = 0
+            } else if slice.count < 16 {
+                high &= (1 << (8 * UInt64(slice.count - 8))) &- 1
+            }
+        } else {
+            for (i, byte) in slice.enumerated() {
+                if i < 8 { low |= UInt64(byte) << (8 * UInt64(i)) } else { high |= UInt64(byte) << (8 * UInt64(i - 8)) }
+            }
         }
         let hash = (low &* 0x9E37_79B9_7F4A_7C15) ^ (high &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(slice.count)
         let slot = Int(truncatingIfNeeded: (hash ^ (hash >> 29)) & UInt64(JSONParser.recentStringSlots - 1))
