@@ -105,34 +105,11 @@ public enum FHIRImport {
             summary = try cases.importCases(all.map { ImportRecord.json($0.mapped.json) }, site: site, mode: mode, dryRun: dryRun, keyID: keyID)
         } catch RegistryError.importRejected(let failures) {
             throw IngestError.invalid(
-                failures.flatMap { failure -> [OutcomeIssue] in
-                    guard all.indices.contains(failure.index) else {
-                        return [OutcomeIssue(code: "invalid", registryCode: "invalid", diagnostics: "case: a case of the Bundle is invalid.")]
-                    }
-                    let (bundle, mapped) = all[failure.index]
-                    let issues = mapped.issues(for: failure.errors)
-                    guard bundles.count > 1 else { return issues }
-                    return issues.map {
-                        OutcomeIssue(
-                            severity: $0.severity, code: $0.code, registryCode: $0.registryCode, expression: $0.expression,
-                            diagnostics: "Bundle \(bundle + 1): " + $0.diagnostics)
-                    }
-                })
+                issues(for: failures, severalBundles: bundles.count > 1) { all.indices.contains($0) ? all[$0] : nil })
         }
         let today = cases.today()
         var results: [String: WriteResult] = [:]
         for item in summary.items { results[item.externalID] = item.result }
-        return bundles.map { bundle in
-            bundle.cases.compactMap { mapped in
-                guard let id = mapped.externalID, let result = results[id] else { return nil }
-                // The same pure validator and classifier the registry just ran: the case passed it.
-                let classification: JSONValue
-                switch CaseRecord.validate(mapped.json, today: today) {
-                case .success(let record): classification = ClassificationEngine.classify(record).toJSON()
-                case .failure: classification = .null
-                }
-                return CaseWriteOutcome(externalID: id, result: result.rawValue, classification: classification)
-            }
-        }
+        return bundles.map { outcomes(of: $0, results: results, today: today) }
     }
 }

@@ -40,12 +40,22 @@ struct Import: ParsableCommand {
     @Flag(help: "Print where the time went, stage by stage, to standard error (for benchmarks).")
     var timings = false
 
+    @Option(help: ArgumentHelp("Bytes read from the file at a time with --fhir.", visibility: .hidden))
+    var readChunk = 1 << 20
+
     func run() throws {
+        if fhir {
+            do {
+                return try importFHIR(readChunk: readChunk)
+            } catch let error as LineReader.ReadError {
+                printError("icmm import: \(error)")
+                throw ExitCode(1)
+            }
+        }
         guard let bytes = FileManager.default.contents(atPath: file) else {
             printError("icmm import: cannot read \(file)")
             throw ExitCode(1)
         }
-        if fhir { return try importFHIR(Array(bytes)) }
         let body = [UInt8](bytes)
         let isArray = body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "[")
         let reader = ImportRecordReader(body: body, format: isArray ? .jsonArray : .ndjson)
