@@ -241,10 +241,18 @@ private struct Mapping {
             if resourceType == "Patient" { continue }
             if resourceType == "Medication" { continue }  // counted below, unless a medication statement used it
             let base = Self.resourcePath(index)
-            let referenceElement = resource["subject"] != nil ? "subject" : (resource["patient"] != nil ? "patient" : nil)
+            let referenceElement: String?
+            let referenceValue: JSONValue?
+            if let subject = resource["subject"] {
+                (referenceElement, referenceValue) = ("subject", subject)
+            } else if let patient = resource["patient"] {
+                (referenceElement, referenceValue) = ("patient", patient)
+            } else {
+                (referenceElement, referenceValue) = (nil, nil)
+            }
             var patientPosition: Int?
             if let referenceElement {
-                let reference = resource[referenceElement]?["reference"]?.stringValue
+                let reference = referenceValue?["reference"]?.stringValue
                 if let reference, let position = patientKeys[reference] ?? patientKeys[Self.relative(reference)] {
                     patientPosition = position
                 } else if let reference, reference.hasPrefix("Patient/") || (reference.contains(":") && !fullUrls.contains(reference))
@@ -290,7 +298,7 @@ private struct Mapping {
             if !keys.contains(where: usedMedications.contains) { ignore(read!.resource) }
         }
         // Derived outcome dates from the disease-status Observations.
-        for position in patients.indices { deriveOutcome(&patients[position]) }
+        for position in patients.indices { Self.deriveOutcome(&patients[position]) }
         var cases: [MappedCase] = []
         for patient in patients {
             let (mapped, found) = patient.builder.build()
@@ -570,7 +578,8 @@ private struct Mapping {
 
     /// Section 10: progression = the earliest "worsened" on or after the intracranial diagnosis; last
     /// follow-up = the latest disease status. A field sent by the generic rule is kept as sent.
-    func deriveOutcome(_ patient: inout Patient) {
+    /// Static: a method of `self` given `&patients[i]` would copy `self`, and so the whole array.
+    static func deriveOutcome(_ patient: inout Patient) {
         guard !patient.statuses.isEmpty else { return }
         if !patient.builder.has("outcome.progression_date"),
             let diagnosis = patient.builder.value("intracranial.diagnosis_date")?.stringValue.flatMap(CalendarDate.init(iso:))
@@ -699,12 +708,15 @@ struct CaseBuilder {
 
     /// The case, with the conflicts found while building it.
     func build() -> (MappedCase, [OutcomeIssue]) {
-        var root: [String: JSONValue] = [:]
+        // Every field as its keys and value; the objects are then made once each, from the fields
+        // grouped by key (sorted), rather than by setting one field at a time into nested objects.
+        var leaves: [(keys: ArraySlice<String>, value: JSONValue)] = []
+        leaves.reserveCapacity(scalars.count + empty.count + arrays.count)
         var provenance: [String: String] = [:]
         provenance.reserveCapacity(scalars.count + arrays.count * 3)
         for (field, entry) in scalars {
             let (keys, pointer) = CaseField.keysAndPointer(field)
-            Self.set(&root, keys[...], entry.value)
+            leaves.append((keys[...], entry.value))
             provenance[pointer] = entry.path
         }
         var issues = self.issues
@@ -717,28 +729,39 @@ struct CaseBuilder {
                 continue
             }
             let (keys, pointer) = CaseField.keysAndPointer(field)
-            Self.set(&root, keys[...], .array([]))
+            leaves.append((keys[...], .array([])))
             provenance[pointer] = path
         }
         for (field, elements) in arrays {
             let (keys, pointer) = CaseField.keysAndPointer(field)
-            Self.set(&root, keys[...], .array(elements.map(\.value)))
+            leaves.append((keys[...], .array(elements.map(\.value))))
             provenance[pointer] = elements[0].path
             for (index, element) in elements.enumerated() { provenance[pointer + "/\(index)"] = element.path }
         }
-        return (MappedCase(externalID: externalID, json: .object(root), patientExpression: patientExpression, provenance: provenance), issues)
+        leaves.sort { $0.keys.lexicographicallyPrecedes($1.keys) }
+        let json = Self.object(leaves[...])
+        return (MappedCase(externalID: externalID, json: json, patientExpression: patientExpression, provenance: provenance), issues)
     }
 
-    /// Sets a member at a key path, creating objects on the way; each level is moved out and back so
-    /// that it is mutated in place, not copied.
-    static func set(_ object: inout [String: JSONValue], _ keys: ArraySlice<String>, _ value: JSONValue) {
-        guard let key = keys.first else { return }
-        if keys.count == 1 {
-            object[key] = value
-            return
+    /// The object of leaves sorted by keys: a leaf of one key is a member; the leaves that share a
+    /// first key make the object under it.
+    static func object(_ leaves: ArraySlice<(keys: ArraySlice<String>, value: JSONValue)>) -> JSONValue {
+        var members = [String: JSONValue](minimumCapacity: leaves.count)
+        var position = leaves.startIndex
+        while position < leaves.endIndex {
+            let key = leaves[position].keys.first!
+            if leaves[position].keys.count == 1 {
+                members[key] = leaves[position].value
+                position += 1
+                continue
+            }
+            var children: [(keys: ArraySlice<String>, value: JSONValue)] = []
+            while position < leaves.endIndex, leaves[position].keys.count > 1, leaves[position].keys.first == key {
+                children.append((leaves[position].keys.dropFirst(), leaves[position].value))
+                position += 1
+            }
+            members[key] = object(children[...])
         }
-        var child = object.removeValue(forKey: key)?.objectValue ?? [:]
-        set(&child, keys.dropFirst(), value)
-        object[key] = .object(child)
+        return .object(members)
     }
 }
