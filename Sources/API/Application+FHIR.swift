@@ -66,7 +66,9 @@ extension Application {
         let bundle = try BundleReader(terminology: try terminology()).read(request.body)
         // Whatever a large Bundle allocated goes back to the system once it is answered.
         defer { Allocator.returnFreeMemory() }
-        let outcomes = try FHIRImport.run([bundle], cases: cases, site: site, mode: mode, dryRun: dryRun, keyID: principal.keyID)
+        // The Patients' request (POST/PUT), checked against an explicit ?mode=.
+        let writeMode = try FHIRImport.mode(for: [bundle.writeRequest], explicit: request.query["mode"] == nil ? nil : mode)
+        let outcomes = try FHIRImport.run([bundle], cases: cases, site: site, mode: writeMode, dryRun: dryRun, keyID: principal.keyID)
         return fhirResponse(
             TransactionResponse.bundle(outcomes[0], ignored: bundle.ignored, dryRun: dryRun), status: dryRun ? 200 : 201)
     }

@@ -40,3 +40,37 @@ extension FHIRImport {
         }
     }
 }
+
+extension FHIRImport {
+    /// The import mode of Bundles: what their Patients' `request` asks (POST: create, PUT: create or
+    /// replace), else `explicit` (the query's `mode`), else create. Bundles asking different writes,
+    /// or a write that `explicit` contradicts, are refused naming the request (see `RequestedWrite`).
+    public static func mode(for requests: [WriteRequest?], explicit: ImportMode?) throws(IngestError) -> ImportMode {
+        func mode(_ write: RequestedWrite) -> ImportMode { write == .create ? .create : .upsert }
+        let several = requests.count > 1
+        var chosen: (mode: ImportMode, expression: String)?
+        var issues: [OutcomeIssue] = []
+        for (number, request) in requests.enumerated() {
+            guard let request else { continue }
+            let prefix = several ? "Bundle \(number + 1): " : ""
+            let asked = mode(request.write)
+            if let explicit, explicit != asked {
+                issues.append(
+                    OutcomeIssue(
+                        code: "business-rule", registryCode: MappingCode.conflictingRequest, expression: [request.expression],
+                        diagnostics: prefix
+                            + "request.method: \(MappingCode.conflictingRequest): \(request.write.method) asks mode=\(asked.rawValue), which contradicts mode=\(explicit.rawValue)."))
+            } else if let first = chosen, first.mode != asked {
+                issues.append(
+                    OutcomeIssue(
+                        code: "business-rule", registryCode: MappingCode.conflictingRequest, expression: [request.expression],
+                        diagnostics: prefix
+                            + "request.method: \(MappingCode.conflictingRequest): the Patients of one import are all POST (create) or all PUT (create or replace)."))
+            } else if chosen == nil {
+                chosen = (asked, request.expression)
+            }
+        }
+        guard issues.isEmpty else { throw .invalid(issues) }
+        return chosen?.mode ?? explicit ?? .create
+    }
+}

@@ -72,6 +72,8 @@ public struct IngestedBundle: Sendable, Equatable {
     public let cases: [MappedCase]
     /// Resources the mapping did not use, counted by resource type (sorted by type).
     public let ignored: [IgnoredCount]
+    /// What the Patient entries' `request` asks (create, or create or replace); nil when none has one.
+    public var writeRequest: WriteRequest? = nil
 
     public struct IgnoredCount: Sendable, Equatable {
         public let resourceType: String
@@ -196,7 +198,27 @@ private struct Mapping {
         var resources: [(resource: JSONValue, type: String?)?] = []
         resources.reserveCapacity(entries.count)
         fullUrls.reserveCapacity(entries.count)
+        var writeRequest: WriteRequest?
         for (index, entry) in entries.enumerated() {
+            if let request = entry["request"] {
+                let (found, write) = RequestCheck.check(request, entry: index, bundleType: type, resource: entry["resource"])
+                issues += found
+                // A refused request without resource (a DELETE) is one problem, not two.
+                if !found.isEmpty, entry["resource"] == nil {
+                    resources.append(nil)
+                    continue
+                }
+                if let write {
+                    let expression = "Bundle.entry[\(index)].request.method"
+                    if let first = writeRequest, first.write != write {
+                        fail(
+                            "business-rule", MappingCode.conflictingRequest, [expression, first.expression],
+                            "request.method: \(MappingCode.conflictingRequest): the Patients of a Bundle are all POST (create) or all PUT (create or replace).")
+                    } else if writeRequest == nil {
+                        writeRequest = WriteRequest(write: write, expression: expression)
+                    }
+                }
+            }
             guard let resource = entry["resource"], resource.objectValue != nil else {
                 resources.append(nil)
                 fail("required", MappingCode.missingElement, ["Bundle.entry[\(index)]"], "Bundle.entry[\(index)] has no resource.")
@@ -308,7 +330,8 @@ private struct Mapping {
         guard issues.isEmpty else { throw .invalid(issues) }
         return IngestedBundle(
             type: type, cases: cases,
-            ignored: ignored.keys.sorted().map { IngestedBundle.IgnoredCount(resourceType: $0, count: ignored[$0]!) })
+            ignored: ignored.keys.sorted().map { IngestedBundle.IgnoredCount(resourceType: $0, count: ignored[$0]!) },
+            writeRequest: writeRequest)
     }
 
     /// `http://host/fhir/Patient/1` -> `Patient/1` (a server's absolute reference to a Bundle Patient).

@@ -21,9 +21,11 @@ extension Import {
         // Pass 1: map each Bundle; collect the cases, or every mapping problem.
         var cases: [UInt8] = []
         var problems: [(bundle: Int, issue: OutcomeIssue)] = []
+        var writeRequests: [WriteRequest?] = []
         let bundleCount = try Self.forEachFHIRBundle(path: path, readChunk: readChunk, reader: reader) { number, read in
             switch read {
             case .success(let bundle):
+                writeRequests.append(bundle.writeRequest)
                 for mapped in bundle.cases {
                     mapped.json.write(into: &cases)
                     cases.append(0x0A)
@@ -43,6 +45,13 @@ extension Import {
                         diagnostics: "Bundle \(problem.bundle + 1): " + issue.diagnostics)
                 })
         }
+        // What the Patients' request asks (POST/PUT), checked against an explicit --mode.
+        let writeMode: ImportMode
+        do {
+            writeMode = try FHIRImport.mode(for: writeRequests, explicit: mode.flatMap(ImportMode.init(rawValue:)))
+        } catch {
+            try fail(error.issues)
+        }
         // The registry's import: the same validator, classifier, audit and single transaction.
         let (db, _) = try openMigratedDatabase(database, logger: quietLogger())
         defer { db.close() }
@@ -50,7 +59,7 @@ extension Import {
         let summary: ImportSummary
         do {
             summary = try store.importCases(
-                reading: ImportRecordReader(body: cases, format: .ndjson), site: site, mode: ImportMode(rawValue: mode)!,
+                reading: ImportRecordReader(body: cases, format: .ndjson), site: site, mode: writeMode,
                 dryRun: dryRun, keyID: "cli")
         } catch RegistryError.importRejected(let failures) {
             // Pass 2 (on failure): the failing cases again, to name the elements they came from.
