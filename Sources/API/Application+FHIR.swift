@@ -104,14 +104,20 @@ public enum FHIRImport {
         for (number, bundle) in bundles.enumerated() { all += bundle.cases.map { (number, $0) } }
         let summary: ImportSummary
         do {
-            summary = try cases.importCases(all.map { ImportRecord.json($0.mapped.json) }, site: site, mode: mode, dryRun: dryRun, keyID: keyID)
+            summary = try cases.importCases(
+                all.map { ImportRecord.json($0.mapped.json) }, site: site, mode: mode, dryRun: dryRun, keyID: keyID, keepClassifications: true)
         } catch RegistryError.importRejected(let failures) {
             throw IngestError.invalid(
                 issues(for: failures, severalBundles: bundles.count > 1) { all.indices.contains($0) ? all[$0] : nil })
         }
-        let today = cases.today()
-        var results: [String: WriteResult] = [:]
-        for item in summary.items { results[item.externalID] = item.result }
-        return bundles.map { outcomes(of: $0, results: results, today: today) }
+        // The classifications the registry just stored: nothing computed again.
+        var results: [String: ImportSummary.Item] = [:]
+        for item in summary.items { results[item.externalID] = item }
+        return bundles.map { bundle in
+            bundle.cases.compactMap { mapped in
+                guard let id = mapped.externalID, let item = results[id], let classification = item.classification else { return nil }
+                return CaseWriteOutcome(externalID: id, result: item.result.rawValue, classificationText: classification)
+            }
+        }
     }
 }
