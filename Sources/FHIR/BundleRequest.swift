@@ -49,6 +49,13 @@ struct RequestCheck {
     static func check(
         _ request: JSONValue, entry index: Int, bundleType: String, resource: JSONValue?
     ) -> (issues: [OutcomeIssue], write: RequestedWrite?) {
+        // The usual entry, checked first and cheaply: `{"method": "POST", "url": "<its type>"}`.
+        if bundleType == "transaction", case .object(let members) = request, members.count == 2,
+            members["method"] == "POST", let url = members["url"]?.stringValue,
+            let resourceType = resource?["resourceType"]?.stringValue, !url.isEmpty, url == resourceType
+        {
+            return ([], resourceType == "Patient" ? .create : nil)
+        }
         let path = "Bundle.entry[\(index)].request"
         func issue(_ code: String, _ registryCode: String, _ element: String, _ text: String) -> OutcomeIssue {
             OutcomeIssue(
@@ -82,7 +89,7 @@ struct RequestCheck {
             return (issues + [issue("required", MappingCode.invalidRequest, "url", "the url of the resource type is required.")], nil)
         }
         guard let resource, let resourceType = resource["resourceType"]?.stringValue else { return (issues, nil) }
-        let typeEnd = url.firstIndex { $0 == "/" || $0 == "?" } ?? url.endIndex
+        let typeEnd = url.utf8.firstIndex { $0 == 0x2F || $0 == 0x3F } ?? url.endIndex
         guard url[..<typeEnd] == resourceType else {
             return (issues + [issue("value", MappingCode.invalidRequest, "url", "must name the entry's resource type (\(resourceType)).")], nil)
         }
