@@ -69,6 +69,9 @@ extension Application {
         // The Patients' request (POST/PUT), checked against an explicit ?mode=.
         let writeMode = try FHIRImport.mode(for: [bundle.writeRequest], explicit: request.query["mode"] == nil ? nil : mode)
         let outcomes = try FHIRImport.run([bundle], cases: cases, site: site, mode: writeMode, dryRun: dryRun, keyID: principal.keyID)
+        // The answer carries each case's classification: a read of patient-level data, recorded
+        // like the answer of `POST /v1/imports` (issue #12).
+        auditRead(request, principal: principal, site: site, count: outcomes[0].count)
         return fhirResponse(
             TransactionResponse.bundle(outcomes[0], ignored: bundle.ignored, dryRun: dryRun), status: dryRun ? 200 : 201)
     }

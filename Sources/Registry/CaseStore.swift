@@ -29,6 +29,8 @@ public final class CaseStore: Sendable {
     let now: @Sendable () -> Date
     /// The last data version read, with the write generation and time it was read at.
     private let versionCache = Mutex<(version: Int, generation: Int, at: ContinuousClock.Instant)?>(nil)
+    /// Per site: the registry's data version and the site's own version at the same moment (CohortStore+Scope).
+    let siteVersionCache = Mutex<[String: (global: Int, site: Int)]>([:])
     /// How long a data version read may be reused when this process has not written since: the
     /// bound on how late a write by another process (`icmm import` while serving) shows in ETags.
     public static let externalWriteDelay: Duration = .seconds(1)
@@ -140,7 +142,7 @@ public final class CaseStore: Sendable {
             return cached.version
         }
         let version = try database.read { connection in
-            try connection.queryOne("SELECT CAST(value AS INTEGER) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) }
+            try connection.queryOne("SELECT CAST(value AS BIGINT) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) }
                 ?? 0
         }
         versionCache.withLock { $0 = (version, generation, now) }
@@ -245,8 +247,8 @@ public final class CaseStore: Sendable {
     static func nextChangeSequence(_ connection: Connection) throws -> Int {
         try connection.queryOne(
             """
-            UPDATE registry_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'data_version'
-            RETURNING CAST(value AS INTEGER)
+            UPDATE registry_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'data_version'
+            RETURNING CAST(value AS BIGINT)
             """
         ) { $0.int(0) } ?? 0
     }
@@ -259,7 +261,7 @@ public final class CaseStore: Sendable {
 
         init(_ connection: Connection) throws {
             last = try connection.queryOne(
-                "SELECT CAST(value AS INTEGER) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) } ?? 0
+                "SELECT CAST(value AS BIGINT) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) } ?? 0
             first = last
         }
 
