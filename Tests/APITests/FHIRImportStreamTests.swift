@@ -94,6 +94,20 @@ import Testing
         #expect(try Self.storedCases(database).isEmpty)
     }
 
+    /// The last Bundle without a newline after it, cut across chunks.
+    @Test func aLastLineWithoutNewlineIsRead() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let file = directory.file("bundles.ndjson")
+        let bundles = Array(try Self.bundles().prefix(3))
+        try Data(bundles.map { $0.serializedString() }.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: file))
+        let database = directory.file("icmm.sqlite")
+        let (status, output, errors) = try runICMM(["import", "--site", "HOSP-A", "--fhir", file, "--db", database, "--read-chunk", "777"])
+        #expect(status == 0, "\(errors)")
+        #expect(output.split(separator: "\n").count == 3)
+        #expect(try Self.storedCases(database).keys.sorted() == ["CNS-1-0", "OD-1-0", "rome.2024_07-a-0"])
+    }
+
     @Test func aMissingFileIsAClearError() throws {
         let (status, _, errors) = try runICMM(["import", "--site", "HOSP-A", "--fhir", "/nonexistent/bundles.ndjson", "--db", "/tmp/unused.sqlite"])
         #expect(status == 1)
