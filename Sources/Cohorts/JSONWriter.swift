@@ -163,6 +163,12 @@ public struct JSONWriter {
     /// Appends bytes as they are (a fragment of the caller's own compact JSON).
     mutating func appendRaw(_ fragment: [UInt8]) { bytes.append(contentsOf: fragment) }
 
+    /// Appends a fixed fragment (no array to retain and release per use).
+    @inline(__always)
+    mutating func appendRaw(_ fragment: StaticString) {
+        fragment.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
     mutating func appendByte(_ byte: UInt8) { bytes.append(byte) }
 
     mutating func appendInteger(_ value: Int) { writeInteger(Int64(value)) }
@@ -181,6 +187,21 @@ public struct JSONWriter {
             // Swift's shortest round-trip text (0.1, 1e-05), written straight into the buffer.
             writeShortest(value)
         }
+    }
+
+    /// `writeNumber(value)`, copying the text kept in `memo` when the value is the one written
+    /// last time with this memo (same bits, so the same text), and keeping the new text otherwise.
+    mutating func writeNumber(_ value: Double, memo: inout NumberMemo) {
+        if memo.isSet, memo.bits == value.bitPattern {
+            bytes.append(contentsOf: memo.text)
+            return
+        }
+        let start = bytes.count
+        writeNumber(value)
+        memo.bits = value.bitPattern
+        memo.isSet = true
+        memo.text.removeAll(keepingCapacity: true)
+        memo.text.append(contentsOf: bytes[start...])
     }
 
     /// A number that should be finite (a statistic, not a "not estimable" marker): null when it is
@@ -274,7 +295,7 @@ public struct JSONWriter {
                 magnitude /= 10
                 count += 1
             }
-            bytes.append(contentsOf: buffer[(20 - count)...])
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[(20 - count)...]))
         }
     }
 
@@ -310,3 +331,12 @@ public struct JSONWriter {
 
 @_silgen_name("swift_float64ToString")
 private func swiftFloat64ToString(_ buffer: UnsafeMutablePointer<UInt8>, _ length: UInt, _ value: Double, _ debug: Bool) -> UInt64
+
+/// The last number a table column wrote, with its text (see `JSONWriter.writeNumber(_:memo:)`).
+struct NumberMemo {
+    var bits: UInt64 = 0
+    var isSet = false
+    var text: [UInt8] = []
+
+    init() { text.reserveCapacity(32) }
+}

@@ -63,39 +63,32 @@ extension JSONWriter {
         endArray()
     }
 
-    private static let lowerKey = Array(#"{"lower":"#.utf8)
-    private static let nCensorKey = Array(#","n_censor":"#.utf8)
-    private static let nEventKey = Array(#","n_event":"#.utf8)
-    private static let nRiskKey = Array(#","n_risk":"#.utf8)
-    private static let stdErrKey = Array(#","std_err":"#.utf8)
-    private static let survivalKey = Array(#","survival":"#.utf8)
-    private static let timeKey = Array(#","time":"#.utf8)
-    private static let upperKey = Array(#","upper":"#.utf8)
-
     /// The same points as the general path writes them, from fixed fragments: a million-point
     /// curve is most of `icmm analyze`'s output (JSONWriterTests compare the bytes with Foundation).
+    /// A censoring-only time repeats the previous point's survival, standard error and limits, so
+    /// those four columns copy the previous text instead of formatting the number again.
     private mutating func writeCompact(_ curve: CurveTable) {
         beginArray()
+        var lower = NumberMemo(), stdErr = NumberMemo(), survival = NumberMemo(), upper = NumberMemo()
         for k in 0..<curve.count {
-            if k > 0 { appendByte(0x2C) }
-            appendRaw(Self.lowerKey)
-            writeNumber(curve.lower[k])
-            appendRaw(Self.nCensorKey)
+            appendRaw(k > 0 ? #",{"lower":"# : #"{"lower":"#)
+            writeNumber(curve.lower[k], memo: &lower)
+            appendRaw(#","n_censor":"#)
             appendInteger(curve.nCensor[k])
-            appendRaw(Self.nEventKey)
+            appendRaw(#","n_event":"#)
             appendInteger(curve.nEvent[k])
-            appendRaw(Self.nRiskKey)
+            appendRaw(#","n_risk":"#)
             appendInteger(curve.nRisk[k])
-            appendRaw(Self.stdErrKey)
-            writeNumber(curve.stdErr[k])
-            appendRaw(Self.survivalKey)
+            appendRaw(#","std_err":"#)
+            writeNumber(curve.stdErr[k], memo: &stdErr)
+            appendRaw(#","survival":"#)
             if !curve.survival[k].isFinite { finiteMiss() }
-            writeNumber(curve.survival[k])
-            appendRaw(Self.timeKey)
+            writeNumber(curve.survival[k], memo: &survival)
+            appendRaw(#","time":"#)
             if !curve.time[k].isFinite { finiteMiss() }
             writeNumber(curve.time[k])
-            appendRaw(Self.upperKey)
-            writeNumber(curve.upper[k])
+            appendRaw(#","upper":"#)
+            writeNumber(curve.upper[k], memo: &upper)
             appendByte(0x7D)
             flushIfFull()
         }

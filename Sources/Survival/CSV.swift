@@ -46,6 +46,13 @@ public enum SurvivalCSV {
         try parse(text, columns: columns, eventIsCause: false).input
     }
 
+    /// `read(_:columns:)` on the file's bytes as they are, without first making one String of the
+    /// whole file: the same result, as fields are decoded (invalid UTF-8 repaired) one by one and
+    /// the separators are ASCII.
+    public static func read(bytes: UnsafeBufferPointer<UInt8>, columns: CSVColumns) throws(SurvivalError) -> CSVInput {
+        try parse(bytes, columns: columns, eventIsCause: false).0
+    }
+
     /// Reads competing-risks subjects: the event column holds 0 for censored and any other
     /// value names a cause (kept as text, trimmed); `numeric` and `categorical` are the
     /// Fine-Gray covariates, `group` the incidence groups. `entry` is not supported (cmprsk has
@@ -121,48 +128,63 @@ public enum SurvivalCSV {
         var cause: [String] = []
         var rowNumeric = [Double](repeating: 0, count: columns.numeric.count)
         var rowCategorical = [String](repeating: "", count: columns.categorical.count)
+        var groupNames = TextInterner(), causeNames = TextInterner()
+        var categoryNames = [TextInterner](repeating: TextInterner(), count: columns.categorical.count)
+        var record: (line: Int, fields: [FieldRange]) = (0, [])
 
-        while let record = try reader.nextRecord() {
+        while try reader.nextRecord(into: &record) {
             let line = record.line
             if record.fields.count != header.count {
                 throw .csvMalformed(line: line, reason: "expected \(header.count) fields, found \(record.fields.count)")
             }
             var missing = false
             for (index, name, role) in positions {
-                let raw = reader.string(record.fields[index]).trimmingSpaces()
-                if raw.isEmpty || raw == "NA" {
+                // Numbers and 1/0 events are read from the bytes (no String per field); text
+                // values, and fields with "" escapes, go through String as before.
+                let field = record.fields[index]
+                let value: CSVValue
+                if field.hasEscapedQuotes {
+                    value = .text(reader.string(field).trimmingSpaces())
+                } else {
+                    value = .bytes(reader.trimmedBytes(field))
+                }
+                if value.isMissing {
                     missing = true
                     break
                 }
                 switch role {
                 case .time:
-                    guard let v = Double(raw), v.isFinite, v >= 0 else {
+                    guard let v = value.number, v.isFinite, v >= 0 else {
                         throw .csvInvalidValue(line: line, column: name, expected: "a finite number >= 0")
                     }
                     rowTime = v
                 case .entry:
-                    guard let v = Double(raw), v.isFinite, v >= 0 else {
+                    guard let v = value.number, v.isFinite, v >= 0 else {
                         throw .csvInvalidValue(line: line, column: name, expected: "a finite number >= 0")
                     }
                     rowEntry = v
                 case .event where eventIsCause:
-                    rowCause = raw
+                    rowCause = causeNames.name(value)
                 case .event:
-                    switch raw.lowercased() {
+                    if let bit = value.singleBit {
+                        rowEvent = bit
+                        break
+                    }
+                    switch value.text.lowercased() {
                     case "1", "true": rowEvent = true
                     case "0", "false": rowEvent = false
                     default:
                         throw .csvInvalidValue(line: line, column: name, expected: "1/0 or true/false")
                     }
                 case .group:
-                    rowGroup = raw
+                    rowGroup = groupNames.name(value)
                 case .numeric(let k):
-                    guard let v = Double(raw), v.isFinite else {
+                    guard let v = value.number, v.isFinite else {
                         throw .csvInvalidValue(line: line, column: name, expected: "a finite number")
                     }
                     rowNumeric[k] = v
                 case .categorical(let k):
-                    rowCategorical[k] = raw
+                    rowCategorical[k] = categoryNames[k].name(value)
                 }
             }
             if missing {
@@ -192,6 +214,63 @@ public enum SurvivalCSV {
     }
 }
 
+/// A used field's value after trimming: bytes straight from the file, or text when the field
+/// had `""` escapes (then unescaped as before).
+private enum CSVValue {
+    case bytes(UnsafeBufferPointer<UInt8>)
+    case text(String)
+
+    /// Empty or `NA`.
+    var isMissing: Bool {
+        switch self {
+        case .bytes(let b): b.isEmpty || (b.count == 2 && b[0] == UInt8(ascii: "N") && b[1] == UInt8(ascii: "A"))
+        case .text(let s): s.isEmpty || s == "NA"
+        }
+    }
+
+    /// The value as `Double(String)` reads it.
+    var number: Double? {
+        switch self {
+        case .bytes(let b): CSVNumber.parse(b)
+        case .text(let s): Double(s)
+        }
+    }
+
+    /// `1` or `0` as one byte; nil for anything else (then read from the text).
+    var singleBit: Bool? {
+        guard case .bytes(let b) = self, b.count == 1 else { return nil }
+        switch b[0] {
+        case UInt8(ascii: "1"): return true
+        case UInt8(ascii: "0"): return false
+        default: return nil
+        }
+    }
+
+    var text: String {
+        switch self {
+        case .bytes(let b): String(decoding: b, as: UTF8.self)
+        case .text(let s): s
+        }
+    }
+}
+
+/// One String per distinct value of a text column instead of one per row: a group column over
+/// a million rows has a handful of values. Falls back to a new String once it has seen many.
+private struct TextInterner {
+    private var seen: [(bytes: [UInt8], text: String)] = []
+    private static let limit = 64
+
+    mutating func name(_ value: CSVValue) -> String {
+        guard case .bytes(let b) = value else { return value.text }
+        for entry in seen where entry.bytes.count == b.count {
+            if entry.bytes.withUnsafeBufferPointer({ $0.elementsEqual(b) }) { return entry.text }
+        }
+        let text = value.text
+        if seen.count < Self.limit { seen.append((Array(b), text)) }
+        return text
+    }
+}
+
 /// A field of a record: a byte range, and whether it was quoted with `""` escapes inside.
 private struct FieldRange {
     var start: Int
@@ -212,14 +291,28 @@ private struct LineReader {
         return field.hasEscapedQuotes ? s.unescapingDoubledQuotes() : s
     }
 
+    /// The field's bytes without leading and trailing spaces and tabs (as `trimmingSpaces`).
+    func trimmedBytes(_ field: FieldRange) -> UnsafeBufferPointer<UInt8> {
+        var start = field.start, end = field.end
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+        return UnsafeBufferPointer(rebasing: bytes[start..<end])
+    }
+
     /// The next non-blank record, or nil at the end.
     mutating func nextRecord() throws(SurvivalError) -> (line: Int, fields: [FieldRange])? {
+        var record: (line: Int, fields: [FieldRange]) = (0, [])
+        return try nextRecord(into: &record) ? record : nil
+    }
+
+    /// Reads the next non-blank record into `record`, reusing its field array; false at the end.
+    mutating func nextRecord(into record: inout (line: Int, fields: [FieldRange])) throws(SurvivalError) -> Bool {
         let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
         let n = bytes.count
         while position < n {
             line += 1
             let startLine = line
-            var fields: [FieldRange] = []
+            record.fields.removeAll(keepingCapacity: true)
             var blank = true
             while true {
                 // One field.
@@ -242,7 +335,7 @@ private struct LineReader {
                         if b == lf { line += 1 }
                         position += 1
                     }
-                    fields.append(FieldRange(start: start, end: position, hasEscapedQuotes: escaped))
+                    record.fields.append(FieldRange(start: start, end: position, hasEscapedQuotes: escaped))
                     position += 1  // closing quote
                     while position < n, bytes[position] == UInt8(ascii: " ") { position += 1 }
                     if position < n, bytes[position] != comma, bytes[position] != lf, bytes[position] != cr {
@@ -257,7 +350,7 @@ private struct LineReader {
                         if b != UInt8(ascii: " ") { blank = false }
                         position += 1
                     }
-                    fields.append(FieldRange(start: start, end: position, hasEscapedQuotes: false))
+                    record.fields.append(FieldRange(start: start, end: position, hasEscapedQuotes: false))
                 }
                 if position < n, bytes[position] == comma {
                     blank = false
@@ -269,10 +362,11 @@ private struct LineReader {
                 if position < n, bytes[position] == lf { position += 1 }
                 break
             }
-            if blank && fields.count == 1 { continue }
-            return (startLine, fields)
+            if blank && record.fields.count == 1 { continue }
+            record.line = startLine
+            return true
         }
-        return nil
+        return false
     }
 }
 

@@ -23,20 +23,19 @@ struct CoxLikelihood {
         parts.reserveCapacity(stratumCount)
         for stratum in 0..<stratumCount {
             // Positions in the global exit-time order that belong to this stratum (still sorted).
-            let members: [Int]
-            if let strata {
-                members = (0..<n).filter { strata[Int(subjects.order[$0])] == Int32(stratum) }
-            } else {
-                members = Array(0..<n)
+            // Unstratified: every position, without an array of a million indices.
+            let members: [Int]? = strata.map { strata in
+                (0..<n).filter { strata[Int(subjects.order[$0])] == Int32(stratum) }
             }
-            let m = members.count
+            let m = members?.count ?? n
             if m == 0 { continue }
             var x = [Double](repeating: 0, count: m * p)
             var time = [Double](repeating: 0, count: m)
             var event = [Bool](repeating: false, count: m)
             var localRank: [Int32] = []  // subject -> position within this part (entry only)
             if subjects.entry != nil { localRank = [Int32](repeating: -1, count: n) }
-            for (k, position) in members.enumerated() {
+            for k in 0..<m {
+                let position = members?[k] ?? k
                 let subject = Int(subjects.order[position])
                 time[k] = subjects.time[position]
                 event[k] = subjects.event[position]

@@ -141,8 +141,9 @@ public struct KaplanMeierCurve: Sendable, Equatable {
         let z = Distributions.normalQuantile(1 - (1 - level) / 2)
         var lower = [Double](repeating: .nan, count: survival.count)
         var upper = [Double](repeating: .nan, count: survival.count)
+        var memo = LimitsMemo(type: type, z: z)
         for k in 0..<survival.count {
-            let (lo, up) = Self.limits(survival[k], logStdErr[k], type: type, z: z)
+            let (lo, up) = memo.limits(survival[k], logStdErr[k])
             lower[k] = lo
             upper[k] = up
         }
@@ -171,6 +172,30 @@ public struct KaplanMeierCurve: Sendable, Equatable {
         }
     }
 
+    /// `limits` that remembers its last answer: a time with censorings only repeats the previous
+    /// point's S and standard error, so its limits are the previous ones (same inputs, same
+    /// bits) without another log and two exps.
+    struct LimitsMemo {
+        let type: ConfidenceType
+        let z: Double
+        private var p = 0.0, se = 0.0, result = (0.0, 0.0), isSet = false
+
+        init(type: ConfidenceType, z: Double) {
+            self.type = type
+            self.z = z
+        }
+
+        @inline(__always)
+        mutating func limits(_ p: Double, _ se: Double) -> (Double, Double) {
+            if isSet, p.bitPattern == self.p.bitPattern, se.bitPattern == self.se.bitPattern { return result }
+            result = KaplanMeierCurve.limits(p, se, type: type, z: z)
+            self.p = p
+            self.se = se
+            isSet = true
+            return result
+        }
+    }
+
     /// The p-quantile of the survival time with its confidence limits from the pointwise bands
     /// (R: `quantile.survfit`, which the median in `print.survfit` shares): the first time
     /// S <= 1 - p, the midpoint of the flat stretch when S equals 1 - p within sqrt(machine eps),
@@ -182,10 +207,11 @@ public struct KaplanMeierCurve: Sendable, Equatable {
         // the whole data set (median follow-up), where arrays would dominate peak memory.
         let z = Distributions.normalQuantile(1 - (1 - level) / 2)
         let s = survival, se = logStdErr
+        var lowerMemo = LimitsMemo(type: type, z: z), upperMemo = LimitsMemo(type: type, z: z)
         return (
             findQuantile(times: time, count: s.count, p: p) { s[$0] },
-            findQuantile(times: time, count: s.count, p: p) { Self.limits(s[$0], se[$0], type: type, z: z).0 },
-            findQuantile(times: time, count: s.count, p: p) { Self.limits(s[$0], se[$0], type: type, z: z).1 }
+            findQuantile(times: time, count: s.count, p: p) { lowerMemo.limits(s[$0], se[$0]).0 },
+            findQuantile(times: time, count: s.count, p: p) { upperMemo.limits(s[$0], se[$0]).1 }
         )
     }
 

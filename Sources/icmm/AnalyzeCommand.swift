@@ -152,14 +152,15 @@ struct Analyze: ParsableCommand {
             guard let bytes = FileManager.default.contents(atPath: csv) else {
                 throw AnalyzeError("cannot read '\(csv)'")
             }
-            let text = String(decoding: bytes, as: UTF8.self)
             // The strata column is read as one more categorical column (rows missing it are dropped
-            // like any other), then taken out of the covariates.
-            var read = try SurvivalCSV.read(
-                text,
-                columns: CSVColumns(
-                    time: time, event: event, entry: entry, group: group,
-                    numeric: Self.names(cox), categorical: Self.names(coxFactor) + (strata.map { [$0] } ?? [])))
+            // like any other), then taken out of the covariates. The bytes are read as they are
+            // (no String of the whole file).
+            let columns = CSVColumns(
+                time: time, event: event, entry: entry, group: group,
+                numeric: Self.names(cox), categorical: Self.names(coxFactor) + (strata.map { [$0] } ?? []))
+            var read = try bytes.withUnsafeBytes { (raw) throws(SurvivalError) in
+                try SurvivalCSV.read(bytes: raw.bindMemory(to: UInt8.self), columns: columns)
+            }
             if let strata, let index = read.data.covariates.firstIndex(where: { $0.name == strata }),
                 case .categorical(let values) = read.data.covariates[index].values
             {

@@ -55,4 +55,36 @@ import Testing
             try SurvivalCSV.read("t,e\n1,1\n", columns: CSVColumns(time: "t", event: "t"))
         }
     }
+    /// `read(bytes:)` (no String of the whole file, used by `icmm analyze`) gives what `read` gives
+    /// on the decoded text, invalid UTF-8, a BOM, quotes, spaces, NA and errors included.
+    @Test func readingBytesMatchesReadingText() throws {
+        let samples: [[UInt8]] = [
+            Array("\u{FEFF}t,e,g,age,unused\r\n1.5,1,\"a, b\",60,x\r\n\r\n2,true,\"say \"\"hi\"\"\",70,\n3,FALSE,a,80,y\n".utf8),
+            Array("t,e,g,age\n 1 ,\t0, b ,1e3\n2,1,NA,3\n4,1, b,-0\n5,0,\" b\",+.5\n6,0,c\u{e9},0x1p3\n".utf8),
+            [UInt8]("t,e,g,age\n1,1,".utf8) + [0xFF, 0xC3] + [UInt8](",2\n2,0,".utf8) + [0xE2, 0x82] + [UInt8](",3\n".utf8),
+            [UInt8]("t,e,g,age\n1,1,a,4".utf8) + [0xFF] + [UInt8]("\n".utf8),
+            Array("t,e,g,age\n1,2,a,3\n".utf8),
+            Array("t,e,g,age\nsoon,1,a,3\n".utf8),
+        ]
+        for sample in samples {
+            let fromText = Result { () throws(SurvivalError) in
+                try SurvivalCSV.read(String(decoding: sample, as: UTF8.self), columns: columns)
+            }
+            let fromBytes = Result { () throws(SurvivalError) in
+                try sample.withUnsafeBufferPointer { (b) throws(SurvivalError) in try SurvivalCSV.read(bytes: b, columns: columns) }
+            }
+            switch (fromText, fromBytes) {
+            case (.success(let a), .success(let b)):
+                #expect(a.data.time.map(\.bitPattern) == b.data.time.map(\.bitPattern))
+                #expect(a.data.event == b.data.event)
+                #expect(a.data.group == b.data.group)
+                #expect(a.data.covariates == b.data.covariates)
+                #expect(a.droppedRows == b.droppedRows)
+            case (.failure(let a), .failure(let b)):
+                #expect(a == b)
+            default:
+                Issue.record("text and bytes disagree: \(fromText) vs \(fromBytes)")
+            }
+        }
+    }
 }
