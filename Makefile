@@ -13,7 +13,7 @@ VENV := .build-venv
 # System packages: build and run, then what the tests and the benchmarks add.
 RUN_PACKAGES := libmicrohttpd-dev libsqlite3-dev libpq-dev pkg-config
 TEST_PACKAGES := python3-venv chromium openssl gnutls-bin curl postgresql
-BENCH_PACKAGES := wrk hyperfine time gcc valgrind binutils curl openssl python3 r-base-core r-cran-survival r-cran-jsonlite
+BENCH_PACKAGES := wrk hyperfine time gcc valgrind binutils curl openssl python3 r-base-core r-cran-survival r-cran-jsonlite postgresql
 
 define ensure_packages
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
