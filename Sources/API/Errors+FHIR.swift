@@ -74,6 +74,9 @@ extension Application {
             return fhirOutcome(problem.status, OutcomeIssue(code: code, registryCode: code, diagnostics: problem.detail))
         case let failure as DatabaseError where failure.isBusy:
             return fhirOutcome(503, OutcomeIssue(code: "transient", registryCode: "busy", diagnostics: "The database is busy; retry shortly."))
+        case let failure as DatabaseError where failure.isUnavailable:
+            return fhirOutcome(
+                503, OutcomeIssue(code: "transient", registryCode: "unavailable", diagnostics: "The database is unavailable; retry shortly."))
         default:
             logger.error(
                 "unhandled error",

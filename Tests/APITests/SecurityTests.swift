@@ -9,8 +9,8 @@ import Testing
 /// Issue #12: conditional requests, strict ids, no echo, opaque cursors, rate limits, the
 /// read-access trail.
 @Suite struct ConditionalRequestTests {
-    @Test func ifNoneMatchAndIfMatchTakeListsAndAnyMatchCounts() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func ifNoneMatchAndIfMatchTakeListsAndAnyMatchCounts(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         #expect(try service.client.send("POST", "/v1/cases", json: caseJSON("L-1"), headers: [auth]).status == 201)
         // GET: the current tag anywhere in the list (or weakly) is 304; a list without it is 200.
@@ -106,8 +106,8 @@ import Testing
 }
 
 @Suite struct OpaqueCursorTests {
-    @Test func caseListCursorsRevealNothingAndWorkOnlyForTheirSite() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func caseListCursorsRevealNothingAndWorkOnlyForTheirSite(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let a = try service.key(site: "HOSP-A", role: .submitter)
         let b = try service.key(site: "HOSP-B", role: .submitter)
         for index in 0..<3 {
@@ -131,8 +131,8 @@ import Testing
         #expect(try service.client.get("/v1/cases?cursor=c1", headers: [a]).status == 400)
     }
 
-    @Test func theSecretLivesInTheDatabaseSoCursorsSurviveARestart() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func theSecretLivesInTheDatabaseSoCursorsSurviveARestart(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let first = OpaqueTokens(database: service.database)
         let second = OpaqueTokens(database: service.database)
         let sealed = first.sealCursor("c42", scope: "cases|A")
@@ -143,8 +143,8 @@ import Testing
         #expect(!first.entityTag(scope: "s", version: "12345").contains("12345"))
     }
 
-    @Test func emptyFilterValuesAre400NotIgnored() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func emptyFilterValuesAre400NotIgnored(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let admin = try service.key(site: "HOSP-A", role: .admin)
         for query in ["site=", "limit=", "cursor=", "localization=", "updated_since=", "limit=1&limit=2"] {
             #expect(try service.client.get("/v1/cases?\(query)", headers: [admin]).status == 400, "\(query)")
@@ -219,8 +219,8 @@ import Testing
 }
 
 @Suite struct ReadAuditTests {
-    @Test func everyReadOfPatientLevelDataIsRecordedWithoutValues() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func everyReadOfPatientLevelDataIsRecordedWithoutValues(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         try service.loadDemo()
         let submitter = try service.key(site: "HOSP-A", role: .submitter)
         let admin = try service.key(site: "OPS", role: .admin)
@@ -288,8 +288,8 @@ import Testing
         #expect(try service.client.get("/v1/audit").status == 401)
     }
 
-    @Test func theTrailIsPaginatedWithAnOpaqueCursor() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func theTrailIsPaginatedWithAnOpaqueCursor(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let admin = try service.key(site: "HOSP-A", role: .admin)
         for index in 0..<5 {
             #expect(try service.client.send("POST", "/v1/cases", json: caseJSON("P-\(index)"), headers: [admin]).status == 201)
@@ -312,8 +312,8 @@ import Testing
         #expect(try service.client.get("/v1/audit?site=", headers: [admin]).status == 400)
     }
 
-    @Test func retentionDeletesOldReadsOnly() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func retentionDeletesOldReadsOnly(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let log = AccessLog(database: service.database, now: { testNow })
         log.record(keyID: "key_1", site: "A", route: "/v1/cases", requestID: "r1", caseCount: 3)
         log.flush()
