@@ -178,6 +178,41 @@ final class ScratchPostgresDatabase {
         #expect(try a.read { try $0.queryOne("SELECT n FROM counter") { $0.int(0) } } == perThread * threads)
     }
 
+    /// A grouped write that fails in SQL (a duplicate key) or in Swift is undone alone; the others
+    /// of its batch commit (savepoints sent with the next statement, see `Connection.control`).
+    @Test(arguments: postgresServers) func aFailingGroupedWriteIsUndoneAloneAndTheBatchCommits(server: String) throws {
+        struct Refused: Error {}
+        let scratch = try ScratchPostgresDatabase(server: server)
+        defer { scratch.drop() }
+        let database = try scratch.open()
+        defer { database.close() }
+        try database.write { try $0.execute("CREATE TABLE t (a integer PRIMARY KEY); INSERT INTO t VALUES (1000)") }
+        let outcomes = Mutex<[Int: String]>([:])
+        DispatchQueue.concurrentPerform(iterations: 48) { i in
+            do {
+                try database.groupedWrite { connection in
+                    try connection.run("INSERT INTO t (a) VALUES (?)", [i % 12 == 0 ? 1000 : i])  // 1000 exists
+                    if i % 8 == 0 { throw Refused() }
+                    _ = try connection.queryOne("SELECT count(*) FROM t WHERE a = ?", [i]) { $0.int(0) }
+                }
+                outcomes.withLock { $0[i] = "ok" }
+            } catch let error as DatabaseError where error.isUniqueConstraintViolation {
+                outcomes.withLock { $0[i] = "duplicate" }
+            } catch is Refused {
+                outcomes.withLock { $0[i] = "refused" }
+            } catch {
+                outcomes.withLock { $0[i] = "other" }
+            }
+        }
+        let stored = try database.read { try $0.query("SELECT a FROM t WHERE a < 1000 ORDER BY a") { $0.int(0) } }
+        #expect(stored == (0..<48).filter { $0 % 12 != 0 && $0 % 8 != 0 })
+        let all = outcomes.withLock { $0 }
+        #expect(all.filter { $0.value == "duplicate" }.keys.sorted() == [0, 12, 24, 36])
+        #expect(all.filter { $0.value == "refused" }.keys.sorted() == [8, 16, 32, 40])
+        #expect(all.filter { $0.value == "other" }.isEmpty)
+        #expect(database.poolStatistics?.inUse == 0)
+    }
+
     @Test(arguments: postgresServers) func aFullPoolMakesCallersWaitThenAnswersBusy(server: String) throws {
         let scratch = try ScratchPostgresDatabase(server: server)
         defer { scratch.drop() }
