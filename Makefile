@@ -125,6 +125,8 @@ test: test-deps openapi-check $(FHIR_VENV)/.installed
 	# free port, deleted at the end even on failure) unless ICMM_TEST_POSTGRES_URL names one already.
 	bash Tests/support/with-postgres.sh $(MAKE) --no-print-directory test-suites
 	$(MAKE) fhir-check
+	# Contract fuzzing (schemathesis, fixed seed, one worker): a few minutes.
+	$(MAKE) contract
 
 # What `make test` runs with ICMM_TEST_POSTGRES_URL set (alone it needs that variable from the caller).
 test-suites:

@@ -67,6 +67,9 @@ extension Application {
         // Whatever a large Bundle allocated goes back to the system once it is answered.
         defer { Allocator.returnFreeMemory() }
         let outcomes = try FHIRImport.run([bundle], cases: cases, site: site, mode: mode, dryRun: dryRun, keyID: principal.keyID)
+        // The answer carries each case's classification: a read of patient-level data, recorded
+        // like the answer of `POST /v1/imports` (issue #12).
+        auditRead(request, principal: principal, site: site, count: outcomes[0].count)
         return fhirResponse(
             TransactionResponse.bundle(outcomes[0], ignored: bundle.ignored, dryRun: dryRun), status: dryRun ? 200 : 201)
     }

@@ -109,11 +109,12 @@ public struct BundleReader: Sendable {
         guard case .object(let members) = bundle, members["resourceType"] == "Bundle" else {
             throw .unreadable(OutcomeIssue(code: "structure", registryCode: "not_a_bundle", diagnostics: "The body must be a FHIR R4 Bundle resource (resourceType Bundle)."))
         }
-        if let foreign = members.keys.sorted().first(where: { !Self.bundleMembers.contains($0) }) {
+        if members.keys.contains(where: { !Self.bundleMembers.contains($0) }) {
+            // The member's name is the client's text: not repeated (no echo), the R4 ones are listed.
             throw .unreadable(
                 OutcomeIssue(
-                    code: "not-supported", registryCode: "fhir_version", expression: ["Bundle.\(foreign)"],
-                    diagnostics: "Bundle.\(foreign) is not an element of FHIR R4; this service reads FHIR R4 (4.0.1) only."))
+                    code: "not-supported", registryCode: "fhir_version", expression: ["Bundle"],
+                    diagnostics: "The Bundle has a member that is not an element of an R4 Bundle (\(Self.bundleMembers.sorted().joined(separator: ", "))); this service reads FHIR R4 (4.0.1) only."))
         }
         guard let type = members["type"]?.stringValue, type == "transaction" || type == "collection" else {
             throw .unreadable(
@@ -186,7 +187,7 @@ private struct Mapping {
     }
 
     mutating func ignore(_ resource: JSONValue) {
-        ignored[resource["resourceType"]?.stringValue ?? "(no resourceType)", default: 0] += 1
+        ignored[ResourceTypes.displayName(resource["resourceType"]?.stringValue), default: 0] += 1
     }
 
     mutating func run(type: String) throws(IngestError) -> IngestedBundle {
@@ -251,7 +252,7 @@ private struct Mapping {
                 {
                     fail(
                         "not-found", MappingCode.unresolvedReference, ["\(base).\(referenceElement)"],
-                        "\(resourceType ?? "resource").\(referenceElement): \(MappingCode.unresolvedReference): the reference names no Patient of this Bundle (use Patient/<id> or the Patient entry's fullUrl).")
+                        "\(ResourceTypes.displayName(resourceType)).\(referenceElement): \(MappingCode.unresolvedReference): the reference names no Patient of this Bundle (use Patient/<id> or the Patient entry's fullUrl).")
                     continue
                 }
             }
@@ -260,7 +261,7 @@ private struct Mapping {
                 if mapsToField(resource) {
                     fail(
                         "required", MappingCode.missingElement, ["\(base).subject"],
-                        "\(resourceType ?? "resource").subject: \(MappingCode.missingElement): a resource the mapping reads must reference its Patient.")
+                        "\(ResourceTypes.displayName(resourceType)).subject: \(MappingCode.missingElement): a resource the mapping reads must reference its Patient.")
                 } else {
                     ignore(resource)
                 }

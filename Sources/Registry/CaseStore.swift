@@ -29,6 +29,8 @@ public final class CaseStore: Sendable {
     let now: @Sendable () -> Date
     /// The last data version read, with the write generation and time it was read at.
     private let versionCache = Mutex<(version: Int, generation: Int, at: ContinuousClock.Instant)?>(nil)
+    /// Per site: the registry's data version and the site's own version at the same moment (CohortStore+Scope).
+    let siteVersionCache = Mutex<[String: (global: Int, site: Int)]>([:])
     /// How long a data version read may be reused when this process has not written since: the
     /// bound on how late a write by another process (`icmm import` while serving) shows in ETags.
     public static let externalWriteDelay: Duration = .seconds(1)
