@@ -108,13 +108,18 @@ final class PostgresInstance {
 /// and CI always start one, so there these always run.
 @Suite(.enabled(if: crossInstancePostgresURL != nil, "needs ICMM_TEST_POSTGRES_URL (make test starts a throwaway cluster)"))
 struct CrossInstanceTests {
-    /// Polls `condition` every 20 ms until it holds; the time it took, or nil after `deadline`.
+    /// Polls `condition` (a request) every 20 ms until it holds; returns when the request that first
+    /// saw it was sent, or nil when a request sent at or after `deadline` still did not. Judged by
+    /// the time a request is sent, not answered: on a loaded machine a request sent just before
+    /// the deadline (rightly answered from the old state) may come back after it, and only a
+    /// request that leaves after the deadline says what the service does after it.
     func elapsedUntil(deadline: Duration, _ condition: () throws -> Bool) rethrows -> Duration? {
         let clock = ContinuousClock()
         let start = clock.now
         while true {
-            if try condition() { return clock.now - start }
-            if clock.now - start > deadline { return nil }
+            let sent = clock.now - start
+            if try condition() { return sent }
+            if sent >= deadline { return nil }
             usleep(20_000)
         }
     }
