@@ -172,6 +172,9 @@ public final class CaseStore: Sendable {
         let prepared = try prepare(json)
         let at = Timestamp.string(now())
         return try database.groupedWrite { connection in
+            if connection.dialect == .postgres {
+                return try Self.createInOneStatement(prepared, site: site, keyID: keyID, at: at, connection: connection)
+            }
             if let existing = try Self.existing(connection, site: site, externalID: prepared.externalID) {
                 throw RegistryError.duplicate(externalID: prepared.externalID, caseID: existing.id)
             }

@@ -111,7 +111,7 @@ public final class Connection {
     /// once and reused); PostgreSQL sends them with the connection's next statement, in one round
     /// trip (libpq's pipeline mode), so that control costs no waiting of its own. Their errors
     /// surface with that statement.
-    func control(_ statements: [String]) throws(DatabaseError) {
+    public func control(_ statements: [String]) throws(DatabaseError) {
         switch driver {
         case .sqlite(let c): for statement in statements { try c.run(statement, []) }
         case .postgres(let c): c.sendWithNext(statements)

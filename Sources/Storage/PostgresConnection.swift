@@ -27,7 +27,12 @@ final class PostgresConnection {
             throw DatabaseError(postgres: "08001", message: message)
         }
         handle = connection
-        try execute("SET synchronous_commit = on; SET client_encoding = 'UTF8'; SET standard_conforming_strings = on; SET client_min_messages = warning")
+        // Custom plans for every execution: a generic plan cached while `cases` was small (a seq
+        // scan) would stay in use as it grows by 100,000 rows inside one import, and a lookup by
+        // (site, external_id) would scan the table every time. Planning these statements is cheap.
+        try execute(
+            "SET synchronous_commit = on; SET client_encoding = 'UTF8'; SET standard_conforming_strings = on; "
+                + "SET client_min_messages = warning; SET plan_cache_mode = force_custom_plan")
     }
 
     deinit { PQfinish(handle) }
