@@ -32,11 +32,17 @@ extension Application {
         return principal
     }
 
-    private func checkCredentials(_ request: HTTPRequest) throws -> Principal {
-        guard let header = request.headers["Authorization"] else { throw AuthError.unauthenticated }
+    /// The key of an `Authorization: Bearer KEY` header.
+    func bearerKey(_ request: borrowing HTTPRequest) -> String? {
+        guard let header = request.headers["Authorization"] else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw AuthError.unauthenticated }
-        switch try keys.check(parts[1].trimmingASCIISpaces()) {
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return parts[1].trimmingASCIISpaces()
+    }
+
+    private func checkCredentials(_ request: HTTPRequest) throws -> Principal {
+        guard let key = bearerKey(request) else { throw AuthError.unauthenticated }
+        switch try keys.check(key) {
         case .valid(let principal): return principal
         case .expired: throw AuthError.expired
         case .unknown: throw AuthError.unauthenticated

@@ -113,7 +113,24 @@ extension HTTPServer {
             }
         }
 
-        switch state.lifecycle.handle(.complete(onWorker: state.route?.mayBlock ?? false)) {
+        let route = state.route
+        let completion: RequestLifecycle.Event =
+            route?.mayBlock == true && route?.eventLoopAttempt != nil
+            ? .completeTryingEventLoopFirst : .complete(onWorker: route?.mayBlock ?? false)
+        switch state.lifecycle.handle(completion) {
+        case .tryOnEventLoop:
+            let request = makeRequest(state, connection: connection)
+            let response = route.flatMap { route in
+                route.eventLoopAttempt.flatMap { router.attemptOnEventLoop(request, route: route, attempt: $0) }
+            }
+            switch state.lifecycle.handle(.triedOnEventLoop(answered: response != nil)) {
+            case .queueEventLoopResponse:
+                return answer(response!, state: state, connection: connection, running: running)
+            case .suspendAndDispatch:
+                return dispatch(state, request: request, connection: connection, running: running)
+            default:
+                return MHD_Result.NO
+            }
         case .respondNow:
             let response = router.respond(to: makeRequest(state, connection: connection), match: state.match)
             return answer(response, state: state, connection: connection, running: running)
@@ -123,7 +140,7 @@ extension HTTPServer {
                 Router.payloadTooLarge(route: state.route, limit: state.bodyLimit), state: state, connection: connection,
                 running: running, close: true)
         case .suspendAndDispatch:
-            return dispatch(state, connection: connection, running: running)
+            return dispatch(state, request: makeRequest(state, connection: connection), connection: connection, running: running)
         case .queueWorkerResponse:
             let response = state.pending ?? HTTPServerError.internalError.response
             state.pending = nil
@@ -256,8 +273,8 @@ extension HTTPServer {
 
     /// Runs a route that may block on a worker. The connection is suspended meanwhile; the worker
     /// resumes it through the gate, which is closed once the daemon stops or the request completed.
-    private func dispatch(_ state: RequestState, connection: OpaquePointer, running: Running) -> MHD_Result {
-        let request = makeRequest(state, connection: connection)
+    private func dispatch(_ state: RequestState, request: HTTPRequest, connection: OpaquePointer, running: Running) -> MHD_Result {
+        workerDispatches.add(1, ordering: .relaxed)
         state.body = []
         let match = state.match
         let router = router

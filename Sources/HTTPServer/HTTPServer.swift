@@ -94,6 +94,10 @@ public final class HTTPServer: @unchecked Sendable {
     let logger: Logger
     let requestIDPrefix: UInt16
     let requestMetrics = RequestMetricTable()
+    let workerDispatches = Atomic<Int>(0)
+
+    /// Requests handed to a worker so far (the rest were answered on an event loop).
+    public var requestsRunOnWorkers: Int { workerDispatches.load(ordering: .relaxed) }
 
     /// What exists only while the server runs.
     final class Running: @unchecked Sendable {

@@ -187,6 +187,18 @@ public struct KeyStore: Sendable {
         return .valid(cached.0)
     }
 
+    /// `check` when it needs no database: nil when the key is not among those recently
+    /// authenticated, or when noting its use would write the last-use minutes now. For callers that
+    /// must not block (an event loop); on nil they call `check` where blocking is allowed.
+    public func checkWithoutBlocking(_ key: String) -> Check? {
+        guard key.hasPrefix("icmm_"), key.utf8.count < 200 else { return .unknown }
+        guard let cached = recent.get(KeyStore.hash(key)) else { return nil }
+        let at = now()
+        if let expiresAt = cached.1, at >= expiresAt { return .expired }
+        guard usage.noteWithoutWriting(cached.0.keyID, at: at) else { return nil }
+        return .valid(cached.0)
+    }
+
     /// Writes the pending last-use minutes now (tests, `keys list`, shutdown).
     public func flushUsage() { usage.flush(database) }
 
@@ -306,6 +318,19 @@ final class KeyUsageRecorder: Sendable {
             return ContinuousClock.now - state.lastFlush >= KeyUsageRecorder.interval || state.noted.count == 1
         }
         if due { flush(database) }
+    }
+
+    /// `note` for a caller that must not write: false (and nothing noted) when the minute is new
+    /// and the queued minutes are due to be written, which `note` would do at once.
+    func noteWithoutWriting(_ keyID: String, at date: Date) -> Bool {
+        let minute = Int64((date.timeIntervalSince1970 / 60).rounded(.down))
+        return state.withLock { state -> Bool in
+            if state.noted[keyID] == minute { return true }
+            if ContinuousClock.now - state.lastFlush >= KeyUsageRecorder.interval || state.noted.isEmpty { return false }
+            state.noted[keyID] = minute
+            state.pending[keyID] = minute
+            return true
+        }
     }
 
     func flush(_ database: Database) {
