@@ -26,6 +26,9 @@ final class RequestState: @unchecked Sendable {
     var pending: HTTPResponse?
     var workerOutstanding = false
     var connectionGone = false
+    /// Set by a stop whose drain ended before the worker finished: the connection was resumed
+    /// to be closed without an answer.
+    var abandoned = false
 
     /// What the header fields say about the body and the credentials, tallied while copying them.
     struct Framing {
@@ -51,6 +54,7 @@ final class RequestState: @unchecked Sendable {
         pending = nil
         workerOutstanding = false
         connectionGone = false
+        abandoned = false
     }
 
     var route: Router.Route? {
@@ -113,6 +117,9 @@ extension HTTPServer {
             }
         }
 
+        // Resumed by a stop, not by its worker: close it unanswered (the lifecycle stays suspended,
+        // so the completion notice logs it as 499 and the worker may still write to the state).
+        if state.abandoned { return MHD_Result.NO }
         let route = state.route
         let completion: RequestLifecycle.Event =
             route?.mayBlock == true && route?.eventLoopAttempt != nil
@@ -168,7 +175,10 @@ extension HTTPServer {
         let wasSuspended = state.lifecycle.state == .suspended
         if wasSuspended, let running = callbackState.load(ordering: .acquiring)?.takeUnretainedValue() {
             // The worker must not resume a connection libmicrohttpd is about to free.
-            running.resumeGate.withLock { _ in state.connectionGone = true }
+            running.resumeGate.withLock { gate in
+                state.connectionGone = true
+                gate.suspended[ObjectIdentifier(state)] = nil
+            }
         }
         let context = state.context
         if case .release(let answered) = state.lifecycle.handle(.completed), !answered, let context {
@@ -281,19 +291,24 @@ extension HTTPServer {
         let connectionBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
         state.workerOutstanding = true
         MHD_suspend_connection(connection)
+        running.resumeGate.withLock { $0.suspended[ObjectIdentifier(state)] = (state, connectionBits) }
         let queued = running.workers.run { [request] in
             let response = router.respond(to: request, match: match)
-            running.resumeGate.withLock { open in
+            running.resumeGate.withLock { gate in
                 state.pending = response
                 state.workerOutstanding = false
+                gate.suspended[ObjectIdentifier(state)] = nil
                 // The corresponding C function may be called from any thread (MHD_ALLOW_SUSPEND_RESUME).
-                if open && !state.connectionGone { MHD_resume_connection(OpaquePointer(bitPattern: connectionBits)) }
+                if gate.open && !state.connectionGone { MHD_resume_connection(OpaquePointer(bitPattern: connectionBits)) }
             }
         }
         if !queued {
             // The pool is shutting down (the daemon is stopping): answer here rather than never.
-            state.pending = HTTPServerError.unavailable.response
-            state.workerOutstanding = false
+            running.resumeGate.withLock { gate in
+                state.pending = HTTPServerError.unavailable.response
+                state.workerOutstanding = false
+                gate.suspended[ObjectIdentifier(state)] = nil
+            }
             MHD_resume_connection(connection)
         }
         return MHD_Result.YES

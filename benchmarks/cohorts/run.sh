@@ -10,14 +10,16 @@ DURATION=${DURATION:-10s}
 OUT=benchmarks/out; mkdir -p "$OUT"
 BIN="${BIN:-$(swift build -c release --show-bin-path)/icmm}"
 [ -x "$BIN" ] || swift build -c release --product icmm
-WORK=$(mktemp -d)
-trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+WORK=$(mktemp -d); SERVER=""
+trap '[ -z "$SERVER" ] || kill $SERVER 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 python3 benchmarks/registry/make_cases.py "$N" > "$WORK/cases.ndjson"
 "$BIN" import --site BENCH --db "$WORK/bench.sqlite" "$WORK/cases.ndjson" > /dev/null
 KEY=$("$BIN" keys create --site ANALYSIS --role analyst --db "$WORK/bench.sqlite" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 SUBMITTER=$("$BIN" keys create --site BENCH --role submitter --db "$WORK/bench.sqlite" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
-"$BIN" serve --port 18095 --db "$WORK/bench.sqlite" >"$OUT/cohorts-serve.log" 2>&1 & SERVER=$!
+# Default settings (access log on), except the per-key rate limit: one key polling from 64
+# connections would measure the limiter's 429s, not the polls.
+"$BIN" serve --port 18095 --db "$WORK/bench.sqlite" --rate-limit 1000000/s --burst 1000000 >"$OUT/cohorts-serve.log" 2>&1 & SERVER=$!
 for _ in $(seq 100); do curl -fs http://127.0.0.1:18095/healthz >/dev/null && break; sleep 0.1; done
 URL="http://127.0.0.1:18095/v1/cohorts/survival?group_by=localization"
 
@@ -32,14 +34,15 @@ done
 ETAG=$(curl -sI "$URL" -H "Authorization: Bearer $KEY" | awk 'tolower($1) == "etag:" {print $2}' | tr -d '\r')
 echo "n = $(python3 -c "import json; print(json.load(open('$OUT/cohort-survival.json'))['n'])"), ETag $ETAG"
 
-rps() { wrk -t2 -c64 -d"$DURATION" "$@" | awk '/Requests\/sec/ {print $2}'; }
-echo "== polling, wrk -t2 -c64 -d$DURATION, side by side"
+# Requests/s; a run with any answer other than 2xx/3xx (a 429, a 401) is reported as an error.
+rps() { wrk -t2 -c64 -d"$DURATION" "$@" | awk '/Non-2xx/ {bad = $NF} /Requests\/sec/ {r = $2} END {print (bad ? "ERROR:" bad "-non-2xx/3xx" : r)}'; }
+echo "== polling, wrk -t2 -c64 -d$DURATION, side by side ($(uptime))"
 health=$(rps http://127.0.0.1:18095/healthz)
 notmod=$(rps -H "Authorization: Bearer $KEY" -H "If-None-Match: $ETAG" "$URL")
 cached=$(rps -H "Authorization: Bearer $KEY" "$URL")
 health2=$(rps http://127.0.0.1:18095/healthz)
 echo "GET /healthz:                 $health req/s (again after: $health2)"
-echo "poll with If-None-Match (304): $notmod req/s  ratio $(awk -v a="$notmod" -v b="$health" -v c="$health2" 'BEGIN { printf "%.2f", a / ((b + c) / 2) }') (target >= 0.50)"
+echo "poll with If-None-Match (304): $notmod req/s  ratio $(awk -v a="$notmod" -v b="$health" -v c="$health2" 'BEGIN { printf "%.2f", a / ((b + c) / 2) }') (target >= 0.80)"
 echo "poll without it (cached 200):  $cached req/s  ratio $(awk -v a="$cached" -v b="$health" -v c="$health2" 'BEGIN { printf "%.2f", a / ((b + c) / 2) }')"
 
 # Issue 11: cold cohort computations run on the worker pool, so that an analyst's uncached

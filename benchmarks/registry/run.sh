@@ -11,8 +11,8 @@ IMPORT_N=${IMPORT_N:-100000}
 OUT=benchmarks/out; mkdir -p "$OUT"
 BIN="$(swift build -c release --show-bin-path)/icmm"
 [ -x "$BIN" ] || swift build -c release --product icmm
-WORK=$(mktemp -d)
-trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+WORK=$(mktemp -d); SERVER=""
+trap '[ -z "$SERVER" ] || kill $SERVER 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 if [ -n "${BASELINE:-}" ]; then
   "$BASELINE" migrate --db "$WORK/base.sqlite" >/dev/null 2>&1
