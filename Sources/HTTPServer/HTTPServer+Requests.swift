@@ -26,6 +26,8 @@ final class RequestState: @unchecked Sendable {
     var pending: HTTPResponse?
     var workerOutstanding = false
     var connectionGone = false
+    /// Handed to a worker: listed in its event loop's context until its completion notice.
+    var dispatched = false
     /// Set by a stop whose drain ended before the worker finished: the connection was resumed
     /// to be closed without an answer.
     var abandoned = false
@@ -54,6 +56,7 @@ final class RequestState: @unchecked Sendable {
         pending = nil
         workerOutstanding = false
         connectionGone = false
+        dispatched = false
         abandoned = false
     }
 
@@ -175,12 +178,10 @@ extension HTTPServer {
         let wasSuspended = state.lifecycle.state == .suspended
         if wasSuspended, let running = callbackState.load(ordering: .acquiring)?.takeUnretainedValue() {
             // The worker must not resume a connection libmicrohttpd is about to free.
-            running.resumeGate.withLock { gate in
-                state.connectionGone = true
-                gate.suspended[ObjectIdentifier(state)] = nil
-            }
+            running.resumeGate.withLock { _ in state.connectionGone = true }
         }
         let context = state.context
+        if state.dispatched { context?.forgetDispatched(state) }
         if case .release(let answered) = state.lifecycle.handle(.completed), !answered, let context {
             // Never answered: the client went away (or the daemon stopped) first. Logged as nginx does.
             let route = state.route?.pattern ?? "unmatched"
@@ -291,23 +292,22 @@ extension HTTPServer {
         let connectionBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
         state.workerOutstanding = true
         MHD_suspend_connection(connection)
-        running.resumeGate.withLock { $0.suspended[ObjectIdentifier(state)] = (state, connectionBits) }
+        state.dispatched = true
+        state.context?.rememberDispatched(state, connection: connection)
         let queued = running.workers.run { [request] in
             let response = router.respond(to: request, match: match)
-            running.resumeGate.withLock { gate in
+            running.resumeGate.withLock { open in
                 state.pending = response
                 state.workerOutstanding = false
-                gate.suspended[ObjectIdentifier(state)] = nil
                 // The corresponding C function may be called from any thread (MHD_ALLOW_SUSPEND_RESUME).
-                if gate.open && !state.connectionGone { MHD_resume_connection(OpaquePointer(bitPattern: connectionBits)) }
+                if open && !state.connectionGone { MHD_resume_connection(OpaquePointer(bitPattern: connectionBits)) }
             }
         }
         if !queued {
             // The pool is shutting down (the daemon is stopping): answer here rather than never.
-            running.resumeGate.withLock { gate in
+            running.resumeGate.withLock { _ in
                 state.pending = HTTPServerError.unavailable.response
                 state.workerOutstanding = false
-                gate.suspended[ObjectIdentifier(state)] = nil
             }
             MHD_resume_connection(connection)
         }

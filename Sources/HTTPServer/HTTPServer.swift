@@ -111,7 +111,7 @@ public final class HTTPServer: @unchecked Sendable {
         let accessLog: AccessLog
         /// Guards `MHD_resume_connection`: a worker resumes only while the daemon runs and its
         /// request is not completed, never a connection libmicrohttpd already freed.
-        let resumeGate = Mutex<ResumeGate>(ResumeGate())
+        let resumeGate = Mutex<Bool>(true)
         /// Set when a graceful stop begins: responses then say `Connection: close`.
         let draining = Atomic<Bool>(false)
 
@@ -120,13 +120,6 @@ public final class HTTPServer: @unchecked Sendable {
             self.workers = workers
             self.accessLog = accessLog
         }
-    }
-    /// The resume gate's state: whether workers may resume, and the connections suspended for a
-    /// worker that has not resumed them yet. `MHD_stop_daemon` aborts the process while any
-    /// connection is suspended, so a stop releases those whose handler outlived the drain.
-    struct ResumeGate {
-        var open = true
-        var suspended: [ObjectIdentifier: (state: RequestState, connection: UInt)] = [:]
     }
     private var running: Running?
     /// The callbacks' view of `running`, set before the daemon starts and cleared after it stopped.
@@ -283,13 +276,14 @@ public final class HTTPServer: @unchecked Sendable {
         // No resume by a worker from here on: MHD_stop_daemon frees the connections. A connection
         // still waiting for its worker is resumed here, marked so that it is closed unanswered
         // (its handler's outcome is unknown): MHD_stop_daemon aborts while one is suspended.
-        running.resumeGate.withLock { gate in
-            gate.open = false
-            for (state, connection) in gate.suspended.values {
+        running.resumeGate.withLock { open in
+            open = false
+            running.contexts.forEachDispatched { state, connection in
+                // Under the gate: a worker clears this, and resumes, only while holding it.
+                guard state.workerOutstanding else { return }
                 state.abandoned = true
-                MHD_resume_connection(OpaquePointer(bitPattern: connection))
+                MHD_resume_connection(connection)
             }
-            gate.suspended.removeAll()
         }
         MHD_stop_daemon(daemon)
         icmm_mhd_deadlines_stop(running.deadlines)
