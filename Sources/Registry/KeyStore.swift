@@ -262,9 +262,25 @@ public enum Timestamp {
         var tm = tm()
         var t = time_t(seconds)
         gmtime_r(&t, &tm)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1, Int(tm.tm_mday),
-            Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec), millis)
+        // By hand, not String(format:): this runs for every write (Foundation's formatting was
+        // about 2 % of a POST /v1/cases).
+        let fields = [
+            (Int(tm.tm_year) + 1900, 4, UInt8(0x2D)), (Int(tm.tm_mon) + 1, 2, 0x2D), (Int(tm.tm_mday), 2, 0x54),
+            (Int(tm.tm_hour), 2, 0x3A), (Int(tm.tm_min), 2, 0x3A), (Int(tm.tm_sec), 2, 0x2E), (millis, 3, 0x5A),
+        ]
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            var end = 0
+            for (value, width, separator) in fields {
+                var rest = max(0, value)
+                for index in stride(from: end + width - 1, through: end, by: -1) {
+                    buffer[index] = UInt8(0x30 + rest % 10)
+                    rest /= 10
+                }
+                buffer[end + width] = separator
+                end += width + 1
+            }
+            return end
+        }
     }
 }
 
