@@ -11,7 +11,7 @@ SWIFT ?= swift
 VENV := .build-venv
 
 # System packages: build and run, then what the tests and the benchmarks add.
-RUN_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config
+RUN_PACKAGES := libmicrohttpd-dev libsqlite3-dev libpq-dev pkg-config
 TEST_PACKAGES := python3-venv chromium openssl gnutls-bin curl
 BENCH_PACKAGES := wrk hyperfine time gcc valgrind binutils curl openssl python3 r-base-core r-cran-survival r-cran-jsonlite
 

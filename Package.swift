@@ -24,6 +24,9 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(
+            name: "CPostgreSQL", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
         // glibc's malloc.h (mallopt, malloc_trim): the server returns freed memory after large imports.
         .systemLibrary(name: "CMalloc"),
         // Non-variadic wrappers for the variadic libmicrohttpd calls Swift cannot import.
@@ -37,11 +40,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]),
-        // SQLite: connections, statements, pool, migrations.
+        // SQLite and PostgreSQL behind one interface: connections, statements, pools, migrations.
         .target(
             name: "Storage",
             dependencies: [
-                "CSQLite", .product(name: "Logging", package: "swift-log"),
+                "CSQLite", "CPostgreSQL", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 

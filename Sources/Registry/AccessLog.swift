@@ -277,7 +277,8 @@ extension AccessLog {
                 """)
             arguments += readArguments
         }
-        var sql = "SELECT * FROM (" + parts.joined(separator: " UNION ALL ") + ")"
+        // The alias: PostgreSQL before 16 requires one for a subquery in FROM.
+        var sql = "SELECT * FROM (" + parts.joined(separator: " UNION ALL ") + ") AS trail"
         if let after = query.after {
             sql += " WHERE (at, source, seq) < (?, ?, ?)"
             arguments += [after.at, after.source, after.seq] as [any DatabaseValueConvertible]

@@ -136,7 +136,7 @@ public final class CaseStore: Sendable {
         let generation = database.writeGeneration
         let now = ContinuousClock.now
         let version = try database.read { connection in
-            try connection.queryOne("SELECT CAST(value AS INTEGER) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) }
+            try connection.queryOne("SELECT CAST(value AS BIGINT) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) }
                 ?? 0
         }
         versionCache.withLock { $0 = (version, generation, now) }
@@ -252,8 +252,8 @@ public final class CaseStore: Sendable {
     static func nextChangeSequence(_ connection: Connection) throws -> Int {
         try connection.queryOne(
             """
-            UPDATE registry_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'data_version'
-            RETURNING CAST(value AS INTEGER)
+            UPDATE registry_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'data_version'
+            RETURNING CAST(value AS BIGINT)
             """
         ) { $0.int(0) } ?? 0
     }
@@ -266,7 +266,7 @@ public final class CaseStore: Sendable {
 
         init(_ connection: Connection) throws {
             last = try connection.queryOne(
-                "SELECT CAST(value AS INTEGER) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) } ?? 0
+                "SELECT CAST(value AS BIGINT) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) } ?? 0
             first = last
         }
 

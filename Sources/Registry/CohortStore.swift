@@ -20,7 +20,7 @@ extension CaseStore {
         try database.read { connection in
             try connection.transaction(immediate: false) {
                 let version = try connection.queryOne(
-                    "SELECT CAST(value AS INTEGER) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) } ?? 0
+                    "SELECT CAST(value AS BIGINT) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) } ?? 0
                 return (try cohortRows(filter, site: site, connection: connection), version)
             }
         }

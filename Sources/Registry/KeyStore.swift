@@ -120,7 +120,9 @@ public struct KeyStore: Sendable {
                 guard let (site, role) = old, let role else { throw RegistryError.unknownKey(id) }
                 let graceEnd = Timestamp.string(now().addingTimeInterval(grace.seconds))
                 try connection.run(
-                    "UPDATE api_keys SET expires_at = min(coalesce(expires_at, ?), ?) WHERE id = ?", [graceEnd, graceEnd, id])
+                    // The earlier of the key's expiry and the grace end (CASE: SQLite's min(), PostgreSQL's least()).
+                    "UPDATE api_keys SET expires_at = CASE WHEN expires_at IS NOT NULL AND expires_at < ? THEN expires_at ELSE ? END WHERE id = ?",
+                    [graceEnd, graceEnd, id])
                 return try insertKey(connection, site: site, role: role, expiresIn: expiresIn, replaces: id)
             }
         }

@@ -1,3 +1,7 @@
+import CPostgreSQL
+import CSQLite
+import Foundation
+
 import CSQLite
 import Foundation
 
@@ -23,101 +27,76 @@ extension Optional: DatabaseValueConvertible where Wrapped: DatabaseValueConvert
     public var databaseValue: DatabaseValue { self?.databaseValue ?? .null }
 }
 
-/// One SQLite connection. Not Sendable: the `Database` serializes access to each connection.
+/// One connection to the registry's database, whichever driver serves it. Registry code talks SQL
+/// with `?` placeholders through this type only; the driver translates what differs (placeholders,
+/// transaction control, the write lock). Not Sendable: the `Database` serializes access to each connection.
 public final class Connection {
-    let handle: OpaquePointer
-    private var statementCache: [String: Statement] = [:]
-    public let path: String
+    enum Driver {
+        case sqlite(SQLiteConnection)
+        case postgres(PostgresConnection)
+    }
 
-    /// Opens (creating if asked) the database file. The corresponding C function is `sqlite3_open_v2`.
-    public init(path: String, readOnly: Bool = false) throws(DatabaseError) {
-        var db: OpaquePointer?
-        let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
-        guard rc == SQLITE_OK, let db else {
-            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open database"
-            if let db { sqlite3_close_v2(db) }
-            throw DatabaseError(resultCode: rc, message: message)
+    let driver: Driver
+
+    init(_ driver: Driver) { self.driver = driver }
+
+    /// Opens (creating if asked) an SQLite database file directly, outside any `Database`.
+    public convenience init(path: String, readOnly: Bool = false) throws(DatabaseError) {
+        self.init(.sqlite(try SQLiteConnection(path: path, readOnly: readOnly)))
+    }
+
+    /// Which SQL dialect this connection speaks.
+    public var dialect: SQLDialect {
+        switch driver {
+        case .sqlite: .sqlite
+        case .postgres: .postgres
         }
-        self.handle = db
-        self.path = path
-        sqlite3_extended_result_codes(db, 1)
     }
 
-    deinit {
-        statementCache.removeAll()
-        sqlite3_close_v2(handle)
-    }
-
-    func error(_ rc: Int32, sql: String? = nil) -> DatabaseError {
-        DatabaseError(
-            resultCode: rc, extendedResultCode: sqlite3_extended_errcode(handle),
-            message: String(cString: sqlite3_errmsg(handle)), sql: sql)
-    }
-
-    /// Runs one or more statements without parameters. The corresponding C function is `sqlite3_exec`.
+    /// Runs one or more statements without parameters.
     public func execute(_ sql: String) throws(DatabaseError) {
-        var errorMessage: UnsafeMutablePointer<CChar>?
-        let rc = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
-        if rc != SQLITE_OK {
-            let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
-            sqlite3_free(errorMessage)
-            throw DatabaseError(resultCode: rc, extendedResultCode: sqlite3_extended_errcode(handle), message: message, sql: sql)
+        switch driver {
+        case .sqlite(let c): try c.execute(sql)
+        case .postgres(let c): try c.execute(sql)
         }
-    }
-
-    /// A prepared statement, cached per SQL text (statements are reset before reuse).
-    public func prepare(_ sql: String) throws(DatabaseError) -> Statement {
-        if let cached = statementCache[sql] {
-            cached.reset()
-            return cached
-        }
-        let statement = try Statement(connection: self, sql: sql)
-        statementCache[sql] = statement
-        return statement
     }
 
     /// Runs a statement with parameters and returns the number of changed rows.
     @discardableResult
     public func run(_ sql: String, _ arguments: [any DatabaseValueConvertible] = []) throws(DatabaseError) -> Int {
-        let statement = try prepare(sql)
-        defer { statement.reset() }
-        try statement.bind(arguments)
-        while try statement.step() {}
-        return Int(sqlite3_changes(handle))
+        switch driver {
+        case .sqlite(let c): try c.run(sql, arguments)
+        case .postgres(let c): try c.run(sql, arguments)
+        }
     }
 
     /// Reads every row of a query, mapping each with `transform`.
     public func query<T>(
         _ sql: String, _ arguments: [any DatabaseValueConvertible] = [], _ transform: (Row) throws -> T
     ) throws -> [T] {
-        let statement = try prepare(sql)
-        defer { statement.reset() }
-        try statement.bind(arguments)
-        var rows: [T] = []
-        while try statement.step() {
-            rows.append(try transform(Row(statement: statement)))
+        switch driver {
+        case .sqlite(let c): try c.query(sql, arguments, transform)
+        case .postgres(let c): try c.query(sql, arguments, transform)
         }
-        return rows
     }
 
     /// The first row of a query, if any.
     public func queryOne<T>(
         _ sql: String, _ arguments: [any DatabaseValueConvertible] = [], _ transform: (Row) throws -> T
     ) throws -> T? {
-        let statement = try prepare(sql)
-        defer { statement.reset() }
-        try statement.bind(arguments)
-        guard try statement.step() else { return nil }
-        return try transform(Row(statement: statement))
+        switch driver {
+        case .sqlite(let c): try c.queryOne(sql, arguments, transform)
+        case .postgres(let c): try c.queryOne(sql, arguments, transform)
+        }
     }
 
-    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
-
     /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
-    /// `immediate` takes the write lock at once, so a read-then-write cannot be overtaken.
+    /// `immediate` takes the registry's write lock at once, so a read-then-write cannot be
+    /// overtaken (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: the writers' advisory lock, held until
+    /// the end of the transaction, which every instance's writes take). Not immediate: one
+    /// consistent snapshot for several reads.
     public func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
-        try execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED")
+        try execute(dialect.begin(immediate: immediate))
         do {
             let result = try body()
             try execute("COMMIT")
@@ -128,98 +107,93 @@ public final class Connection {
         }
     }
 
-    /// The integer result of a pragma such as `page_count`.
+    /// The integer result of an SQLite pragma such as `page_count` (SQLite only).
     public func pragmaInteger(_ name: String) throws(DatabaseError) -> Int64 {
-        let statement = try prepare("PRAGMA \(name)")
-        defer { statement.reset() }
-        guard try statement.step() else { return 0 }
-        return sqlite3_column_int64(statement.handle, 0)
+        guard case .sqlite(let c) = driver else {
+            throw DatabaseError(postgres: "42601", message: "PRAGMA is SQLite only", sql: "PRAGMA \(name)")
+        }
+        return try c.pragmaInteger(name)
     }
 }
 
-/// A prepared statement. Finalized when released; belongs to one connection and is not Sendable.
-public final class Statement {
-    let handle: OpaquePointer
-    unowned let connection: Connection
-    public let sql: String
-
-    init(connection: Connection, sql: String) throws(DatabaseError) {
-        var statement: OpaquePointer?
-        let rc = sqlite3_prepare_v3(connection.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
-        guard rc == SQLITE_OK, let statement else { throw connection.error(rc, sql: sql) }
-        self.handle = statement
-        self.connection = connection
-        self.sql = sql
-    }
-
-    deinit { sqlite3_finalize(handle) }
-
-    func reset() {
-        sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
-    }
-
-    /// Binds positional parameters (`?`), 1-based in SQLite, 0-based here.
-    public func bind(_ arguments: [any DatabaseValueConvertible]) throws(DatabaseError) {
-        for (index, argument) in arguments.enumerated() {
-            let position = Int32(index + 1)
-            let rc: Int32
-            switch argument.databaseValue {
-            case .null: rc = sqlite3_bind_null(handle, position)
-            case .integer(let v): rc = sqlite3_bind_int64(handle, position, v)
-            case .real(let v): rc = sqlite3_bind_double(handle, position, v)
-            case .text(let v): rc = sqlite3_bind_text(handle, position, v, -1, csqlite_transient())
-            case .blob(let v):
-                rc = v.withUnsafeBytes { sqlite3_bind_blob(handle, position, $0.baseAddress, Int32($0.count), csqlite_transient()) }
-            }
-            guard rc == SQLITE_OK else { throw connection.error(rc, sql: sql) }
-        }
-    }
-
-    /// Advances; true while there is a row. The corresponding C function is `sqlite3_step`.
-    public func step() throws(DatabaseError) -> Bool {
-        let rc = sqlite3_step(handle)
-        switch rc {
-        case SQLITE_ROW: return true
-        case SQLITE_DONE: return false
-        default: throw connection.error(rc, sql: sql)
-        }
-    }
-}
-
-/// The current row of a statement; valid only inside the mapping closure.
+/// The current row of a query; valid only inside the mapping closure. Reads the driver's buffer
+/// in place (SQLite's column memory, libpq's text result): no copy until a String is asked for.
 public struct Row {
-    let statement: Statement
+    enum Source {
+        case sqlite(OpaquePointer)
+        /// A libpq result and the row's index in it.
+        case postgres(OpaquePointer, Int32)
+    }
 
-    public var columnCount: Int { Int(sqlite3_column_count(statement.handle)) }
+    let source: Source
 
-    public func isNull(_ index: Int) -> Bool { sqlite3_column_type(statement.handle, Int32(index)) == SQLITE_NULL }
+    init(sqlite statement: OpaquePointer) { source = .sqlite(statement) }
+    init(postgres result: OpaquePointer, row: Int32) { source = .postgres(result, row) }
 
-    public func int(_ index: Int) -> Int { Int(sqlite3_column_int64(statement.handle, Int32(index))) }
-    public func int64(_ index: Int) -> Int64 { sqlite3_column_int64(statement.handle, Int32(index)) }
-    public func double(_ index: Int) -> Double { sqlite3_column_double(statement.handle, Int32(index)) }
+    public var columnCount: Int {
+        switch source {
+        case .sqlite(let s): Int(sqlite3_column_count(s))
+        case .postgres(let r, _): Int(PQnfields(r))
+        }
+    }
+
+    public func isNull(_ index: Int) -> Bool {
+        switch source {
+        case .sqlite(let s): sqlite3_column_type(s, Int32(index)) == SQLITE_NULL
+        case .postgres(let r, let row): PQgetisnull(r, row, Int32(index)) == 1
+        }
+    }
+
+    public func int(_ index: Int) -> Int { Int(int64(index)) }
+
+    public func int64(_ index: Int) -> Int64 {
+        switch source {
+        case .sqlite(let s): return sqlite3_column_int64(s, Int32(index))
+        case .postgres:
+            return withUTF8(index) { PostgresText.int64($0) } ?? 0
+        }
+    }
+
+    public func double(_ index: Int) -> Double {
+        switch source {
+        case .sqlite(let s): sqlite3_column_double(s, Int32(index))
+        case .postgres(let r, let row): PQgetvalue(r, row, Int32(index)).map { strtod($0, nil) } ?? 0
+        }
+    }
+
     public func bool(_ index: Int) -> Bool { int64(index) != 0 }
 
     public func string(_ index: Int) -> String {
-        guard let text = sqlite3_column_text(statement.handle, Int32(index)) else { return "" }
-        let count = Int(sqlite3_column_bytes(statement.handle, Int32(index)))
-        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
+        withUTF8(index) { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
     public func optionalString(_ index: Int) -> String? { isNull(index) ? nil : string(index) }
 
     /// The column's text as bytes, without making a String (nil for NULL). Valid only inside `body`.
     public func withUTF8<T>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
-        guard let text = sqlite3_column_text(statement.handle, Int32(index)) else { return nil }
-        let count = Int(sqlite3_column_bytes(statement.handle, Int32(index)))
-        return body(UnsafeBufferPointer(start: text, count: count))
+        switch source {
+        case .sqlite(let s):
+            guard let text = sqlite3_column_text(s, Int32(index)) else { return nil }
+            let count = Int(sqlite3_column_bytes(s, Int32(index)))
+            return body(UnsafeBufferPointer(start: text, count: count))
+        case .postgres(let r, let row):
+            guard PQgetisnull(r, row, Int32(index)) == 0, let text = PQgetvalue(r, row, Int32(index)) else { return nil }
+            let count = Int(PQgetlength(r, row, Int32(index)))
+            return text.withMemoryRebound(to: UInt8.self, capacity: count) { body(UnsafeBufferPointer(start: $0, count: count)) }
+        }
     }
+
     public func optionalInt(_ index: Int) -> Int? { isNull(index) ? nil : int(index) }
     public func optionalDouble(_ index: Int) -> Double? { isNull(index) ? nil : double(index) }
 
     public func bytes(_ index: Int) -> [UInt8] {
-        guard let blob = sqlite3_column_blob(statement.handle, Int32(index)) else { return [] }
-        let count = Int(sqlite3_column_bytes(statement.handle, Int32(index)))
-        return Array(UnsafeRawBufferPointer(start: blob, count: count))
+        switch source {
+        case .sqlite(let s):
+            guard let blob = sqlite3_column_blob(s, Int32(index)) else { return [] }
+            let count = Int(sqlite3_column_bytes(s, Int32(index)))
+            return Array(UnsafeRawBufferPointer(start: blob, count: count))
+        case .postgres:
+            return withUTF8(index) { PostgresText.bytea($0) } ?? []
+        }
     }
 }

@@ -58,9 +58,9 @@ extension Database {
         let pages: Int
         do {
             // Not read-only: a reader of a WAL database may need to create the -shm index.
-            let from = try Connection(path: source)
+            let from = try SQLiteConnection(path: source)
             sqlite3_busy_timeout(from.handle, 5_000)
-            let to = try Connection(path: temporary)
+            let to = try SQLiteConnection(path: temporary)
             guard let backup = sqlite3_backup_init(to.handle, "main", from.handle, "main") else {
                 throw to.error(sqlite3_errcode(to.handle))
             }

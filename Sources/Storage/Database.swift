@@ -1,4 +1,3 @@
-import CSQLite
 import Foundation
 import Logging
 import Synchronization
@@ -9,9 +8,12 @@ public enum SynchronousMode: String, Sendable, CaseIterable {
     case normal = "NORMAL"
 }
 
-/// The registry's database: one writer connection behind a lock and a pool of reader connections,
-/// all in WAL mode, so reads never wait for a write (shared/notes/libmicrohttpd.md, "SQLite").
+/// The registry's database, whichever driver serves it: an SQLite file (the default: one writer
+/// connection behind a lock and a pool of readers, all in WAL mode) or a PostgreSQL database
+/// shared by several instances (a pool of libpq connections, writes serialized across instances
+/// by an advisory lock). Registry code sees only `read`, `write`, `groupedWrite` and `Connection`.
 public final class Database: Sendable {
+    /// An SQLite database file.
     public struct Configuration: Sendable {
         public var path: String
         public var readers: Int = max(2, ProcessInfo.processInfo.activeProcessorCount)
@@ -31,108 +33,122 @@ public final class Database: Sendable {
         public init(path: String) { self.path = path }
     }
 
-    public let configuration: Configuration
-    private let writer: ConnectionSlot
+    /// A PostgreSQL database, by libpq connection URI.
+    public struct PostgresConfiguration: Sendable {
+        /// `postgres://user@host:port/dbname` or `postgresql://...` (any libpq URI parameter allowed).
+        public var url: String
+        /// Connections of this instance's pool, opened as needed: reads take any, writes take one
+        /// at a time (they are serialized anyway). Default: 2 x cores + 2.
+        public var poolSize: Int = 2 * ProcessInfo.processInfo.activeProcessorCount + 2
+        /// How long a request waits for a pooled connection before it is answered 503.
+        public var poolWait: Duration = .seconds(10)
+
+        public init(url: String) { self.url = url }
+    }
+
+    enum Backend: Sendable {
+        case sqlite(SQLiteDatabase)
+        case postgres(PostgresDatabase)
+    }
+
+    let backend: Backend
     let groupCommit = GroupCommitQueue()
-    var writerSlot: ConnectionSlot { writer }
-    private let readers: [ConnectionSlot]
-    private let nextReader = Atomic<Int>(0)
     private let committedWrites = Atomic<Int>(0)
+
+    /// True for a `postgres://` or `postgresql://` URI: the `--db` value that selects PostgreSQL.
+    public static func isPostgresURL(_ location: String) -> Bool {
+        location.hasPrefix("postgres://") || location.hasPrefix("postgresql://")
+    }
+
+    /// Opens an SQLite file: the writer first (it creates the file and switches it to WAL), then the readers.
+    public init(configuration: Configuration) throws(DatabaseError) {
+        backend = .sqlite(try SQLiteDatabase(configuration: configuration))
+    }
+
+    /// Connects to PostgreSQL (one connection now, so that a wrong URL fails at once; the rest as needed).
+    public init(postgres configuration: PostgresConfiguration) throws {
+        let pool = PostgresDatabase(configuration: configuration)
+        _ = try pool.with { _ in }
+        backend = .postgres(pool)
+    }
+
+    /// The dialect of every connection of this database.
+    public var dialect: SQLDialect {
+        switch backend {
+        case .sqlite: .sqlite
+        case .postgres: .postgres
+        }
+    }
 
     /// Counts the write blocks this process has finished (committed or not). Caches of derived
     /// values compare it to know that this process may have changed the data.
     public var writeGeneration: Int { committedWrites.load(ordering: .acquiring) }
 
-    /// Opens the writer first (it creates the file and switches it to WAL), then the readers.
-    public init(configuration: Configuration) throws(DatabaseError) {
-        self.configuration = configuration
-        let writerConnection = try Connection(path: configuration.path)
-        try Database.configure(writerConnection, configuration: configuration)
-        try writerConnection.execute("PRAGMA journal_mode=WAL")
-        try writerConnection.execute("PRAGMA cache_size=-\(configuration.writerCacheKiB)")
-        writer = ConnectionSlot(writerConnection)
-        var pool: [ConnectionSlot] = []
-        for _ in 0..<max(1, configuration.readers) {
-            let reader = try Connection(path: configuration.path)
-            try Database.configure(reader, configuration: configuration)
-            try reader.execute("PRAGMA query_only=ON")
-            // Readers map the file: cohort scans read pages without a system call each.
-            try reader.execute("PRAGMA mmap_size=\(configuration.mmapBytes)")
-            pool.append(ConnectionSlot(reader))
-        }
-        readers = pool
-    }
-
-    private static func configure(_ connection: Connection, configuration: Configuration) throws(DatabaseError) {
-        sqlite3_busy_timeout(connection.handle, configuration.busyTimeoutMilliseconds)
-        try connection.execute("PRAGMA foreign_keys=ON")
-        try connection.execute("PRAGMA synchronous=\(configuration.synchronous.rawValue)")
-    }
-
-    /// Runs `body` on the writer connection (exclusive). Use `Connection.transaction` inside.
-    public func write<T>(_ body: (Connection) throws -> T) throws -> T {
-        defer { committedWrites.wrappingAdd(1, ordering: .releasing) }
-        return try writer.with(body)
-    }
-
     func noteWrite() { committedWrites.wrappingAdd(1, ordering: .releasing) }
 
-    /// Runs `body` on a reader connection. Readers see the last committed state (WAL snapshot).
-    public func read<T>(_ body: (Connection) throws -> T) throws -> T {
-        let start = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max
-        // Prefer a free reader; if all are busy, wait for the one whose turn it is.
-        for offset in 0..<readers.count {
-            if let result = try readers[(start &+ offset) % readers.count].withIfAvailable(body) { return result }
+    /// Runs `body` as the registry's only writer (exclusive across threads and, on PostgreSQL,
+    /// across instances). Use `Connection.transaction` inside.
+    public func write<T>(_ body: (Connection) throws -> T) throws -> T {
+        defer { noteWrite() }
+        switch backend {
+        case .sqlite(let db): return try db.writer.with(body)
+        case .postgres(let db): return try db.write(body)
         }
-        return try readers[start % readers.count].with(body)
     }
 
-    /// Closes readers first and the writer last, so that the WAL is checkpointed and removed.
+    /// Runs `body` on a reader connection. Readers see the last committed state.
+    public func read<T>(_ body: (Connection) throws -> T) throws -> T {
+        switch backend {
+        case .sqlite(let db): try db.read(body)
+        case .postgres(let db): try db.read(body)
+        }
+    }
+
+    /// Runs `body` on the connection a group commit uses, with the group's transaction open by the caller.
+    func withGroupWriter(_ body: (Connection) throws -> Void) throws {
+        switch backend {
+        case .sqlite(let db): try db.writer.with(body)
+        case .postgres(let db): try db.withWriterConnection(body)
+        }
+    }
+
+    /// Closes every connection (SQLite: readers first, the writer last, so that the WAL is checkpointed and removed).
     public func close() {
-        for reader in readers { reader.close(checkpoint: false) }
-        writer.close(checkpoint: true)
+        switch backend {
+        case .sqlite(let db): db.close()
+        case .postgres(let db): db.close()
+        }
     }
 
-    /// The size of the database in bytes (pages in use), for metrics.
+    /// The size of the database in bytes, for metrics.
     public func sizeInBytes() throws -> Int64 {
         try read { connection in
-            try connection.pragmaInteger("page_count") * connection.pragmaInteger("page_size")
+            switch connection.dialect {
+            case .sqlite: try connection.pragmaInteger("page_count") * connection.pragmaInteger("page_size")
+            case .postgres: try connection.queryOne("SELECT pg_database_size(current_database())") { $0.int64(0) } ?? 0
+            }
         }
     }
 
-    /// True when a trivial query answers.
+    /// True when a trivial query answers (PostgreSQL: through the pool, on a live connection).
     public func ping() -> Bool {
         (try? read { try $0.queryOne("SELECT 1") { $0.int(0) } }) == 1
     }
+
+    /// The pool's state for metrics (PostgreSQL); nil for SQLite, whose connections are fixed.
+    public var poolStatistics: PoolStatistics? {
+        switch backend {
+        case .sqlite: nil
+        case .postgres(let db): db.statistics
+        }
+    }
 }
 
-/// A connection and the lock that serializes its use.
-final class ConnectionSlot: @unchecked Sendable {
-    // @unchecked: `connection` is only touched while `lock` is held.
-    private let lock = NSLock()
-    private var connection: Connection?
-
-    init(_ connection: Connection) { self.connection = connection }
-
-    func with<T>(_ body: (Connection) throws -> T) throws -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let connection else { throw DatabaseError(resultCode: SQLITE_MISUSE, message: "database is closed") }
-        return try body(connection)
-    }
-
-    /// Nil without waiting when another thread holds the connection.
-    func withIfAvailable<T>(_ body: (Connection) throws -> T) throws -> T? {
-        guard lock.try() else { return nil }
-        defer { lock.unlock() }
-        guard let connection else { throw DatabaseError(resultCode: SQLITE_MISUSE, message: "database is closed") }
-        return try body(connection)
-    }
-
-    func close(checkpoint: Bool) {
-        lock.lock()
-        defer { lock.unlock() }
-        if checkpoint { try? connection?.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
-        connection = nil
-    }
+/// What a connection pool is doing.
+public struct PoolStatistics: Sendable, Equatable {
+    public let size: Int
+    public let idle: Int
+    public let inUse: Int
+    /// Times a caller found every connection in use and waited.
+    public let waits: Int
 }

@@ -1,10 +1,13 @@
 import CSQLite
 
-/// A failed SQLite call. Carries the result codes, SQLite's message and the SQL text,
-/// never the bound values: they may be patient data and errors end up in logs.
+/// A failed database call. Carries the result codes (SQLite) or SQLSTATE (PostgreSQL), the
+/// database's message and the SQL text, never the bound values: they may be patient data and
+/// errors end up in logs.
 public struct DatabaseError: Error, CustomStringConvertible, Sendable, Equatable {
-    /// The primary result code (`SQLITE_CONSTRAINT`, `SQLITE_BUSY`...).
+    /// The primary result code (`SQLITE_CONSTRAINT`, `SQLITE_BUSY`...); 0 for PostgreSQL.
     public let resultCode: Int32
+    /// PostgreSQL's SQLSTATE (`23505`...); nil for SQLite.
+    public let sqlState: String?
     /// The extended result code (`SQLITE_CONSTRAINT_UNIQUE`...).
     public let extendedResultCode: Int32
     public let message: String
@@ -15,14 +18,38 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable, Equatable
         self.extendedResultCode = extendedResultCode ?? resultCode
         self.message = message
         self.sql = sql
+        self.sqlState = nil
+    }
+
+    /// A PostgreSQL failure, by SQLSTATE.
+    public init(postgres sqlState: String, message: String, sql: String? = nil) {
+        self.resultCode = 0
+        self.extendedResultCode = 0
+        self.sqlState = sqlState
+        self.message = message
+        self.sql = sql
     }
 
     /// SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY (macros Swift does not import).
-    public var isUniqueConstraintViolation: Bool { extendedResultCode == 2067 || extendedResultCode == 1555 }
-    public var isBusy: Bool { resultCode == SQLITE_BUSY || resultCode == SQLITE_LOCKED }
+    /// PostgreSQL: unique_violation.
+    public var isUniqueConstraintViolation: Bool {
+        extendedResultCode == 2067 || extendedResultCode == 1555 || sqlState == "23505"
+    }
+    /// Worth retrying shortly: SQLite's locks; PostgreSQL's serialization failure, deadlock,
+    /// lock timeout, or every pooled connection in use past the wait (`53300`).
+    public var isBusy: Bool {
+        resultCode == SQLITE_BUSY || resultCode == SQLITE_LOCKED
+            || ["40001", "40P01", "55P03", "53300"].contains(sqlState ?? "")
+    }
+    /// The database cannot be reached: connection failures (class 08) and a server shutting
+    /// down or starting up (57P01-57P03).
+    public var isUnavailable: Bool {
+        guard let sqlState else { return false }
+        return sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(sqlState)
+    }
 
     public var description: String {
-        var text = "SQLite error \(extendedResultCode): \(message)"
+        var text = sqlState.map { "PostgreSQL error \($0): \(message)" } ?? "SQLite error \(extendedResultCode): \(message)"
         if let sql { text += " (while running: \(sql))" }
         return text
     }

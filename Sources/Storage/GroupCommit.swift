@@ -24,7 +24,7 @@ final class GroupCommitQueue: @unchecked Sendable {
 
     /// Enqueues the job and returns once the transaction that holds it has committed (or failed).
     /// The first waiting caller leads: it takes the queue, runs it on the writer, and wakes the rest.
-    func submit(_ job: Job, writer: ConnectionSlot) -> Result<Void, any Error> {
+    func submit(_ job: Job, database: Database) -> Result<Void, any Error> {
         condition.lock()
         pending.append(job)
         while job.outcome == nil {
@@ -36,7 +36,7 @@ final class GroupCommitQueue: @unchecked Sendable {
             let batch = Array(pending.prefix(maxBatch))
             pending.removeFirst(batch.count)
             condition.unlock()
-            let outcome = GroupCommitQueue.commit(batch, writer: writer)
+            let outcome = GroupCommitQueue.commit(batch, database: database)
             condition.lock()
             for member in batch { member.outcome = outcome }
             leaderActive = false
@@ -48,23 +48,30 @@ final class GroupCommitQueue: @unchecked Sendable {
     }
 
     /// The batch in one transaction, each job in a savepoint. The transaction-control statements
-    /// are prepared once and reused (not compiled per job): they run inside the one section that
-    /// every write of the process goes through.
-    private static func commit(_ batch: [Job], writer: ConnectionSlot) -> Result<Void, any Error> {
+    /// are prepared once and reused on SQLite (not compiled per job): they run inside the one
+    /// section that every write of the process goes through. On PostgreSQL consecutive control
+    /// statements travel together (one round trip, not two).
+    private static func commit(_ batch: [Job], database: Database) -> Result<Void, any Error> {
         Result {
-            try writer.with { connection in
-                try connection.run("BEGIN IMMEDIATE")
+            try database.withGroupWriter { connection in
+                let dialect = connection.dialect
+                func control(_ statements: [String]) throws {
+                    switch dialect {
+                    case .sqlite: for statement in statements { try connection.run(statement) }
+                    case .postgres: try connection.execute(statements.joined(separator: "; "))
+                    }
+                }
+                var pending = [dialect.begin(immediate: true)]
                 do {
                     for job in batch {
-                        try connection.run("SAVEPOINT grouped_write")
+                        try control(pending + ["SAVEPOINT grouped_write"])
                         if job.run(connection) {
-                            try connection.run("RELEASE grouped_write")
+                            pending = ["RELEASE grouped_write"]
                         } else {
-                            try connection.run("ROLLBACK TO grouped_write")
-                            try connection.run("RELEASE grouped_write")
+                            pending = ["ROLLBACK TO grouped_write", "RELEASE grouped_write"]
                         }
                     }
-                    try connection.run("COMMIT")
+                    try control(pending + ["COMMIT"])
                 } catch {
                     try? connection.execute("ROLLBACK")
                     throw error
@@ -91,7 +98,7 @@ extension Database {
             }
         }
         defer { noteWrite() }
-        try groupCommit.submit(job, writer: writerSlot).get()
+        try groupCommit.submit(job, database: self).get()
         // The job ran (result set) before its batch committed.
         return try result!.get()
     }

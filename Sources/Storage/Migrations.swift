@@ -51,13 +51,27 @@ public struct MigrationStatus: Sendable, Equatable {
 }
 
 /// Applies migrations in order, each once, each in its own immediate transaction together with the
-/// row that records it; refuses to go on when an applied migration's file has changed.
+/// row that records it; refuses to go on when an applied migration's file has changed. The whole
+/// run holds the writer's lock (on PostgreSQL the advisory lock every instance takes), so two
+/// instances starting together do not both migrate: the second finds the work done.
 public struct MigrationRunner: Sendable {
     public let migrations: [Migration]
 
     public init(migrations: [Migration]) { self.migrations = migrations }
 
     public init(directory: String) throws { self.migrations = try Migration.load(from: directory) }
+
+    /// The migrations of `dialect` under a `Migrations/` root: its `sqlite/` or `postgres/`
+    /// subfolder. An SQLite root without subfolders (the layout before PostgreSQL) is read as is.
+    public init(root: String, dialect: SQLDialect) throws {
+        let folder = root + "/" + dialect.migrationsFolder
+        var isDirectory: ObjCBool = false
+        if dialect == .sqlite, !(FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory.boolValue) {
+            try self.init(directory: root)
+        } else {
+            try self.init(directory: folder)
+        }
+    }
 
     static let createTable = """
         CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -93,8 +107,7 @@ public struct MigrationRunner: Sendable {
     /// Every known migration with its state; throws when the database and the files disagree.
     public func status(_ database: Database) throws -> [MigrationStatus] {
         let applied = try database.read { connection -> [Int: (name: String, checksum: String, appliedAt: String)] in
-            let exists = try connection.queryOne(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'") { $0.int(0) }
+            let exists = try connection.queryOne(connection.dialect.tableExists("schema_migrations")) { $0.int(0) }
             return exists == 1 ? try appliedRecords(connection) : [:]
         }
         try verify(applied)

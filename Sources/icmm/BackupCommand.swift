@@ -22,6 +22,13 @@ struct Backup: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Where to write the copy (replaced atomically if it exists).", valueName: "path"))
     var to: String
 
+    func validate() throws {
+        if Database.isPostgresURL(db) {
+            throw ValidationError(
+                "icmm backup copies an SQLite file. Back up a PostgreSQL registry with PostgreSQL's own tools: pg_basebackup (with WAL archiving, for point-in-time recovery) or pg_dump.")
+        }
+    }
+
     func run() throws {
         let started = ContinuousClock.now
         do {

@@ -1,29 +1,48 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Storage
 
 /// Where the database lives and where its migrations come from; shared by every command that opens it.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("SQLite database file. Its folder is created if missing.", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "SQLite database file (its folder is created if missing), or postgres://user@host:port/dbname (also postgresql://) for a PostgreSQL database shared by several instances.",
+            valueName: "path|url"))
     var db: String = "./var/icmm.sqlite"
 
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Folder of NNNN_name.sql migrations. Default: $ICMM_MIGRATIONS, else ./Migrations, else the Migrations folder of the working copy the binary was built in, else /app/Migrations.",
+            "PostgreSQL: connections in this instance's pool (default: 2 x cores + 2). SQLite: reader connections (default: cores, at least 2).",
+            valueName: "n"))
+    var dbPool: Int?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Folder of the migrations (its sqlite/ and postgres/ subfolders of NNNN_name.sql files). Default: $ICMM_MIGRATIONS, else ./Migrations, else the Migrations folder of the working copy the binary was built in, else /app/Migrations.",
             valueName: "dir"))
     var migrations: String?
 
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "How commits reach the disk: full (default: an acknowledged write survives a power cut) or normal (survives a process crash only).",
+            "SQLite: how commits reach the disk: full (default: an acknowledged write survives a power cut) or normal (survives a process crash only). PostgreSQL always commits with synchronous_commit on.",
             valueName: "mode"))
     var synchronous: String = "full"
 
     func validate() throws {
         guard ["full", "normal"].contains(synchronous) else {
             throw ValidationError("--synchronous must be full or normal.")
+        }
+        if synchronous != "full" && Database.isPostgresURL(db) {
+            throw ValidationError(
+                "--synchronous is SQLite's setting; PostgreSQL always commits with synchronous_commit on (an acknowledged write is durable).")
+        }
+        if let dbPool, dbPool < 1 || dbPool > 1_000 {
+            throw ValidationError("--db-pool must be between 1 and 1000.")
         }
     }
 }

@@ -7,7 +7,7 @@ struct Migrate: ParsableCommand {
         commandName: "migrate",
         abstract: "Apply pending database migrations, then list every migration with its state.",
         discussion: """
-            Each Migrations/NNNN_name.sql file is applied once, in version order, inside its own \
+            Each Migrations/<sqlite or postgres>/NNNN_name.sql file is applied once, in version order, inside its own \
             transaction together with the row that records it in schema_migrations. A migration \
             that was edited after it was applied (its SHA-256 changed) stops the command: shipped \
             migrations are never edited; add a new one instead. `icmm serve` does the same at start.

@@ -46,7 +46,7 @@ import Testing
         defer { directory.remove() }
         let database = try Database(configuration: .init(path: directory.file("keys.sqlite")))
         defer { database.close() }
-        try MigrationRunner(directory: repositoryRoot + "/Migrations").migrate(database)
+        try MigrationRunner(directory: repositoryRoot + "/Migrations/sqlite").migrate(database)
         let clock = TestClock(testNow)
         let keys = KeyStore(database: database, now: { clock.now })
         let old = try keys.create(site: "HOSP-A", role: .submitter)

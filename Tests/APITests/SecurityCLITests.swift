@@ -40,7 +40,7 @@ import Testing
         defer { tmp.remove() }
         let db = tmp.file("db.sqlite")
         let database = try Database(configuration: .init(path: db))
-        try MigrationRunner(directory: repositoryRoot + "/Migrations").migrate(database)
+        try MigrationRunner(directory: repositoryRoot + "/Migrations/sqlite").migrate(database)
         let store = CaseStore(database: database, now: { testNow })
         _ = try store.create(try JSONValue.parse(caseJSON("EXP-1")), site: "HOSP-A", keyID: "key_x")
         let log = AccessLog(database: database, now: { testNow })

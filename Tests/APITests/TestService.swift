@@ -35,7 +35,7 @@ final class TestService {
         rateLimits: RateLimitConfiguration = RateLimitConfiguration()
     ) throws {
         database = try Database(configuration: .init(path: directory.file("icmm.sqlite")))
-        let runner = try migrations ?? MigrationRunner(directory: repositoryRoot + "/Migrations")
+        let runner = try migrations ?? MigrationRunner(directory: repositoryRoot + "/Migrations/sqlite")
         if migrate { try runner.migrate(database) }
         var logger = Logger(label: "test")
         logger.logLevel = .critical

@@ -88,7 +88,7 @@ func writeMigrations(_ files: [String: String], in directory: TemporaryDirectory
         let tmp = TemporaryDirectory()
         defer { tmp.remove() }
         let repoMigrations = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../Migrations").standardizedFileURL.path
+            .appendingPathComponent("../../Migrations/sqlite").standardizedFileURL.path
         let database = try Database(configuration: .init(path: tmp.file("db.sqlite")))
         defer { database.close() }
         let runner = try MigrationRunner(directory: repoMigrations)

@@ -1,0 +1,220 @@
+import CPostgreSQL
+import Foundation
+
+/// One libpq connection (the PostgreSQL driver behind `Connection`). Statements are prepared once
+/// per connection and SQL text, with SQLite's `?` placeholders rewritten to `$1, $2...`; values
+/// travel and come back in libpq's text format. Not Sendable: the pool lends it to one thread at a time.
+final class PostgresConnection {
+    let handle: OpaquePointer
+    /// SQL text (as Registry writes it) -> the name of its prepared statement on this connection.
+    private var statements: [String: String] = [:]
+    private var statementCounter = 0
+    /// Dynamic SQL (filters) makes new texts; past this many the server-side statements are dropped.
+    static let statementCacheLimit = 256
+
+    /// Connects with a libpq connection string or URI (`postgresql://user@host:port/db?...`) and
+    /// makes every commit durable before it is acknowledged, whatever the server's default:
+    /// `synchronous_commit` on (an acknowledged case survives a crash of the server).
+    init(conninfo: String) throws(DatabaseError) {
+        guard let connection = PQconnectdb(conninfo) else {
+            throw DatabaseError(postgres: "08001", message: "libpq could not allocate a connection")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
+            PQfinish(connection)
+            throw DatabaseError(postgres: "08001", message: message)
+        }
+        handle = connection
+        try execute("SET synchronous_commit = on; SET client_encoding = 'UTF8'; SET standard_conforming_strings = on; SET client_min_messages = warning")
+    }
+
+    deinit { PQfinish(handle) }
+
+    /// True once the server connection is gone (the pool then drops this connection).
+    var isBroken: Bool { PQstatus(handle) != CONNECTION_OK }
+
+    /// True when no transaction is open (the state a connection must be in when returned to the pool).
+    var isIdle: Bool { PQtransactionStatus(handle) == PQTRANS_IDLE }
+
+    /// Runs one or more statements without parameters (simple query protocol).
+    func execute(_ sql: String) throws(DatabaseError) {
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
+        try check(result, sql: sql)
+    }
+
+    @discardableResult
+    func run(_ sql: String, _ arguments: [any DatabaseValueConvertible]) throws(DatabaseError) -> Int {
+        let result = try execute(sql, arguments)
+        defer { PQclear(result) }
+        return Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    func query<T>(_ sql: String, _ arguments: [any DatabaseValueConvertible], _ transform: (Row) throws -> T) throws -> [T] {
+        let result = try execute(sql, arguments)
+        defer { PQclear(result) }
+        let count = PQntuples(result)
+        var rows: [T] = []
+        rows.reserveCapacity(Int(count))
+        for index in 0..<count {
+            rows.append(try transform(Row(postgres: result, row: index)))
+        }
+        return rows
+    }
+
+    func queryOne<T>(_ sql: String, _ arguments: [any DatabaseValueConvertible], _ transform: (Row) throws -> T) throws -> T? {
+        let result = try execute(sql, arguments)
+        defer { PQclear(result) }
+        guard PQntuples(result) > 0 else { return nil }
+        return try transform(Row(postgres: result, row: 0))
+    }
+
+    /// Executes a prepared statement; the caller clears the result.
+    private func execute(_ sql: String, _ arguments: [any DatabaseValueConvertible]) throws(DatabaseError) -> OpaquePointer {
+        let name = try preparedName(sql)
+        // Every value as NUL-terminated text in one buffer; NULL as a null pointer.
+        var buffer: [CChar] = []
+        var offsets: [Int?] = []
+        offsets.reserveCapacity(arguments.count)
+        for argument in arguments {
+            let text: String
+            switch argument.databaseValue {
+            case .null:
+                offsets.append(nil)
+                continue
+            case .integer(let v): text = String(v)
+            case .real(let v): text = v.isNaN ? "NaN" : v.isInfinite ? (v < 0 ? "-Infinity" : "Infinity") : "\(v)"
+            case .text(let v): text = v
+            case .blob(let v): text = "\\x" + hexString(v)
+            }
+            offsets.append(buffer.count)
+            buffer.append(contentsOf: text.utf8.map { CChar(bitPattern: $0) })
+            buffer.append(0)
+        }
+        let result = buffer.withUnsafeBufferPointer { base -> OpaquePointer? in
+            let values: [UnsafePointer<CChar>?] = offsets.map { offset in offset.map { base.baseAddress! + $0 } }
+            return PQexecPrepared(handle, name, Int32(values.count), values, nil, nil, 0)
+        }
+        do {
+            try check(result, sql: sql)
+        } catch {
+            PQclear(result)
+            throw error
+        }
+        return result!
+    }
+
+    private func preparedName(_ sql: String) throws(DatabaseError) -> String {
+        if let name = statements[sql] { return name }
+        if statements.count >= Self.statementCacheLimit, isIdle {
+            try execute("DEALLOCATE ALL")
+            statements.removeAll()
+        }
+        statementCounter += 1
+        let name = "icmm_\(statementCounter)"
+        let result = PQprepare(handle, name, Self.numberedPlaceholders(sql), 0, nil)
+        defer { PQclear(result) }
+        try check(result, sql: sql)
+        statements[sql] = name
+        return name
+    }
+
+    /// Throws unless the result is a success.
+    private func check(_ result: OpaquePointer?, sql: String) throws(DatabaseError) {
+        guard let result else { throw failure(nil, sql: sql) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY: return
+        default: throw failure(result, sql: sql)
+        }
+    }
+
+    /// The error of a failed call: its SQLSTATE and primary message, never the DETAIL (which
+    /// quotes the values of a violated key: patient data ends up in logs otherwise).
+    private func failure(_ result: OpaquePointer?, sql: String) -> DatabaseError {
+        func field(_ code: Int32) -> String? {
+            guard let result, let text = PQresultErrorField(result, code) else { return nil }
+            return String(cString: text)
+        }
+        guard let sqlState = field(cpq_diag_sqlstate()) else {
+            // No server answer: the connection is gone (or was never there).
+            let message = String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
+            return DatabaseError(postgres: "08006", message: message.isEmpty ? "connection to the database lost" : message, sql: sql)
+        }
+        var message = field(cpq_diag_message_primary()) ?? "error"
+        // Data exceptions (22) and integrity violations (23) may quote a value in the message itself.
+        if sqlState.hasPrefix("22") || sqlState.hasPrefix("23") {
+            message = "condition \(sqlState)" + (field(cpq_diag_constraint_name()).map { " on constraint \($0)" } ?? "")
+        }
+        return DatabaseError(postgres: sqlState, message: message, sql: sql)
+    }
+
+    /// `?` placeholders as PostgreSQL's `$1, $2...`, outside quoted text and comments.
+    static func numberedPlaceholders(_ sql: String) -> String {
+        var output: [UInt8] = []
+        output.reserveCapacity(sql.utf8.count + 16)
+        var number = 0
+        var quote: UInt8?
+        var inComment = false
+        var previous: UInt8 = 0
+        for byte in sql.utf8 {
+            if inComment {
+                if byte == 0x0A { inComment = false }
+            } else if let open = quote {
+                if byte == open { quote = nil }
+            } else if byte == 0x27 || byte == 0x22 {  // ' or "
+                quote = byte
+            } else if byte == 0x2D && previous == 0x2D {  // --
+                inComment = true
+            } else if byte == 0x3F {  // ?
+                number += 1
+                output.append(0x24)
+                output.append(contentsOf: String(number).utf8)
+                previous = byte
+                continue
+            }
+            output.append(byte)
+            previous = byte
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+}
+
+/// libpq's text format read in place.
+enum PostgresText {
+    /// A decimal integer (`-12`); 0 for anything else.
+    static func int64(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64 {
+        var value: Int64 = 0
+        var negative = false
+        for (i, byte) in bytes.enumerated() {
+            if i == 0 && byte == 0x2D {
+                negative = true
+                continue
+            }
+            let digit = Int64(byte) &- 0x30
+            guard digit >= 0 && digit <= 9 else { return 0 }
+            value = value &* 10 &+ digit
+        }
+        return negative ? -value : value
+    }
+
+    /// A `bytea` in hex output format (`\x0a1b...`).
+    static func bytea(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        guard bytes.count >= 2, bytes[0] == 0x5C, bytes[1] == 0x78 else { return Array(bytes) }
+        func nibble(_ c: UInt8) -> UInt8 {
+            switch c {
+            case 0x30...0x39: c - 0x30
+            case 0x61...0x66: c - 0x61 + 10
+            case 0x41...0x46: c - 0x41 + 10
+            default: 0
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count - 2) / 2)
+        var i = 2
+        while i + 1 < bytes.count {
+            out.append(nibble(bytes[i]) << 4 | nibble(bytes[i + 1]))
+            i += 2
+        }
+        return out
+    }
+}

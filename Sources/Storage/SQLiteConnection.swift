@@ -1,0 +1,153 @@
+import CSQLite
+import Foundation
+
+/// One SQLite connection (the SQLite driver behind `Connection`). Not Sendable: the database serializes access to it.
+final class SQLiteConnection {
+    let handle: OpaquePointer
+    private var statementCache: [String: Statement] = [:]
+    public let path: String
+
+    /// Opens (creating if asked) the database file. The corresponding C function is `sqlite3_open_v2`.
+    public init(path: String, readOnly: Bool = false) throws(DatabaseError) {
+        var db: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open database"
+            if let db { sqlite3_close_v2(db) }
+            throw DatabaseError(resultCode: rc, message: message)
+        }
+        self.handle = db
+        self.path = path
+        sqlite3_extended_result_codes(db, 1)
+    }
+
+    deinit {
+        statementCache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    func error(_ rc: Int32, sql: String? = nil) -> DatabaseError {
+        DatabaseError(
+            resultCode: rc, extendedResultCode: sqlite3_extended_errcode(handle),
+            message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+    }
+
+    /// Runs one or more statements without parameters. The corresponding C function is `sqlite3_exec`.
+    public func execute(_ sql: String) throws(DatabaseError) {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
+        if rc != SQLITE_OK {
+            let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+            sqlite3_free(errorMessage)
+            throw DatabaseError(resultCode: rc, extendedResultCode: sqlite3_extended_errcode(handle), message: message, sql: sql)
+        }
+    }
+
+    /// A prepared statement, cached per SQL text (statements are reset before reuse).
+    public func prepare(_ sql: String) throws(DatabaseError) -> Statement {
+        if let cached = statementCache[sql] {
+            cached.reset()
+            return cached
+        }
+        let statement = try Statement(connection: self, sql: sql)
+        statementCache[sql] = statement
+        return statement
+    }
+
+    /// Runs a statement with parameters and returns the number of changed rows.
+    @discardableResult
+    public func run(_ sql: String, _ arguments: [any DatabaseValueConvertible] = []) throws(DatabaseError) -> Int {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(arguments)
+        while try statement.step() {}
+        return Int(sqlite3_changes(handle))
+    }
+
+    /// Reads every row of a query, mapping each with `transform`.
+    public func query<T>(
+        _ sql: String, _ arguments: [any DatabaseValueConvertible] = [], _ transform: (Row) throws -> T
+    ) throws -> [T] {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(arguments)
+        var rows: [T] = []
+        while try statement.step() {
+            rows.append(try transform(Row(sqlite: statement.handle)))
+        }
+        return rows
+    }
+
+    /// The first row of a query, if any.
+    public func queryOne<T>(
+        _ sql: String, _ arguments: [any DatabaseValueConvertible] = [], _ transform: (Row) throws -> T
+    ) throws -> T? {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(arguments)
+        guard try statement.step() else { return nil }
+        return try transform(Row(sqlite: statement.handle))
+    }
+
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// The integer result of a pragma such as `page_count`.
+    public func pragmaInteger(_ name: String) throws(DatabaseError) -> Int64 {
+        let statement = try prepare("PRAGMA \(name)")
+        defer { statement.reset() }
+        guard try statement.step() else { return 0 }
+        return sqlite3_column_int64(statement.handle, 0)
+    }
+}
+
+/// A prepared statement. Finalized when released; belongs to one connection and is not Sendable.
+final class Statement {
+    let handle: OpaquePointer
+    unowned let connection: SQLiteConnection
+    public let sql: String
+
+    init(connection: SQLiteConnection, sql: String) throws(DatabaseError) {
+        var statement: OpaquePointer?
+        let rc = sqlite3_prepare_v3(connection.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard rc == SQLITE_OK, let statement else { throw connection.error(rc, sql: sql) }
+        self.handle = statement
+        self.connection = connection
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    /// Binds positional parameters (`?`), 1-based in SQLite, 0-based here.
+    public func bind(_ arguments: [any DatabaseValueConvertible]) throws(DatabaseError) {
+        for (index, argument) in arguments.enumerated() {
+            let position = Int32(index + 1)
+            let rc: Int32
+            switch argument.databaseValue {
+            case .null: rc = sqlite3_bind_null(handle, position)
+            case .integer(let v): rc = sqlite3_bind_int64(handle, position, v)
+            case .real(let v): rc = sqlite3_bind_double(handle, position, v)
+            case .text(let v): rc = sqlite3_bind_text(handle, position, v, -1, csqlite_transient())
+            case .blob(let v):
+                rc = v.withUnsafeBytes { sqlite3_bind_blob(handle, position, $0.baseAddress, Int32($0.count), csqlite_transient()) }
+            }
+            guard rc == SQLITE_OK else { throw connection.error(rc, sql: sql) }
+        }
+    }
+
+    /// Advances; true while there is a row. The corresponding C function is `sqlite3_step`.
+    public func step() throws(DatabaseError) -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw connection.error(rc, sql: sql)
+        }
+    }
+}
+
