@@ -32,12 +32,16 @@ extension Application {
         return principal
     }
 
-    /// The key of an `Authorization: Bearer KEY` header.
+    /// The key of an `Authorization: Bearer KEY` header (the scheme in any case, then one space).
     func bearerKey(_ request: borrowing HTTPRequest) -> String? {
         guard let header = request.headers["Authorization"] else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return parts[1].trimmingASCIISpaces()
+        // Byte by byte: no split, no lowercased copy (this runs on every authenticated request).
+        let bytes = header.utf8
+        guard bytes.count >= 7 else { return nil }
+        for (byte, expected) in zip(bytes, "bearer ".utf8) where (expected == 0x20 ? byte : byte | 0x20) != expected {
+            return nil
+        }
+        return Substring(bytes.dropFirst(7)).trimmingASCIISpaces()
     }
 
     private func checkCredentials(_ request: HTTPRequest) throws -> Principal {

@@ -133,4 +133,31 @@ import Testing
         #expect(try service.client.get(Self.path, headers: [analyst, ("If-None-Match", newTag)]).status == 304)
         #expect(service.server.requestsRunOnWorkers == workers + 1)
     }
+
+    /// The byte-level readings of `Authorization` and `If-None-Match` on the poll path agree with
+    /// the handler's: a list of tags, spaces around them, `*`, a weak tag (never equal), a scheme in
+    /// another case, and what is not a bearer key.
+    @Test func headerVariantsAreReadAsTheHandlerReadsThem() throws {
+        let service = try TestService()
+        try service.loadDemo()
+        let (_, bearer) = try service.key(site: "ANALYSIS", role: .analyst)
+        let key = String(bearer.dropFirst("Bearer ".count))
+        let tag = try #require(try service.client.get(Self.path, headers: [("Authorization", bearer)]).header("etag"))
+        let cases: [(authorization: String, condition: String, status: Int)] = [
+            ("Bearer " + key, "\"other\", " + tag, 304),
+            ("bEaReR " + key, " \t" + tag + " ,\"x\"", 304),
+            ("Bearer    " + key + "  ", "*", 304),
+            ("Bearer " + key, "W/" + tag, 200),
+            ("Bearer " + key, "\"other\",,", 200),
+            ("Bearer " + key, "", 200),
+            ("Bearer", tag, 401),
+            ("Bearer ", tag, 401),
+            ("Basic " + key, tag, 401),
+            ("Bearer\t" + key, tag, 401),
+        ]
+        for (authorization, condition, status) in cases {
+            let response = try service.client.get(Self.path, headers: [("Authorization", authorization), ("If-None-Match", condition)])
+            #expect(response.status == status, "\(authorization.prefix(8)) / \(condition)")
+        }
+    }
 }
