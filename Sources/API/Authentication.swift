@@ -34,14 +34,16 @@ extension Application {
 
     /// The key of an `Authorization: Bearer KEY` header (the scheme in any case, then one space).
     func bearerKey(_ request: borrowing HTTPRequest) -> String? {
-        guard let header = request.headers["Authorization"] else { return nil }
+        guard var header = request.headers["Authorization"] else { return nil }
         // Byte by byte: no split, no lowercased copy (this runs on every authenticated request).
-        let bytes = header.utf8
-        guard bytes.count >= 7 else { return nil }
-        for (byte, expected) in zip(bytes, "bearer ".utf8) where (expected == 0x20 ? byte : byte | 0x20) != expected {
-            return nil
+        let isBearer = header.withUTF8 { bytes -> Bool in
+            guard bytes.count >= 7, bytes[6] == 0x20 else { return false }
+            let scheme: StaticString = "bearer"
+            for index in 0..<6 where bytes[index] | 0x20 != scheme.utf8Start[index] { return false }
+            return true
         }
-        return Substring(bytes.dropFirst(7)).trimmingASCIISpaces()
+        guard isBearer else { return nil }
+        return Substring(header.utf8.dropFirst(7)).trimmingASCIISpaces()
     }
 
     private func checkCredentials(_ request: HTTPRequest) throws -> Principal {

@@ -269,7 +269,21 @@ public final class HTTPServer: @unchecked Sendable {
         let listenSocket = MHD_quiesce_daemon(daemon)
         // In flight: from the headers until libmicrohttpd's completion notice, which comes after
         // the response was sent. So a request answered by a worker counts until it is delivered.
+        var nextLook = ContinuousClock.now
         while running.contexts.inFlight > 0 && ContinuousClock.now < deadline {
+            // A request on a worker whose client has left can never be answered, and libmicrohttpd
+            // does not watch a suspended connection: when only such requests remain, stop waiting.
+            if ContinuousClock.now >= nextLook {
+                nextLook = ContinuousClock.now + .milliseconds(100)
+                let unreachable = running.resumeGate.withLock { _ in
+                    var count = 0
+                    running.contexts.forEachDispatched { state, connection in
+                        if state.workerOutstanding && icmm_mhd_peer_gone(connection) != 0 { count += 1 }
+                    }
+                    return count
+                }
+                if unreachable > 0 && unreachable >= running.contexts.inFlight { break }
+            }
             usleep(5_000)
         }
         let abandoned = running.contexts.inFlight
@@ -291,7 +305,9 @@ public final class HTTPServer: @unchecked Sendable {
         callbackState.store(nil, ordering: .releasing)
         self.running = nil
         // Handlers still running past the drain finish on their own; their responses have nowhere to go.
-        let detached = running.workers.shutdown(deadline: max(deadline, .now + .milliseconds(50)))
+        // The drain is over (everything answered, its time passed, or only requests whose clients
+        // left remain): a moment for workers just finishing, not a second wait.
+        let detached = running.workers.shutdown(deadline: .now + .milliseconds(50))
         running.contexts.flushMetrics()
         running.accessLog.close()
         if abandoned > 0 || detached > 0 {
