@@ -126,6 +126,8 @@ test: test-deps openapi-check $(FHIR_VENV)/.installed
 	# is counted with it.
 	$(SWIFT) test --skip-build --filter ServerLifecycleTests
 	$(MAKE) fhir-check
+	# Contract fuzzing (schemathesis, fixed seed, one worker): a few minutes.
+	$(MAKE) contract
 
 bench: deps
 	$(call ensure_packages,$(BENCH_PACKAGES))

@@ -30,9 +30,13 @@ extension Application {
         return { [self] request in
             let request = copy request
             guard let key = bearerKey(request), case .valid(let principal) = keys.checkWithoutBlocking(key),
-                Self.cohortRoles.contains(principal.role), let dataVersion = cases.dataVersionWithoutReading()
+                Self.cohortRoles.contains(principal.role)
             else { return nil }
-            let query = PollQuery(request, scope: principal.role == .submitter ? principal.site : nil)
+            // The scope `cohortRequest` gives the selection: a submitter's own site, else all.
+            let scope = principal.role == .submitter ? principal.site : nil
+            // The cache is kept by the registry-wide version, the ETag made from the scope's.
+            guard let (dataVersion, scopedVersion) = cases.scopedDataVersionWithoutReading(site: scope) else { return nil }
+            let query = PollQuery(request, scope: scope)
             var poll: KnownPoll
             if let found = known.withLock({ $0[query] }) {
                 poll = found
@@ -43,9 +47,9 @@ extension Application {
                 else { return nil }
                 poll = KnownPoll(cacheKey: (request.route ?? request.path) + "?" + cohort.canonicalQuery)
             }
-            if poll.dataVersion != dataVersion {
-                poll.dataVersion = dataVersion
-                poll.tag = cohortETag(key: poll.cacheKey, dataVersion: dataVersion)
+            if poll.tagVersion != scopedVersion {
+                poll.tagVersion = scopedVersion
+                poll.tag = cohortETag(key: poll.cacheKey, dataVersion: scopedVersion)
                 let remembered = poll
                 known.withLock { known in
                     if known.count >= 1_024 { known.removeAll() }
@@ -122,9 +126,9 @@ struct PollQuery: Hashable, Sendable {
     }
 }
 
-/// What a valid poll query resolves to: its cache key, and the ETag of the last data version seen.
+/// What a valid poll query resolves to: its cache key, and the ETag of the last scope version seen.
 struct KnownPoll: Sendable {
     let cacheKey: String
-    var dataVersion = -1
+    var tagVersion = -1
     var tag = ""
 }

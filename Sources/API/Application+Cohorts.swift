@@ -185,26 +185,26 @@ extension Application {
         }
         let query = try parse(cohort.selection, request)
         let key = (request.route ?? request.path) + "?" + cohort.canonicalQuery
-        let dataVersion = try cases.dataVersion()
-        let tag = cohortETag(key: key, dataVersion: dataVersion)
+        // The version of what this caller's scope sees (a submitter: its own site's), so that
+        // neither the ETag nor `data_version` moves with another site's writes (issue #12).
+        let (dataVersion, scopedVersion) = try cases.scopedDataVersion(site: cohort.selection.scopeSite)
+        let tag = cohortETag(key: key, dataVersion: scopedVersion)
         if Self.ifNoneMatch(request, matches: tag) { return Self.notModified(tag) }
         if let cached = cohortCache.get(key, dataVersion: dataVersion) { return cached }
-        let (rows, rowsVersion) = try cases.cohortRowsWithVersion(cohort.selection.filter, site: cohort.selection.scopeSite)
-        var response = try compute(query, rows, rowsVersion)
-        response.headers.set("ETag", cohortETag(key: key, dataVersion: rowsVersion))
+        let read = try cases.cohortRowsWithScopedVersion(cohort.selection.filter, site: cohort.selection.scopeSite)
+        var response = try compute(query, read.rows, read.scoped)
+        response.headers.set("ETag", cohortETag(key: key, dataVersion: read.scoped))
         response.headers.set("Cache-Control", "private, no-cache")
-        cohortCache.put(key, dataVersion: rowsVersion, response: response)
+        cohortCache.put(key, dataVersion: read.global, response: response)
         return response
     }
 
-    /// Strong ETag from the data version, the canonical query (scope included), the rule and
-    /// suppression settings: any write, or another view of the data, changes it.
+    /// Strong, opaque ETag (an HMAC under the server secret, `OpaqueTokens`) of the scope's data
+    /// version, the canonical query (scope included), the rule and suppression settings: any
+    /// write the scope can see, or another view of the data, changes it; nothing can be read
+    /// from it.
     func cohortETag(key: String, dataVersion: Int) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a 64
-        for byte in "\(key)|\(ClassificationEngine.version)|\(minCellSize)".utf8 {
-            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-        }
-        return "\"d\(dataVersion)-\(String(hash, radix: 16))\""
+        tokens.entityTag(scope: key, version: "\(dataVersion)|\(ClassificationEngine.version)|\(minCellSize)")
     }
 
     func cohortRequest(_ request: HTTPRequest, principal: Principal, extraParameters: Set<String>) throws -> CohortRequest {

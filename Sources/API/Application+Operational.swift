@@ -1,6 +1,8 @@
 import Foundation
 import HTTPServer
 import Prometheus
+import Storage
+import Synchronization
 
 extension Application {
     /// `/healthz`, `/readyz`, `/openapi.yaml`: no credentials needed, no rate limit.
@@ -28,13 +30,15 @@ extension Application {
         }
 
         let connectionsGauge = metrics.makeGauge(name: "http_open_connections", help: "Open HTTP connections.")
-        let databaseSizeGauge = metrics.makeGauge(name: "database_size_bytes", help: "Size of the SQLite database in pages in use.")
+        let databaseSizeGauge = metrics.makeGauge(name: "database_size_bytes", help: "Size of the database (SQLite: pages in use).")
+        let pool = database.poolStatistics.map { _ in DatabasePoolMetrics(metrics) }
         router.get("/metrics") { [self] request in
             if !publicMetrics { _ = try authorize(request, roles: [.admin]) }
             let server = runningServer
             server?.flushRequestMetrics()
             connectionsGauge.set(Double(server?.currentConnections ?? 0))
             if let size = try? database.sizeInBytes() { databaseSizeGauge.set(Double(size)) }
+            if let pool, let statistics = database.poolStatistics { pool.update(statistics) }
             var buffer: [UInt8] = []
             metrics.emit(into: &buffer)
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: buffer)
@@ -42,5 +46,34 @@ extension Application {
 
         let document = HTTPResponse(status: 200, contentType: "application/yaml", body: Array(openAPIDocument.utf8))
         router.get("/openapi.yaml") { _ in document }
+    }
+}
+
+/// The PostgreSQL connection pool on `/metrics`: connections idle and in use, the pool's size, and
+/// how often a request found every connection busy and waited (a pool too small for the load).
+final class DatabasePoolMetrics: Sendable {
+    let idle: Gauge
+    let inUse: Gauge
+    let size: Gauge
+    let waits: Counter
+    private let countedWaits = Mutex<Int>(0)
+
+    init(_ metrics: PrometheusCollectorRegistry) {
+        let help = "PostgreSQL pool connections by state."
+        idle = metrics.makeGauge(name: "database_pool_connections", labels: [("state", "idle")], help: help)
+        inUse = metrics.makeGauge(name: "database_pool_connections", labels: [("state", "in_use")], help: help)
+        size = metrics.makeGauge(name: "database_pool_size", help: "Most connections the PostgreSQL pool opens (--db-pool).")
+        waits = metrics.makeCounter(name: "database_pool_waits_total", help: "Times a request waited for a pooled connection.")
+    }
+
+    func update(_ statistics: PoolStatistics) {
+        idle.set(Double(statistics.idle))
+        inUse.set(Double(statistics.inUse))
+        size.set(Double(statistics.size))
+        let newWaits = countedWaits.withLock { counted in
+            defer { counted = statistics.waits }
+            return statistics.waits - counted
+        }
+        if newWaits > 0 { waits.increment(by: Int64(newWaits)) }
     }
 }

@@ -29,11 +29,25 @@ enum FHIRFailure: Error {
     }
 }
 
+/// At most this many issues in one OperationOutcome, as the REST routes cap `errors`: a Bundle of
+/// many bad entries must not make an answer larger than the request.
+let maxOutcomeIssues = 100
+
 func fhirOutcome(_ status: Int, _ issues: OutcomeIssue..., headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
     fhirResponse(operationOutcome(issues), status: status, headers: headers)
 }
 
 extension Application {
+    /// The first `maxOutcomeIssues` issues, and one more saying how many were left out.
+    static func capped(_ issues: [OutcomeIssue]) -> [OutcomeIssue] {
+        guard issues.count > maxOutcomeIssues else { return issues }
+        return Array(issues.prefix(maxOutcomeIssues)) + [
+            OutcomeIssue(
+                severity: .information, code: "too-costly", registryCode: "issues_truncated",
+                diagnostics: "\(issues.count) issues in all; the first \(maxOutcomeIssues) are listed.")
+        ]
+    }
+
     /// Maps an error of a FHIR route to an OperationOutcome response.
     func fhirErrorResponse(_ error: any Error, request: borrowing HTTPRequest) -> HTTPResponse {
         switch error {
@@ -42,7 +56,7 @@ extension Application {
         case let failure as IngestError:
             switch failure {
             case .unreadable(let issue): return fhirOutcome(400, issue)
-            case .invalid(let issues): return fhirResponse(operationOutcome(issues), status: 422)
+            case .invalid(let issues): return fhirResponse(operationOutcome(Self.capped(issues)), status: 422)
             }
         case let failure as AuthError:
             let problem = failure.problem
@@ -72,8 +86,24 @@ extension Application {
             case .invalid, .importRejected: code = "invalid"
             }
             return fhirOutcome(problem.status, OutcomeIssue(code: code, registryCode: code, diagnostics: problem.detail))
+        case let failure as UnknownParameterError:
+            // As on the REST routes: the name is the client's and is not repeated.
+            return fhirOutcome(400, OutcomeIssue(code: "invalid", registryCode: "unknown_parameter", diagnostics: failure.problem.detail))
+        case let failure as RateLimitedError:
+            return fhirOutcome(
+                429, OutcomeIssue(code: "throttled", registryCode: "rate_limited", diagnostics: failure.problem.detail),
+                headers: failure.responseHeaders)
+        case let failure as any HTTPResponseError:
+            // Any other error that has its own status keeps it (never a 500 for a client's mistake).
+            let problem = failure.problem
+            return fhirOutcome(
+                problem.status, OutcomeIssue(code: problem.status >= 500 ? "transient" : "processing", diagnostics: problem.detail),
+                headers: failure.responseHeaders)
         case let failure as DatabaseError where failure.isBusy:
             return fhirOutcome(503, OutcomeIssue(code: "transient", registryCode: "busy", diagnostics: "The database is busy; retry shortly."))
+        case let failure as DatabaseError where failure.isUnavailable:
+            return fhirOutcome(
+                503, OutcomeIssue(code: "transient", registryCode: "unavailable", diagnostics: "The database is unavailable; retry shortly."))
         default:
             logger.error(
                 "unhandled error",

@@ -46,6 +46,14 @@ func mapError(_ error: any Error, request: HTTPRequest, logger: Logger) -> HTTPR
             type: ProblemType.notReady
         ).response
     }
+    // PostgreSQL down or the connection lost: nothing was acknowledged, the client may retry.
+    if let error = error as? DatabaseError, error.isUnavailable {
+        logger.error("database unavailable", metadata: ["request_id": "\(request.requestID)", "sqlstate": "\(error.sqlState ?? "")"])
+        return ProblemDetails(
+            status: 503, title: "Service Unavailable", detail: "The database is unavailable; retry shortly.",
+            type: ProblemType.notReady
+        ).response
+    }
     logger.error(
         "unhandled error",
         metadata: ["request_id": "\(request.requestID)", "error_type": "\(String(reflecting: type(of: error)))"])

@@ -29,6 +29,8 @@ public final class CaseStore: Sendable {
     let now: @Sendable () -> Date
     /// The last data version read, with the write generation and time it was read at.
     private let versionCache = Mutex<(version: Int, generation: Int, at: ContinuousClock.Instant)?>(nil)
+    /// Per site: the registry's data version and the site's own version at the same moment (CohortStore+Scope).
+    let siteVersionCache = Mutex<[String: (global: Int, site: Int)]>([:])
     /// How long a data version read may be reused when this process has not written since: the
     /// bound on how late a write by another process (`icmm import` while serving) shows in ETags.
     public static let externalWriteDelay: Duration = .seconds(1)
@@ -154,6 +156,15 @@ public final class CaseStore: Sendable {
         return cached.version
     }
 
+    /// `scopedDataVersion(site:)` when it needs no database read (both versions cached and
+    /// current); nil otherwise. For callers that must not block.
+    public func scopedDataVersionWithoutReading(site: String?) -> (global: Int, scoped: Int)? {
+        guard let global = dataVersionWithoutReading() else { return nil }
+        guard let site else { return (global, global) }
+        guard let cached = siteVersionCache.withLock({ $0[site] }), cached.global == global else { return nil }
+        return (cached.global, cached.site)
+    }
+
     /// The audit trail of a case, oldest first; it outlives the case's erasure.
     public func history(site: String, externalID: String) throws -> [AuditEntry] {
         let entries = try database.read { connection in
@@ -177,6 +188,9 @@ public final class CaseStore: Sendable {
         let prepared = try prepare(json)
         let at = Timestamp.string(now())
         return try database.groupedWrite { connection in
+            if connection.dialect == .postgres {
+                return try Self.createInOneStatement(prepared, site: site, keyID: keyID, at: at, connection: connection)
+            }
             if let existing = try Self.existing(connection, site: site, externalID: prepared.externalID) {
                 throw RegistryError.duplicate(externalID: prepared.externalID, caseID: existing.id)
             }

@@ -38,9 +38,12 @@ public final class OpaqueTokens: Sendable {
 
     private var derived: (mac: SymmetricKey, seal: SymmetricKey) {
         if let known = keys.withLock({ $0 }) { return known }
-        let stored = try? database.read { connection in
+        let read: String?? = try? database.read { connection in
             try connection.queryOne("SELECT value FROM registry_meta WHERE key = 'token_secret'") { $0.string(0) }
         }
+        // The database did not answer (PostgreSQL down): a throwaway secret for this call only, not
+        // remembered, so that the shared one is read once the database is back and every instance agrees again.
+        guard let stored = read else { return OpaqueTokens.derive(KeyStore.randomBytes(32)) }
         let secret = stored.flatMap { OpaqueTokens.bytes(hex: $0) } ?? KeyStore.randomBytes(32)
         return keys.withLock { current in
             if let current { return current }

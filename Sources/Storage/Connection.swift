@@ -96,7 +96,7 @@ public final class Connection {
     /// the end of the transaction, which every instance's writes take). Not immediate: one
     /// consistent snapshot for several reads.
     public func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
-        try execute(dialect.begin(immediate: immediate))
+        try control(dialect.begin(immediate: immediate))
         do {
             let result = try body()
             try execute("COMMIT")
@@ -104,6 +104,17 @@ public final class Connection {
         } catch {
             try? execute("ROLLBACK")
             throw error
+        }
+    }
+
+    /// Transaction-control statements (BEGIN, savepoints). SQLite runs them at once (each prepared
+    /// once and reused); PostgreSQL sends them with the connection's next statement, in one round
+    /// trip (libpq's pipeline mode), so that control costs no waiting of its own. Their errors
+    /// surface with that statement.
+    public func control(_ statements: [String]) throws(DatabaseError) {
+        switch driver {
+        case .sqlite(let c): for statement in statements { try c.run(statement, []) }
+        case .postgres(let c): c.sendWithNext(statements)
         }
     }
 

@@ -9,6 +9,8 @@ final class PostgresConnection {
     /// SQL text (as Registry writes it) -> the name of its prepared statement on this connection.
     private var statements: [String: String] = [:]
     private var statementCounter = 0
+    /// Transaction-control statements waiting to travel with the next statement.
+    private var pendingControl: [String] = []
     /// Dynamic SQL (filters) makes new texts; past this many the server-side statements are dropped.
     static let statementCacheLimit = 256
 
@@ -25,7 +27,12 @@ final class PostgresConnection {
             throw DatabaseError(postgres: "08001", message: message)
         }
         handle = connection
-        try execute("SET synchronous_commit = on; SET client_encoding = 'UTF8'; SET standard_conforming_strings = on; SET client_min_messages = warning")
+        // Custom plans for every execution: a generic plan cached while `cases` was small (a seq
+        // scan) would stay in use as it grows by 100,000 rows inside one import, and a lookup by
+        // (site, external_id) would scan the table every time. Planning these statements is cheap.
+        try execute(
+            "SET synchronous_commit = on; SET client_encoding = 'UTF8'; SET standard_conforming_strings = on; "
+                + "SET client_min_messages = warning; SET plan_cache_mode = force_custom_plan")
     }
 
     deinit { PQfinish(handle) }
@@ -36,12 +43,23 @@ final class PostgresConnection {
     /// True when no transaction is open (the state a connection must be in when returned to the pool).
     var isIdle: Bool { PQtransactionStatus(handle) == PQTRANS_IDLE }
 
-    /// Runs one or more statements without parameters (simple query protocol).
+    /// Runs one or more statements without parameters (simple query protocol), after any control
+    /// statements still waiting (in the same round trip). A ROLLBACK drops those instead.
     func execute(_ sql: String) throws(DatabaseError) {
-        let result = PQexec(handle, sql)
+        var text = sql
+        if sql == "ROLLBACK" {
+            pendingControl.removeAll()
+        } else if !pendingControl.isEmpty {
+            text = (pendingControl + [sql]).joined(separator: "; ")
+            pendingControl.removeAll()
+        }
+        let result = PQexec(handle, text)
         defer { PQclear(result) }
-        try check(result, sql: sql)
+        try check(result, sql: text)
     }
+
+    /// Queues statements without parameters to be sent with the next one.
+    func sendWithNext(_ statements: [String]) { pendingControl += statements }
 
     @discardableResult
     func run(_ sql: String, _ arguments: [any DatabaseValueConvertible]) throws(DatabaseError) -> Int {
@@ -91,9 +109,12 @@ final class PostgresConnection {
             buffer.append(contentsOf: text.utf8.map { CChar(bitPattern: $0) })
             buffer.append(0)
         }
-        let result = buffer.withUnsafeBufferPointer { base -> OpaquePointer? in
+        let controls = pendingControl
+        pendingControl.removeAll()
+        let result = try buffer.withUnsafeBufferPointer { base throws(DatabaseError) -> OpaquePointer? in
             let values: [UnsafePointer<CChar>?] = offsets.map { offset in offset.map { base.baseAddress! + $0 } }
-            return PQexecPrepared(handle, name, Int32(values.count), values, nil, nil, 0)
+            if controls.isEmpty { return PQexecPrepared(handle, name, Int32(values.count), values, nil, nil, 0) }
+            return try pipelined(controls, then: name, values, sql: sql)
         }
         do {
             try check(result, sql: sql)
@@ -104,8 +125,54 @@ final class PostgresConnection {
         return result!
     }
 
+    /// The control statements and then the prepared statement in one round trip (pipeline mode):
+    /// the statement's result, or the first control statement's error.
+    private func pipelined(
+        _ controls: [String], then name: String, _ values: [UnsafePointer<CChar>?], sql: String
+    ) throws(DatabaseError) -> OpaquePointer? {
+        guard PQenterPipelineMode(handle) == 1 else { throw failure(nil, sql: sql) }
+        defer { PQexitPipelineMode(handle) }
+        var sent = true
+        for control in controls { sent = sent && PQsendQueryParams(handle, control, 0, nil, nil, nil, nil, 0) == 1 }
+        sent = sent && PQsendQueryPrepared(handle, name, Int32(values.count), values, nil, nil, 0) == 1
+        sent = sent && PQpipelineSync(handle) == 1
+        guard sent else { throw failure(nil, sql: sql) }
+        // Each query's result, then NULL, ... then the sync point. Collected in order.
+        var results: [OpaquePointer] = []
+        var nulls = 0
+        while true {
+            guard let result = PQgetResult(handle) else {
+                nulls += 1
+                if nulls > controls.count + 2 || isBroken { break }
+                continue
+            }
+            if PQresultStatus(result) == PGRES_PIPELINE_SYNC {
+                PQclear(result)
+                break
+            }
+            results.append(result)
+        }
+        guard results.count == controls.count + 1 else {
+            results.forEach { PQclear($0) }
+            throw failure(nil, sql: sql)
+        }
+        for (control, result) in zip(controls, results) {
+            let status = PQresultStatus(result)
+            if status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK {
+                let error = failure(result, sql: control)
+                results.forEach { PQclear($0) }
+                throw error
+            }
+            PQclear(result)
+        }
+        return results.last
+    }
+
     private func preparedName(_ sql: String) throws(DatabaseError) -> String {
         if let name = statements[sql] { return name }
+        // Waiting control statements go first: after a failed statement the transaction accepts
+        // nothing (not even a PREPARE) until its ROLLBACK TO has run.
+        if !pendingControl.isEmpty { try execute("") }
         if statements.count >= Self.statementCacheLimit, isIdle {
             try execute("DEALLOCATE ALL")
             statements.removeAll()

@@ -9,15 +9,15 @@ public enum SQLDialect: String, Sendable, CaseIterable {
     /// read-then-write (an `If-Match` check, the next change number) cannot be overtaken.
     public static let writerLockKey: Int64 = 0x1C33_0001
 
-    /// The statement(s) that open a transaction. Immediate: the write lock is taken at once.
-    public func begin(immediate: Bool) -> String {
+    /// The statements that open a transaction. Immediate: the write lock is taken at once.
+    public func begin(immediate: Bool) -> [String] {
         switch self {
-        case .sqlite: immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED"
+        case .sqlite: [immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED"]
         case .postgres:
             // Not immediate: one snapshot for every read of the transaction, as SQLite's WAL read gives.
             immediate
-                ? "BEGIN; SELECT pg_advisory_xact_lock(\(Self.writerLockKey))"
-                : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                ? ["BEGIN", "SELECT pg_advisory_xact_lock(\(Self.writerLockKey))"]
+                : ["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"]
         }
     }
 

@@ -78,8 +78,8 @@ func call(_ service: TestService, _ route: (String, String, String?, String), _ 
 }
 
 @Suite struct SiteIsolationTests {
-    @Test func siteBCannotReadListUpdateEraseOrSeeTheHistoryOfSiteAsCase() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func siteBCannotReadListUpdateEraseOrSeeTheHistoryOfSiteAsCase(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let siteA = try service.key(site: "HOSP-A", role: .submitter)
         let siteB = try service.key(site: "HOSP-B", role: .submitter)
         _ = try service.client.send("POST", "/v1/cases", json: caseJSON("SHARED-ID"), headers: [siteA])
@@ -98,8 +98,8 @@ func call(_ service: TestService, _ route: (String, String, String?, String), _ 
         #expect(try service.cases() == ["HOSP-A/SHARED-ID", "HOSP-B/SHARED-ID"])
     }
 
-    @Test func aSubmitterNamingAnotherSiteIs403AndAnAdminMayActOnAnySite() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func aSubmitterNamingAnotherSiteIs403AndAnAdminMayActOnAnySite(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let siteA = try service.key(site: "HOSP-A", role: .submitter)
         let siteB = try service.key(site: "HOSP-B", role: .submitter)
         let admin = try service.key(site: "REGISTRY", role: .admin)
@@ -115,8 +115,8 @@ func call(_ service: TestService, _ route: (String, String, String?, String), _ 
 }
 
 @Suite struct CaseListTests {
-    @Test func listsNewestFirstWithKeysetPagination() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func listsNewestFirstWithKeysetPagination(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         for i in 1...5 { _ = try service.client.send("POST", "/v1/cases", json: caseJSON("L-\(i)"), headers: [auth]) }
         var seen: [String] = []
@@ -138,8 +138,8 @@ func call(_ service: TestService, _ route: (String, String, String?, String), _ 
         #expect(seen == ["L-5", "L-4", "L-3", "L-2", "L-1"])
     }
 
-    @Test func aCaseChangedDuringAWalkMovesToTheFrontAndIsNeverRepeated() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func aCaseChangedDuringAWalkMovesToTheFrontAndIsNeverRepeated(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         for i in 1...5 { _ = try service.client.send("POST", "/v1/cases", json: caseJSON("L-\(i)"), headers: [auth]) }
         let first = try #require(try service.client.get("/v1/cases?limit=2", headers: [auth]).jsonValue)
@@ -152,8 +152,8 @@ func call(_ service: TestService, _ route: (String, String, String?, String), _ 
         #expect(fresh?["cases"]?.arrayValue?.first?["external_id"] == "L-4")
     }
 
-    @Test func filtersByLocalizationResponseGroupAndUpdatedSince() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func filtersByLocalizationResponseGroupAndUpdatedSince(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         _ = try service.client.send("POST", "/v1/cases", json: caseJSON("OD-1"), headers: [auth])
         let cns = caseJSON(
@@ -176,8 +176,8 @@ func call(_ service: TestService, _ route: (String, String, String?, String), _ 
         #expect(try ids("updated_since=\(wholeSecond)").contains("OD-1"))
     }
 
-    @Test func badListParametersAre400NamingTheParameter() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func badListParametersAre400NamingTheParameter(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         for (query, name) in [("limit=0", "limit"), ("limit=ten", "limit"), ("cursor=zzz", "cursor"), ("localization=brain", "localization"),
                               ("updated_since=yesterday", "updated_since"), ("colour=red", "colour")] {

@@ -7,8 +7,8 @@ import TestSupport
 import Testing
 
 @Suite struct CaseLifecycleTests {
-    @Test func createReturns201WithLocationETagAndTheClassification() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func createReturns201WithLocationETagAndTheClassification(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         let response = try service.client.send("POST", "/v1/cases", json: caseJSON("A-1"), headers: [auth])
         #expect(response.status == 201)
@@ -28,8 +28,8 @@ import Testing
         #expect(body["created_at"] != nil && body["updated_at"] != nil)
     }
 
-    @Test func aDuplicateExternalIDIs409PointingAtTheExistingCase() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func aDuplicateExternalIDIs409PointingAtTheExistingCase(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         let first = try service.client.send("POST", "/v1/cases", json: caseJSON("A-1"), headers: [auth])
         let second = try service.client.send("POST", "/v1/cases", json: caseJSON("A-1"), headers: [auth])
@@ -40,8 +40,8 @@ import Testing
         #expect(second.jsonValue?["existing_id"] == first.jsonValue?["id"])
     }
 
-    @Test func getServesTheCaseWithETagAnd304ForAMatchingIfNoneMatch() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func getServesTheCaseWithETagAnd304ForAMatchingIfNoneMatch(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         _ = try service.client.send("POST", "/v1/cases", json: caseJSON("A-1"), headers: [auth])
         let response = try service.client.get("/v1/cases/A-1", headers: [auth])
@@ -56,8 +56,8 @@ import Testing
         #expect(try service.client.get("/v1/cases/NOPE", headers: [auth]).status == 404)
     }
 
-    @Test func putCreatesThenAnIdenticalRetryChangesNothing() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func putCreatesThenAnIdenticalRetryChangesNothing(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         let created = try service.client.send("PUT", "/v1/cases/P-1", json: caseJSON("P-1"), headers: [auth])
         #expect(created.status == 201)
@@ -70,8 +70,8 @@ import Testing
         #expect(history?.count == 1)
     }
 
-    @Test func putWithoutExternalIDInTheBodyTakesTheURLsAndAMismatchIs422() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func putWithoutExternalIDInTheBodyTakesTheURLsAndAMismatchIs422(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         var members = try JSONValue.parse(caseJSON("X")).objectValue!
         members.removeValue(forKey: "external_id")
@@ -84,8 +84,8 @@ import Testing
         #expect(try service.client.get("/v1/cases/P-3", headers: [auth]).status == 404)
     }
 
-    @Test func putWithAStaleIfMatchIs412AndChangesNothing() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func putWithAStaleIfMatchIs412AndChangesNothing(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         _ = try service.client.send("PUT", "/v1/cases/P-1", json: caseJSON("P-1"), headers: [auth])
         let changed = caseJSON("P-1", ["sex": "male"])
@@ -104,8 +104,8 @@ import Testing
         #expect(try service.client.send("PUT", "/v1/cases/P-1", json: caseJSON("P-1", ["sex": "unknown"]), headers: [auth, ("If-Match", "*")]).status == 200)
     }
 
-    @Test func concurrentPutsOnOneVersionHaveExactlyOneWinner() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func concurrentPutsOnOneVersionHaveExactlyOneWinner(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         _ = try service.client.send("PUT", "/v1/cases/R-1", json: caseJSON("R-1"), headers: [auth])
         let statuses = Mutex<[Int]>([])
@@ -121,8 +121,8 @@ import Testing
         #expect(try service.client.get("/v1/cases/R-1", headers: [auth]).header("etag") == "\"2\"")
     }
 
-    @Test func mergePatchUpdatesFieldsAndNullRemovesOne() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func mergePatchUpdatesFieldsAndNullRemovesOne(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         _ = try service.client.send("POST", "/v1/cases", json: caseJSON("M-1"), headers: [auth])
         let patched = try service.client.send(
@@ -138,8 +138,8 @@ import Testing
         #expect(history?.last?["changed_paths"] == ["/birth_year", "/outcome/death_date", "/outcome/last_followup_date"])
     }
 
-    @Test func aMergePatchThatBreaksTheCaseIs422AndChangesNothing() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func aMergePatchThatBreaksTheCaseIs422AndChangesNothing(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         _ = try service.client.send("POST", "/v1/cases", json: caseJSON("M-1"), headers: [auth])
         // Removing the last follow-up of a living patient breaks "required unless dead".
@@ -155,8 +155,8 @@ import Testing
         #expect(current.jsonValue?["outcome"]?["last_followup_date"] == "2024-06-30")
     }
 
-    @Test func patchNeedsTheMergePatchMediaTypeAndAnExistingCase() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func patchNeedsTheMergePatchMediaTypeAndAnExistingCase(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         _ = try service.client.send("POST", "/v1/cases", json: caseJSON("M-1"), headers: [auth])
         #expect(try service.client.send("PATCH", "/v1/cases/M-1", json: #"{"sex":"male"}"#, headers: [auth]).status == 415)
@@ -168,8 +168,8 @@ import Testing
                 .status == 400)
     }
 
-    @Test func eraseRemovesTheDataAndKeepsWhoAndWhenInTheHistory() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func eraseRemovesTheDataAndKeepsWhoAndWhenInTheHistory(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         _ = try service.client.send("POST", "/v1/cases", json: caseJSON("E-1"), headers: [auth])
         #expect(try service.client.request("DELETE", "/v1/cases/E-1", headers: [auth, ("If-Match", "\"5\"")]).status == 412)
@@ -193,8 +193,8 @@ import Testing
         #expect(!auditText.contains("female") && !auditText.contains("2021-05-10"))
     }
 
-    @Test func invalidCasesAre422WithEveryErrorAndStoreNothing() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func invalidCasesAre422WithEveryErrorAndStoreNothing(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         let body = caseJSON("V-1", ["sex": "x", "mm_diagnosis_date": "2021-02-30", "color": "blue", "birth_year": 1.5])
         let response = try service.client.send("POST", "/v1/cases", json: body, headers: [auth])
@@ -209,8 +209,8 @@ import Testing
         #expect(try service.cases().isEmpty)
     }
 
-    @Test func hostileStringsAreRejectedWithoutBeingEchoedOrInterpreted() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func hostileStringsAreRejectedWithoutBeingEchoedOrInterpreted(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         for hostile in ["x'; DROP TABLE cases;--", "<script>alert(1)</script>", "a\u{0}b", "line\nbreak"] {
             let response = try service.client.send("POST", "/v1/cases", json: caseJSON(hostile), headers: [auth])
@@ -227,8 +227,8 @@ import Testing
         #expect(try service.client.send("PUT", "/v1/cases/\(String(repeating: "a", count: 65))", json: caseJSON("x"), headers: [auth]).status == 422)
     }
 
-    @Test func anOversizeBodyIs413AndMalformedJSONIs400AndAWrongTypeIs415() throws {
-        let service = try TestService(maxBody: 4096)
+    @Test(arguments: TestBackend.all) func anOversizeBodyIs413AndMalformedJSONIs400AndAWrongTypeIs415(backend: TestBackend) throws {
+        let service = try TestService(maxBody: 4096, backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         let big = String(repeating: " ", count: 5000) + caseJSON("B-1")
         #expect(try service.client.send("POST", "/v1/cases", json: big, headers: [auth]).status == 413)

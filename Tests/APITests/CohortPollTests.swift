@@ -160,4 +160,27 @@ import Testing
             #expect(response.status == status, "\(authorization.prefix(8)) / \(condition)")
         }
     }
+
+    /// A submitter's poll carries the ETag of its own site's version (issue #12) on the event
+    /// loop too: another site's write sends the next poll to a worker (the registry-wide version
+    /// moved), which still answers 304 with the same ETag; then polls are cheap again.
+    @Test func aSubmittersPollUsesItsSitesVersionOnTheEventLoopToo() throws {
+        let service = try TestService()
+        try service.loadDemo()
+        let submitter = try service.key(site: DemoCohort.site, role: .submitter)
+        let tag = try #require(try service.client.get(Self.path, headers: [submitter]).header("etag"))
+        var workers = service.server.requestsRunOnWorkers
+        #expect(try service.client.get(Self.path, headers: [submitter, ("If-None-Match", tag)]).status == 304)
+        #expect(service.server.requestsRunOnWorkers == workers)
+
+        let other = try service.key(site: "HOSP-B", role: .submitter)
+        #expect(try service.client.send("POST", "/v1/cases", json: caseJSON("POLL-B"), headers: [other]).status == 201)
+        workers = service.server.requestsRunOnWorkers
+        let afterOther = try service.client.get(Self.path, headers: [submitter, ("If-None-Match", tag)])
+        #expect(afterOther.status == 304)
+        #expect(afterOther.header("etag") == tag)
+        #expect(service.server.requestsRunOnWorkers == workers + 1)
+        #expect(try service.client.get(Self.path, headers: [submitter, ("If-None-Match", tag)]).status == 304)
+        #expect(service.server.requestsRunOnWorkers == workers + 1)
+    }
 }

@@ -5,8 +5,8 @@ import TestSupport
 import Testing
 
 @Suite struct CohortSelectionTests {
-    @Test func groupsAndFiltersTheDemoCohort() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func groupsAndFiltersTheDemoCohort(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         try service.loadDemo()
         let analyst = try service.key(site: "ANALYSIS", role: .analyst)
         let byLocalization = try #require(try service.client.get("/v1/cohorts/survival?group_by=localization", headers: [analyst]).jsonValue)
@@ -28,8 +28,8 @@ import Testing
         #expect(goodOD?["n"] == 21)
     }
 
-    @Test func unknownParametersAndValuesAre400NamingThem() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func unknownParametersAndValuesAre400NamingThem(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let analyst = try service.key(site: "ANALYSIS", role: .analyst)
         for (query, name) in [
             ("group_by=brain", "group_by"), ("localization=brain", "localization"), ("colour=red", "colour"),
@@ -48,8 +48,8 @@ import Testing
         #expect(try service.client.get("/v1/cohorts/cox", headers: [analyst]).status == 400)
     }
 
-    @Test func submittersSeeTheirOwnSiteAndAnalystsSeeEverySite() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func submittersSeeTheirOwnSiteAndAnalystsSeeEverySite(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         try service.loadDemo()
         let hospital = try service.key(site: "HOSP-A", role: .submitter)
         for i in 1...6 { _ = try service.client.send("POST", "/v1/cases", json: caseJSON("A-\(i)"), headers: [hospital]) }
@@ -68,16 +68,16 @@ import Testing
 
 @Suite struct CohortSuppressionTests {
     /// DEMO (50 cases) and a small site of 3: grouped by site, the small one shows only its size.
-    func service(minCellSize: Int) throws -> (TestService, (String, String)) {
-        let service = try TestService(minCellSize: minCellSize)
+    func service(minCellSize: Int, backend: TestBackend) throws -> (TestService, (String, String)) {
+        let service = try TestService(minCellSize: minCellSize, backend: backend)
         try service.loadDemo()
         let small = try service.key(site: "SMALL", role: .submitter)
         for i in 1...3 { _ = try service.client.send("POST", "/v1/cases", json: caseJSON("S-\(i)"), headers: [small]) }
         return (service, try service.key(site: "ANALYSIS", role: .analyst))
     }
 
-    @Test func aGroupBelowTheMinimumCellSizeReportsOnlyItsSize() throws {
-        let (service, analyst) = try service(minCellSize: 5)
+    @Test(arguments: TestBackend.all) func aGroupBelowTheMinimumCellSizeReportsOnlyItsSize(backend: TestBackend) throws {
+        let (service, analyst) = try service(minCellSize: 5, backend: backend)
         let body = try #require(try service.client.get("/v1/cohorts/survival?group_by=site", headers: [analyst]).jsonValue)
         let small = try #require(body["groups"]?.arrayValue?.first { $0["key"] == "SMALL" })
         #expect(small == ["key": "SMALL", "n": 3, "suppressed": true])
@@ -95,8 +95,8 @@ import Testing
         #expect(summary?["groups"]?.arrayValue?.first { $0["key"] == "SMALL" } == ["key": "SMALL", "n": 3, "suppressed": true])
     }
 
-    @Test func zeroDisablesSuppression() throws {
-        let (service, analyst) = try service(minCellSize: 0)
+    @Test(arguments: TestBackend.all) func zeroDisablesSuppression(backend: TestBackend) throws {
+        let (service, analyst) = try service(minCellSize: 0, backend: backend)
         let body = try #require(try service.client.get("/v1/cohorts/survival?group_by=site", headers: [analyst]).jsonValue)
         let small = body["groups"]?.arrayValue?.first { $0["key"] == "SMALL" }
         #expect(small?["suppressed"] == nil)
@@ -107,8 +107,8 @@ import Testing
 }
 
 @Suite struct CohortCachingTests {
-    @Test func aMatchingIfNoneMatchIs304AndAWriteChangesTheETag() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func aMatchingIfNoneMatchIs304AndAWriteChangesTheETag(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         try service.loadDemo()
         let analyst = try service.key(site: "ANALYSIS", role: .analyst)
         let first = try service.client.get("/v1/cohorts/survival?group_by=localization", headers: [analyst])
@@ -134,8 +134,8 @@ import Testing
 }
 
 @Suite struct CohortEndpointTests {
-    @Test func delayedEntryFromTheMyelomaDiagnosisIsStatedAndOmitsGroupTests() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func delayedEntryFromTheMyelomaDiagnosisIsStatedAndOmitsGroupTests(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         try service.loadDemo()
         let analyst = try service.key(site: "ANALYSIS", role: .analyst)
         let body = try #require(try service.client.get("/v1/cohorts/survival?origin=mm_diagnosis&group_by=localization", headers: [analyst]).jsonValue)
@@ -148,8 +148,8 @@ import Testing
         #expect(days["groups"]?.arrayValue?.first?["survival_at"]?.arrayValue?.first?["time"] == 365)
     }
 
-    @Test func pfsCountsProgressionOrDeathWhicheverIsFirst() throws {
-        let service = try TestService(minCellSize: 0)
+    @Test(arguments: TestBackend.all) func pfsCountsProgressionOrDeathWhicheverIsFirst(backend: TestBackend) throws {
+        let service = try TestService(minCellSize: 0, backend: backend)
         let submitter = try service.key(site: "HOSP-A", role: .submitter)
         // Progression at 100 days then death at 300: PFS event at 100, OS event at 300.
         let body = caseJSON("P-1", ["outcome": ["progression_date": "2023-05-12", "death_date": "2023-11-28"]])
@@ -160,8 +160,8 @@ import Testing
         #expect(os?["groups"]?.arrayValue?.first?["curve"]?.arrayValue?.first?["time"] == 300)
     }
 
-    @Test func theDatasetIsDeidentifiedAndMatchesTheSurvivalCounts() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func theDatasetIsDeidentifiedAndMatchesTheSurvivalCounts(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         try service.loadDemo()
         let analyst = try service.key(site: "ANALYSIS", role: .analyst)
         let response = try service.client.get("/v1/cohorts/dataset.csv", headers: [analyst])
@@ -179,8 +179,8 @@ import Testing
         #expect(delayed.hasPrefix("time_days,time_months,status,entry_days,entry_months,"))
     }
 
-    @Test func coxNamesTermsLikeRAndStatesTheReferenceLevels() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func coxNamesTermsLikeRAndStatesTheReferenceLevels(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         try service.loadDemo()
         let analyst = try service.key(site: "ANALYSIS", role: .analyst)
         let body = try #require(try service.client.get("/v1/cohorts/cox?covariates=localization,response_group,age_at_ic_diagnosis", headers: [analyst]).jsonValue)
@@ -194,8 +194,8 @@ import Testing
         #expect((prnr?["hazard_ratio"]?.numberValue ?? 0) > 1)
     }
 
-    @Test func summaryCountsByGroup() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func summaryCountsByGroup(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         try service.loadDemo()
         let analyst = try service.key(site: "ANALYSIS", role: .analyst)
         let body = try #require(try service.client.get("/v1/cohorts/summary?group_by=localization", headers: [analyst]).jsonValue)
@@ -224,8 +224,8 @@ final class ClassCounter: NSObject, XMLParserDelegate {
 }
 
 @Suite struct CohortPlotAndErrorTests {
-    @Test func theSVGPlotIsWellFormedWithOneCurvePerShownGroup() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func theSVGPlotIsWellFormedWithOneCurvePerShownGroup(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         try service.loadDemo()
         let small = try service.key(site: "SMALL", role: .submitter)
         for i in 1...3 { _ = try service.client.send("POST", "/v1/cases", json: caseJSON("S-\(i)"), headers: [small]) }
@@ -250,8 +250,8 @@ final class ClassCounter: NSObject, XMLParserDelegate {
         #expect(try service.client.get("/v1/cohorts/survival.svg?group_by=localization", headers: [analyst, ("If-None-Match", tag)]).status == 304)
     }
 
-    @Test func aModelTheDataCannotSupportIs422NotA500() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func aModelTheDataCannotSupportIs422NotA500(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         try service.loadDemo()
         let analyst = try service.key(site: "ANALYSIS", role: .analyst)
         // Within CNS cases, localization has one level: no variation to estimate.
@@ -260,8 +260,8 @@ final class ClassCounter: NSObject, XMLParserDelegate {
         #expect(response.jsonValue?["type"] == "https://icmm-registry.example/problems/not-estimable")
     }
 
-    @Test func parametersAreCheckedBeforeAnswering304AndAmbiguityIsRefused() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func parametersAreCheckedBeforeAnswering304AndAmbiguityIsRefused(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let analyst = try service.key(site: "ANALYSIS", role: .analyst)
         #expect(try service.client.get("/v1/cohorts/survival?conf_type=bogus", headers: [analyst, ("If-None-Match", "*")]).status == 400)
         let twice = try service.client.get("/v1/cohorts/survival?group_by=sex&group_by=site", headers: [analyst])
@@ -270,8 +270,8 @@ final class ClassCounter: NSObject, XMLParserDelegate {
         #expect(try service.client.get("/v1/cohorts/cox?covariates=sex&group_by=site", headers: [analyst]).status == 400)
     }
 
-    @Test func datasetRowsAreOrderedByTimeAsANumber() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func datasetRowsAreOrderedByTimeAsANumber(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         try service.loadDemo()
         let analyst = try service.key(site: "ANALYSIS", role: .analyst)
         let lines = try service.client.get("/v1/cohorts/dataset.csv", headers: [analyst]).text.split(separator: "\n").dropFirst()

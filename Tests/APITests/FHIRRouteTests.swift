@@ -1,3 +1,4 @@
+import API
 import FHIR
 import Foundation
 import JSON
@@ -240,6 +241,53 @@ extension JSONValue {
         keepFHIROutput(missing, "outcome-404")
         #expect(missing.status == 404)
         #expect(outcomeIssues(missing).first?["code"] == "not-found")
+        #expect(try service.storedCases().isEmpty)
+    }
+
+    /// Found by contract fuzzing (issue #12): an unknown query parameter, or a key over its rate
+    /// limit, made the FHIR routes answer 500; they are 400 and 429 OperationOutcomes, and the
+    /// parameter's name is not repeated.
+    @Test func unknownParametersAndRateLimitsAreOperationOutcomesNotServerErrors() throws {
+        var limits = RateLimitConfiguration()
+        limits.perKey = RateLimit(rate: 0.01, burst: 4)
+        let service = try TestService(rateLimits: limits)
+        let submitter = try service.key(site: "HOSP-A", role: .submitter)
+        let od = try fhirFixture("od-case.json")
+        let unknown = try service.postFHIR(od, query: "?site=HOSP-A&x-made-up-name=42", auth: submitter, keep: "outcome-unknown-parameter")
+        #expect(unknown.status == 400)
+        #expect(outcomeIssues(unknown).first?.member("details.coding.0.code") == "unknown_parameter")
+        #expect(!unknown.text.contains("made-up"))
+        let export = try service.client.get("/v1/cases/OD-1/fhir?G=z&site=HOSP-A", headers: [submitter])
+        #expect(export.status == 400)
+        #expect(outcomeIssues(export).first?.member("details.coding.0.code") == "unknown_parameter")
+        #expect(try service.storedCases().isEmpty)
+        // Two tokens are left: the next two requests pass, the third is refused.
+        #expect(try service.client.get("/v1/cases/OD-1/fhir", headers: [submitter]).status == 404)
+        #expect(try service.client.get("/v1/cases/OD-1/fhir", headers: [submitter]).status == 404)
+        let limited = try service.client.get("/v1/cases/OD-1/fhir", headers: [submitter])
+        keepFHIROutput(limited, "outcome-429")
+        #expect(limited.status == 429)
+        #expect(limited.header("Retry-After") != nil)
+        #expect(limited.header("RateLimit-Policy")?.hasPrefix("\"per-key\"") == true)
+        #expect(outcomeIssues(limited).first?["code"] == "throttled")
+        let limitedPost = try service.postFHIR(od, auth: submitter)
+        #expect(limitedPost.status == 429)
+        #expect(outcomeIssues(limitedPost).first?["code"] == "throttled")
+    }
+
+    /// Like the REST routes' `errors`, an OperationOutcome lists at most 100 issues and says how
+    /// many there were: a Bundle of many bad Patients does not make a larger answer.
+    @Test func aBundleWithManyProblemsGetsAtMostOneHundredIssues() throws {
+        let service = try TestService()
+        let submitter = try service.key(site: "HOSP-A", role: .submitter)
+        // 150 Patients without identifier, sex or diagnoses: several issues each.
+        let patients: [JSONValue] = (0..<150).map { _ in ["resource": ["resourceType": "Patient"]] }
+        let response = try service.postFHIR(["resourceType": "Bundle", "type": "collection", "entry": .array(patients)], auth: submitter)
+        #expect(response.status == 422)
+        let issues = outcomeIssues(response)
+        #expect(issues.count == 101)
+        #expect(issues.last?.member("details.coding.0.code") == "issues_truncated")
+        #expect(issues.last?["severity"] == "information")
         #expect(try service.storedCases().isEmpty)
     }
 

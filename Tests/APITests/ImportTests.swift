@@ -8,8 +8,8 @@ import Testing
 @Suite struct ImportTests {
     func ndjson(_ ids: [String]) -> String { ids.map { caseJSON($0) }.joined(separator: "\n") + "\n" }
 
-    @Test func storesEveryRecordOfAValidNDJSONImport() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func storesEveryRecordOfAValidNDJSONImport(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         let response = try service.client.send("POST", "/v1/imports", json: ndjson(["I-1", "I-2", "I-3"]), contentType: "application/x-ndjson", headers: [auth])
         #expect(response.status == 201)
@@ -18,8 +18,8 @@ import Testing
         #expect(try service.cases() == ["HOSP-A/I-1", "HOSP-A/I-2", "HOSP-A/I-3"])
     }
 
-    @Test func oneInvalidRecordRejectsTheWholeImportAndListsErrorsPerRecord() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func oneInvalidRecordRejectsTheWholeImportAndListsErrorsPerRecord(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         let body = caseJSON("I-1") + "\n" + caseJSON("I-2", ["sex": "x"]) + "\nnot json\n" + caseJSON("I-1") + "\n"
         let response = try service.client.send("POST", "/v1/imports", json: body, contentType: "application/x-ndjson", headers: [auth])
@@ -33,8 +33,8 @@ import Testing
         #expect(try service.cases().isEmpty)
     }
 
-    @Test func aDryRunCountsAndStoresNothing() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func aDryRunCountsAndStoresNothing(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         let response = try service.client.send("POST", "/v1/imports?dry_run=true", json: ndjson(["D-1", "D-2"]), contentType: "application/x-ndjson", headers: [auth])
         #expect(response.status == 200)
@@ -44,8 +44,8 @@ import Testing
         #expect(try service.application.cases.dataVersion() == 0)
     }
 
-    @Test func upsertUpdatesChangedRecordsAndCountsUnchangedOnes() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func upsertUpdatesChangedRecordsAndCountsUnchangedOnes(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         _ = try service.client.send("POST", "/v1/imports", json: ndjson(["U-1", "U-2"]), contentType: "application/x-ndjson", headers: [auth])
         let body = "[" + [caseJSON("U-1"), caseJSON("U-2", ["sex": "male"]), caseJSON("U-3")].joined(separator: ",") + "]"
@@ -61,8 +61,8 @@ import Testing
         #expect(try service.cases().contains("HOSP-A/U-4") == false)
     }
 
-    @Test func badImportRequestsAreRefusedClearly() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func badImportRequestsAreRefusedClearly(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         #expect(try service.client.send("POST", "/v1/imports", json: caseJSON("X"), headers: [auth]).status == 400)  // an object, not an array
         #expect(try service.client.send("POST", "/v1/imports", json: "[", headers: [auth]).status == 400)
@@ -74,8 +74,8 @@ import Testing
     /// Credentials before bodies (issue 12): a refused upload is answered from its headers, at
     /// once, and its connection closed without reading the body (none is sent here: the client
     /// would wait for its 10 s deadline if the server waited for the body).
-    @Test func aRefusedImportIsAnsweredBeforeItsBodyIsRead() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func aRefusedImportIsAnsweredBeforeItsBodyIsRead(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let analyst = try service.key(site: "HOSP-A", role: .analyst)
         let submitter = try service.key(site: "HOSP-A", role: .submitter)
         let client = HTTPTestClient(port: service.server.port, timeoutSeconds: 10)
@@ -98,12 +98,15 @@ import Testing
         #expect(post.status == 401)
     }
 
-    @Test func handlesTenThousandRecordsInOneRequest() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func handlesTenThousandRecordsInOneRequest(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         let body = (0..<10_000).map { caseJSON("BULK-\($0)") }.joined(separator: "\n")
         #expect(body.utf8.count > 1 << 20)  // larger than the ordinary body limit
-        let response = try service.client.send("POST", "/v1/imports", json: body, contentType: "application/x-ndjson", headers: [auth])
+        // A longer deadline than the default minute: on PostgreSQL every record is a few round trips
+        // to the server, and the suites run in parallel on a shared machine.
+        let client = HTTPTestClient(port: service.server.port, timeoutSeconds: 300)
+        let response = try client.send("POST", "/v1/imports", json: body, contentType: "application/x-ndjson", headers: [auth])
         #expect(response.status == 201)
         #expect(response.jsonValue?["created"] == 10_000)
         #expect(try service.cases().count == 10_000)
@@ -111,8 +114,8 @@ import Testing
 }
 
 @Suite struct ReclassificationTests {
-    @Test func casesOfAnOlderEngineAreRecomputedAndAudited() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func casesOfAnOlderEngineAreRecomputedAndAudited(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         _ = try service.client.send("POST", "/v1/cases", json: caseJSON("R-1"), headers: [auth])
         // Pretend an older engine stored it, with a wrong classification.

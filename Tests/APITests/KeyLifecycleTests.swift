@@ -9,8 +9,8 @@ import Testing
 @Suite struct KeyLifecycleTests {
     func bearer(_ key: String) -> (String, String) { ("Authorization", "Bearer " + key) }
 
-    @Test func keysNeverExpireUnlessAskedAndListStatesIt() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func keysNeverExpireUnlessAskedAndListStatesIt(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let forever = try service.application.keys.create(site: "HOSP-A", role: .submitter)
         let ninety = try service.application.keys.create(site: "HOSP-A", role: .submitter, expiresIn: .seconds(90 * 86_400))
         #expect(forever.expiresAt == nil)
@@ -26,8 +26,8 @@ import Testing
         #expect(try service.client.get("/v1/cases", headers: [bearer(ninety.key)]).status == 200)
     }
 
-    @Test func anExpiredKeyGets401WithItsOwnProblemType() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func anExpiredKeyGets401WithItsOwnProblemType(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let old = try service.application.keys.create(site: "HOSP-A", role: .submitter)
         _ = try service.application.keys.rotate(id: old.id, grace: .zero)
         let response = try service.client.get("/v1/cases", headers: [bearer(old.key)])
@@ -40,13 +40,17 @@ import Testing
         #expect(unknown.jsonObject["type"] as? String == "https://icmm-registry.example/problems/unauthenticated")
     }
 
-    @Test func rotationIssuesAKeyForTheSameSiteAndRoleAndTheOldOneWorksUntilTheGraceEnds() throws {
+    @Test(arguments: TestBackend.all)
+    func rotationIssuesAKeyForTheSameSiteAndRoleAndTheOldOneWorksUntilTheGraceEnds(backend: TestBackend) throws {
         // The clock is a variable here, so the grace period can pass.
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let database = try Database(configuration: .init(path: directory.file("keys.sqlite")))
-        defer { database.close() }
-        try MigrationRunner(directory: repositoryRoot + "/Migrations/sqlite").migrate(database)
+        let (database, drop) = try backend.openDatabase(in: directory, file: "keys.sqlite")
+        defer {
+            database.close()
+            drop()
+        }
+        try MigrationRunner(directory: backend.migrationsFolder).migrate(database)
         let clock = TestClock(testNow)
         let keys = KeyStore(database: database, now: { clock.now })
         let old = try keys.create(site: "HOSP-A", role: .submitter)
@@ -72,8 +76,8 @@ import Testing
         #expect(throws: RegistryError.self) { try keys.rotate(id: "key_0000", grace: .zero) }
     }
 
-    @Test func lastUseIsRecordedToTheMinuteNotPerRequest() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func lastUseIsRecordedToTheMinuteNotPerRequest(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let created = try service.application.keys.create(site: "HOSP-A", role: .submitter)
         for _ in 0..<5 { #expect(try service.client.get("/v1/cases", headers: [bearer(created.key)]).status == 200) }
         let listed = try service.application.keys.list().first { $0.id == created.id }
@@ -82,8 +86,8 @@ import Testing
         #expect(listed?.lastUsedAt?.hasSuffix(":00.000Z") == true)
     }
 
-    @Test func aRevocationOrRotationByAnotherProcessTakesEffectWithinTwoSeconds() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func aRevocationOrRotationByAnotherProcessTakesEffectWithinTwoSeconds(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let revoked = try service.application.keys.create(site: "HOSP-A", role: .submitter)
         let rotated = try service.application.keys.create(site: "HOSP-A", role: .submitter)
         #expect(try service.client.get("/v1/cases", headers: [bearer(revoked.key)]).status == 200)

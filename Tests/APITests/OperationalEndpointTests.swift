@@ -13,18 +13,39 @@ import Testing
         #expect(response.jsonObject["status"] as? String == "ok")
     }
 
-    @Test func readyzIsReadyWhenMigrationsAreCurrent() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func readyzIsReadyWhenMigrationsAreCurrent(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let response = try service.client.get("/readyz")
         #expect(response.status == 200)
         #expect(response.jsonObject["migrations"] as? String == "current")
     }
 
-    @Test func readyzIs503WhenAMigrationIsPending() throws {
-        let service = try TestService(migrate: false)
+    @Test(arguments: TestBackend.all) func readyzIs503WhenAMigrationIsPending(backend: TestBackend) throws {
+        let service = try TestService(migrate: false, backend: backend)
         let response = try service.client.get("/readyz")
         #expect(response.status == 503)
         #expect(response.header("content-type") == "application/problem+json")
+    }
+
+    /// PostgreSQL gone (here: its database dropped under the running service): readiness says so,
+    /// and a write is answered 503 (nothing stored, retry) rather than 500.
+    @Test(arguments: TestBackend.postgresOnly) func aDatabaseThatStopsAnsweringIs503(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
+        let submitter = try service.key(site: "HOSP-A", role: .submitter)
+        let admin = try service.key(site: "OPS", role: .admin)
+        #expect(try service.client.get("/readyz").status == 200)
+        let metrics = try service.client.get("/metrics", headers: [admin]).text
+        #expect(metrics.contains(#"database_pool_connections{state="idle"}"#))
+        #expect(metrics.contains(#"database_pool_connections{state="in_use"}"#))
+        #expect(metrics.contains("database_pool_waits_total"))
+        service.dropDatabase()
+        let ready = try service.client.get("/readyz")
+        #expect(ready.status == 503)
+        #expect(ready.header("content-type") == "application/problem+json")
+        let write = try service.client.send("POST", "/v1/cases", json: caseJSON("DOWN-1"), headers: [submitter])
+        #expect(write.status == 503)
+        #expect(write.jsonObject["type"] as? String == "https://icmm-registry.example/problems/not-ready")
+        #expect(!write.text.contains("DOWN-1"))
     }
 
     @Test func metricsCountRequestsByRoutePatternAndStatus() throws {

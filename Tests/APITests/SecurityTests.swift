@@ -9,8 +9,8 @@ import Testing
 /// Issue #12: conditional requests, strict ids, no echo, opaque cursors, rate limits, the
 /// read-access trail.
 @Suite struct ConditionalRequestTests {
-    @Test func ifNoneMatchAndIfMatchTakeListsAndAnyMatchCounts() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func ifNoneMatchAndIfMatchTakeListsAndAnyMatchCounts(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
         #expect(try service.client.send("POST", "/v1/cases", json: caseJSON("L-1"), headers: [auth]).status == 201)
         // GET: the current tag anywhere in the list (or weakly) is 304; a list without it is 200.
@@ -106,8 +106,8 @@ import Testing
 }
 
 @Suite struct OpaqueCursorTests {
-    @Test func caseListCursorsRevealNothingAndWorkOnlyForTheirSite() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func caseListCursorsRevealNothingAndWorkOnlyForTheirSite(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let a = try service.key(site: "HOSP-A", role: .submitter)
         let b = try service.key(site: "HOSP-B", role: .submitter)
         for index in 0..<3 {
@@ -131,8 +131,8 @@ import Testing
         #expect(try service.client.get("/v1/cases?cursor=c1", headers: [a]).status == 400)
     }
 
-    @Test func theSecretLivesInTheDatabaseSoCursorsSurviveARestart() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func theSecretLivesInTheDatabaseSoCursorsSurviveARestart(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let first = OpaqueTokens(database: service.database)
         let second = OpaqueTokens(database: service.database)
         let sealed = first.sealCursor("c42", scope: "cases|A")
@@ -143,8 +143,8 @@ import Testing
         #expect(!first.entityTag(scope: "s", version: "12345").contains("12345"))
     }
 
-    @Test func emptyFilterValuesAre400NotIgnored() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func emptyFilterValuesAre400NotIgnored(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let admin = try service.key(site: "HOSP-A", role: .admin)
         for query in ["site=", "limit=", "cursor=", "localization=", "updated_since=", "limit=1&limit=2"] {
             #expect(try service.client.get("/v1/cases?\(query)", headers: [admin]).status == 400, "\(query)")
@@ -219,8 +219,8 @@ import Testing
 }
 
 @Suite struct ReadAuditTests {
-    @Test func everyReadOfPatientLevelDataIsRecordedWithoutValues() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func everyReadOfPatientLevelDataIsRecordedWithoutValues(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         try service.loadDemo()
         let submitter = try service.key(site: "HOSP-A", role: .submitter)
         let admin = try service.key(site: "OPS", role: .admin)
@@ -288,8 +288,8 @@ import Testing
         #expect(try service.client.get("/v1/audit").status == 401)
     }
 
-    @Test func theTrailIsPaginatedWithAnOpaqueCursor() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func theTrailIsPaginatedWithAnOpaqueCursor(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let admin = try service.key(site: "HOSP-A", role: .admin)
         for index in 0..<5 {
             #expect(try service.client.send("POST", "/v1/cases", json: caseJSON("P-\(index)"), headers: [admin]).status == 201)
@@ -312,8 +312,8 @@ import Testing
         #expect(try service.client.get("/v1/audit?site=", headers: [admin]).status == 400)
     }
 
-    @Test func retentionDeletesOldReadsOnly() throws {
-        let service = try TestService()
+    @Test(arguments: TestBackend.all) func retentionDeletesOldReadsOnly(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
         let log = AccessLog(database: service.database, now: { testNow })
         log.record(keyID: "key_1", site: "A", route: "/v1/cases", requestID: "r1", caseCount: 3)
         log.flush()
@@ -329,5 +329,102 @@ struct TokenBucketProbe {
     init(rate: Double, burst: Double) { buckets = TokenBuckets(limit: RateLimit(rate: rate, burst: burst), policy: "test") }
     func takes(_ count: Int, at nanoseconds: UInt64) -> [Bool] {
         (0..<count).map { _ in buckets.take("k", now: nanoseconds + 1) == nil }
+    }
+}
+
+/// Issue #12, "No metadata across sites": a cohort's ETag and `data_version` follow the caller's
+/// scope. A write at another site changes neither for a submitter; a write or an erasure at its
+/// own site changes both. Tags are opaque (an HMAC), for every role.
+@Suite struct ScopedCohortVersionTests {
+    @Test func aSubmittersCohortVersionMovesWithItsOwnSiteOnly() throws {
+        let service = try TestService()
+        try service.loadDemo()
+        let hospitalA = try service.key(site: "HOSP-A", role: .submitter)
+        let hospitalB = try service.key(site: "HOSP-B", role: .submitter)
+        let analyst = try service.key(site: "ANALYSIS", role: .analyst)
+        for i in 1...3 { #expect(try service.client.send("POST", "/v1/cases", json: caseJSON("A-\(i)"), headers: [hospitalA]).status == 201) }
+        let path = "/v1/cohorts/summary"
+        func state(_ key: (String, String)) throws -> (tag: String, version: Double, n: Double) {
+            let response = try service.client.get(path, headers: [key])
+            #expect(response.status == 200)
+            let tag = try #require(response.header("ETag"))
+            // Opaque: 24 base64url characters, no data version in clear.
+            #expect(tag.wholeMatch(of: /"[A-Za-z0-9_-]{24}"/) != nil, "\(tag)")
+            return (tag, response.jsonValue?["data_version"]?.numberValue ?? -1, response.jsonValue?["n"]?.numberValue ?? -1)
+        }
+        let a0 = try state(hospitalA)
+        let analyst0 = try state(analyst)
+        #expect(a0.n == 3)
+        #expect(a0.version == 3, "HOSP-A's version counts HOSP-A's writes only (the demo's 50 are DEMO's)")
+        #expect(analyst0.version >= 53)
+
+        // Another site writes: nothing moves for HOSP-A (304 on its tag), everything for the analyst.
+        #expect(try service.client.send("POST", "/v1/cases", json: caseJSON("B-1"), headers: [hospitalB]).status == 201)
+        #expect(try service.client.send("PUT", "/v1/cases/B-1", json: caseJSON("B-1", ["sex": "male"]), headers: [hospitalB]).status == 200)
+        #expect(try service.client.get(path, headers: [hospitalA, ("If-None-Match", a0.tag)]).status == 304)
+        let a1 = try state(hospitalA)
+        #expect(a1.tag == a0.tag)
+        #expect(a1.version == a0.version)
+        let analyst1 = try state(analyst)
+        #expect(analyst1.tag != analyst0.tag)
+        #expect(analyst1.version > analyst0.version)
+
+        // Its own write moves both.
+        #expect(try service.client.send("PUT", "/v1/cases/A-1", json: caseJSON("A-1", ["sex": "male"]), headers: [hospitalA]).status == 200)
+        #expect(try service.client.get(path, headers: [hospitalA, ("If-None-Match", a0.tag)]).status == 200)
+        let a2 = try state(hospitalA)
+        #expect(a2.tag != a1.tag)
+        #expect(a2.version == a1.version + 1)
+
+        // So does an erasure, though the erased case's row is gone.
+        #expect(try service.client.request("DELETE", "/v1/cases/A-2", headers: [hospitalA]).status == 204)
+        let a3 = try state(hospitalA)
+        #expect(a3.tag != a2.tag)
+        #expect(a3.version == a2.version + 1)
+        #expect(a3.n == 2)
+
+        // The same data seen twice gives the same tag; the same query by another scope another tag.
+        #expect(try state(hospitalA).tag == a3.tag)
+        #expect(try state(hospitalB).tag != a3.tag)
+    }
+}
+
+@Suite struct FHIRReadAuditTests {
+    /// The FHIR export and the answer of `POST /v1/fhir` (each case's classification) are reads
+    /// of patient-level data, recorded like the REST routes', without values or external ids.
+    @Test func fhirAnswersThatCarryCasesAreRecordedAsReads() throws {
+        let service = try TestService()
+        let submitter = try service.key(site: "HOSP-A", role: .submitter)
+        let admin = try service.key(site: "OPS", role: .admin)
+        let bundle = try fhirFixture("od-case.json")
+        let externalID = try #require(bundle.member("entry.0.resource.identifier.0.value")?.stringValue)
+        let dryRun = try service.client.send(
+            "POST", "/v1/fhir?dry_run=true", json: bundle.serializedString(), contentType: "application/fhir+json",
+            headers: [submitter, ("X-Request-Id", "fhir-read-dry")])
+        #expect(dryRun.status == 200)
+        let stored = try service.client.send(
+            "POST", "/v1/fhir", json: bundle.serializedString(), contentType: "application/fhir+json",
+            headers: [submitter, ("X-Request-Id", "fhir-read-post")])
+        #expect(stored.status == 201)
+        let export = try service.client.get("/v1/cases/\(externalID)/fhir", headers: [submitter, ("X-Request-Id", "fhir-read-get")])
+        #expect(export.status == 200)
+        // A refused Bundle returns no case: not a read.
+        let refused = try service.client.send(
+            "POST", "/v1/fhir", json: bundle.serializedString(), contentType: "application/fhir+json",
+            headers: [submitter, ("X-Request-Id", "fhir-read-refused")])
+        #expect(refused.status == 422)
+
+        let trail = try service.client.get("/v1/audit?action=read", headers: [admin])
+        let entries = trail.jsonValue?["entries"]?.arrayValue ?? []
+        func entry(_ requestID: String) -> JSONValue? { entries.first { $0["request_id"]?.stringValue == requestID } }
+        #expect(entry("fhir-read-dry")?["route"] == "/v1/fhir")
+        #expect(entry("fhir-read-dry")?["case_count"] == .number(1))
+        #expect(entry("fhir-read-post")?["route"] == "/v1/fhir")
+        #expect(entry("fhir-read-post")?["site"] == "HOSP-A")
+        #expect(entry("fhir-read-get")?["route"] == "/v1/cases/{external_id}/fhir")
+        #expect(entry("fhir-read-get")?["case_count"] == .number(1))
+        #expect(entry("fhir-read-refused") == nil)
+        #expect(entries.count == 3)
+        #expect(!trail.text.contains(externalID))
     }
 }

@@ -27,15 +27,19 @@ final class TestService {
     let database: Database
     let application: Application
     let server: HTTPServer
+    let backend: TestBackend
+    /// Drops the test's database (PostgreSQL; nothing for SQLite). Also run at the end.
+    let dropDatabase: () -> Void
     var client: HTTPTestClient { HTTPTestClient(port: server.port) }
 
     init(
         maxBody: Int = 1 << 20, maxImportBytes: Int = 64 << 20, minCellSize: Int = 5, migrations: MigrationRunner? = nil,
         migrate: Bool = true, cohortCacheBytes: Int = 64 << 20, maxFHIRBytes: Int = 16 << 20,
-        rateLimits: RateLimitConfiguration = RateLimitConfiguration()
+        rateLimits: RateLimitConfiguration = RateLimitConfiguration(), backend: TestBackend = .sqlite
     ) throws {
-        database = try Database(configuration: .init(path: directory.file("icmm.sqlite")))
-        let runner = try migrations ?? MigrationRunner(directory: repositoryRoot + "/Migrations/sqlite")
+        self.backend = backend
+        (database, dropDatabase) = try backend.openDatabase(in: directory)
+        let runner = try migrations ?? MigrationRunner(directory: backend.migrationsFolder)
         if migrate { try runner.migrate(database) }
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -71,6 +75,7 @@ final class TestService {
     deinit {
         server.stop()
         database.close()
+        dropDatabase()
         directory.remove()
     }
 }

@@ -139,11 +139,43 @@ import Testing
         #expect(unreadable(Array("{\"resourceType\": ".utf8))?.registryCode == "malformed_json")
         #expect(unreadable(Array(#"{"resourceType":"Patient"}"#.utf8))?.registryCode == "not_a_bundle")
         // R5 added Bundle.issues: such a Bundle is not R4.
-        #expect(unreadable(Array(#"{"resourceType":"Bundle","type":"collection","issues":{}}"#.utf8))?.expression == ["Bundle.issues"])
+        let r5 = unreadable(Array(#"{"resourceType":"Bundle","type":"collection","issues":{}}"#.utf8))
+        #expect(r5?.registryCode == "fhir_version")
+        #expect(r5?.expression == ["Bundle"])
         #expect(unreadable(Array(#"{"resourceType":"Bundle","type":"batch","entry":[]}"#.utf8))?.registryCode == "bundle_type")
         // A Bundle without a Patient has no case: 422.
         guard case .invalid(let issues)? = mappingIssues(["resourceType": "Bundle", "type": "collection", "entry": []]) else { return }
         #expect(issues.map(\.code) == ["required"])
+    }
+
+    /// Issue #12, no echo: a member name or resource type the client chose is not repeated in an
+    /// OperationOutcome (expression or diagnostics), however long; R4 names are.
+    @Test func clientChosenNamesAreNotEchoed() throws {
+        let name = "x" + String(repeating: "Q", count: 5000) + "\u{1}"
+        do {
+            _ = try reader.read(.object(["resourceType": "Bundle", "type": "collection", name: .object([:])]))
+            Issue.record("an unknown Bundle member must be refused")
+        } catch {
+            let text = error.issues.map(\.description).joined()
+            #expect(!text.contains("QQQQ"), "\(text.prefix(200))")
+            #expect(text.utf8.count < 1000)
+            #expect(text.contains("signature"), "the R4 members are listed")
+        }
+        // A resource of an unknown type referencing no Patient of the Bundle, one of a made-up type
+        // that is ignored, and an R4 type that is ignored: only the R4 name comes back.
+        let od = try fixture("od-case.json")
+        let made: JSONValue = ["resourceType": .string(name), "subject": ["reference": "Patient/nobody"]]
+        let unresolved = od.replacing("entry", with: .array(od["entry"]!.arrayValue! + [["resource": made]]))
+        guard case .invalid(let issues)? = mappingIssues(unresolved) else {
+            Issue.record("an unresolved reference must be refused")
+            return
+        }
+        #expect(issues.map(\.registryCode) == ["unresolved_reference"])
+        #expect(issues.allSatisfy { !$0.description.contains("QQQQ") }, "\(issues)")
+        let ignoredType: JSONValue = ["resourceType": .string(name)]
+        let ignoring = od.replacing("entry", with: .array(od["entry"]!.arrayValue! + [["resource": ignoredType]]))
+        let bundle = try reader.read(ignoring)
+        #expect(bundle.ignored.map { "\($0.resourceType) \($0.count)" } == ["(not an R4 resource type) 1", "Encounter 1", "Practitioner 1"])
     }
 
     @Test func aMappedResourceWithoutSubjectIsAnError() throws {

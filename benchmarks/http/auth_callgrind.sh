@@ -34,5 +34,12 @@ done
 callgrind_control -i off $PID >/dev/null 2>&1
 kill -TERM $PID; wait $PID 2>/dev/null || true
 total=$(cat "$OUT/cg.auth"* | awk '/^summary:|^totals:/ {s += $2} END {print s}')
+# Inclusive cost of the parts issue #12 added, from the same profile (the symbols survive
+# --strip-debug): the per-key limiter (TokenBuckets.take) and the whole credential check.
+inclusive() { callgrind_annotate --inclusive=yes --threshold=100 "$OUT"/cg.auth* 2>/dev/null | awk -v pat="$1" '!found && $0 ~ pat {gsub(",", "", $1); print $1; found = 1}'; }
+limiter=$(inclusive '12TokenBucketsC4take')
+auth=$(inclusive 'ApplicationC12authenticate_')
 rm -f "$OUT/cg.auth"*
 echo "user-space instructions per authenticated GET /v1/cases/{external_id} (callgrind, $n requests): $(( total / n ))"
+echo "  of which the per-key rate limiter (TokenBuckets.take, inclusive): $(( ${limiter:-0} / n )) ($(awk -v a="${limiter:-0}" -v t="$total" 'BEGIN {printf "%.2f", 100 * a / t}')%)"
+echo "  of which authentication with the limiter (Application.authenticate, inclusive): $(( ${auth:-0} / n )) ($(awk -v a="${auth:-0}" -v t="$total" 'BEGIN {printf "%.2f", 100 * a / t}')%)"
