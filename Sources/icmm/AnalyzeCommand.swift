@@ -144,6 +144,7 @@ struct Analyze: ParsableCommand {
     }
 
     func run() throws {
+        Self.configureAllocatorForOneRun()
         if competing { return try runCompeting() }
         let clock = ContinuousClock()
         let start = clock.now
