@@ -11,7 +11,8 @@ public enum SynchronousMode: String, Sendable, CaseIterable {
 /// The registry's database, whichever driver serves it: an SQLite file (the default: one writer
 /// connection behind a lock and a pool of readers, all in WAL mode) or a PostgreSQL database
 /// shared by several instances (a pool of libpq connections, writes serialized across instances
-/// by an advisory lock). Registry code sees only `read`, `write`, `groupedWrite` and `Connection`.
+/// by an advisory lock, except the single-case writes of `rowLockedGroupedWrite`, which lock rows).
+/// Registry code sees only `read`, `write`, `groupedWrite`, `rowLockedGroupedWrite` and `Connection`.
 public final class Database: Sendable {
     /// An SQLite database file.
     public struct Configuration: Sendable {
@@ -53,6 +54,7 @@ public final class Database: Sendable {
 
     let backend: Backend
     let groupCommit = GroupCommitQueue()
+    let rowLockedGroupCommit = GroupCommitQueue(rowLocked: true)
     private let committedWrites = Atomic<Int>(0)
 
     /// True for a `postgres://` or `postgresql://` URI: the `--db` value that selects PostgreSQL.

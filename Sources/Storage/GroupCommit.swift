@@ -19,8 +19,13 @@ final class GroupCommitQueue: @unchecked Sendable {
     private var pending: [Job] = []
     private var leaderActive = false
     let maxBatch: Int
+    /// The batches of this queue rely on row locks, not on the writers' lock (`SQLDialect.beginGroupedWrite`).
+    let rowLocked: Bool
 
-    init(maxBatch: Int = 512) { self.maxBatch = maxBatch }
+    init(maxBatch: Int = 512, rowLocked: Bool = false) {
+        self.maxBatch = maxBatch
+        self.rowLocked = rowLocked
+    }
 
     /// Enqueues the job and returns once the transaction that holds it has committed (or failed).
     /// The first waiting caller leads: it takes the queue, runs it on the writer, and wakes the rest.
@@ -36,7 +41,7 @@ final class GroupCommitQueue: @unchecked Sendable {
             let batch = Array(pending.prefix(maxBatch))
             pending.removeFirst(batch.count)
             condition.unlock()
-            let outcome = GroupCommitQueue.commit(batch, database: database)
+            let outcome = GroupCommitQueue.commit(batch, rowLocked: rowLocked, database: database)
             condition.lock()
             for member in batch { member.outcome = outcome }
             leaderActive = false
@@ -51,10 +56,11 @@ final class GroupCommitQueue: @unchecked Sendable {
     /// are prepared once and reused on SQLite (not compiled per job): they run inside the one
     /// section that every write of the process goes through. On PostgreSQL they travel with the
     /// next statement (`Connection.control`): a savepoint costs no round trip of its own.
-    private static func commit(_ batch: [Job], database: Database) -> Result<Void, any Error> {
+    private static func commit(_ batch: [Job], rowLocked: Bool, database: Database) -> Result<Void, any Error> {
         Result {
             try database.withGroupWriter { connection in
-                try connection.control(connection.dialect.begin(immediate: true))
+                try connection.control(
+                    rowLocked ? connection.dialect.beginGroupedWrite : connection.dialect.begin(immediate: true))
                 do {
                     for job in batch {
                         try connection.control(["SAVEPOINT grouped_write"])
@@ -64,9 +70,9 @@ final class GroupCommitQueue: @unchecked Sendable {
                             try connection.control(["ROLLBACK TO grouped_write", "RELEASE grouped_write"])
                         }
                     }
-                    try connection.execute("COMMIT")
+                    try connection.commit()
                 } catch {
-                    try? connection.execute("ROLLBACK")
+                    connection.rollback()
                     throw error
                 }
             }
@@ -80,6 +86,22 @@ extension Database {
     /// If `body` throws, its changes alone are rolled back and the error is rethrown.
     /// `body` must not begin or end transactions itself.
     public func groupedWrite<T>(_ body: @escaping (Connection) throws -> T) throws -> T {
+        try groupedWrite(on: groupCommit, body)
+    }
+
+    /// As `groupedWrite`, but on PostgreSQL the writes of several instances run side by side:
+    /// `body` must make its own read-then-write safe by locking the rows it reads first
+    /// (`SELECT ... FOR UPDATE`) and rely on unique keys for what it creates; an exclusive write
+    /// (`write`, `groupedWrite`) still waits for these and excludes them (`SQLDialect.beginGroupedWrite`).
+    /// On SQLite the same as `groupedWrite` (one writer, one queue).
+    public func rowLockedGroupedWrite<T>(_ body: @escaping (Connection) throws -> T) throws -> T {
+        switch backend {
+        case .sqlite: try groupedWrite(on: groupCommit, body)
+        case .postgres: try groupedWrite(on: rowLockedGroupCommit, body)
+        }
+    }
+
+    private func groupedWrite<T>(on queue: GroupCommitQueue, _ body: @escaping (Connection) throws -> T) throws -> T {
         var result: Result<T, any Error>?
         let job = GroupCommitQueue.Job { connection in
             do {
@@ -91,7 +113,7 @@ extension Database {
             }
         }
         defer { noteWrite() }
-        try groupCommit.submit(job, database: self).get()
+        try queue.submit(job, database: self).get()
         // The job ran (result set) before its batch committed.
         return try result!.get()
     }
