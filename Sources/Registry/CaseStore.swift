@@ -142,7 +142,7 @@ public final class CaseStore: Sendable {
             return cached.version
         }
         let version = try database.read { connection in
-            try connection.queryOne("SELECT CAST(value AS BIGINT) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) }
+            try connection.queryOne(Self.dataVersionSQL(connection.dialect)) { $0.int(0) }
                 ?? 0
         }
         versionCache.withLock { $0 = (version, generation, now) }
@@ -286,9 +286,31 @@ public final class CaseStore: Sendable {
         ) { $0.int(0) } ?? 0
     }
 
-    /// PostgreSQL: moves the data version by one (see `nextChangeSequence`).
-    static let bumpDataVersionSQL =
-        "UPDATE registry_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'data_version'"
+    /// PostgreSQL: moves the data version by one: adds one to the first of its slots that no other
+    /// transaction holds now (`SKIP LOCKED`: never waits for one; only when every slot is held, it
+    /// waits for the first). See `dataVersionSQL`.
+    static let bumpDataVersionSQL = """
+        UPDATE registry_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT)
+        WHERE key = coalesce((SELECT key FROM registry_meta WHERE key = 'data_version' OR key LIKE 'data_version.%'
+            ORDER BY key LIMIT 1 FOR UPDATE SKIP LOCKED), 'data_version')
+        """
+
+    /// The registry-wide data version. SQLite: the one counter. PostgreSQL: the sum of the counter's
+    /// slots (`data_version` and `data_version.1`...`.15`, migration postgres/0007), so that the
+    /// commits of several instances do not wait for each other's WAL flush on one row. Why the sum
+    /// is as good as one counter: each slot is a counter of its own (bumps of one slot commit one
+    /// after the other, each visible before the next one's bump returns, see
+    /// `nextChangeSequence`), so a snapshot's value of a slot says exactly which of that slot's
+    /// transactions it shows. A later snapshot shows every commit an earlier one shows, so its
+    /// slots are each at least as high; an equal sum therefore means equal slots, the same
+    /// transactions shown and the same data; a higher sum means a later state.
+    static func dataVersionSQL(_ dialect: SQLDialect) -> String {
+        switch dialect {
+        case .sqlite: "SELECT CAST(value AS BIGINT) FROM registry_meta WHERE key = 'data_version'"
+        case .postgres:
+            "SELECT CAST(sum(CAST(value AS BIGINT)) AS BIGINT) FROM registry_meta WHERE key = 'data_version' OR key LIKE 'data_version.%'"
+        }
+    }
 
     /// Change numbers for a long write (an import). SQLite: read once, handed out in memory, stored
     /// once at the end; only valid inside one transaction on the writer, which no other write can

@@ -19,8 +19,7 @@ extension CaseStore {
     public func cohortRowsWithVersion(_ filter: CohortFilter, site: String?) throws -> ([CohortRow], Int) {
         try database.read { connection in
             try connection.transaction(immediate: false) {
-                let version = try connection.queryOne(
-                    "SELECT CAST(value AS BIGINT) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) } ?? 0
+                let version = try connection.queryOne(Self.dataVersionSQL(connection.dialect)) { $0.int(0) } ?? 0
                 return (try cohortRows(filter, site: site, connection: connection), version)
             }
         }

@@ -102,6 +102,21 @@ extension Database {
     }
 
     private func groupedWrite<T>(on queue: GroupCommitQueue, _ body: @escaping (Connection) throws -> T) throws -> T {
+        // Row-locked writes of two instances can lock rows in crossed order; PostgreSQL then fails
+        // one of them (deadlock, 40P01), which its savepoint has undone, locks included. Run
+        // anew, in a later batch, it finds the other transaction committed.
+        guard queue.rowLocked else { return try groupedWriteOnce(on: queue, body) }
+        var attempt = 1
+        while true {
+            do {
+                return try groupedWriteOnce(on: queue, body)
+            } catch let error as DatabaseError where error.sqlState == "40P01" && attempt < 5 {
+                attempt += 1
+            }
+        }
+    }
+
+    private func groupedWriteOnce<T>(on queue: GroupCommitQueue, _ body: @escaping (Connection) throws -> T) throws -> T {
         var result: Result<T, any Error>?
         let job = GroupCommitQueue.Job { connection in
             do {

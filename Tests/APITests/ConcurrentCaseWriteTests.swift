@@ -108,7 +108,8 @@ struct ConcurrentCaseWriteTests {
         #expect(history.jsonValue?["entries"]?.arrayValue?.count == writers)
     }
 
-    /// While both instances create cases, a poller reads the data version and the number of cases
+    /// While both instances create cases, a poller reads the data version (on PostgreSQL the sum of
+    /// its slots, `CaseStore.dataVersionSQL`) and the number of cases
     /// in one snapshot, over and over: one version never stands for two different states (a cache
     /// keyed by it would serve stale results), versions only grow, and at the end the last
     /// version shows every acknowledged case.
@@ -123,7 +124,7 @@ struct ConcurrentCaseWriteTests {
             try poller.read { connection in
                 try connection.transaction(immediate: false) {
                     try connection.queryOne(
-                        "SELECT (SELECT CAST(value AS BIGINT) FROM registry_meta WHERE key = 'data_version'), (SELECT count(*) FROM cases)"
+                        "SELECT (SELECT CAST(sum(CAST(value AS BIGINT)) AS BIGINT) FROM registry_meta WHERE key = 'data_version' OR key LIKE 'data_version.%'), (SELECT count(*) FROM cases)"
                     ) { ($0.int(0), $0.int(1)) } ?? (-1, -1)
                 }
             }
