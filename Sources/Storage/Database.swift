@@ -54,7 +54,9 @@ public final class Database: Sendable {
 
     let backend: Backend
     let groupCommit = GroupCommitQueue()
-    let rowLockedGroupCommit = GroupCommitQueue(rowLocked: true)
+    /// Single-case writes (`rowLockedGroupedWrite`); on PostgreSQL up to half the pool's connections
+    /// commit batches at once (see `GroupCommitQueue.maxLeaders`), the rest stay for reads.
+    let rowLockedGroupCommit: GroupCommitQueue
     private let committedWrites = Atomic<Int>(0)
 
     /// True for a `postgres://` or `postgresql://` URI: the `--db` value that selects PostgreSQL.
@@ -65,6 +67,7 @@ public final class Database: Sendable {
     /// Opens an SQLite file: the writer first (it creates the file and switches it to WAL), then the readers.
     public init(configuration: Configuration) throws(DatabaseError) {
         backend = .sqlite(try SQLiteDatabase(configuration: configuration))
+        rowLockedGroupCommit = GroupCommitQueue(rowLocked: true)
     }
 
     /// Connects to PostgreSQL (one connection now, so that a wrong URL fails at once; the rest as needed).
@@ -72,6 +75,7 @@ public final class Database: Sendable {
         let pool = PostgresDatabase(configuration: configuration)
         _ = try pool.with { _ in }
         backend = .postgres(pool)
+        rowLockedGroupCommit = GroupCommitQueue(rowLocked: true, maxLeaders: max(1, configuration.poolSize / 2))
     }
 
     /// The dialect of every connection of this database.
@@ -107,10 +111,11 @@ public final class Database: Sendable {
     }
 
     /// Runs `body` on the connection a group commit uses, with the group's transaction open by the caller.
-    func withGroupWriter(_ body: (Connection) throws -> Void) throws {
+    /// Row-locked batches on PostgreSQL take any pooled connection (several run at once).
+    func withGroupWriter(rowLocked: Bool, _ body: (Connection) throws -> Void) throws {
         switch backend {
         case .sqlite(let db): try db.writer.with(body)
-        case .postgres(let db): try db.withWriterConnection(body)
+        case .postgres(let db): try rowLocked ? db.with(body) : db.withWriterConnection(body)
         }
     }
 

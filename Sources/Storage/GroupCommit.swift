@@ -8,7 +8,7 @@ import Foundation
 /// one-at-a-time writes near 4,000/s; batching lifts that cap without weakening durability: no
 /// caller is answered before the commit that holds its write is on disk.
 final class GroupCommitQueue: @unchecked Sendable {
-    // @unchecked: `pending`, `leaderActive` and every job's `outcome` are guarded by `condition`.
+    // @unchecked: `pending`, `activeLeaders` and every job's `outcome` are guarded by `condition`.
     final class Job {
         let run: (Connection) -> Bool  // true when the write succeeded and must be kept
         var outcome: Result<Void, any Error>?
@@ -17,14 +17,19 @@ final class GroupCommitQueue: @unchecked Sendable {
 
     private let condition = NSCondition()
     private var pending: [Job] = []
-    private var leaderActive = false
+    private var activeLeaders = 0
     let maxBatch: Int
     /// The batches of this queue rely on row locks, not on the writers' lock (`SQLDialect.beginGroupedWrite`).
     let rowLocked: Bool
+    /// Batches in flight at once. One where writes are serialized anyway; several for row-locked
+    /// writes on PostgreSQL, each on its own pooled connection, so that this instance's round trips
+    /// to the server overlap instead of queueing (the server merges their WAL flushes).
+    let maxLeaders: Int
 
-    init(maxBatch: Int = 512, rowLocked: Bool = false) {
+    init(maxBatch: Int = 512, rowLocked: Bool = false, maxLeaders: Int = 1) {
         self.maxBatch = maxBatch
         self.rowLocked = rowLocked
+        self.maxLeaders = max(1, maxLeaders)
     }
 
     /// Enqueues the job and returns once the transaction that holds it has committed (or failed).
@@ -33,18 +38,19 @@ final class GroupCommitQueue: @unchecked Sendable {
         condition.lock()
         pending.append(job)
         while job.outcome == nil {
-            if leaderActive {
+            // No batch to start (every leader busy, or this job is in a batch under way): wait.
+            if activeLeaders >= maxLeaders || pending.isEmpty {
                 condition.wait()
                 continue
             }
-            leaderActive = true
+            activeLeaders += 1
             let batch = Array(pending.prefix(maxBatch))
             pending.removeFirst(batch.count)
             condition.unlock()
             let outcome = GroupCommitQueue.commit(batch, rowLocked: rowLocked, database: database)
             condition.lock()
             for member in batch { member.outcome = outcome }
-            leaderActive = false
+            activeLeaders -= 1
             condition.broadcast()
         }
         let outcome = job.outcome!
@@ -58,7 +64,7 @@ final class GroupCommitQueue: @unchecked Sendable {
     /// next statement (`Connection.control`): a savepoint costs no round trip of its own.
     private static func commit(_ batch: [Job], rowLocked: Bool, database: Database) -> Result<Void, any Error> {
         Result {
-            try database.withGroupWriter { connection in
+            try database.withGroupWriter(rowLocked: rowLocked) { connection in
                 try connection.control(
                     rowLocked ? connection.dialect.beginGroupedWrite : connection.dialect.begin(immediate: true))
                 do {
