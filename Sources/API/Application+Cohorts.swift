@@ -105,13 +105,15 @@ extension Application {
     /// hand-off to a worker and back.
     func addCohortRoutes(to router: inout Router) {
         router.get("/v1/cohorts/survival", mayBlock: true) { [self] request in
-            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery) { query, rows, dataVersion in
+            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery, reading: \.reading) {
+                query, rows, dataVersion in
                 let result = try cohortAnalysis.survival(query, rows: rows)
                 return jsonBody(result.json(CohortContext(dataVersion: dataVersion)))
             }
         }
         router.get("/v1/cohorts/survival.svg", mayBlock: true) { [self] request in
-            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery) { query, rows, _ in
+            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery, reading: \.reading) {
+                query, rows, _ in
                 let result = try cohortAnalysis.survival(query, rows: rows)
                 return .text(survivalSVG(result), contentType: "image/svg+xml; charset=utf-8")
             }
@@ -173,7 +175,7 @@ extension Application {
     /// from the cache when it can, else computes. Credentials come first; no 304 for a bad query.
     func cohortResponse<Query>(
         _ request: HTTPRequest, extraParameters: Set<String>, allowGroupBy: Bool = true,
-        parse: (CohortSelection, HTTPRequest) throws -> Query,
+        parse: (CohortSelection, HTTPRequest) throws -> Query, reading: (Query) -> CohortRowReading = { _ in .everything },
         compute: (Query, [CohortRow], Int) throws -> HTTPResponse
     ) throws -> HTTPResponse {
         let principal = try authorize(request, roles: Self.cohortRoles)
@@ -194,7 +196,8 @@ extension Application {
             return HTTPResponse(status: 304, headers: HTTPHeaders([("ETag", tag), ("Cache-Control", "private, no-cache")]))
         }
         if let cached = cohortCache.get(key, dataVersion: dataVersion) { return cached }
-        let read = try cases.cohortRowsWithScopedVersion(cohort.selection.filter, site: cohort.selection.scopeSite)
+        let read = try cases.cohortRowsWithScopedVersion(
+            cohort.selection.filter, site: cohort.selection.scopeSite, reading: reading(query))
         var response = try compute(query, read.rows, read.scoped)
         response.headers.set("ETag", cohortETag(key: key, dataVersion: read.scoped))
         response.headers.set("Cache-Control", "private, no-cache")

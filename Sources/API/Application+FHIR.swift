@@ -66,7 +66,9 @@ extension Application {
         let bundle = try BundleReader(terminology: try terminology()).read(request.body)
         // Whatever a large Bundle allocated goes back to the system once it is answered.
         defer { Allocator.returnFreeMemory() }
-        let outcomes = try FHIRImport.run([bundle], cases: cases, site: site, mode: mode, dryRun: dryRun, keyID: principal.keyID)
+        // The Patients' request (POST/PUT), checked against an explicit ?mode=.
+        let writeMode = try FHIRImport.mode(for: [bundle.writeRequest], explicit: request.query["mode"] == nil ? nil : mode)
+        let outcomes = try FHIRImport.run([bundle], cases: cases, site: site, mode: writeMode, dryRun: dryRun, keyID: principal.keyID)
         // The answer carries each case's classification: a read of patient-level data, recorded
         // like the answer of `POST /v1/imports` (issue #12).
         auditRead(request, principal: principal, site: site, count: outcomes[0].count)
@@ -105,36 +107,19 @@ public enum FHIRImport {
         for (number, bundle) in bundles.enumerated() { all += bundle.cases.map { (number, $0) } }
         let summary: ImportSummary
         do {
-            summary = try cases.importCases(all.map { ImportRecord.json($0.mapped.json) }, site: site, mode: mode, dryRun: dryRun, keyID: keyID)
+            summary = try cases.importCases(
+                all.map { ImportRecord.json($0.mapped.json) }, site: site, mode: mode, dryRun: dryRun, keyID: keyID, keepClassifications: true)
         } catch RegistryError.importRejected(let failures) {
             throw IngestError.invalid(
-                failures.flatMap { failure -> [OutcomeIssue] in
-                    guard all.indices.contains(failure.index) else {
-                        return [OutcomeIssue(code: "invalid", registryCode: "invalid", diagnostics: "case: a case of the Bundle is invalid.")]
-                    }
-                    let (bundle, mapped) = all[failure.index]
-                    let issues = mapped.issues(for: failure.errors)
-                    guard bundles.count > 1 else { return issues }
-                    return issues.map {
-                        OutcomeIssue(
-                            severity: $0.severity, code: $0.code, registryCode: $0.registryCode, expression: $0.expression,
-                            diagnostics: "Bundle \(bundle + 1): " + $0.diagnostics)
-                    }
-                })
+                issues(for: failures, severalBundles: bundles.count > 1) { all.indices.contains($0) ? all[$0] : nil })
         }
-        let today = cases.today()
-        var results: [String: WriteResult] = [:]
-        for item in summary.items { results[item.externalID] = item.result }
+        // The classifications the registry just stored: nothing computed again.
+        var results: [String: ImportSummary.Item] = [:]
+        for item in summary.items { results[item.externalID] = item }
         return bundles.map { bundle in
             bundle.cases.compactMap { mapped in
-                guard let id = mapped.externalID, let result = results[id] else { return nil }
-                // The same pure validator and classifier the registry just ran: the case passed it.
-                let classification: JSONValue
-                switch CaseRecord.validate(mapped.json, today: today) {
-                case .success(let record): classification = ClassificationEngine.classify(record).toJSON()
-                case .failure: classification = .null
-                }
-                return CaseWriteOutcome(externalID: id, result: result.rawValue, classification: classification)
+                guard let id = mapped.externalID, let item = results[id], let classification = item.classification else { return nil }
+                return CaseWriteOutcome(externalID: id, result: item.result.rawValue, classificationText: classification)
             }
         }
     }

@@ -72,6 +72,8 @@ public struct IngestedBundle: Sendable, Equatable {
     public let cases: [MappedCase]
     /// Resources the mapping did not use, counted by resource type (sorted by type).
     public let ignored: [IgnoredCount]
+    /// What the Patient entries' `request` asks (create, or create or replace); nil when none has one.
+    public var writeRequest: WriteRequest? = nil
 
     public struct IgnoredCount: Sendable, Equatable {
         public let resourceType: String
@@ -196,7 +198,28 @@ private struct Mapping {
         // Each entry's resource and type, read once.
         var resources: [(resource: JSONValue, type: String?)?] = []
         resources.reserveCapacity(entries.count)
+        fullUrls.reserveCapacity(entries.count)
+        var writeRequest: WriteRequest?
         for (index, entry) in entries.enumerated() {
+            if let request = entry["request"] {
+                let (found, write) = RequestCheck.check(request, entry: index, bundleType: type, resource: entry["resource"])
+                issues += found
+                // A refused request without resource (a DELETE) is one problem, not two.
+                if !found.isEmpty, entry["resource"] == nil {
+                    resources.append(nil)
+                    continue
+                }
+                if let write {
+                    let expression = "Bundle.entry[\(index)].request.method"
+                    if let first = writeRequest, first.write != write {
+                        fail(
+                            "business-rule", MappingCode.conflictingRequest, [expression, first.expression],
+                            "request.method: \(MappingCode.conflictingRequest): the Patients of a Bundle are all POST (create) or all PUT (create or replace).")
+                    } else if writeRequest == nil {
+                        writeRequest = WriteRequest(write: write, expression: expression)
+                    }
+                }
+            }
             guard let resource = entry["resource"], resource.objectValue != nil else {
                 resources.append(nil)
                 fail("required", MappingCode.missingElement, ["Bundle.entry[\(index)]"], "Bundle.entry[\(index)] has no resource.")
@@ -241,10 +264,18 @@ private struct Mapping {
             if resourceType == "Patient" { continue }
             if resourceType == "Medication" { continue }  // counted below, unless a medication statement used it
             let base = Self.resourcePath(index)
-            let referenceElement = resource["subject"] != nil ? "subject" : (resource["patient"] != nil ? "patient" : nil)
+            let referenceElement: String?
+            let referenceValue: JSONValue?
+            if let subject = resource["subject"] {
+                (referenceElement, referenceValue) = ("subject", subject)
+            } else if let patient = resource["patient"] {
+                (referenceElement, referenceValue) = ("patient", patient)
+            } else {
+                (referenceElement, referenceValue) = (nil, nil)
+            }
             var patientPosition: Int?
             if let referenceElement {
-                let reference = resource[referenceElement]?["reference"]?.stringValue
+                let reference = referenceValue?["reference"]?.stringValue
                 if let reference, let position = patientKeys[reference] ?? patientKeys[Self.relative(reference)] {
                     patientPosition = position
                 } else if let reference, reference.hasPrefix("Patient/") || (reference.contains(":") && !fullUrls.contains(reference))
@@ -290,7 +321,7 @@ private struct Mapping {
             if !keys.contains(where: usedMedications.contains) { ignore(read!.resource) }
         }
         // Derived outcome dates from the disease-status Observations.
-        for position in patients.indices { deriveOutcome(&patients[position]) }
+        for position in patients.indices { Self.deriveOutcome(&patients[position]) }
         var cases: [MappedCase] = []
         for patient in patients {
             let (mapped, found) = patient.builder.build()
@@ -300,7 +331,8 @@ private struct Mapping {
         guard issues.isEmpty else { throw .invalid(issues) }
         return IngestedBundle(
             type: type, cases: cases,
-            ignored: ignored.keys.sorted().map { IngestedBundle.IgnoredCount(resourceType: $0, count: ignored[$0]!) })
+            ignored: ignored.keys.sorted().map { IngestedBundle.IgnoredCount(resourceType: $0, count: ignored[$0]!) },
+            writeRequest: writeRequest)
     }
 
     /// `http://host/fhir/Patient/1` -> `Patient/1` (a server's absolute reference to a Bundle Patient).
@@ -456,10 +488,10 @@ private struct Mapping {
                     fail("required", MappingCode.missingElement, ["\(path).value"], "\(field): \(MappingCode.missingElement): valueQuantity needs a value.")
                     return nil
                 }
-                let accepted = terminology.units(for: field)
                 guard quantity["system"]?.stringValue == "http://unitsofmeasure.org", let unit = quantity["code"]?.stringValue,
                     let factor = terminology.unitFactor(code: unit, field: field)
                 else {
+                    let accepted = terminology.units(for: field)
                     fail(
                         "not-supported", MappingCode.unsupportedUnit, [path],
                         "\(field): \(MappingCode.unsupportedUnit): the unit must be UCUM (system http://unitsofmeasure.org) \(accepted.joined(separator: " or ")); other units are refused, never converted.")
@@ -570,7 +602,8 @@ private struct Mapping {
 
     /// Section 10: progression = the earliest "worsened" on or after the intracranial diagnosis; last
     /// follow-up = the latest disease status. A field sent by the generic rule is kept as sent.
-    func deriveOutcome(_ patient: inout Patient) {
+    /// Static: a method of `self` given `&patients[i]` would copy `self`, and so the whole array.
+    static func deriveOutcome(_ patient: inout Patient) {
         guard !patient.statuses.isEmpty else { return }
         if !patient.builder.has("outcome.progression_date"),
             let diagnosis = patient.builder.value("intracranial.diagnosis_date")?.stringValue.flatMap(CalendarDate.init(iso:))
@@ -699,12 +732,16 @@ struct CaseBuilder {
 
     /// The case, with the conflicts found while building it.
     func build() -> (MappedCase, [OutcomeIssue]) {
-        var root: [String: JSONValue] = [:]
+        // Every field as its keys and value; the objects are then made once each, from the fields
+        // grouped by key (sorted), rather than by setting one field at a time into nested objects.
+        var leaves: [(keys: ArraySlice<String>, value: JSONValue)] = []
+        leaves.reserveCapacity(scalars.count + empty.count + arrays.count)
         var provenance: [String: String] = [:]
         provenance.reserveCapacity(scalars.count + arrays.count * 3)
         for (field, entry) in scalars {
-            Self.set(&root, CaseField.keys(field)[...], entry.value)
-            provenance[CaseField.pointer(field)] = entry.path
+            let (keys, pointer) = CaseField.keysAndPointer(field)
+            leaves.append((keys[...], entry.value))
+            provenance[pointer] = entry.path
         }
         var issues = self.issues
         for (field, path) in empty {
@@ -715,28 +752,40 @@ struct CaseBuilder {
                         diagnostics: "\(field): \(MappingCode.conflictingValues): urn:icmm:value none (an empty list) together with elements."))
                 continue
             }
-            Self.set(&root, CaseField.keys(field)[...], .array([]))
-            provenance[CaseField.pointer(field)] = path
+            let (keys, pointer) = CaseField.keysAndPointer(field)
+            leaves.append((keys[...], .array([])))
+            provenance[pointer] = path
         }
         for (field, elements) in arrays {
-            Self.set(&root, CaseField.keys(field)[...], .array(elements.map(\.value)))
-            let pointer = CaseField.pointer(field)
+            let (keys, pointer) = CaseField.keysAndPointer(field)
+            leaves.append((keys[...], .array(elements.map(\.value))))
             provenance[pointer] = elements[0].path
             for (index, element) in elements.enumerated() { provenance[pointer + "/\(index)"] = element.path }
         }
-        return (MappedCase(externalID: externalID, json: .object(root), patientExpression: patientExpression, provenance: provenance), issues)
+        leaves.sort { $0.keys.lexicographicallyPrecedes($1.keys) }
+        let json = Self.object(leaves[...])
+        return (MappedCase(externalID: externalID, json: json, patientExpression: patientExpression, provenance: provenance), issues)
     }
 
-    /// Sets a member at a key path, creating objects on the way; each level is moved out and back so
-    /// that it is mutated in place, not copied.
-    static func set(_ object: inout [String: JSONValue], _ keys: ArraySlice<String>, _ value: JSONValue) {
-        guard let key = keys.first else { return }
-        if keys.count == 1 {
-            object[key] = value
-            return
+    /// The object of leaves sorted by keys: a leaf of one key is a member; the leaves that share a
+    /// first key make the object under it.
+    static func object(_ leaves: ArraySlice<(keys: ArraySlice<String>, value: JSONValue)>) -> JSONValue {
+        var members = [String: JSONValue](minimumCapacity: leaves.count)
+        var position = leaves.startIndex
+        while position < leaves.endIndex {
+            let key = leaves[position].keys.first!
+            if leaves[position].keys.count == 1 {
+                members[key] = leaves[position].value
+                position += 1
+                continue
+            }
+            var children: [(keys: ArraySlice<String>, value: JSONValue)] = []
+            while position < leaves.endIndex, leaves[position].keys.count > 1, leaves[position].keys.first == key {
+                children.append((leaves[position].keys.dropFirst(), leaves[position].value))
+                position += 1
+            }
+            members[key] = object(children[...])
         }
-        var child = object.removeValue(forKey: key)?.objectValue ?? [:]
-        set(&child, keys.dropFirst(), value)
-        object[key] = .object(child)
+        return .object(members)
     }
 }

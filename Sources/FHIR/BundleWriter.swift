@@ -173,13 +173,18 @@ public struct CaseWriteOutcome: Sendable {
     public let externalID: String
     /// `created`, `updated` or `unchanged`.
     public let result: String
-    /// The registry's classification JSON of the case.
-    public let classification: JSONValue
+    /// The registry's classification JSON of the case, serialized (as the registry stores it).
+    public let classificationText: String
 
     public init(externalID: String, result: String, classification: JSONValue) {
+        self.init(externalID: externalID, result: result, classificationText: classification.serializedString())
+    }
+
+    /// With the registry's own serialized classification: nothing computed again.
+    public init(externalID: String, result: String, classificationText: String) {
         self.externalID = externalID
         self.result = result
-        self.classification = classification
+        self.classificationText = classificationText
     }
 }
 
@@ -206,7 +211,7 @@ public enum TransactionResponse {
                     "extension": [
                         ["url": .string(writeResultURL), "valueCode": .string(outcome.result)],
                         ["url": .string(dryRunURL), "valueBoolean": .bool(dryRun)],
-                        ["url": .string(classificationURL), "valueString": .string(outcome.classification.serializedString())],
+                        ["url": .string(classificationURL), "valueString": .string(outcome.classificationText)],
                     ],
                 ]
             ]

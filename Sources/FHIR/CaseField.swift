@@ -72,6 +72,11 @@ public enum CaseField {
     /// `staging.albumin_g_dl` -> `["staging", "albumin_g_dl"]`.
     static func keys(_ path: String) -> [String] { keyPaths[path]?.keys ?? path.split(separator: ".").map(String.init) }
 
+    /// Both, with one lookup.
+    static func keysAndPointer(_ path: String) -> (keys: [String], pointer: String) {
+        keyPaths[path] ?? (path.split(separator: ".").map(String.init), "/" + path.split(separator: ".").joined(separator: "/"))
+    }
+
     /// `staging.albumin_g_dl` -> `/staging/albumin_g_dl`.
     static func pointer(_ path: String) -> String {
         keyPaths[path]?.pointer ?? "/" + path.split(separator: ".").joined(separator: "/")

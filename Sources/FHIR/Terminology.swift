@@ -37,6 +37,8 @@ public struct Terminology: Sendable, Equatable {
     private let byCode: [Key: Rule]
     private let byValue: [Key: [Rule]]
     private let byAbsent: [Key: [Rule]]
+    /// (field, UCUM code) -> factor to the dictionary's unit: the first unit row of the pair.
+    private let unitFactors: [Key: Double]
 
     struct Key: Hashable, Sendable {
         let system: String
@@ -51,18 +53,22 @@ public struct Terminology: Sendable, Equatable {
         var byCode: [Key: Rule] = [:]
         var byValue: [Key: [Rule]] = [:]
         var byAbsent: [Key: [Rule]] = [:]
+        var unitFactors: [Key: Double] = [:]
         for rule in rules {
             let key = Key(system: rule.system, code: rule.code)
             switch rule.kind {
             case .code: if byCode[key] == nil { byCode[key] = rule }
             case .value: byValue[key, default: []].append(rule)
             case .absent: byAbsent[key, default: []].append(rule)
-            case .unit: break
+            case .unit:
+                let unitKey = Key(system: rule.field, code: rule.code)
+                if unitFactors[unitKey] == nil, let factor = Double(rule.value) { unitFactors[unitKey] = factor }
             }
         }
         self.byCode = byCode
         self.byValue = byValue
         self.byAbsent = byAbsent
+        self.unitFactors = unitFactors
     }
 
     /// Reads the tab-separated table: a header line `kind system code field value display source`,
@@ -124,9 +130,7 @@ public struct Terminology: Sendable, Equatable {
     }
 
     /// The factor from a UCUM unit to `field`'s dictionary unit, or nil when the unit is not accepted.
-    public func unitFactor(code: String, field: String) -> Double? {
-        rules.first { $0.kind == .unit && $0.field == field && $0.code == code }.flatMap { Double($0.value) }
-    }
+    public func unitFactor(code: String, field: String) -> Double? { unitFactors[Key(system: field, code: code)] }
 
     /// The units accepted for `field`, for error messages.
     public func units(for field: String) -> [String] {

@@ -3,13 +3,44 @@
 /// Written by hand for three reasons: it is on every write path (Foundation's decoder into this enum
 /// cost a tenth of a POST), nesting is bounded (a body of 100,000 `[` must be a 400, not a stack
 /// overflow), and ambiguous input is refused (duplicate object keys, invalid UTF-8, lone surrogates).
+///
+/// Large bodies (a FHIR Bundle is megabytes) made its costs visible, so: members and items are
+/// collected on two stacks shared by every level and each object or array is allocated once at its
+/// final size (no regrowth, no rehashing); ASCII strings skip UTF-8 validation; most numbers are read
+/// without making a String (the result is the same correctly rounded Double).
 struct JSONParser {
     static let maximumDepth = 128
+    /// Up to this many members, a duplicate name is found by comparing with the earlier names of the
+    /// object; past it, by a dictionary (a comparison is cheaper than hashing for a few names).
+    static let linearMemberLimit = 16
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
+    /// The members of the objects being read, innermost last.
+    private var memberStack: [(key: String, value: JSONValue)] = []
+    /// The items of the arrays being read, innermost last.
+    private var itemStack: [JSONValue] = []
+    /// Short ASCII strings already made, by their bytes: member names and codes repeat throughout a
+    /// document, and reusing one costs less than making it again. Only for large documents (a small
+    /// one would spend more on the table than it saves).
+    private var recentStrings: [RecentString] = []
+    private static let recentStringSlots = 1024
+    private static let recentStringsFromBytes = 32 * 1024
 
-    private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    /// Up to 16 bytes of ASCII, as two words and a length (which determine them), and the String.
+    private struct RecentString {
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+        var count = -1
+        var string = ""
+    }
+
+    private init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+        if bytes.count >= JSONParser.recentStringsFromBytes {
+            recentStrings = [RecentString](repeating: RecentString(), count: JSONParser.recentStringSlots)
+        }
+    }
 
     static func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
         var parser = JSONParser(buffer)
@@ -55,12 +86,15 @@ struct JSONParser {
     private mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
         guard depth <= JSONParser.maximumDepth else { throw error("nesting deeper than \(JSONParser.maximumDepth)") }
         index += 1
-        var members: [String: JSONValue] = [:]
         skipWhitespace()
         if index < bytes.count, bytes[index] == 0x7D {
             index += 1
-            return .object(members)
+            return .object([:])
         }
+        let base = memberStack.count
+        // Past `linearMemberLimit` members, the object moves from the stack into this dictionary.
+        var large: [String: JSONValue] = [:]
+        var isLarge = false
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == 0x22 else { throw error("expected a member name") }
@@ -70,13 +104,38 @@ struct JSONParser {
             index += 1
             skipWhitespace()
             let value = try parseValue(depth: depth)
-            guard members.updateValue(value, forKey: key) == nil else { throw error("a member name appears twice") }
+            if isLarge {
+                guard large.updateValue(value, forKey: key) == nil else { throw error("a member name appears twice") }
+            } else {
+                // String equality, as the dictionary's: canonically equivalent names are the same name.
+                var earlier = base
+                while earlier < memberStack.count {
+                    if memberStack[earlier].key == key { throw error("a member name appears twice") }
+                    earlier += 1
+                }
+                memberStack.append((key, value))
+                if memberStack.count - base > JSONParser.linearMemberLimit {
+                    large.reserveCapacity(4 * JSONParser.linearMemberLimit)
+                    while memberStack.count > base {
+                        let member = memberStack.removeLast()
+                        large[member.key] = member.value
+                    }
+                    isLarge = true
+                }
+            }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end") }
             if bytes[index] == 0x2C {
                 index += 1
             } else if bytes[index] == 0x7D {
                 index += 1
+                if isLarge { return .object(large) }
+                var members = [String: JSONValue](minimumCapacity: memberStack.count - base)
+                // Moved off the stack (last first: a dictionary has no order), not copied.
+                while memberStack.count > base {
+                    let member = memberStack.removeLast()
+                    members[member.key] = member.value
+                }
                 return .object(members)
             } else {
                 throw error("expected ',' or '}'")
@@ -87,49 +146,105 @@ struct JSONParser {
     private mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
         guard depth <= JSONParser.maximumDepth else { throw error("nesting deeper than \(JSONParser.maximumDepth)") }
         index += 1
-        var items: [JSONValue] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == 0x5D {
             index += 1
-            return .array(items)
+            return .array([])
         }
+        let base = itemStack.count
         while true {
             skipWhitespace()
-            items.append(try parseValue(depth: depth))
+            let item = try parseValue(depth: depth)
+            itemStack.append(item)
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end") }
             if bytes[index] == 0x2C {
                 index += 1
             } else if bytes[index] == 0x5D {
                 index += 1
-                return .array(items)
+                return .array(popItems(from: base))
             } else {
                 throw error("expected ',' or ']'")
             }
         }
     }
 
+    /// The items from `base` up, moved (not copied) into an array of their own; the stack is left
+    /// with `.null` in their place, then shortened.
+    private mutating func popItems(from base: Int) -> [JSONValue] {
+        let count = itemStack.count - base
+        let items = [JSONValue](unsafeUninitializedCapacity: count) { buffer, initialized in
+            itemStack.withUnsafeMutableBufferPointer { stack in
+                let source = stack.baseAddress! + base
+                buffer.baseAddress!.moveInitialize(from: source, count: count)
+                source.initialize(repeating: .null, count: count)
+            }
+            initialized = count
+        }
+        while itemStack.count > base { itemStack.removeLast() }
+        return items
+    }
+
+    /// Powers of ten that a Double holds exactly (10^22 is the largest).
+    private static let exactPowersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+        1e21, 1e22,
+    ]
+
     private mutating func parseNumber() throws(JSONParseError) -> Double {
         let start = index
-        if bytes[index] == 0x2D { index += 1 }
+        let negative = bytes[index] == 0x2D
+        if negative { index += 1 }
         func isDigit(_ i: Int) -> Bool { i < bytes.count && bytes[i] >= 0x30 && bytes[i] <= 0x39 }
+        // The digits as an integer (while at most 15 of them: below 2^53, exact) and the power of ten.
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var exponent = 0
         guard isDigit(index) else { throw error("invalid number") }
         if bytes[index] == 0x30 {
             index += 1
             if isDigit(index) { throw error("invalid number (leading zero)") }
         } else {
-            while isDigit(index) { index += 1 }
+            while isDigit(index) {
+                mantissa = mantissa &* 10 &+ UInt64(bytes[index] &- 0x30)
+                digits += 1
+                index += 1
+            }
         }
         if index < bytes.count, bytes[index] == 0x2E {
             index += 1
             guard isDigit(index) else { throw error("invalid number") }
-            while isDigit(index) { index += 1 }
+            while isDigit(index) {
+                mantissa = mantissa &* 10 &+ UInt64(bytes[index] &- 0x30)
+                digits += 1
+                exponent -= 1
+                index += 1
+            }
         }
+        var exponentDigits = 0
         if index < bytes.count, bytes[index] == 0x65 || bytes[index] == 0x45 {
             index += 1
-            if index < bytes.count, bytes[index] == 0x2B || bytes[index] == 0x2D { index += 1 }
+            var exponentNegative = false
+            if index < bytes.count, bytes[index] == 0x2B || bytes[index] == 0x2D {
+                exponentNegative = bytes[index] == 0x2D
+                index += 1
+            }
             guard isDigit(index) else { throw error("invalid number") }
-            while isDigit(index) { index += 1 }
+            var written = 0
+            while isDigit(index) {
+                if exponentDigits < 4 { written = written * 10 + Int(bytes[index] - 0x30) }
+                exponentDigits += 1
+                index += 1
+            }
+            exponent += exponentNegative ? -written : written
+        }
+        // Clinger's fast path: an exact integer times or divided by an exact power of ten is one
+        // correctly rounded operation, the same Double as the decimal conversion below gives.
+        if digits <= 15, exponentDigits <= 4, exponent >= -22, exponent <= 22 {
+            let value =
+                exponent < 0
+                ? Double(mantissa) / JSONParser.exactPowersOfTen[-exponent] : Double(mantissa) * JSONParser.exactPowersOfTen[exponent]
+            return negative ? -value : value
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         guard let value = Double(text), value.isFinite else { throw error("number out of range") }
@@ -139,17 +254,35 @@ struct JSONParser {
     private mutating func parseString() throws(JSONParseError) -> String {
         index += 1  // opening quote
         let start = index
-        // Fast path: no escapes.
+        // Fast path: no escapes; only a string with a byte past ASCII needs its UTF-8 checked.
+        var union: UInt8 = 0
+        // Eight bytes at a time while none of them is a quote, a backslash or a control character.
+        if let base = bytes.baseAddress {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highBits: UInt64 = 0x8080_8080_8080_8080
+            while index + 8 <= bytes.count {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                let quote = word ^ (ones &* 0x22)
+                let backslash = word ^ (ones &* 0x5C)
+                // A byte is zero (or below 0x20) exactly when this leaves its high bit set.
+                let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
+                if special & highBits != 0 { break }
+                if word & highBits != 0 { union = 0x80 }
+                index += 8
+            }
+        }
         while index < bytes.count {
             let byte = bytes[index]
             if byte == 0x22 {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                guard let text = String(validating: slice, as: UTF8.self) else { throw error("invalid UTF-8") }
-                return text
+                if union < 0x80, slice.count <= 16, !recentStrings.isEmpty { return recentString(slice) }
+                guard union < 0x80 || JSONParser.isValidUTF8(slice) else { throw error("invalid UTF-8") }
+                return String(decoding: slice, as: UTF8.self)
             }
             if byte == 0x5C { break }
             if byte < 0x20 { throw error("control character in a string") }
+            union |= byte
             index += 1
         }
         var out: [UInt8] = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))
@@ -157,8 +290,9 @@ struct JSONParser {
             let byte = bytes[index]
             if byte == 0x22 {
                 index += 1
-                guard let text = String(validating: out, as: UTF8.self) else { throw error("invalid UTF-8") }
-                return text
+                let valid = out.withUnsafeBufferPointer { JSONParser.isValidUTF8($0) }
+                guard valid else { throw error("invalid UTF-8") }
+                return String(decoding: out, as: UTF8.self)
             }
             if byte < 0x20 { throw error("control character in a string") }
             if byte != 0x5C {
@@ -193,12 +327,43 @@ struct JSONParser {
                     throw error("lone surrogate")
                 }
                 guard let unicode = Unicode.Scalar(scalar) else { throw error("invalid escape") }
-                out.append(contentsOf: Array(String(Character(unicode)).utf8))
+                UTF8.encode(unicode) { out.append($0) }
             default:
                 throw error("invalid escape")
             }
         }
         throw error("unterminated string")
+    }
+
+    /// The String of up to 16 ASCII bytes, from `recentStrings` when it holds them.
+    private mutating func recentString(_ slice: UnsafeBufferPointer<UInt8>) -> String {
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+        let start = slice.baseAddress! - bytes.baseAddress!
+        if start + 16 <= bytes.count {
+            // Two loads, then the bytes past the string masked off.
+            let raw = UnsafeRawPointer(slice.baseAddress!)
+            low = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+            high = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            if slice.count < 8 {
+                low &= (1 << (8 * UInt64(slice.count))) &- 1
+                high = 0
+            } else if slice.count < 16 {
+                high &= (1 << (8 * UInt64(slice.count - 8))) &- 1
+            }
+        } else {
+            for (i, byte) in slice.enumerated() {
+                if i < 8 { low |= UInt64(byte) << (8 * UInt64(i)) } else { high |= UInt64(byte) << (8 * UInt64(i - 8)) }
+            }
+        }
+        let hash = (low &* 0x9E37_79B9_7F4A_7C15) ^ (high &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(slice.count)
+        let slot = Int(truncatingIfNeeded: (hash ^ (hash >> 29)) & UInt64(JSONParser.recentStringSlots - 1))
+        if recentStrings[slot].count == slice.count, recentStrings[slot].low == low, recentStrings[slot].high == high {
+            return recentStrings[slot].string
+        }
+        let string = String(decoding: slice, as: UTF8.self)
+        recentStrings[slot] = RecentString(low: low, high: high, count: slice.count, string: string)
+        return string
     }
 
     private mutating func parseHex4() throws(JSONParseError) -> UInt32 {
@@ -217,5 +382,41 @@ struct JSONParser {
             index += 1
         }
         return value
+    }
+
+    /// Well-formed UTF-8 as Unicode defines it (Table 3-7): no overlong forms, no surrogates, nothing
+    /// past U+10FFFF, no truncated sequence. The same bytes `String(validating:as:)` accepts.
+    static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        let count = bytes.count
+        func continuation(_ j: Int) -> Bool { bytes[j] & 0xC0 == 0x80 }
+        while i < count {
+            let lead = bytes[i]
+            if lead < 0x80 {
+                i += 1
+            } else if lead < 0xC2 {
+                return false
+            } else if lead < 0xE0 {
+                guard i + 1 < count, continuation(i + 1) else { return false }
+                i += 2
+            } else if lead < 0xF0 {
+                guard i + 2 < count else { return false }
+                let second = bytes[i + 1]
+                let low: UInt8 = lead == 0xE0 ? 0xA0 : 0x80
+                let high: UInt8 = lead == 0xED ? 0x9F : 0xBF
+                guard second >= low, second <= high, continuation(i + 2) else { return false }
+                i += 3
+            } else if lead < 0xF5 {
+                guard i + 3 < count else { return false }
+                let second = bytes[i + 1]
+                let low: UInt8 = lead == 0xF0 ? 0x90 : 0x80
+                let high: UInt8 = lead == 0xF4 ? 0x8F : 0xBF
+                guard second >= low, second <= high, continuation(i + 2), continuation(i + 3) else { return false }
+                i += 4
+            } else {
+                return false
+            }
+        }
+        return true
     }
 }

@@ -174,22 +174,46 @@ extension JSONValue {
             out.append(0x22)
             return
         }
-        for byte in s.utf8 {
-            switch byte {
-            case 0x22: out.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: out.append(contentsOf: [0x5C, 0x6E])
-            case 0x0D: out.append(contentsOf: [0x5C, 0x72])
-            case 0x09: out.append(contentsOf: [0x5C, 0x74])
-            case 0x08: out.append(contentsOf: [0x5C, 0x62])
-            case 0x0C: out.append(contentsOf: [0x5C, 0x66])
-            case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            default: out.append(byte)
+        // Text with quotes (JSON inside a string, say): copy the runs between the bytes to escape whole.
+        let escaped = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            var runStart = 0
+            for (i, byte) in bytes.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
+                writeEscaped(byte, into: &out)
+                runStart = i + 1
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
+            return true
+        }
+        if escaped == true {
+            out.append(0x22)
+            return
+        }
+        for byte in s.utf8 {
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C { writeEscaped(byte, into: &out) } else { out.append(byte) }
         }
         out.append(0x22)
+    }
+
+    /// One byte that JSON requires escaped: a quote, a backslash or a control character.
+    private static func writeEscaped(_ byte: UInt8, into out: inout [UInt8]) {
+        out.append(0x5C)
+        switch byte {
+        case 0x22: out.append(0x22)
+        case 0x5C: out.append(0x5C)
+        case 0x0A: out.append(0x6E)
+        case 0x0D: out.append(0x72)
+        case 0x09: out.append(0x74)
+        case 0x08: out.append(0x62)
+        case 0x0C: out.append(0x66)
+        default:
+            let hex: StaticString = "0123456789abcdef"
+            out.append(0x75)
+            out.append(0x30)
+            out.append(0x30)
+            out.append(hex.utf8Start[Int(byte >> 4)])
+            out.append(hex.utf8Start[Int(byte & 0xF)])
+        }
     }
 }
 

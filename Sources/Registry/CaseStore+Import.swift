@@ -16,6 +16,9 @@ public struct ImportSummary: Sendable, Equatable {
         public let externalID: String
         public let id: String?
         public let result: WriteResult
+        /// The classification JSON as stored, when the import was asked to keep it (a FHIR answer
+        /// carries it; a large NDJSON import does not hold it).
+        public var classification: String? = nil
     }
 
     public let dryRun: Bool
@@ -374,9 +377,11 @@ extension CaseStore {
     /// (invalid, repeated in the import, or existing with mode=create), nothing is stored and every
     /// failing record is listed. A dry run does the same work and rolls back.
     public func importCases(
-        _ records: [ImportRecord], site: String, mode: ImportMode, dryRun: Bool, keyID: String?
+        _ records: [ImportRecord], site: String, mode: ImportMode, dryRun: Bool, keyID: String?, keepClassifications: Bool = false
     ) throws -> ImportSummary {
-        try importCases(source: .records(records), site: site, mode: mode, dryRun: dryRun, keyID: keyID, timings: nil)
+        try importCases(
+            source: .records(records), site: site, mode: mode, dryRun: dryRun, keyID: keyID, timings: nil,
+            keepClassifications: keepClassifications)
     }
 
     /// The same, reading records one at a time from an import body, so that memory stays bounded
@@ -394,7 +399,8 @@ extension CaseStore {
     /// order, in one transaction. After the first failure nothing more is written, but every record
     /// is still checked so that the answer lists every failure.
     private func importCases(
-        source: ImportRecordSource, site: String, mode: ImportMode, dryRun: Bool, keyID: String?, timings: ImportTimings?
+        source: ImportRecordSource, site: String, mode: ImportMode, dryRun: Bool, keyID: String?, timings: ImportTimings?,
+        keepClassifications: Bool = false
     ) throws -> ImportSummary {
         let started = ContinuousClock.now
         let at = Timestamp.string(now())
@@ -456,14 +462,19 @@ extension CaseStore {
                                 let id = try Self.insert(
                                     prepared, site: site, keyID: keyID, at: at, connection: connection,
                                     sequence: { try sequence.next() }, timings: timings, clock: &clock)
-                                items.append(.init(externalID: prepared.externalID, id: dryRun ? nil : id, result: .created))
+                                items.append(
+                                    .init(
+                                        externalID: prepared.externalID, id: dryRun ? nil : id, result: .created,
+                                        classification: keepClassifications ? prepared.classificationText : nil))
                             } else {
                                 let (stored, result) = try Self.upsert(
                                     prepared, site: site, ifMatch: nil, keyID: keyID, at: at, connection: connection,
                                     sequence: { try sequence.next() })
                                 if let timings { clock = timings.add(.insert, since: clock) }
                                 items.append(
-                                    .init(externalID: prepared.externalID, id: dryRun && result == .created ? nil : stored.id, result: result))
+                                    .init(
+                                        externalID: prepared.externalID, id: dryRun && result == .created ? nil : stored.id, result: result,
+                                        classification: keepClassifications ? prepared.classificationText : nil))
                             }
                         }
                     }

@@ -16,8 +16,8 @@ struct Import: ParsableCommand {
     @Option(help: ArgumentHelp("The site the cases belong to.", valueName: "site"))
     var site: String
 
-    @Option(help: ArgumentHelp("create (every record must be new) or upsert.", valueName: "mode"))
-    var mode: String = "create"
+    @Option(help: ArgumentHelp("create (every record must be new) or upsert. (default: create; with --fhir, what the Bundles' request asks)", valueName: "mode"))
+    var mode: String?
 
     @Flag(help: "Validate and count, store nothing.")
     var dryRun = false
@@ -34,18 +34,28 @@ struct Import: ParsableCommand {
 
     func validate() throws {
         guard KeyStore.isValidSite(site) else { throw ValidationError("--site must be 1-64 characters of A-Z a-z 0-9 . _ -") }
-        guard ImportMode(rawValue: mode) != nil else { throw ValidationError("--mode must be create or upsert.") }
+        guard mode.map({ ImportMode(rawValue: $0) != nil }) ?? true else { throw ValidationError("--mode must be create or upsert.") }
     }
 
     @Flag(help: "Print where the time went, stage by stage, to standard error (for benchmarks).")
     var timings = false
 
+    @Option(help: ArgumentHelp("Bytes read from the file at a time with --fhir.", visibility: .hidden))
+    var readChunk = 1 << 20
+
     func run() throws {
+        if fhir {
+            do {
+                return try importFHIR(readChunk: readChunk)
+            } catch let error as LineReader.ReadError {
+                printError("icmm import: \(error)")
+                throw ExitCode(1)
+            }
+        }
         guard let bytes = FileManager.default.contents(atPath: file) else {
             printError("icmm import: cannot read \(file)")
             throw ExitCode(1)
         }
-        if fhir { return try importFHIR(Array(bytes)) }
         let body = [UInt8](bytes)
         let isArray = body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "[")
         let reader = ImportRecordReader(body: body, format: isArray ? .jsonArray : .ndjson)
@@ -54,7 +64,7 @@ struct Import: ParsableCommand {
         let stageTimings = timings ? ImportTimings() : nil
         do {
             let summary = try CaseStore(database: db).importCases(
-                reading: reader, site: site, mode: ImportMode(rawValue: mode)!, dryRun: dryRun, keyID: "cli",
+                reading: reader, site: site, mode: ImportMode(rawValue: mode ?? "create")!, dryRun: dryRun, keyID: "cli",
                 timings: stageTimings)
             print(String(decoding: summary.serialized(), as: UTF8.self))
             if let stageTimings { printError(stageTimings.report) }

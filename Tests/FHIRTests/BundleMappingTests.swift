@@ -114,7 +114,7 @@ import Testing
         let od = try fixture("od-case.json")
         let cns = try fixture("cns-case.json")
         let entries = (od["entry"]?.arrayValue ?? []) + (cns["entry"]?.arrayValue ?? [])
-        let bundle = try mapped(["resourceType": "Bundle", "type": "collection", "entry": .array(entries)])
+        let bundle = try mapped(["resourceType": "Bundle", "type": "transaction", "entry": .array(entries)])
         #expect(bundle.cases.map(\.externalID) == ["OD-1", "CNS-1"])
         #expect(bundle.cases[1].patientExpression == "Bundle.entry[\(od["entry"]!.arrayValue!.count)].resource")
     }
