@@ -38,8 +38,8 @@ public final class Database: Sendable {
     public struct PostgresConfiguration: Sendable {
         /// `postgres://user@host:port/dbname` or `postgresql://...` (any libpq URI parameter allowed).
         public var url: String
-        /// Connections of this instance's pool, opened as needed: reads take any, writes take one
-        /// at a time (they are serialized anyway). Default: 2 x cores + 2.
+        /// Connections of this instance's pool, opened as needed: reads take any, exclusive writes
+        /// one at a time, single-case write batches up to half of them. Default: 2 x cores + 2.
         public var poolSize: Int = 2 * ProcessInfo.processInfo.activeProcessorCount + 2
         /// How long a request waits for a pooled connection before it is answered 503.
         public var poolWait: Duration = .seconds(10)
