@@ -98,7 +98,8 @@ public struct BundleReader: Sendable {
     public func read(_ body: [UInt8]) throws(IngestError) -> IngestedBundle {
         let json: JSONValue
         do {
-            json = try JSONValue.parse(body)
+            // A large Bundle's entries are parsed on two threads (the same value or error).
+            json = try JSONValue.parse(body, splittingArrayMember: "entry")
         } catch {
             throw .unreadable(OutcomeIssue(code: "structure", registryCode: "malformed_json", diagnostics: "The body is not JSON: \(error.description)"))
         }
