@@ -12,8 +12,8 @@ VENV := .build-venv
 
 # System packages: build and run, then what the tests and the benchmarks add.
 RUN_PACKAGES := libmicrohttpd-dev libsqlite3-dev libpq-dev pkg-config
-TEST_PACKAGES := python3-venv chromium openssl gnutls-bin curl
-BENCH_PACKAGES := wrk hyperfine time gcc valgrind binutils curl openssl python3 r-base-core r-cran-survival r-cran-jsonlite
+TEST_PACKAGES := python3-venv chromium openssl gnutls-bin curl postgresql
+BENCH_PACKAGES := wrk hyperfine time gcc valgrind binutils curl openssl python3 r-base-core r-cran-survival r-cran-jsonlite postgresql
 
 define ensure_packages
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -32,7 +32,7 @@ define ensure_packages
 	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "No Swift toolchain on PATH: install Swift 6 (https://www.swift.org/install/linux/)."; exit 1; }
 endef
 
-.PHONY: help deps test-deps build run migrate demo demo-load test openapi-check fhir-check contract bench clean
+.PHONY: help deps test-deps build run migrate demo demo-load test test-suites openapi-check fhir-check contract bench clean
 
 help:
 	@echo "make run     build, migrate and serve on $(HOST):$(PORT) with the SQLite file $(DB)"
@@ -121,13 +121,20 @@ fhir-check: test-deps $(FHIR_VENV)/.installed
 test: test-deps openapi-check $(FHIR_VENV)/.installed
 	$(SWIFT) build --build-tests
 	rm -rf $(FHIR_OUTPUT)
+	# The suites run against SQLite and PostgreSQL: a throwaway cluster (initdb in a temporary folder,
+	# free port, deleted at the end even on failure) unless ICMM_TEST_POSTGRES_URL names one already.
+	bash Tests/support/with-postgres.sh $(MAKE) --no-print-directory test-suites
+	$(MAKE) fhir-check
+	# Contract fuzzing (schemathesis, fixed seed, one worker): a few minutes.
+	$(MAKE) contract
+
+# What `make test` runs with ICMM_TEST_POSTGRES_URL set (alone it needs that variable from the caller).
+test-suites:
+	@[ -n "$$ICMM_TEST_POSTGRES_URL" ] || { echo "test-suites: ICMM_TEST_POSTGRES_URL is not set (run make test)"; exit 1; }
 	ICMM_FHIR_OUTPUT="$(CURDIR)/$(FHIR_OUTPUT)" $(SWIFT) test --skip ServerLifecycleTests
 	# It counts the whole process's threads and descriptors: alone, so that no other suite's server
 	# is counted with it.
 	$(SWIFT) test --skip-build --filter ServerLifecycleTests
-	$(MAKE) fhir-check
-	# Contract fuzzing (schemathesis, fixed seed, one worker): a few minutes.
-	$(MAKE) contract
 
 bench: deps
 	$(call ensure_packages,$(BENCH_PACKAGES))

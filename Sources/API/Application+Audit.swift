@@ -99,6 +99,11 @@ extension Application {
             let header = request.headers["Authorization"], header.utf8.count > 7,
             case .valid(let principal) = (try? keys.check(String(header.dropFirst(7)).trimmingASCIISpaces())) ?? .unknown
         else { return }
+        recordDatasetRead(request, response, principal: principal)
+    }
+
+    /// The same, for a caller that already authenticated the request.
+    func recordDatasetRead(_ request: borrowing HTTPRequest, _ response: HTTPResponse, principal: Principal) {
         let lines = response.body.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }
         let site = principal.role == .submitter ? principal.site : "*"
         auditRead(request, principal: principal, site: site, count: max(0, lines - 1))

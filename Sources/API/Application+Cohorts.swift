@@ -50,7 +50,8 @@ final class CohortCache: Sendable {
         size = metrics.makeGauge(name: "cohort_cache_bytes", help: "Bytes held by the cohort cache (bodies and keys).")
     }
 
-    func get(_ key: String, dataVersion: Int) -> HTTPResponse? {
+    /// - Parameter countingMiss: false for a look on the event loop whose miss the worker counts.
+    func get(_ key: String, dataVersion: Int, countingMiss: Bool = true) -> HTTPResponse? {
         let response: HTTPResponse? = state.withLock { state in
             guard var entry = state.entries[key], entry.dataVersion == dataVersion else { return nil }
             state.clock &+= 1
@@ -58,7 +59,7 @@ final class CohortCache: Sendable {
             state.entries[key] = entry
             return entry.response
         }
-        if response == nil { misses.increment() } else { hits.increment() }
+        if response != nil { hits.increment() } else if countingMiss { misses.increment() }
         return response
     }
 
@@ -101,60 +102,61 @@ extension Application {
 
     /// Every cohort route may compute for long on a cold cache (a 100,000-case curve, a Cox fit):
     /// they run on the server's worker pool, so that an analyst's uncached query never stalls the
-    /// event loops that answer other clients' polls (issue 11). A cached answer or a 304 costs a
-    /// hand-off to a worker and back.
+    /// event loops that answer other clients' polls (issue 11). A cached answer or a 304 is given on
+    /// the event loop (`cohortPoll`), without a hand-off to a worker.
     func addCohortRoutes(to router: inout Router) {
-        router.get("/v1/cohorts/survival", mayBlock: true) { [self] request in
-            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery) { query, rows, dataVersion in
+        let survivalPoll = cohortPoll(extraParameters: Self.survivalParameters, parse: survivalQuery)
+        let coxPoll = cohortPoll(extraParameters: Self.coxParameters, allowGroupBy: false, parse: coxQuery)
+        let incidencePoll = cohortPoll(extraParameters: Self.incidenceParameters, parse: incidenceQuery)
+        let summaryPoll = cohortPoll(extraParameters: [], parse: { selection, _ in selection })
+        let datasetPoll = cohortPoll(extraParameters: Self.datasetParameters, parse: datasetQuery, auditsDataset: true)
+        router.get("/v1/cohorts/survival", mayBlock: true, eventLoopAttempt: survivalPoll) { [self] request in
+            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery, reading: \.reading) {
+                query, rows, dataVersion in
                 let result = try cohortAnalysis.survival(query, rows: rows)
                 return jsonBody(result.json(CohortContext(dataVersion: dataVersion)))
             }
         }
-        router.get("/v1/cohorts/survival.svg", mayBlock: true) { [self] request in
-            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery) { query, rows, _ in
+        router.get("/v1/cohorts/survival.svg", mayBlock: true, eventLoopAttempt: survivalPoll) { [self] request in
+            try cohortResponse(request, extraParameters: Self.survivalParameters, parse: survivalQuery, reading: \.reading) {
+                query, rows, _ in
                 let result = try cohortAnalysis.survival(query, rows: rows)
                 return .text(survivalSVG(result), contentType: "image/svg+xml; charset=utf-8")
             }
         }
-        router.get("/v1/cohorts/cox", mayBlock: true) { [self] request in
+        router.get("/v1/cohorts/cox", mayBlock: true, eventLoopAttempt: coxPoll) { [self] request in
             try cohortResponse(
-                request, extraParameters: ["endpoint", "origin", "covariates", "conf_level", "strata", "ph_test"], allowGroupBy: false,
+                request, extraParameters: Self.coxParameters, allowGroupBy: false,
                 parse: coxQuery
             ) { query, rows, dataVersion in
                 jsonBody(try cohortAnalysis.cox(query, rows: rows).json(CohortContext(dataVersion: dataVersion)))
             }
         }
-        router.get("/v1/cohorts/cox.svg", mayBlock: true) { [self] request in
+        router.get("/v1/cohorts/cox.svg", mayBlock: true, eventLoopAttempt: coxPoll) { [self] request in
             try cohortResponse(
-                request, extraParameters: ["endpoint", "origin", "covariates", "conf_level", "strata", "ph_test"], allowGroupBy: false,
+                request, extraParameters: Self.coxParameters, allowGroupBy: false,
                 parse: coxQuery
             ) { query, rows, _ in
                 .text(try forestSVG(try cohortAnalysis.cox(query, rows: rows)), contentType: "image/svg+xml; charset=utf-8")
             }
         }
-        router.get("/v1/cohorts/incidence", mayBlock: true) { [self] request in
+        router.get("/v1/cohorts/incidence", mayBlock: true, eventLoopAttempt: incidencePoll) { [self] request in
             try cohortResponse(request, extraParameters: Self.incidenceParameters, parse: incidenceQuery) { query, rows, dataVersion in
                 jsonBody(try cohortAnalysis.incidence(query, rows: rows).json(CohortContext(dataVersion: dataVersion)))
             }
         }
-        router.get("/v1/cohorts/incidence.svg", mayBlock: true) { [self] request in
+        router.get("/v1/cohorts/incidence.svg", mayBlock: true, eventLoopAttempt: incidencePoll) { [self] request in
             try cohortResponse(request, extraParameters: Self.incidenceParameters, parse: incidenceQuery) { query, rows, _ in
                 .text(incidenceSVG(try cohortAnalysis.incidence(query, rows: rows)), contentType: "image/svg+xml; charset=utf-8")
             }
         }
-        router.get("/v1/cohorts/summary", mayBlock: true) { [self] request in
+        router.get("/v1/cohorts/summary", mayBlock: true, eventLoopAttempt: summaryPoll) { [self] request in
             try cohortResponse(request, extraParameters: [], parse: { selection, _ in selection }) { selection, rows, dataVersion in
                 jsonBody(try cohortAnalysis.summary(selection, rows: rows).json(CohortContext(dataVersion: dataVersion)))
             }
         }
-        router.get("/v1/cohorts/dataset.csv", mayBlock: true) { [self] request in
-            let response = try cohortResponse(
-                request, extraParameters: ["endpoint", "origin"],
-                parse: { selection, request in
-                    let (endpoint, origin) = try endpointAndOrigin(request)
-                    return DatasetQuery(selection: selection, endpoint: endpoint, origin: origin)
-                }
-            ) { query, rows, _ in
+        router.get("/v1/cohorts/dataset.csv", mayBlock: true, eventLoopAttempt: datasetPoll) { [self] request in
+            let response = try cohortResponse(request, extraParameters: Self.datasetParameters, parse: datasetQuery) { query, rows, _ in
                 .text(cohortAnalysis.datasetCSV(query, rows: rows), contentType: "text/csv; charset=utf-8")
             }
             recordDatasetRead(request, response)
@@ -168,12 +170,14 @@ extension Application {
         ["group_by", "ic_diagnosis_from", "ic_diagnosis_to"])
     static let incidenceParameters: Set<String> = ["event", "times", "covariates", "conf_level"]
     static let survivalParameters: Set<String> = ["endpoint", "origin", "conf_type", "conf_level", "times", "tau", "unit"]
+    static let coxParameters: Set<String> = ["endpoint", "origin", "covariates", "conf_level", "strata", "ph_test"]
+    static let datasetParameters: Set<String> = ["endpoint", "origin"]
 
     /// Authenticates, parses the selection and the route's own parameters (`parse`), answers 304 or
     /// from the cache when it can, else computes. Credentials come first; no 304 for a bad query.
     func cohortResponse<Query>(
         _ request: HTTPRequest, extraParameters: Set<String>, allowGroupBy: Bool = true,
-        parse: (CohortSelection, HTTPRequest) throws -> Query,
+        parse: (CohortSelection, HTTPRequest) throws -> Query, reading: (Query) -> CohortRowReading = { _ in .everything },
         compute: (Query, [CohortRow], Int) throws -> HTTPResponse
     ) throws -> HTTPResponse {
         let principal = try authorize(request, roles: Self.cohortRoles)
@@ -187,14 +191,10 @@ extension Application {
         // neither the ETag nor `data_version` moves with another site's writes (issue #12).
         let (dataVersion, scopedVersion) = try cases.scopedDataVersion(site: cohort.selection.scopeSite)
         let tag = cohortETag(key: key, dataVersion: scopedVersion)
-        if let condition = request.headers["If-None-Match"], condition.split(separator: ",").contains(where: {
-            let candidate = $0.trimmingASCIISpaces()
-            return candidate == tag || candidate == "*"
-        }) {
-            return HTTPResponse(status: 304, headers: HTTPHeaders([("ETag", tag), ("Cache-Control", "private, no-cache")]))
-        }
+        if Self.ifNoneMatch(request, matches: tag) { return Self.notModified(tag) }
         if let cached = cohortCache.get(key, dataVersion: dataVersion) { return cached }
-        let read = try cases.cohortRowsWithScopedVersion(cohort.selection.filter, site: cohort.selection.scopeSite)
+        let read = try cases.cohortRowsWithScopedVersion(
+            cohort.selection.filter, site: cohort.selection.scopeSite, reading: reading(query))
         var response = try compute(query, read.rows, read.scoped)
         response.headers.set("ETag", cohortETag(key: key, dataVersion: read.scoped))
         response.headers.set("Cache-Control", "private, no-cache")

@@ -32,11 +32,23 @@ extension Application {
         return principal
     }
 
+    /// The key of an `Authorization: Bearer KEY` header (the scheme in any case, then one space).
+    func bearerKey(_ request: borrowing HTTPRequest) -> String? {
+        guard var header = request.headers["Authorization"] else { return nil }
+        // Byte by byte: no split, no lowercased copy (this runs on every authenticated request).
+        let isBearer = header.withUTF8 { bytes -> Bool in
+            guard bytes.count >= 7, bytes[6] == 0x20 else { return false }
+            let scheme: StaticString = "bearer"
+            for index in 0..<6 where bytes[index] | 0x20 != scheme.utf8Start[index] { return false }
+            return true
+        }
+        guard isBearer else { return nil }
+        return Substring(header.utf8.dropFirst(7)).trimmingASCIISpaces()
+    }
+
     private func checkCredentials(_ request: HTTPRequest) throws -> Principal {
-        guard let header = request.headers["Authorization"] else { throw AuthError.unauthenticated }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw AuthError.unauthenticated }
-        switch try keys.check(parts[1].trimmingASCIISpaces()) {
+        guard let key = bearerKey(request) else { throw AuthError.unauthenticated }
+        switch try keys.check(key) {
         case .valid(let principal): return principal
         case .expired: throw AuthError.expired
         case .unknown: throw AuthError.unauthenticated

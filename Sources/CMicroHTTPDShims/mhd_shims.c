@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <poll.h>
 
 void icmm_set_thread_name(const char *name);
 
@@ -207,6 +208,14 @@ uint16_t icmm_mhd_bound_port(struct MHD_Daemon *daemon) {
 unsigned int icmm_mhd_current_connections(struct MHD_Daemon *daemon) {
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
     return info == NULL ? 0 : info->num_connections;
+}
+
+int icmm_mhd_peer_gone(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (info == NULL) return 0;
+    struct pollfd p = {.fd = info->connect_fd, .events = POLLRDHUP};
+    if (poll(&p, 1, 0) != 1) return 0;
+    return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 int icmm_mhd_client_address(struct MHD_Connection *connection, char *buffer, size_t length) {

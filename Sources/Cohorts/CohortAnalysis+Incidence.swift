@@ -45,18 +45,19 @@ extension CohortRow {
     /// Months from the intracranial diagnosis to progression, death without progression, or the
     /// last follow-up, with the cause ("0" when censored); nil without an outcome after the origin.
     public func progressionOrDeath() -> (time: Double, cause: String)? {
-        let end: CalendarDate
+        // Day numbers (CalendarDate.dayNumber): differences are whole days between the dates.
+        let end: Int32
         let cause: String
-        if let progression, death.map({ progression <= $0 }) ?? true {
-            (end, cause) = (progression, "progression")
-        } else if let death {
-            (end, cause) = (death, "death")
-        } else if let lastFollowup {
-            (end, cause) = (lastFollowup, CompetingRisks.censored)
+        if progressionDay != Self.noDate, deathDay == Self.noDate || progressionDay <= deathDay {
+            (end, cause) = (progressionDay, "progression")
+        } else if deathDay != Self.noDate {
+            (end, cause) = (deathDay, "death")
+        } else if lastFollowupDay != Self.noDate {
+            (end, cause) = (lastFollowupDay, CompetingRisks.censored)
         } else {
             return nil
         }
-        let days = end.daysSince(icDiagnosis)
+        let days = Int(end) - Int(icDiagnosisDay)
         guard days >= 0 else { return nil }
         return (Double(days) / TimeUnit.daysPerMonth, cause)
     }

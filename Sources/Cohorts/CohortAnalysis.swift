@@ -118,10 +118,15 @@ public struct CohortAnalysis: Sendable {
         subjects.event.reserveCapacity(rows.count)
         subjects.entry.reserveCapacity(rows.count)
         subjects.group.reserveCapacity(rows.count)
-        for row in rows {
+        // Group sizes by matching the few keys seen so far (hashing a String per row cost more).
+        var keys: [String] = []
+        var sizes: [Int] = []
+        var last = -1
+        // By index: the rows are read in place, not copied (a copy retains and releases each text).
+        for i in rows.indices {
             let key: String
             if let groupBy {
-                guard let value = row.value(of: groupBy) else {
+                guard let value = rows[i].value(of: groupBy) else {
                     subjects.excluded.missingGroupValue += 1
                     continue
                 }
@@ -129,7 +134,7 @@ public struct CohortAnalysis: Sendable {
             } else {
                 key = "all"
             }
-            guard let time = row.survivalTime(endpoint, origin: origin) else {
+            guard let time = rows[i].survivalTime(endpoint, origin: origin) else {
                 subjects.excluded.noSurvivalTime += 1
                 continue
             }
@@ -137,8 +142,18 @@ public struct CohortAnalysis: Sendable {
             subjects.event.append(time.event)
             subjects.entry.append((time.entry ?? 0) / divisor)
             subjects.group.append(key)
-            subjects.counts[key, default: 0] += 1
+            if last < 0 || keys[last] != key {
+                if let index = keys.firstIndex(of: key) {
+                    last = index
+                } else {
+                    keys.append(key)
+                    sizes.append(0)
+                    last = keys.count - 1
+                }
+            }
+            sizes[last] += 1
         }
+        subjects.counts = Dictionary(uniqueKeysWithValues: zip(keys, sizes))
         return subjects
     }
 
@@ -148,14 +163,24 @@ public struct CohortAnalysis: Sendable {
         let selection = query.selection
         let subjects = subjects(rows, groupBy: selection.groupBy, endpoint: query.endpoint, origin: query.origin, unit: query.unit)
         let suppressedKeys = suppression.suppressed(subjects.counts)
-        let shown = subjects.group.indices.filter { !suppressedKeys.contains(subjects.group[$0]) }
         var report: SurvivalReport?
-        if !shown.isEmpty {
-            let data = SurvivalData(
-                time: shown.map { subjects.time[$0] }, event: shown.map { subjects.event[$0] },
-                entry: query.origin == .mmDiagnosis ? shown.map { subjects.entry[$0] } : nil,
-                group: selection.groupBy == nil ? nil : shown.map { subjects.group[$0] })
-            report = try SurvivalAnalysis.analyze(data, options: query.options)
+        if suppressedKeys.isEmpty {
+            // Nothing to leave out: the subjects as they are, without copying through an index list.
+            if !subjects.time.isEmpty {
+                let data = SurvivalData(
+                    time: subjects.time, event: subjects.event, entry: query.origin == .mmDiagnosis ? subjects.entry : nil,
+                    group: selection.groupBy == nil ? nil : subjects.group)
+                report = try SurvivalAnalysis.analyze(data, options: query.options)
+            }
+        } else {
+            let shown = subjects.group.indices.filter { !suppressedKeys.contains(subjects.group[$0]) }
+            if !shown.isEmpty {
+                let data = SurvivalData(
+                    time: shown.map { subjects.time[$0] }, event: shown.map { subjects.event[$0] },
+                    entry: query.origin == .mmDiagnosis ? shown.map { subjects.entry[$0] } : nil,
+                    group: selection.groupBy == nil ? nil : shown.map { subjects.group[$0] })
+                report = try SurvivalAnalysis.analyze(data, options: query.options)
+            }
         }
         let suppressed = suppressedKeys.sorted(by: codePointOrder).map { SuppressedGroup(key: $0, n: subjects.counts[$0] ?? 0) }
         return SurvivalResult(
@@ -294,8 +319,8 @@ public struct CohortAnalysis: Sendable {
             groups.append(
                 .shown(
                     SummaryGroup(
-                        key: key, n: members.count, deaths: members.filter { $0.death != nil }.count,
-                        progressions: members.filter { $0.progression != nil }.count, medianAgeAtICDiagnosis: medianAge,
+                        key: key, n: members.count, deaths: members.filter(\.hasDeath).count,
+                        progressions: members.filter(\.hasProgression).count, medianAgeAtICDiagnosis: medianAge,
                         distributions: distributions, medianFollowupMonths: followUp)))
         }
         return SummaryResult(

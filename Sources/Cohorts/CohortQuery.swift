@@ -59,6 +59,15 @@ public struct SurvivalQuery: Sendable {
         self.unit = unit
         self.options = options
     }
+
+    /// All that `CohortAnalysis.survival` reads of a row for this query (`CohortRow.survivalTime`
+    /// and the group): a cohort scan may leave the rest unread (issue 10: the default query reads
+    /// 4 columns instead of 17).
+    public var reading: CohortRowReading {
+        var dates: Set<CohortDate> = endpoint == .os ? [.death, .lastFollowup] : [.progression, .death, .lastFollowup]
+        if origin == .mmDiagnosis { dates.insert(.mmDiagnosis) }
+        return CohortRowReading(fields: selection.groupBy.map { [$0] } ?? [], dates: dates)
+    }
 }
 
 /// A Cox covariate of the cohort: a categorical cohort field or a numeric value.

@@ -38,34 +38,43 @@ extension CohortRow {
     /// With delayed entry, an exit on the day of entry is counted half a day after it, since a
     /// subject must be at risk for a positive time (R's `Surv(entry, exit)` requires exit > entry).
     public func survivalTime(_ endpoint: SurvivalEndpoint, origin: SurvivalOrigin) -> SurvivalTime? {
-        let end: CalendarDate
+        // Day numbers (CalendarDate.dayNumber): differences are whole days between the dates.
+        let end: Int32
         let event: Bool
         switch endpoint {
         case .os:
-            if let death {
-                (end, event) = (death, true)
-            } else if let lastFollowup {
-                (end, event) = (lastFollowup, false)
+            if deathDay != Self.noDate {
+                (end, event) = (deathDay, true)
+            } else if lastFollowupDay != Self.noDate {
+                (end, event) = (lastFollowupDay, false)
             } else {
                 return nil
             }
         case .pfs:
-            if let first = [progression, death].compactMap({ $0 }).min() {
+            // The first of progression and death.
+            let first: Int32
+            switch (progressionDay == Self.noDate, deathDay == Self.noDate) {
+            case (true, true): first = Self.noDate
+            case (true, false): first = deathDay
+            case (false, true): first = progressionDay
+            case (false, false): first = min(progressionDay, deathDay)
+            }
+            if first != Self.noDate {
                 (end, event) = (first, true)
-            } else if let lastFollowup {
-                (end, event) = (lastFollowup, false)
+            } else if lastFollowupDay != Self.noDate {
+                (end, event) = (lastFollowupDay, false)
             } else {
                 return nil
             }
         }
         switch origin {
         case .icDiagnosis:
-            let days = end.daysSince(icDiagnosis)
+            let days = Int(end) - Int(icDiagnosisDay)
             guard days >= 0 else { return nil }
             return SurvivalTime(time: Double(days), event: event, entry: nil)
         case .mmDiagnosis:
-            let entry = Double(max(0, icDiagnosis.daysSince(mmDiagnosis)))
-            let exit = Double(end.daysSince(mmDiagnosis))
+            let entry = Double(max(0, Int(icDiagnosisDay) - Int(mmDiagnosisDay)))
+            let exit = Double(Int(end) - Int(mmDiagnosisDay))
             guard exit >= 0 else { return nil }
             return SurvivalTime(time: exit > entry ? exit : entry + 0.5, event: event, entry: entry)
         }

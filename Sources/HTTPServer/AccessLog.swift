@@ -54,7 +54,7 @@ final class AccessLogBuffer: Sendable {
     private let pending = Mutex<Pending>(Pending())
 
     /// Appends a formatted line; true when the buffer passed the size that asks for a flush.
-    func append(_ line: [UInt8], flushBytes: Int, maxBytes: Int) -> Bool {
+    func append(_ line: UnsafeBufferPointer<UInt8>, flushBytes: Int, maxBytes: Int) -> Bool {
         pending.withLock { pending in
             if pending.bytes.count + line.count > maxBytes {
                 pending.dropped += 1
@@ -197,20 +197,29 @@ final class AccessLog: @unchecked Sendable {
     }
 }
 
-/// Formats access-log lines into a reused byte array, without String interpolation or Foundation:
-/// this runs once per request on an event loop.
-struct AccessLogLine {
-    private(set) var bytes: [UInt8] = []
+/// Formats access-log lines into a buffer of its own, allocated once, with plain stores: no String
+/// interpolation, no Foundation, and no array growth or uniqueness checks (each `Array.append`
+/// costs a check of both). This runs once per request on an event loop.
+struct AccessLogLine: ~Copyable {
+    /// Longer lines are cut short (they cannot occur: routes are the server's patterns, methods
+    /// are cut at 32 bytes, request ids at 128); the final newline always fits.
+    static let capacity = 1024
+    private let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: AccessLogLine.capacity)
+    private var count = 0
     /// The formatted date and time to the second, remade when the second changes.
     private var cachedSecond: Int = -1
     private var cachedStamp: [UInt8] = []
 
-    init() { bytes.reserveCapacity(256) }
+    init() {}
+    deinit { storage.deallocate() }
+
+    /// The last formatted line, newline included; valid until the next `format`.
+    var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: storage, count: count) }
 
     mutating func format(
         _ format: AccessLogConfiguration.Format, method: String, route: String, status: Int, nanoseconds: UInt64, requestID: String
     ) {
-        bytes.removeAll(keepingCapacity: true)
+        count = 0
         var now = timespec()
         clock_gettime(CLOCK_REALTIME_COARSE, &now)
         if now.tv_sec != cachedSecond { restamp(now.tv_sec) }
@@ -218,15 +227,15 @@ struct AccessLogLine {
         switch format {
         case .text:
             appendTime(millis: millis)
-            bytes.append(0x20)
+            put(0x20)
             appendToken(method)
-            bytes.append(0x20)
+            put(0x20)
             appendEscaped(route)
-            bytes.append(0x20)
+            put(0x20)
             appendInteger(status)
-            bytes.append(0x20)
+            put(0x20)
             appendMilliseconds(nanoseconds)
-            bytes.append(contentsOf: [0x6D, 0x73, 0x20])  // "ms "
+            append("ms ")
             appendEscaped(requestID)
         case .json:
             append(#"{"time":""#)
@@ -243,7 +252,8 @@ struct AccessLogLine {
             appendEscaped(requestID)
             append(#""}"#)
         }
-        bytes.append(0x0A)
+        storage[count] = 0x0A  // always room: `put` stops one byte short of the capacity
+        count += 1
     }
 
     private mutating func restamp(_ seconds: Int) {
@@ -258,22 +268,38 @@ struct AccessLogLine {
         cachedStamp += two(parts.tm_hour) + [0x3A] + two(parts.tm_min) + [0x3A] + two(parts.tm_sec) + [0x2E]
     }
 
+    @inline(__always)
+    private mutating func put(_ byte: UInt8) {
+        guard count < AccessLogLine.capacity - 1 else { return }
+        storage[count] = byte
+        count += 1
+    }
+
+    /// Copies as many of `source`'s bytes as fit, in one copy.
+    @inline(__always)
+    private mutating func put(_ source: UnsafeBufferPointer<UInt8>) {
+        let n = min(source.count, AccessLogLine.capacity - 1 - count)
+        guard n > 0, let base = source.baseAddress else { return }
+        (storage + count).update(from: base, count: n)
+        count += n
+    }
+
     private mutating func appendTime(millis: Int) {
-        bytes.append(contentsOf: cachedStamp)
-        bytes.append(UInt8(0x30 + millis / 100))
-        bytes.append(UInt8(0x30 + (millis / 10) % 10))
-        bytes.append(UInt8(0x30 + millis % 10))
-        bytes.append(0x5A)  // "Z"
+        cachedStamp.withUnsafeBufferPointer { put($0) }
+        put(UInt8(0x30 + millis / 100))
+        put(UInt8(0x30 + (millis / 10) % 10))
+        put(UInt8(0x30 + millis % 10))
+        put(0x5A)  // "Z"
     }
 
     private mutating func append(_ text: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        put(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// A method is a client's token: anything outside the token characters becomes `?`, so a line
     /// cannot be split or a JSON string closed by what a client sent.
     private mutating func appendToken(_ text: String) {
-        appendReplacing(text.utf8.prefix(32)) { byte in
+        appendReplacing(text, limit: 32) { byte in
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
                 || byte == 0x2D || byte == 0x5F || byte == 0x2E
         }
@@ -282,47 +308,48 @@ struct AccessLogLine {
     /// Route patterns and request ids are the server's own or already restricted to plain
     /// characters; control characters, quotes and backslashes are replaced all the same.
     private mutating func appendEscaped(_ text: String) {
-        appendReplacing(text.utf8) { byte in !(byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F) }
+        appendReplacing(text, limit: 256) { byte in !(byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F) }
     }
 
-    /// Appends the bytes in one copy, then replaces those that are not `allowed` with `?` in place
-    /// (a byte-by-byte append costs several times more on this per-request path).
+    /// Copies at most `limit` bytes of `text` in one copy (a native string's own bytes), then
+    /// replaces those that are not `allowed` with `?` in place.
     @inline(__always)
-    private mutating func appendReplacing<C: Collection<UInt8>>(_ text: C, allowed: (UInt8) -> Bool) {
-        let start = bytes.count
-        bytes.append(contentsOf: text)
-        bytes.withUnsafeMutableBufferPointer { buffer in
-            for index in start..<buffer.count where !allowed(buffer[index]) { buffer[index] = 0x3F }
-        }
+    private mutating func appendReplacing(_ text: String, limit: Int, allowed: (UInt8) -> Bool) {
+        let start = count
+        var text = text
+        text.withUTF8 { put(UnsafeBufferPointer(rebasing: $0.prefix(limit))) }
+        for index in start..<count where !allowed(storage[index]) { storage[index] = 0x3F }
     }
 
     private mutating func appendInteger(_ value: Int) {
         guard value > 0 else {
-            bytes.append(0x30)
+            put(0x30)
             return
         }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var digits = 0
         var n = value
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            while n > 0 && count < 20 {
-                buffer[count] = UInt8(0x30 + n % 10)
-                n /= 10
-                count += 1
-            }
-            for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[index]) }
+        while n > 0 {
+            digits += 1
+            n /= 10
         }
+        guard count + digits < AccessLogLine.capacity - 1 else { return }
+        n = value
+        for index in stride(from: count + digits - 1, through: count, by: -1) {
+            storage[index] = UInt8(0x30 + n % 10)
+            n /= 10
+        }
+        count += digits
     }
 
     /// Milliseconds with three decimals (microsecond resolution).
     private mutating func appendMilliseconds(_ nanoseconds: UInt64) {
         let micros = Int(nanoseconds / 1000)
         appendInteger(micros / 1000)
-        bytes.append(0x2E)
+        put(0x2E)
         let fraction = micros % 1000
-        bytes.append(UInt8(0x30 + fraction / 100))
-        bytes.append(UInt8(0x30 + (fraction / 10) % 10))
-        bytes.append(UInt8(0x30 + fraction % 10))
+        put(UInt8(0x30 + fraction / 100))
+        put(UInt8(0x30 + (fraction / 10) % 10))
+        put(UInt8(0x30 + fraction % 10))
     }
 }
 

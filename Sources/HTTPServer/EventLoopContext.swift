@@ -38,6 +38,28 @@ final class EventLoopContext: @unchecked Sendable {
         accessLogBuffer = accessLog.isEnabled ? accessLog.makeBuffer() : nil
     }
 
+    /// Requests of this thread handed to a worker, until their completion notice. Only this
+    /// thread and a stop take the lock: `MHD_stop_daemon` aborts the process while a connection is
+    /// suspended, so a stop must find those whose worker outlived the drain.
+    private let dispatched = Mutex<[ObjectIdentifier: (state: RequestState, connection: UInt)]>([:])
+
+    func rememberDispatched(_ state: RequestState, connection: OpaquePointer) {
+        let bits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
+        dispatched.withLock { $0[ObjectIdentifier(state)] = (state, bits) }
+    }
+
+    func forgetDispatched(_ state: RequestState) {
+        _ = dispatched.withLock { $0.removeValue(forKey: ObjectIdentifier(state)) }
+    }
+
+    /// Calls `body` with each request handed to a worker and not yet completed, holding the lock
+    /// that its completion notice (after which libmicrohttpd frees the connection) must take.
+    func forEachDispatched(_ body: (RequestState, OpaquePointer) -> Void) {
+        dispatched.withLock { entries in
+            for (state, connection) in entries.values { body(state, OpaquePointer(bitPattern: connection)!) }
+        }
+    }
+
     /// A cleared request state, retained once for libmicrohttpd's per-request pointer.
     func takeState(start: UInt64) -> RequestState {
         let state = freeStates.popLast() ?? RequestState()
@@ -211,6 +233,11 @@ final class EventLoopContexts: Sendable {
     }
 
     private var every: [EventLoopContext] { all + extra.withLock { $0 } }
+
+    /// Every thread's requests handed to a worker and not yet completed (see `EventLoopContext`).
+    func forEachDispatched(_ body: (RequestState, OpaquePointer) -> Void) {
+        for context in every { context.forEachDispatched(body) }
+    }
 
     /// Hands every thread's waiting observations to the metrics backend (before a scrape).
     func flushMetrics() {

@@ -26,6 +26,11 @@ final class RequestState: @unchecked Sendable {
     var pending: HTTPResponse?
     var workerOutstanding = false
     var connectionGone = false
+    /// Handed to a worker: listed in its event loop's context until its completion notice.
+    var dispatched = false
+    /// Set by a stop whose drain ended before the worker finished: the connection was resumed
+    /// to be closed without an answer.
+    var abandoned = false
 
     /// What the header fields say about the body and the credentials, tallied while copying them.
     struct Framing {
@@ -51,6 +56,8 @@ final class RequestState: @unchecked Sendable {
         pending = nil
         workerOutstanding = false
         connectionGone = false
+        dispatched = false
+        abandoned = false
     }
 
     var route: Router.Route? {
@@ -113,7 +120,27 @@ extension HTTPServer {
             }
         }
 
-        switch state.lifecycle.handle(.complete(onWorker: state.route?.mayBlock ?? false)) {
+        // Resumed by a stop, not by its worker: close it unanswered (the lifecycle stays suspended,
+        // so the completion notice logs it as 499 and the worker may still write to the state).
+        if state.abandoned { return MHD_Result.NO }
+        let route = state.route
+        let completion: RequestLifecycle.Event =
+            route?.mayBlock == true && route?.eventLoopAttempt != nil
+            ? .completeTryingEventLoopFirst : .complete(onWorker: route?.mayBlock ?? false)
+        switch state.lifecycle.handle(completion) {
+        case .tryOnEventLoop:
+            let request = makeRequest(state, connection: connection)
+            let response = route.flatMap { route in
+                route.eventLoopAttempt.flatMap { router.attemptOnEventLoop(request, route: route, attempt: $0) }
+            }
+            switch state.lifecycle.handle(.triedOnEventLoop(answered: response != nil)) {
+            case .queueEventLoopResponse:
+                return answer(response!, state: state, connection: connection, running: running)
+            case .suspendAndDispatch:
+                return dispatch(state, request: request, connection: connection, running: running)
+            default:
+                return MHD_Result.NO
+            }
         case .respondNow:
             let response = router.respond(to: makeRequest(state, connection: connection), match: state.match)
             return answer(response, state: state, connection: connection, running: running)
@@ -123,7 +150,7 @@ extension HTTPServer {
                 Router.payloadTooLarge(route: state.route, limit: state.bodyLimit), state: state, connection: connection,
                 running: running, close: true)
         case .suspendAndDispatch:
-            return dispatch(state, connection: connection, running: running)
+            return dispatch(state, request: makeRequest(state, connection: connection), connection: connection, running: running)
         case .queueWorkerResponse:
             let response = state.pending ?? HTTPServerError.internalError.response
             state.pending = nil
@@ -154,6 +181,7 @@ extension HTTPServer {
             running.resumeGate.withLock { _ in state.connectionGone = true }
         }
         let context = state.context
+        if state.dispatched { context?.forgetDispatched(state) }
         if case .release(let answered) = state.lifecycle.handle(.completed), !answered, let context {
             // Never answered: the client went away (or the daemon stopped) first. Logged as nginx does.
             let route = state.route?.pattern ?? "unmatched"
@@ -256,14 +284,16 @@ extension HTTPServer {
 
     /// Runs a route that may block on a worker. The connection is suspended meanwhile; the worker
     /// resumes it through the gate, which is closed once the daemon stops or the request completed.
-    private func dispatch(_ state: RequestState, connection: OpaquePointer, running: Running) -> MHD_Result {
-        let request = makeRequest(state, connection: connection)
+    private func dispatch(_ state: RequestState, request: HTTPRequest, connection: OpaquePointer, running: Running) -> MHD_Result {
+        workerDispatches.add(1, ordering: .relaxed)
         state.body = []
         let match = state.match
         let router = router
         let connectionBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
         state.workerOutstanding = true
         MHD_suspend_connection(connection)
+        state.dispatched = true
+        state.context?.rememberDispatched(state, connection: connection)
         let queued = running.workers.run { [request] in
             let response = router.respond(to: request, match: match)
             running.resumeGate.withLock { open in
@@ -275,8 +305,10 @@ extension HTTPServer {
         }
         if !queued {
             // The pool is shutting down (the daemon is stopping): answer here rather than never.
-            state.pending = HTTPServerError.unavailable.response
-            state.workerOutstanding = false
+            running.resumeGate.withLock { _ in
+                state.pending = HTTPServerError.unavailable.response
+                state.workerOutstanding = false
+            }
             MHD_resume_connection(connection)
         }
         return MHD_Result.YES

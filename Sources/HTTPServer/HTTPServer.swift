@@ -94,6 +94,10 @@ public final class HTTPServer: @unchecked Sendable {
     let logger: Logger
     let requestIDPrefix: UInt16
     let requestMetrics = RequestMetricTable()
+    let workerDispatches = Atomic<Int>(0)
+
+    /// Requests handed to a worker so far (the rest were answered on an event loop).
+    public var requestsRunOnWorkers: Int { workerDispatches.load(ordering: .relaxed) }
 
     /// What exists only while the server runs.
     final class Running: @unchecked Sendable {
@@ -265,19 +269,45 @@ public final class HTTPServer: @unchecked Sendable {
         let listenSocket = MHD_quiesce_daemon(daemon)
         // In flight: from the headers until libmicrohttpd's completion notice, which comes after
         // the response was sent. So a request answered by a worker counts until it is delivered.
+        var nextLook = ContinuousClock.now
         while running.contexts.inFlight > 0 && ContinuousClock.now < deadline {
+            // A request on a worker whose client has left can never be answered, and libmicrohttpd
+            // does not watch a suspended connection: when only such requests remain, stop waiting.
+            if ContinuousClock.now >= nextLook {
+                nextLook = ContinuousClock.now + .milliseconds(100)
+                let unreachable = running.resumeGate.withLock { _ in
+                    var count = 0
+                    running.contexts.forEachDispatched { state, connection in
+                        if state.workerOutstanding && icmm_mhd_peer_gone(connection) != 0 { count += 1 }
+                    }
+                    return count
+                }
+                if unreachable > 0 && unreachable >= running.contexts.inFlight { break }
+            }
             usleep(5_000)
         }
         let abandoned = running.contexts.inFlight
-        // No resume from here on: MHD_stop_daemon frees the connections.
-        running.resumeGate.withLock { $0 = false }
+        // No resume by a worker from here on: MHD_stop_daemon frees the connections. A connection
+        // still waiting for its worker is resumed here, marked so that it is closed unanswered
+        // (its handler's outcome is unknown): MHD_stop_daemon aborts while one is suspended.
+        running.resumeGate.withLock { open in
+            open = false
+            running.contexts.forEachDispatched { state, connection in
+                // Under the gate: a worker clears this, and resumes, only while holding it.
+                guard state.workerOutstanding else { return }
+                state.abandoned = true
+                MHD_resume_connection(connection)
+            }
+        }
         MHD_stop_daemon(daemon)
         icmm_mhd_deadlines_stop(running.deadlines)
         if listenSocket >= 0 { close(listenSocket) }
         callbackState.store(nil, ordering: .releasing)
         self.running = nil
         // Handlers still running past the drain finish on their own; their responses have nowhere to go.
-        let detached = running.workers.shutdown(deadline: max(deadline, .now + .milliseconds(50)))
+        // The drain is over (everything answered, its time passed, or only requests whose clients
+        // left remain): a moment for workers just finishing, not a second wait.
+        let detached = running.workers.shutdown(deadline: .now + .milliseconds(50))
         running.contexts.flushMetrics()
         running.accessLog.close()
         if abandoned > 0 || detached > 0 {

@@ -16,6 +16,8 @@ struct RequestLifecycle: Equatable {
         case readingBody
         /// The body passed its limit: the rest is read and dropped, then 413.
         case discardingBody
+        /// The route tries to answer on the event loop without blocking (a cached result, a 304).
+        case tryingOnEventLoop
         /// The connection is suspended while a worker runs the handler.
         case suspended
         /// The response is queued (or the request was refused on its headers).
@@ -40,6 +42,12 @@ struct RequestLifecycle: Equatable {
         /// A call without body data: the request is complete (its final call), or, for a suspended
         /// connection, the worker resumed it. `onWorker` when the route may block.
         case complete(onWorker: Bool)
+        /// The request is complete and its route may block, but answers on the event loop when it
+        /// can do so without blocking (a cached result, a 304); only what needs computing or the
+        /// disk goes to a worker.
+        case completeTryingEventLoopFirst
+        /// The outcome of that try: `answered`, or the request needs a worker.
+        case triedOnEventLoop(answered: Bool)
         /// libmicrohttpd's completion notice; `answered` is false when the client disconnected or
         /// the daemon stopped before a response was sent.
         case completed
@@ -56,6 +64,10 @@ struct RequestLifecycle: Equatable {
         case respondNow
         /// Queue the 413 for a body that passed its limit.
         case respondTooLarge
+        /// Run the route's non-blocking attempt on this event loop, then report `triedOnEventLoop`.
+        case tryOnEventLoop
+        /// Queue the response the attempt on the event loop gave.
+        case queueEventLoopResponse
         /// Suspend the connection and hand the request to a worker.
         case suspendAndDispatch
         /// Queue the response the worker left.
@@ -94,15 +106,21 @@ struct RequestLifecycle: Equatable {
         case (.awaitingFinalCall, .complete(let onWorker)), (.readingBody, .complete(let onWorker)):
             state = onWorker ? .suspended : .answered
             return onWorker ? .suspendAndDispatch : .respondNow
-        case (.discardingBody, .complete):
+        case (.awaitingFinalCall, .completeTryingEventLoopFirst), (.readingBody, .completeTryingEventLoopFirst):
+            state = .tryingOnEventLoop
+            return .tryOnEventLoop
+        case (.tryingOnEventLoop, .triedOnEventLoop(let answered)):
+            state = answered ? .answered : .suspended
+            return answered ? .queueEventLoopResponse : .suspendAndDispatch
+        case (.discardingBody, .complete), (.discardingBody, .completeTryingEventLoopFirst):
             state = .answered
             return .respondTooLarge
         // After a refusal libmicrohttpd may still make its final call: nothing more to do.
-        case (.answered, .complete):
+        case (.answered, .complete), (.answered, .completeTryingEventLoopFirst):
             return .proceed
 
         // Only the worker resumes a suspended connection, after it left the response.
-        case (.suspended, .complete):
+        case (.suspended, .complete), (.suspended, .completeTryingEventLoopFirst):
             state = .answered
             return .queueWorkerResponse
 

@@ -6,6 +6,11 @@ public typealias Handler = @Sendable (borrowing HTTPRequest) throws -> HTTPRespo
 /// (mapped like a handler's) and the connection is closed without reading the body.
 public typealias Admission = @Sendable (borrowing HTTPRequest) throws -> Void
 
+/// A route's try at answering on the event loop, where nothing may block (no disk, no long
+/// computation): the response when it has one at hand (a cached result, a 304), or nil to have the
+/// request's handler run on a worker. A thrown error is answered like the handler's.
+public typealias EventLoopAttempt = @Sendable (borrowing HTTPRequest) throws -> HTTPResponse?
+
 /// Matches method and path (with `{name}` parameters) to a handler.
 /// A known path with another method -> 405 with `Allow`; an unknown path -> 404.
 public struct Router: Sendable {
@@ -18,14 +23,17 @@ public struct Router: Sendable {
         let mayBlock: Bool
         let admission: Admission?
         let handler: Handler
+        /// For a route that may block: tried on the event loop first (see `EventLoopAttempt`).
+        let eventLoopAttempt: EventLoopAttempt?
         /// The route's own answer to a body over its limit (FHIR routes answer an OperationOutcome).
         let tooLarge: (@Sendable (Int) -> HTTPResponse)?
 
         init(
             method: HTTPMethod, pattern: String, segments: [Segment], maxBodyBytes: Int?, mayBlock: Bool, admission: Admission?,
-            handler: @escaping Handler, tooLarge: (@Sendable (Int) -> HTTPResponse)? = nil
+            handler: @escaping Handler, tooLarge: (@Sendable (Int) -> HTTPResponse)? = nil, eventLoopAttempt: EventLoopAttempt? = nil
         ) {
             self.tooLarge = tooLarge
+            self.eventLoopAttempt = eventLoopAttempt
             self.method = method
             self.pattern = pattern
             self.segments = segments
@@ -74,9 +82,10 @@ public struct Router: Sendable {
     /// - Parameters:
     ///   - mayBlock: the handler waits on the disk or computes for long: run it off the event loop.
     ///   - admission: checked on the headers of a request with a body, before the body is read.
+    ///   - eventLoopAttempt: for a route that may block, an answer it can give on the event loop.
     public mutating func add(
         _ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int? = nil, mayBlock: Bool = false, admission: Admission? = nil,
-        tooLarge: (@Sendable (Int) -> HTTPResponse)? = nil, _ handler: @escaping Handler
+        tooLarge: (@Sendable (Int) -> HTTPResponse)? = nil, eventLoopAttempt: EventLoopAttempt? = nil, _ handler: @escaping Handler
     ) {
         let segments: [Segment] = Router.split(pattern).map { segment in
             if segment.hasPrefix("{") && segment.hasSuffix("}") {
@@ -86,15 +95,19 @@ public struct Router: Sendable {
         }
         let route = Route(
             method: method, pattern: pattern, segments: segments, maxBodyBytes: maxBodyBytes, mayBlock: mayBlock,
-            admission: admission, handler: handler, tooLarge: tooLarge)
+            admission: admission, handler: handler, tooLarge: tooLarge, eventLoopAttempt: eventLoopAttempt)
         routes.append(route)
         if !segments.contains(where: { if case .parameter = $0 { true } else { false } }) {
             literalRoutes.append(route)
         }
     }
 
-    public mutating func get(_ pattern: String, mayBlock: Bool = false, _ handler: @escaping Handler) {
-        add(.get, pattern, mayBlock: mayBlock, handler)
+    /// - Parameter eventLoopAttempt: with `mayBlock`, tried on the event loop first; only a request
+    ///   it gives no answer to goes to a worker (a cached or unchanged result costs no hand-off).
+    public mutating func get(
+        _ pattern: String, mayBlock: Bool = false, eventLoopAttempt: EventLoopAttempt? = nil, _ handler: @escaping Handler
+    ) {
+        add(.get, pattern, mayBlock: mayBlock, eventLoopAttempt: eventLoopAttempt, handler)
     }
     /// - Parameter tooLarge: the route's own 413 (given the limit in bytes) instead of problem+json.
     public mutating func post(
@@ -127,6 +140,20 @@ public struct Router: Sendable {
             response.route = route.pattern
             return response
         }
+    }
+
+    /// Runs a route's attempt on the event loop: its response (route set, errors mapped like a
+    /// handler's), or nil when the request needs a worker.
+    func attemptOnEventLoop(_ request: borrowing HTTPRequest, route: Route, attempt: EventLoopAttempt) -> HTTPResponse? {
+        var response: HTTPResponse
+        do {
+            guard let answered = try attempt(request) else { return nil }
+            response = answered
+        } catch {
+            response = errorMapper(error, copy request)
+        }
+        response.route = route.pattern
+        return response
     }
 
     /// The answer to a body over `limit` bytes: the route's own rendering, else problem+json.
@@ -172,6 +199,10 @@ public struct Router: Sendable {
         if case .found(let route, let parameters) = match {
             request.pathParameters = parameters
             request.route = route.pattern
+            // As the server does: a route's event-loop answer first, its handler only without one.
+            if let attempt = route.eventLoopAttempt, let response = attemptOnEventLoop(request, route: route, attempt: attempt) {
+                return response
+            }
         }
         return respond(to: request, match: match)
     }

@@ -134,19 +134,35 @@ public final class CaseStore: Sendable {
     /// The registry-wide data version: +1 on every write to any case. Exact after any write by this
     /// process; a write by another process is seen within `externalWriteDelay`.
     public func dataVersion() throws -> Int {
+        if let version = dataVersionWithoutReading() { return version }
         let generation = database.writeGeneration
         let now = ContinuousClock.now
-        if let cached = versionCache.withLock({ $0 }), cached.generation == generation,
-            now - cached.at < Self.externalWriteDelay
-        {
-            return cached.version
-        }
         let version = try database.read { connection in
             try connection.queryOne("SELECT CAST(value AS BIGINT) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) }
                 ?? 0
         }
         versionCache.withLock { $0 = (version, generation, now) }
         return version
+    }
+
+    /// `dataVersion()` when it needs no database read (the version read less than
+    /// `externalWriteDelay` ago, with no write by this process since); nil otherwise. For callers
+    /// that must not block, such as an event loop answering a cached result.
+    public func dataVersionWithoutReading() -> Int? {
+        let generation = database.writeGeneration
+        guard let cached = versionCache.withLock({ $0 }), cached.generation == generation,
+            ContinuousClock.now - cached.at < Self.externalWriteDelay
+        else { return nil }
+        return cached.version
+    }
+
+    /// `scopedDataVersion(site:)` when it needs no database read (both versions cached and
+    /// current); nil otherwise. For callers that must not block.
+    public func scopedDataVersionWithoutReading(site: String?) -> (global: Int, scoped: Int)? {
+        guard let global = dataVersionWithoutReading() else { return nil }
+        guard let site else { return (global, global) }
+        guard let cached = siteVersionCache.withLock({ $0[site] }), cached.global == global else { return nil }
+        return (cached.global, cached.site)
     }
 
     /// The audit trail of a case, oldest first; it outlives the case's erasure.

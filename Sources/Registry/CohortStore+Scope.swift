@@ -31,14 +31,15 @@ extension CaseStore {
 
     /// The cases of a cohort with the registry-wide version and the scope's version, all read in
     /// one transaction (so that the body, its ETag and the cache entry describe the same data).
-    public func cohortRowsWithScopedVersion(_ filter: CohortFilter, site: String?) throws
+    /// `reading`: the columns to read, as `cohortRows(_:site:reading:)`.
+    public func cohortRowsWithScopedVersion(_ filter: CohortFilter, site: String?, reading: CohortRowReading = .everything) throws
         -> (rows: [CohortRow], global: Int, scoped: Int)
     {
         try database.read { connection in
             try connection.transaction(immediate: false) {
                 let (global, scoped) =
                     try connection.queryOne(Self.versionsSQL, [site ?? ""]) { ($0.int(0), $0.int(1)) } ?? (0, 0)
-                return (try cohortRows(filter, site: site, connection: connection), global, site == nil ? global : scoped)
+                return (try cohortRows(filter, site: site, reading: reading, connection: connection), global, site == nil ? global : scoped)
             }
         }
     }

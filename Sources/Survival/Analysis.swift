@@ -325,6 +325,9 @@ public enum SurvivalAnalysis {
         for a in 0..<keys.count {
             for b in (a + 1)..<keys.count {
                 var subTime: [Double] = [], subEvent: [Bool] = [], subGroup: [Int32] = []
+                subTime.reserveCapacity(time.count)
+                subEvent.reserveCapacity(time.count)
+                subGroup.reserveCapacity(time.count)
                 for i in 0..<time.count {
                     let g = Int(group[i])
                     if g == a || g == b {

@@ -10,5 +10,5 @@ struct ICMM: ParsableCommand {
             myeloma, response, staging) by the rules of the registry's DOMAIN.md and reports cohort \
             outcomes (Kaplan-Meier, log-rank, Cox). Start with `icmm serve`; see `icmm help <command>`.
             """,
-        subcommands: [Serve.self, Migrate.self, Keys.self, Audit.self, Import.self, Backup.self, Reclassify.self, Analyze.self, Demo.self])
+        subcommands: [Serve.self, Migrate.self, Keys.self, Audit.self, Import.self, Backup.self, Copy.self, Reclassify.self, Analyze.self, Demo.self])
 }

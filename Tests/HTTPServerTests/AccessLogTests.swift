@@ -25,6 +25,22 @@ import Testing
         #expect(line.bytes.last == 0x0A)
     }
 
+    /// The line is formatted into a fixed buffer: long values are cut, the newline always ends
+    /// it, and the buffer is reused line after line without leftovers.
+    @Test func longValuesAreCutAndEveryLineEndsWithItsNewline() {
+        var line = AccessLogLine()
+        let longMethod = String(repeating: "M", count: 100)
+        let longID = String(repeating: "i", count: 5_000)
+        line.format(.text, method: longMethod, route: "/r\n", status: 200, nanoseconds: 12_000_000_000, requestID: longID)
+        let text = String(decoding: line.bytes, as: UTF8.self)
+        #expect(line.bytes.count < AccessLogLine.capacity)
+        #expect(text.hasSuffix("ms " + String(repeating: "i", count: 256) + "\n"))
+        #expect(text.filter { $0 == "\n" }.count == 1)
+        #expect(text.contains(" " + String(repeating: "M", count: 32) + " /r? 200 12000.000ms iii"))
+        line.format(.text, method: "GET", route: "/healthz", status: 200, nanoseconds: 0, requestID: "x")
+        #expect(String(decoding: line.bytes, as: UTF8.self).hasSuffix("Z GET /healthz 200 0.000ms x\n"))
+    }
+
     /// Lines reach the file by time (without a stop), and every line is there after a stop.
     /// Never a query value or a path value: the route pattern stands for the path.
     @Test func writesToAFileByTimeAndAtStopWithoutValues() throws {

@@ -90,4 +90,42 @@ import Testing
         #expect(actions.last == .proceed)
         #expect(l.state == .answered)
     }
+
+    @Test func aRouteThatAnswersOnTheEventLoopIsNotSuspended() {
+        let (l, actions) = run([.headers(.noBody), .completeTryingEventLoopFirst, .triedOnEventLoop(answered: true), .completed])
+        #expect(actions == [.proceed, .tryOnEventLoop, .queueEventLoopResponse, .release(answered: true)])
+        #expect(l.state == .completed)
+    }
+
+    @Test func aRouteThatCannotAnswerOnTheEventLoopGoesToAWorker() {
+        var l = L()
+        #expect(l.handle(.headers(.body)) == .proceed)
+        #expect(l.handle(.bodyChunk(fits: true)) == .appendChunk)
+        #expect(l.handle(.completeTryingEventLoopFirst) == .tryOnEventLoop)
+        #expect(l.state == .tryingOnEventLoop)
+        #expect(l.handle(.triedOnEventLoop(answered: false)) == .suspendAndDispatch)
+        #expect(l.state == .suspended)
+        // The worker resumed the connection: libmicrohttpd calls again.
+        #expect(l.handle(.completeTryingEventLoopFirst) == .queueWorkerResponse)
+        #expect(l.handle(.completed) == .release(answered: true))
+        // The client left while the worker ran.
+        #expect(run([.headers(.noBody), .completeTryingEventLoopFirst, .triedOnEventLoop(answered: false), .completed]).1.last
+            == .release(answered: false))
+    }
+
+    @Test func tryingOnTheEventLoopHappensOnceAndOnlyForACompleteRequest() {
+        // A body over its limit is 413 without trying; a refused request is not tried.
+        #expect(run([.headers(.body), .bodyChunk(fits: false), .completeTryingEventLoopFirst]).1.last == .respondTooLarge)
+        #expect(run([.headers(.refuse), .completeTryingEventLoopFirst]).1.last == .proceed)
+        // An outcome without a try, a second outcome, or a try before the headers cannot happen.
+        #expect(run([.headers(.noBody), .triedOnEventLoop(answered: true)]).1.last == .reject)
+        #expect(
+            run([.headers(.noBody), .completeTryingEventLoopFirst, .triedOnEventLoop(answered: true), .triedOnEventLoop(answered: false)])
+                .1.last == .reject)
+        #expect(run([.completeTryingEventLoopFirst]).1 == [.reject])
+        // Answered: a later final call does nothing.
+        #expect(
+            run([.headers(.noBody), .completeTryingEventLoopFirst, .triedOnEventLoop(answered: true), .completeTryingEventLoopFirst])
+                .1.last == .proceed)
+    }
 }

@@ -68,4 +68,92 @@ private func processCounts() -> (threads: Int, fds: Int) {
         server.stop()
         server.stop()
     }
+
+    /// A handler that outlives the drain (a large import whose client went away) does not keep the
+    /// process from stopping, nor crash it: libmicrohttpd aborts in `MHD_stop_daemon` while a
+    /// connection is suspended, so the stop resumes it to be closed unanswered, and the worker
+    /// finishes on its own later without touching the freed connection.
+    @Test func aStopWhoseDrainEndsBeforeAWorkerFinishesClosesItsConnectionUnanswered() throws {
+        let started = Shared(false)
+        let release = Shared(false)
+        let finished = Shared(false)
+        var router = Router()
+        router.post("/slow", mayBlock: true) { _ in
+            started.set(true)
+            try? waitUntil("the test to release the handler", timeout: .seconds(60)) { release.get() }
+            finished.set(true)
+            return .text("late")
+        }
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.threads = 1
+        configuration.blockingWorkers = 2
+        configuration.drainTimeoutSeconds = 0.2
+        configuration.accessLog.destination = .off
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let server = HTTPServer(configuration: configuration, router: router, logger: logger)
+        try server.start()
+        defer { release.set(true) }
+        let client = HTTPTestClient(port: server.port, timeoutSeconds: 30)
+        let answer = Shared<String?>(nil)
+        let thread = Thread {
+            do {
+                let response = try client.request("POST", "/slow", body: Array("x".utf8))
+                answer.set("status \(response.status)")
+            } catch {
+                answer.set("no answer")
+            }
+        }
+        thread.start()
+        try waitUntil("the handler to start") { started.get() }
+
+        let outcome = server.stop()
+        #expect(outcome.handlersStillRunning == 1)
+        #expect(outcome.unanswered == 1)
+        try waitUntil("the client to see its connection end") { answer.get() != nil }
+        #expect(answer.get() == "no answer")
+        #expect(!finished.get())
+        release.set(true)
+        try waitUntil("the detached handler to finish") { finished.get() }
+    }
+
+    /// A request on a worker whose client has gone cannot be answered: the drain does not wait
+    /// for it (libmicrohttpd does not watch a suspended connection, so the server looks itself).
+    @Test func theDrainDoesNotWaitForAWorkerWhoseClientLeft() throws {
+        let started = Shared(false)
+        let release = Shared(false)
+        var router = Router()
+        router.post("/slow", mayBlock: true) { _ in
+            started.set(true)
+            try? waitUntil("the test to release the handler", timeout: .seconds(120)) { release.get() }
+            return .text("late")
+        }
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.threads = 1
+        configuration.blockingWorkers = 2
+        configuration.drainTimeoutSeconds = 100
+        configuration.accessLog.destination = .off
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let server = HTTPServer(configuration: configuration, router: router, logger: logger)
+        try server.start()
+        defer { release.set(true) }
+        let client = HTTPTestClient(port: server.port)
+        let fd = try client.openConnection()
+        let request = Array("POST /slow HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\n\r\nx".utf8)
+        #expect(write(fd, request, request.count) == request.count)
+        try waitUntil("the handler to start") { started.get() }
+        close(fd)
+
+        // Stopped on another thread, so that a drain that waits its 100 s fails this test at the
+        // deadline instead of holding it.
+        let outcome = Shared<HTTPServer.StopOutcome?>(nil)
+        let stopper = Thread { outcome.set(server.stop()) }
+        stopper.start()
+        try waitUntil("the stop to end without waiting for the gone client", timeout: .seconds(20)) { outcome.get() != nil }
+        #expect(outcome.get()?.handlersStillRunning == 1)
+        #expect(outcome.get()?.unanswered == 1)
+    }
 }

@@ -158,19 +158,28 @@ func writeMigrations(_ files: [String: String], in directory: TemporaryDirectory
             try connection.run("INSERT INTO t (a) VALUES (1)")
         }
         let writeOpen = Atomic<Bool>(false)
+        let writeDone = Atomic<Bool>(false)
         let releaseWrite = Atomic<Bool>(false)
+        // Every wait has a deadline: a failed step fails the test instead of hanging it, and the
+        // writer is released however the test ends.
+        defer { releaseWrite.store(true, ordering: .sequentiallyConsistent) }
         let writer = Thread {
             try? database.write { connection in
                 try connection.transaction {
                     try connection.run("INSERT INTO t (a) VALUES (2)")
                     writeOpen.store(true, ordering: .sequentiallyConsistent)
-                    while !releaseWrite.load(ordering: .sequentiallyConsistent) { usleep(1_000) }
+                    let deadline = ContinuousClock.now + .seconds(60)
+                    while !releaseWrite.load(ordering: .sequentiallyConsistent) && ContinuousClock.now < deadline { usleep(1_000) }
                 }
             }
-            writeOpen.store(false, ordering: .sequentiallyConsistent)
+            writeDone.store(true, ordering: .sequentiallyConsistent)
         }
         writer.start()
-        while !writeOpen.load(ordering: .sequentiallyConsistent) { usleep(1_000) }
+        try waitUntil("the write transaction is open") {
+            writeOpen.load(ordering: .sequentiallyConsistent) || writeDone.load(ordering: .sequentiallyConsistent)
+        }
+        let failedEarly = writeDone.load(ordering: .sequentiallyConsistent)
+        try #require(!failedEarly, "the write transaction failed before it was held open")
         // Several readers at once, while the write transaction holds the lock: none blocks, none sees row 2.
         let counts = Mutex<[Int]>([])
         DispatchQueue.concurrentPerform(iterations: 6) { _ in
@@ -179,7 +188,7 @@ func writeMigrations(_ files: [String: String], in directory: TemporaryDirectory
         }
         #expect(counts.withLock { $0 } == [1, 1, 1, 1, 1, 1])
         releaseWrite.store(true, ordering: .sequentiallyConsistent)
-        while writeOpen.load(ordering: .sequentiallyConsistent) { usleep(1_000) }
+        try waitUntil("the write transaction commits") { writeDone.load(ordering: .sequentiallyConsistent) }
         #expect(try database.read { try $0.queryOne("SELECT count(*) FROM t") { $0.int(0) } } == 2)
     }
 

@@ -17,7 +17,7 @@ BIN="$(swift build -c release --show-bin-path)/icmm"
 [ -x "$BIN" ] || swift build -c release --product icmm
 WORK=$(mktemp -d)
 SERVER=""
-trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+trap '{ [ -n "$SERVER" ] && kill $SERVER; } 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 python3 benchmarks/registry/make_cases.py "$IMPORT_N" > "$WORK/cases.ndjson"
 python3 - "$WORK/cases.ndjson" "$WORK/cases.json" "$WORK/rejected.ndjson" <<'PY'

@@ -1,6 +1,8 @@
 -- wrk script: POST /v1/cases with a unique external id per request.
 -- The key comes from the environment (ICMM_KEY); the case is a valid OD case (DOMAIN.md section 9).
 local key = os.getenv("ICMM_KEY")
+-- Two wrk processes against one database (benchmarks/postgres) need ids that cannot collide.
+local prefix = os.getenv("ICMM_ID_PREFIX") or ""
 local template = '{"external_id":"%s","sex":"female","birth_year":1955,"mm_diagnosis_date":"2021-05-10",' ..
   '"intracranial":{"diagnosis_date":"2023-02-01","prior_lines":1,"imaging":{"modalities":["mri"],' ..
   '"findings":["skull_vault_lesion","dural_involvement"]},"csf":{"cytology":"negative","flow_cytometry":"negative"}},' ..
@@ -23,7 +25,7 @@ end
 
 function request()
   n = n + 1
-  local body = string.format(template, "W" .. tid .. "-" .. n)
+  local body = string.format(template, prefix .. "W" .. tid .. "-" .. n)
   return wrk.format("POST", "/v1/cases", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key}, body)
 end
 

@@ -11,15 +11,16 @@ IMPORT_N=${IMPORT_N:-100000}
 OUT=benchmarks/out; mkdir -p "$OUT"
 BIN="$(swift build -c release --show-bin-path)/icmm"
 [ -x "$BIN" ] || swift build -c release --product icmm
-WORK=$(mktemp -d)
-trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+WORK=$(mktemp -d); SERVER=""
+trap '[ -z "$SERVER" ] || kill $SERVER 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 if [ -n "${BASELINE:-}" ]; then
   "$BASELINE" migrate --db "$WORK/base.sqlite" >/dev/null 2>&1
   export ICMM_KEY=$("$BASELINE" keys create --site BENCH --role submitter --db "$WORK/base.sqlite" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
-  "$BASELINE" serve --port 18094 --db "$WORK/base.sqlite" --log-level warning >"$OUT/registry-serve-baseline.log" 2>&1 & SERVER=$!
+  # The same settings as below: default log, per-key limit lifted.
+  "$BASELINE" serve --port 18094 --db "$WORK/base.sqlite" --rate-limit 1000000/s --burst 1000000 >"$OUT/registry-serve-baseline.log" 2>&1 & SERVER=$!
   for _ in $(seq 50); do curl -fs http://127.0.0.1:18094/healthz >/dev/null && break; sleep 0.1; done
-  echo "== BASELINE: POST /v1/cases, wrk -t2 -c32 -d$DURATION, synchronous=FULL"
+  echo "== BASELINE: POST /v1/cases, wrk -t2 -c32 -d$DURATION, synchronous=FULL ($(uptime))"
   wrk -t2 -c32 -d"$DURATION" -s benchmarks/registry/post_case.lua http://127.0.0.1:18094 | tee "$OUT/registry-wrk-baseline.txt" | grep -E "Requests/sec|acknowledged_201|other_status"
   kill $SERVER; wait $SERVER 2>/dev/null || true
 fi
@@ -31,13 +32,14 @@ export ICMM_KEY=$("$BIN" keys create --site BENCH --role submitter --db "$WORK/b
 "$BIN" serve --port 18094 --db "$WORK/bench.sqlite" --rate-limit 1000000/s --burst 1000000 >"$OUT/registry-serve.log" 2>&1 & SERVER=$!
 for _ in $(seq 50); do curl -fs http://127.0.0.1:18094/healthz >/dev/null && break; sleep 0.1; done
 
-echo "== POST /v1/cases, wrk -t2 -c32 -d$DURATION, synchronous=FULL"
+echo "== POST /v1/cases, wrk -t2 -c32 -d$DURATION, synchronous=FULL ($(uptime))"
 wrk -t2 -c32 -d"$DURATION" -s benchmarks/registry/post_case.lua http://127.0.0.1:18094 | tee "$OUT/registry-wrk.txt" | grep -E "Requests/sec|Latency|acknowledged_201|other_status|Non-2xx"
 acked=$(awk '/acknowledged_201/ {print $2}' "$OUT/registry-wrk.txt")
 stored=$(sqlite3 "$WORK/bench.sqlite" "SELECT count(*) FROM cases" 2>/dev/null || python3 -c "import sqlite3; print(sqlite3.connect('$WORK/bench.sqlite').execute('SELECT count(*) FROM cases').fetchone()[0])")
 echo "acknowledged: $acked  stored: $stored  (every acknowledged case must be stored)"
 [ "$stored" -ge "$acked" ] || { echo "LOST CASES"; exit 1; }
 
+[ "$IMPORT_N" -gt 0 ] || exit 0  # IMPORT_N=0: the POST figures only
 echo "== import of $IMPORT_N cases"
 python3 benchmarks/registry/make_cases.py "$IMPORT_N" > "$WORK/cases.ndjson"
 ls -la "$WORK/cases.ndjson" | awk '{printf "file: %.1f MB\n", $5 / 1e6}'

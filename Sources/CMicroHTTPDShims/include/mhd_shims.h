@@ -57,6 +57,11 @@ uint16_t icmm_mhd_bound_port(struct MHD_Daemon *daemon);
 /// The number of open connections. The corresponding C function is MHD_get_daemon_info.
 unsigned int icmm_mhd_current_connections(struct MHD_Daemon *daemon);
 
+/* 1 when the client of this connection has closed it, half-closed it or reset it (a poll that
+   does not wait), else 0. For a stop's drain: a suspended connection is not watched by
+   libmicrohttpd, so a request whose client left would otherwise be waited for. */
+int icmm_mhd_peer_gone(struct MHD_Connection *connection);
+
 /// Writes the client's IP address as text into buffer; returns 0 on success.
 /// The corresponding C function is MHD_get_connection_info.
 int icmm_mhd_client_address(struct MHD_Connection *connection, char *buffer, size_t length);

@@ -1,0 +1,134 @@
+import Cohorts
+import HTTPServer
+import Registry
+import Synchronization
+
+/// Dashboard polls of the cohort routes, answered on the event loop (issue 11).
+///
+/// A cohort route runs on a worker because a cold computation may take long. Most requests are
+/// polls, though: a 304 for an unchanged ETag or a cached response. `cohortPoll` answers those on
+/// the event loop, from memory only, and hands every other request to the worker, where
+/// `cohortResponse` handles it from the start. The attempt has no side effect unless it answers,
+/// so a request that goes to the worker is authenticated, rate-limited and counted once.
+///
+/// What would block makes it give up: a key not in the recently-authenticated cache, a last-use
+/// minute due to be written, a data version older than `CaseStore.externalWriteDelay` (re-read
+/// from the database), a response not in the cache. Errors (a bad key, a bad parameter, a
+/// forbidden role) also go to the worker, which answers them exactly as before. Only a refusal
+/// of the key's rate limit is answered here, as the worker would answer it.
+extension Application {
+    func cohortPoll<Query>(
+        extraParameters: Set<String>, allowGroupBy: Bool = true,
+        parse: @escaping @Sendable (CohortSelection, HTTPRequest) throws -> Query, auditsDataset: Bool = false
+    ) -> EventLoopAttempt {
+        // Queries this route already found valid, by their parameters as sent and the caller's
+        // scope: a dashboard repeats the same few, and checking and canonicalizing one costs more
+        // than the rest of the poll. Only what is a pure function of the query is kept (its cache
+        // key, and the ETag last made from it); the key, the data version and the rate limit are
+        // checked on every poll. Bounded: emptied when full.
+        let known = Mutex<[PollQuery: KnownPoll]>([:])
+        return { [self] request in
+            let request = copy request
+            guard let key = bearerKey(request), case .valid(let principal) = keys.checkWithoutBlocking(key),
+                Self.cohortRoles.contains(principal.role)
+            else { return nil }
+            // The scope `cohortRequest` gives the selection: a submitter's own site, else all.
+            let scope = principal.role == .submitter ? principal.site : nil
+            // The cache is kept by the registry-wide version, the ETag made from the scope's.
+            guard let (dataVersion, scopedVersion) = cases.scopedDataVersionWithoutReading(site: scope) else { return nil }
+            let query = PollQuery(request, scope: scope)
+            var poll: KnownPoll
+            if let found = known.withLock({ $0[query] }) {
+                poll = found
+            } else {
+                guard let cohort = try? cohortRequest(request, principal: principal, extraParameters: extraParameters),
+                    allowGroupBy || cohort.selection.groupBy == nil,
+                    (try? parse(cohort.selection, request)) != nil
+                else { return nil }
+                poll = KnownPoll(cacheKey: (request.route ?? request.path) + "?" + cohort.canonicalQuery)
+            }
+            if poll.tagVersion != scopedVersion {
+                poll.tagVersion = scopedVersion
+                poll.tag = cohortETag(key: poll.cacheKey, dataVersion: scopedVersion)
+                let remembered = poll
+                known.withLock { known in
+                    if known.count >= 1_024 { known.removeAll() }
+                    known[query] = remembered
+                }
+            }
+            if Self.ifNoneMatch(request, matches: poll.tag) {
+                try takeRateToken(principal)
+                return Self.notModified(poll.tag)
+            }
+            guard let cached = cohortCache.get(poll.cacheKey, dataVersion: dataVersion, countingMiss: false) else { return nil }
+            try takeRateToken(principal)
+            if auditsDataset { recordDatasetRead(request, cached, principal: principal) }
+            return cached
+        }
+    }
+
+    /// The key's rate limit, as `authenticate` applies it.
+    private func takeRateToken(_ principal: Principal) throws {
+        if let wait = limiters.perKey.take(principal.keyID) { throw limiters.refuse(limiters.perKey, after: wait) }
+    }
+
+    /// `GET /v1/cohorts/dataset.csv`'s own parameters.
+    func datasetQuery(_ selection: CohortSelection, _ request: HTTPRequest) throws -> DatasetQuery {
+        let (endpoint, origin) = try endpointAndOrigin(request)
+        return DatasetQuery(selection: selection, endpoint: endpoint, origin: origin)
+    }
+
+    /// Whether `If-None-Match` names `tag` (or is `*`): a scan of the header's bytes, comparing
+    /// each comma-separated entry without its spaces and tabs.
+    static func ifNoneMatch(_ request: borrowing HTTPRequest, matches tag: String) -> Bool {
+        guard var condition = request.headers["If-None-Match"] else { return false }
+        var tag = tag
+        return condition.withUTF8 { header in
+            tag.withUTF8 { tag in
+                var start = 0
+                while start <= header.count {
+                    var end = start
+                    while end < header.count && header[end] != 0x2C { end += 1 }  // ","
+                    var first = start
+                    var last = end
+                    while first < last && (header[first] == 0x20 || header[first] == 0x09) { first += 1 }
+                    while last > first && (header[last - 1] == 0x20 || header[last - 1] == 0x09) { last -= 1 }
+                    let entry = UnsafeBufferPointer(rebasing: header[first..<last])
+                    if (entry.count == 1 && entry[0] == 0x2A) || entry.elementsEqual(tag) { return true }
+                    start = end + 1
+                }
+                return false
+            }
+        }
+    }
+
+    static func notModified(_ tag: String) -> HTTPResponse {
+        HTTPResponse(status: 304, headers: HTTPHeaders([("ETag", tag), ("Cache-Control", "private, no-cache")]))
+    }
+}
+
+/// A cohort query as sent (every parameter in order) and the caller's scope (a submitter's site).
+struct PollQuery: Hashable, Sendable {
+    let route: String
+    let parameters: [String]
+    let scope: String?
+
+    init(_ request: HTTPRequest, scope: String?) {
+        route = request.route ?? request.path
+        var parameters: [String] = []
+        parameters.reserveCapacity(request.query.items.count * 2)
+        for (name, value) in request.query.items {
+            parameters.append(name)
+            parameters.append(value)
+        }
+        self.parameters = parameters
+        self.scope = scope
+    }
+}
+
+/// What a valid poll query resolves to: its cache key, and the ETag of the last scope version seen.
+struct KnownPoll: Sendable {
+    let cacheKey: String
+    var tagVersion = -1
+    var tag = ""
+}
