@@ -66,7 +66,7 @@ import Testing
     /// quotes of member names, the top-level braces.
     @Test func brokenStructureIsTheUsualError() {
         let cases = [
-            #"{"entry":[1,2,]}"#, #"{"entry":[,1,2]}"#, #"{"entry":[1,,2]}"#, #"{"entry":[1 2,3]}"#, #"{"entry":[1,2,3}"#,
+            #"{"entry":[1,]}"#, #"{"entry":[,1]}"#, #"{"entry":[1,2,]}"#, #"{"entry":[,1,2]}"#, #"{"entry":[1,,2]}"#, #"{"entry":[1 2,3]}"#, #"{"entry":[1,2,3}"#,
             #"{"entry":[1,2,3]"#, #"{"entry":[1,2,3]]}"#, #"{"entry":[1,2,3]} x"#, #"{"entry":[1,2,3],}"#, #"{"entry" [1,2,3]}"#,
             #"{"entry":[1,2,3] "a":1}"#, #"{"a":1,"entry":[1,2,3],"a":2}"#, #"{"entry":[1,2],"entry":[3,4]}"#,
             #"{"entr\u0079":[1,2],"entry":[3,4]}"#, #"{"entry":[{"a":[1,2},3]}"#, #"{"entry":["a,b","c\"],d"]}"#,
