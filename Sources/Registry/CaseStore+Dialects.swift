@@ -9,7 +9,9 @@ import Storage
 extension CaseStore {
     /// PostgreSQL: the next change number, the case and its audit entry in one statement
     /// (data-modifying CTEs). A case that exists already is found by the unique key on
-    /// (site, external_id), undone to the savepoint, and reported as SQLite's path reports it.
+    /// (site, external_id), undone to the savepoint, and reported as SQLite's path reports it;
+    /// a create of the same key by another instance that has not committed yet makes this one
+    /// wait for it and then fail the same way. The data version moves at COMMIT (`nextChangeSequence`).
     static func createInOneStatement(
         _ prepared: PreparedCase, site: String, keyID: String?, at: String, connection: Connection
     ) throws -> StoredCase {
@@ -29,15 +31,32 @@ extension CaseStore {
             throw error
         }
         try connection.control(["RELEASE create_case"])
+        connection.runBeforeCommit(bumpDataVersionSQL)
         return StoredCase(
             id: id, site: site, externalID: prepared.externalID, version: 1, createdAt: at, updatedAt: at, data: prepared.data,
             classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version)
     }
 
+    /// PostgreSQL: a PUT that found no case and lost the race to create it (another instance
+    /// inserted the same (site, external id) and committed first) is undone to a savepoint and
+    /// run again: it now finds the case, locked, and replaces it, as it would have one moment later.
+    static func upsertRetryingCreateRace(
+        _ prepared: PreparedCase, site: String, ifMatch: VersionRequirement?, keyID: String?, at: String, connection: Connection
+    ) throws -> (StoredCase, WriteResult) {
+        try connection.control(["SAVEPOINT upsert_case"])
+        do {
+            let result = try upsert(prepared, site: site, ifMatch: ifMatch, keyID: keyID, at: at, connection: connection)
+            try connection.control(["RELEASE upsert_case"])
+            return result
+        } catch let error as DatabaseError where error.isUniqueConstraintViolation {
+            try connection.control(["ROLLBACK TO upsert_case", "RELEASE upsert_case"])
+            return try upsert(prepared, site: site, ifMatch: ifMatch, keyID: keyID, at: at, connection: connection)
+        }
+    }
+
     static let createCaseWithAuditSQL = """
         WITH change AS (
-            UPDATE registry_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'data_version'
-            RETURNING CAST(value AS BIGINT) AS seq
+            SELECT nextval('cases_change_seq') AS seq
         ), inserted AS (
             INSERT INTO cases (id, site, external_id, version, change_seq, created_at, updated_at, data, classification,
                 engine_version, \(PreparedCase.indexedColumns.joined(separator: ", ")))

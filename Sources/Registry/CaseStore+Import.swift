@@ -461,7 +461,7 @@ extension CaseStore {
                             if mode == .create {
                                 let id = try Self.insert(
                                     prepared, site: site, keyID: keyID, at: at, connection: connection,
-                                    sequence: { sequence.next() }, timings: timings, clock: &clock)
+                                    sequence: { try sequence.next() }, timings: timings, clock: &clock)
                                 items.append(
                                     .init(
                                         externalID: prepared.externalID, id: dryRun ? nil : id, result: .created,
@@ -469,7 +469,7 @@ extension CaseStore {
                             } else {
                                 let (stored, result) = try Self.upsert(
                                     prepared, site: site, ifMatch: nil, keyID: keyID, at: at, connection: connection,
-                                    sequence: { sequence.next() })
+                                    sequence: { try sequence.next() })
                                 if let timings { clock = timings.add(.insert, since: clock) }
                                 items.append(
                                     .init(

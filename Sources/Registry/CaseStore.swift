@@ -138,7 +138,7 @@ public final class CaseStore: Sendable {
         let generation = database.writeGeneration
         let now = ContinuousClock.now
         let version = try database.read { connection in
-            try connection.queryOne("SELECT CAST(value AS BIGINT) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) }
+            try connection.queryOne(Self.dataVersionSQL(connection.dialect)) { $0.int(0) }
                 ?? 0
         }
         versionCache.withLock { $0 = (version, generation, now) }
@@ -187,7 +187,7 @@ public final class CaseStore: Sendable {
     public func create(_ json: JSONValue, site: String, keyID: String?) throws -> StoredCase {
         let prepared = try prepare(json)
         let at = Timestamp.string(now())
-        return try database.groupedWrite { connection in
+        return try database.rowLockedGroupedWrite { connection in
             if connection.dialect == .postgres {
                 return try Self.createInOneStatement(prepared, site: site, keyID: keyID, at: at, connection: connection)
             }
@@ -205,8 +205,12 @@ public final class CaseStore: Sendable {
     ) throws -> (StoredCase, WriteResult) {
         let prepared = try prepare(json, pathExternalID: externalID)
         let at = Timestamp.string(now())
-        return try database.groupedWrite { connection in
-            try Self.upsert(prepared, site: site, ifMatch: ifMatch, keyID: keyID, at: at, connection: connection)
+        return try database.rowLockedGroupedWrite { connection in
+            if connection.dialect == .postgres {
+                return try Self.upsertRetryingCreateRace(
+                    prepared, site: site, ifMatch: ifMatch, keyID: keyID, at: at, connection: connection)
+            }
+            return try Self.upsert(prepared, site: site, ifMatch: ifMatch, keyID: keyID, at: at, connection: connection)
         }
     }
 
@@ -215,7 +219,7 @@ public final class CaseStore: Sendable {
         _ patch: JSONValue, site: String, externalID: String, ifMatch: VersionRequirement?, keyID: String?
     ) throws -> (StoredCase, WriteResult) {
         let at = Timestamp.string(now())
-        return try database.groupedWrite { [self] connection in
+        return try database.rowLockedGroupedWrite { [self] connection in
             guard let existing = try Self.existing(connection, site: site, externalID: externalID) else {
                 throw RegistryError.notFound
             }
@@ -231,7 +235,7 @@ public final class CaseStore: Sendable {
     /// Erases a case's clinical data. The audit trail keeps who erased it and when.
     public func erase(site: String, externalID: String, ifMatch: VersionRequirement?, keyID: String?) throws {
         let at = Timestamp.string(now())
-        try database.groupedWrite { connection in
+        try database.rowLockedGroupedWrite { connection in
             guard let existing = try Self.existing(connection, site: site, externalID: externalID) else {
                 throw RegistryError.notFound
             }
@@ -254,17 +258,43 @@ public final class CaseStore: Sendable {
         let createdAt: String
     }
 
+    /// The case as it is now, for a read-then-write. On PostgreSQL its row is locked until the
+    /// transaction ends (`FOR UPDATE`): grouped writes of several instances run side by side
+    /// (`SQLDialect.beginGroupedWrite`), and the row lock is what makes a second writer of the same
+    /// case wait and then read the first one's committed version. SQLite's writer is alone anyway.
     static func existing(_ connection: Connection, site: String, externalID: String) throws -> ExistingCase? {
         try connection.queryOne(
-            "SELECT row_id, id, version, data, created_at FROM cases WHERE site = ? AND external_id = ?", [site, externalID]
+            connection.dialect == .postgres ? existingSQL + " FOR UPDATE" : existingSQL, [site, externalID]
         ) { row in
             ExistingCase(rowID: row.int64(0), id: row.string(1), version: row.int(2), dataText: row.string(3), createdAt: row.string(4))
         }
     }
 
-    /// Takes the next registry-wide change number (the new data version).
+    static let existingSQL = "SELECT row_id, id, version, data, created_at FROM cases WHERE site = ? AND external_id = ?"
+
+    /// Takes the next registry-wide change number and moves the data version.
+    ///
+    /// SQLite: the change number IS the new data version (one writer: read-then-write of the
+    /// counter cannot be overtaken).
+    ///
+    /// PostgreSQL: the change number comes from a sequence (`nextval`: never waits, never rolls
+    /// back; a gap or a lower number committing after a higher one is harmless: change numbers
+    /// only order cases newest first and page them, `change_seq < cursor`). The data version is
+    /// bumped by the transaction's LAST statement, sent with its COMMIT (`runBeforeCommit`).
+    /// Why a poller can miss no commit: every transaction that changes cases bumps the counter,
+    /// and bumping takes the counter row's lock until the transaction ends, so bumping
+    /// transactions commit one after the other, in counter order, and a transaction is visible
+    /// to everyone before the next one's bump returns. A snapshot that shows the counter at v
+    /// therefore shows exactly the changes of the transactions that set it to 1...v: no later one
+    /// (it would show a higher v) and no earlier one missing. The same v means the same data, so a
+    /// cached cohort or an ETag keyed by v is never stale. Taking the lock last keeps it for the
+    /// commit alone, not for the whole batch of writes before it.
     static func nextChangeSequence(_ connection: Connection) throws -> Int {
-        try connection.queryOne(
+        if connection.dialect == .postgres {
+            connection.runBeforeCommit(bumpDataVersionSQL)
+            return try connection.queryOne("SELECT nextval('cases_change_seq')") { $0.int(0) } ?? 0
+        }
+        return try connection.queryOne(
             """
             UPDATE registry_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'data_version'
             RETURNING CAST(value AS BIGINT)
@@ -272,25 +302,69 @@ public final class CaseStore: Sendable {
         ) { $0.int(0) } ?? 0
     }
 
-    /// Change numbers for a long write (an import): read once, handed out in memory, stored once
-    /// at the end. Only valid inside one transaction on the writer, which no other write can enter.
+    /// PostgreSQL: moves the data version by one: adds one to the first of its slots that no other
+    /// transaction holds now (`SKIP LOCKED`: never waits for one; only when every slot is held, it
+    /// waits for the first). See `dataVersionSQL`.
+    static let bumpDataVersionSQL = """
+        UPDATE registry_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT)
+        WHERE key = coalesce((SELECT key FROM registry_meta WHERE key = 'data_version' OR key LIKE 'data_version.%'
+            ORDER BY key LIMIT 1 FOR UPDATE SKIP LOCKED), 'data_version')
+        """
+
+    /// The registry-wide data version. SQLite: the one counter. PostgreSQL: the sum of the counter's
+    /// slots (`data_version` and `data_version.1`...`.15`, migration postgres/0007), so that the
+    /// commits of several instances do not wait for each other's WAL flush on one row. Why the sum
+    /// is as good as one counter: each slot is a counter of its own (bumps of one slot commit one
+    /// after the other, each visible before the next one's bump returns, see
+    /// `nextChangeSequence`), so a snapshot's value of a slot says exactly which of that slot's
+    /// transactions it shows. A later snapshot shows every commit an earlier one shows, so its
+    /// slots are each at least as high; an equal sum therefore means equal slots, the same
+    /// transactions shown and the same data; a higher sum means a later state.
+    static func dataVersionSQL(_ dialect: SQLDialect) -> String {
+        switch dialect {
+        case .sqlite: "SELECT CAST(value AS BIGINT) FROM registry_meta WHERE key = 'data_version'"
+        case .postgres:
+            "SELECT CAST(sum(CAST(value AS BIGINT)) AS BIGINT) FROM registry_meta WHERE key = 'data_version' OR key LIKE 'data_version.%'"
+        }
+    }
+
+    /// Change numbers for a long write (an import). SQLite: read once, handed out in memory, stored
+    /// once at the end; only valid inside one transaction on the writer, which no other write can
+    /// enter. PostgreSQL: taken from the sequence a block at a time (single-case writes of other
+    /// instances take numbers meanwhile), the data version bumped before COMMIT (`nextChangeSequence`).
     struct ChangeSequenceBlock {
         private(set) var last: Int
         private let first: Int
+        private let connection: Connection
+        private var reserved: [Int] = []
 
         init(_ connection: Connection) throws {
-            last = try connection.queryOne(
-                "SELECT CAST(value AS BIGINT) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) } ?? 0
+            self.connection = connection
+            if connection.dialect == .postgres {
+                connection.runBeforeCommit(CaseStore.bumpDataVersionSQL)
+                last = 0
+            } else {
+                last = try connection.queryOne(
+                    "SELECT CAST(value AS BIGINT) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) } ?? 0
+            }
             first = last
         }
 
-        mutating func next() -> Int {
-            last += 1
+        mutating func next() throws -> Int {
+            guard connection.dialect == .postgres else {
+                last += 1
+                return last
+            }
+            if reserved.isEmpty {
+                reserved = try connection.query(
+                    "SELECT nextval('cases_change_seq') FROM generate_series(1, 256)") { $0.int(0) }.sorted(by: >)
+            }
+            last = reserved.removeLast()
             return last
         }
 
         func finish(_ connection: Connection) throws {
-            guard last != first else { return }
+            guard connection.dialect == .sqlite, last != first else { return }
             try connection.run("UPDATE registry_meta SET value = CAST(? AS TEXT) WHERE key = 'data_version'", [last])
         }
     }
@@ -322,7 +396,7 @@ public final class CaseStore: Sendable {
     /// numbers (nil: take each from the database).
     static func insert(
         _ prepared: PreparedCase, site: String, keyID: String?, at: String, connection: Connection,
-        sequence: (() -> Int)?, timings: ImportTimings?, clock: inout ContinuousClock.Instant
+        sequence: (() throws -> Int)?, timings: ImportTimings?, clock: inout ContinuousClock.Instant
     ) throws -> String {
         let id = newCaseID()
         let changeSequence = try sequence?() ?? nextChangeSequence(connection)
@@ -362,7 +436,7 @@ public final class CaseStore: Sendable {
 
     static func upsert(
         _ prepared: PreparedCase, site: String, ifMatch: VersionRequirement?, keyID: String?, at: String, connection: Connection,
-        sequence: (() -> Int)? = nil
+        sequence: (() throws -> Int)? = nil
     ) throws -> (StoredCase, WriteResult) {
         guard let existing = try existing(connection, site: site, externalID: prepared.externalID) else {
             // If-Match cannot match a case that does not exist (RFC 9110 section 13.1.1).

@@ -18,7 +18,7 @@ extension CaseStore {
         guard let site else { return (global, global) }
         if let cached = siteVersionCache.withLock({ $0[site] }), cached.global == global { return (cached.global, cached.site) }
         let read = try database.read { connection in
-            try connection.queryOne(Self.versionsSQL, [site]) { ($0.int(0), $0.int(1)) }
+            try connection.queryOne(Self.versionsSQL(connection.dialect), [site]) { ($0.int(0), $0.int(1)) }
         } ?? (0, 0)
         siteVersionCache.withLock { cache in
             if cache.count >= 10_000 { cache.removeAll() }
@@ -38,14 +38,16 @@ extension CaseStore {
         try database.read { connection in
             try connection.transaction(immediate: false) {
                 let (global, scoped) =
-                    try connection.queryOne(Self.versionsSQL, [site ?? ""]) { ($0.int(0), $0.int(1)) } ?? (0, 0)
+                    try connection.queryOne(Self.versionsSQL(connection.dialect), [site ?? ""]) { ($0.int(0), $0.int(1)) } ?? (0, 0)
                 return (try cohortRows(filter, site: site, reading: reading, connection: connection), global, site == nil ? global : scoped)
             }
         }
     }
 
-    static let versionsSQL = """
-        SELECT (SELECT CAST(value AS BIGINT) FROM registry_meta WHERE key = 'data_version'),
+    static func versionsSQL(_ dialect: SQLDialect) -> String {
+        """
+        SELECT (\(dataVersionSQL(dialect))),
             (SELECT count(*) FROM audit_log WHERE site = ?)
         """
+    }
 }

@@ -22,8 +22,7 @@ extension CaseStore {
     ) {
         try database.read { connection in
             try connection.transaction(immediate: false) {
-                let version = try connection.queryOne(
-                    "SELECT CAST(value AS BIGINT) FROM registry_meta WHERE key = 'data_version'") { $0.int(0) } ?? 0
+                let version = try connection.queryOne(Self.dataVersionSQL(connection.dialect)) { $0.int(0) } ?? 0
                 return (try cohortRows(filter, site: site, reading: reading, connection: connection), version)
             }
         }

@@ -37,8 +37,32 @@ public final class Connection {
     }
 
     let driver: Driver
+    /// Statements to run as the last ones before this transaction's COMMIT (`runBeforeCommit`).
+    private var beforeCommit: [String] = []
 
     init(_ driver: Driver) { self.driver = driver }
+
+    /// Asks for `sql` to run once, as the last statement before the current transaction commits
+    /// (sent with the COMMIT in one round trip on PostgreSQL). Asked twice, it runs once. Dropped
+    /// if the transaction rolls back. Used for a row whose lock must be held as briefly as
+    /// possible: the registry's data version on PostgreSQL (see `CaseStore.nextChangeSequence`).
+    public func runBeforeCommit(_ sql: String) {
+        if !beforeCommit.contains(sql) { beforeCommit.append(sql) }
+    }
+
+    /// Ends the current transaction with COMMIT, preceded by what `runBeforeCommit` asked for.
+    func commit() throws(DatabaseError) {
+        let statements = beforeCommit
+        beforeCommit.removeAll()
+        try control(statements)
+        try execute("COMMIT")
+    }
+
+    /// Ends the current transaction with ROLLBACK (errors ignored: the connection is dropped if broken).
+    func rollback() {
+        beforeCommit.removeAll()
+        try? execute("ROLLBACK")
+    }
 
     /// Opens (creating if asked) an SQLite database file directly, outside any `Database`.
     public convenience init(path: String, readOnly: Bool = false) throws(DatabaseError) {
@@ -96,13 +120,14 @@ public final class Connection {
     /// the end of the transaction, which every instance's writes take). Not immediate: one
     /// consistent snapshot for several reads.
     public func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
+        beforeCommit.removeAll()
         try control(dialect.begin(immediate: immediate))
         do {
             let result = try body()
-            try execute("COMMIT")
+            try commit()
             return result
         } catch {
-            try? execute("ROLLBACK")
+            rollback()
             throw error
         }
     }

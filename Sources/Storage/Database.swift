@@ -11,7 +11,8 @@ public enum SynchronousMode: String, Sendable, CaseIterable {
 /// The registry's database, whichever driver serves it: an SQLite file (the default: one writer
 /// connection behind a lock and a pool of readers, all in WAL mode) or a PostgreSQL database
 /// shared by several instances (a pool of libpq connections, writes serialized across instances
-/// by an advisory lock). Registry code sees only `read`, `write`, `groupedWrite` and `Connection`.
+/// by an advisory lock, except the single-case writes of `rowLockedGroupedWrite`, which lock rows).
+/// Registry code sees only `read`, `write`, `groupedWrite`, `rowLockedGroupedWrite` and `Connection`.
 public final class Database: Sendable {
     /// An SQLite database file.
     public struct Configuration: Sendable {
@@ -37,8 +38,8 @@ public final class Database: Sendable {
     public struct PostgresConfiguration: Sendable {
         /// `postgres://user@host:port/dbname` or `postgresql://...` (any libpq URI parameter allowed).
         public var url: String
-        /// Connections of this instance's pool, opened as needed: reads take any, writes take one
-        /// at a time (they are serialized anyway). Default: 2 x cores + 2.
+        /// Connections of this instance's pool, opened as needed: reads take any, exclusive writes
+        /// one at a time, single-case write batches up to half of them. Default: 2 x cores + 2.
         public var poolSize: Int = 2 * ProcessInfo.processInfo.activeProcessorCount + 2
         /// How long a request waits for a pooled connection before it is answered 503.
         public var poolWait: Duration = .seconds(10)
@@ -53,6 +54,9 @@ public final class Database: Sendable {
 
     let backend: Backend
     let groupCommit = GroupCommitQueue()
+    /// Single-case writes (`rowLockedGroupedWrite`); on PostgreSQL up to half the pool's connections
+    /// commit batches at once (see `GroupCommitQueue.maxLeaders`), the rest stay for reads.
+    let rowLockedGroupCommit: GroupCommitQueue
     private let committedWrites = Atomic<Int>(0)
 
     /// True for a `postgres://` or `postgresql://` URI: the `--db` value that selects PostgreSQL.
@@ -63,6 +67,7 @@ public final class Database: Sendable {
     /// Opens an SQLite file: the writer first (it creates the file and switches it to WAL), then the readers.
     public init(configuration: Configuration) throws(DatabaseError) {
         backend = .sqlite(try SQLiteDatabase(configuration: configuration))
+        rowLockedGroupCommit = GroupCommitQueue(rowLocked: true)
     }
 
     /// Connects to PostgreSQL (one connection now, so that a wrong URL fails at once; the rest as needed).
@@ -70,6 +75,7 @@ public final class Database: Sendable {
         let pool = PostgresDatabase(configuration: configuration)
         _ = try pool.with { _ in }
         backend = .postgres(pool)
+        rowLockedGroupCommit = GroupCommitQueue(rowLocked: true, maxLeaders: max(1, configuration.poolSize / 2))
     }
 
     /// The dialect of every connection of this database.
@@ -105,10 +111,11 @@ public final class Database: Sendable {
     }
 
     /// Runs `body` on the connection a group commit uses, with the group's transaction open by the caller.
-    func withGroupWriter(_ body: (Connection) throws -> Void) throws {
+    /// Row-locked batches on PostgreSQL take any pooled connection (several run at once).
+    func withGroupWriter(rowLocked: Bool, _ body: (Connection) throws -> Void) throws {
         switch backend {
         case .sqlite(let db): try db.writer.with(body)
-        case .postgres(let db): try db.withWriterConnection(body)
+        case .postgres(let db): try rowLocked ? db.with(body) : db.withWriterConnection(body)
         }
     }
 

@@ -8,7 +8,7 @@ import Foundation
 /// one-at-a-time writes near 4,000/s; batching lifts that cap without weakening durability: no
 /// caller is answered before the commit that holds its write is on disk.
 final class GroupCommitQueue: @unchecked Sendable {
-    // @unchecked: `pending`, `leaderActive` and every job's `outcome` are guarded by `condition`.
+    // @unchecked: `pending`, `activeLeaders` and every job's `outcome` are guarded by `condition`.
     final class Job {
         let run: (Connection) -> Bool  // true when the write succeeded and must be kept
         var outcome: Result<Void, any Error>?
@@ -17,10 +17,20 @@ final class GroupCommitQueue: @unchecked Sendable {
 
     private let condition = NSCondition()
     private var pending: [Job] = []
-    private var leaderActive = false
+    private var activeLeaders = 0
     let maxBatch: Int
+    /// The batches of this queue rely on row locks, not on the writers' lock (`SQLDialect.beginGroupedWrite`).
+    let rowLocked: Bool
+    /// Batches in flight at once. One where writes are serialized anyway; several for row-locked
+    /// writes on PostgreSQL, each on its own pooled connection, so that this instance's round trips
+    /// to the server overlap instead of queueing (the server merges their WAL flushes).
+    let maxLeaders: Int
 
-    init(maxBatch: Int = 512) { self.maxBatch = maxBatch }
+    init(maxBatch: Int = 512, rowLocked: Bool = false, maxLeaders: Int = 1) {
+        self.maxBatch = maxBatch
+        self.rowLocked = rowLocked
+        self.maxLeaders = max(1, maxLeaders)
+    }
 
     /// Enqueues the job and returns once the transaction that holds it has committed (or failed).
     /// The first waiting caller leads: it takes the queue, runs it on the writer, and wakes the rest.
@@ -28,18 +38,19 @@ final class GroupCommitQueue: @unchecked Sendable {
         condition.lock()
         pending.append(job)
         while job.outcome == nil {
-            if leaderActive {
+            // No batch to start (every leader busy, or this job is in a batch under way): wait.
+            if activeLeaders >= maxLeaders || pending.isEmpty {
                 condition.wait()
                 continue
             }
-            leaderActive = true
+            activeLeaders += 1
             let batch = Array(pending.prefix(maxBatch))
             pending.removeFirst(batch.count)
             condition.unlock()
-            let outcome = GroupCommitQueue.commit(batch, database: database)
+            let outcome = GroupCommitQueue.commit(batch, rowLocked: rowLocked, database: database)
             condition.lock()
             for member in batch { member.outcome = outcome }
-            leaderActive = false
+            activeLeaders -= 1
             condition.broadcast()
         }
         let outcome = job.outcome!
@@ -51,10 +62,11 @@ final class GroupCommitQueue: @unchecked Sendable {
     /// are prepared once and reused on SQLite (not compiled per job): they run inside the one
     /// section that every write of the process goes through. On PostgreSQL they travel with the
     /// next statement (`Connection.control`): a savepoint costs no round trip of its own.
-    private static func commit(_ batch: [Job], database: Database) -> Result<Void, any Error> {
+    private static func commit(_ batch: [Job], rowLocked: Bool, database: Database) -> Result<Void, any Error> {
         Result {
-            try database.withGroupWriter { connection in
-                try connection.control(connection.dialect.begin(immediate: true))
+            try database.withGroupWriter(rowLocked: rowLocked) { connection in
+                try connection.control(
+                    rowLocked ? connection.dialect.beginGroupedWrite : connection.dialect.begin(immediate: true))
                 do {
                     for job in batch {
                         try connection.control(["SAVEPOINT grouped_write"])
@@ -64,9 +76,9 @@ final class GroupCommitQueue: @unchecked Sendable {
                             try connection.control(["ROLLBACK TO grouped_write", "RELEASE grouped_write"])
                         }
                     }
-                    try connection.execute("COMMIT")
+                    try connection.commit()
                 } catch {
-                    try? connection.execute("ROLLBACK")
+                    connection.rollback()
                     throw error
                 }
             }
@@ -80,6 +92,37 @@ extension Database {
     /// If `body` throws, its changes alone are rolled back and the error is rethrown.
     /// `body` must not begin or end transactions itself.
     public func groupedWrite<T>(_ body: @escaping (Connection) throws -> T) throws -> T {
+        try groupedWrite(on: groupCommit, body)
+    }
+
+    /// As `groupedWrite`, but on PostgreSQL the writes of several instances run side by side:
+    /// `body` must make its own read-then-write safe by locking the rows it reads first
+    /// (`SELECT ... FOR UPDATE`) and rely on unique keys for what it creates; an exclusive write
+    /// (`write`, `groupedWrite`) still waits for these and excludes them (`SQLDialect.beginGroupedWrite`).
+    /// On SQLite the same as `groupedWrite` (one writer, one queue).
+    public func rowLockedGroupedWrite<T>(_ body: @escaping (Connection) throws -> T) throws -> T {
+        switch backend {
+        case .sqlite: try groupedWrite(on: groupCommit, body)
+        case .postgres: try groupedWrite(on: rowLockedGroupCommit, body)
+        }
+    }
+
+    private func groupedWrite<T>(on queue: GroupCommitQueue, _ body: @escaping (Connection) throws -> T) throws -> T {
+        // Row-locked writes of two instances can lock rows in crossed order; PostgreSQL then fails
+        // one of them (deadlock, 40P01), which its savepoint has undone, locks included. Run
+        // anew, in a later batch, it finds the other transaction committed.
+        guard queue.rowLocked else { return try groupedWriteOnce(on: queue, body) }
+        var attempt = 1
+        while true {
+            do {
+                return try groupedWriteOnce(on: queue, body)
+            } catch let error as DatabaseError where error.sqlState == "40P01" && attempt < 5 {
+                attempt += 1
+            }
+        }
+    }
+
+    private func groupedWriteOnce<T>(on queue: GroupCommitQueue, _ body: @escaping (Connection) throws -> T) throws -> T {
         var result: Result<T, any Error>?
         let job = GroupCommitQueue.Job { connection in
             do {
@@ -91,7 +134,7 @@ extension Database {
             }
         }
         defer { noteWrite() }
-        try groupCommit.submit(job, database: self).get()
+        try queue.submit(job, database: self).get()
         // The job ran (result set) before its batch committed.
         return try result!.get()
     }

@@ -1,9 +1,10 @@
 import Foundation
 
 /// The PostgreSQL driver: a pool of libpq connections opened as needed, up to `poolSize`.
-/// Writes are serialized twice: by a lock within the process (a waiting writer holds no pooled
-/// connection) and by an advisory lock on the server that every instance takes (one writer across
-/// instances, as SQLite has one per file).
+/// Exclusive writes (`write`, `groupedWrite`) are serialized twice: by a lock within the process
+/// (a waiting writer holds no pooled connection) and by an advisory lock on the server that every
+/// instance takes (one writer across instances, as SQLite has one per file). Row-locked writes
+/// (`rowLockedGroupedWrite`: single cases) take that advisory lock shared, on any pooled connection.
 final class PostgresDatabase: @unchecked Sendable {
     // @unchecked: `idle`, `open`, `inUse`, `waits` and `closed` are guarded by `condition`.
     let configuration: Database.PostgresConfiguration

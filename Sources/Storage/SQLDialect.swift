@@ -21,6 +21,27 @@ public enum SQLDialect: String, Sendable, CaseIterable {
         }
     }
 
+    /// The statements that open a row-locked group commit's transaction
+    /// (`Database.rowLockedGroupedWrite`: single-case writes). SQLite: `BEGIN IMMEDIATE`, as any write. PostgreSQL: READ COMMITTED with the
+    /// writers' advisory lock taken SHARED, so that the grouped writes of all instances run and
+    /// commit side by side (their WAL flushes overlap) while an exclusive writer (an import, a
+    /// migration, key administration: `begin(immediate: true)`) still excludes them all. What the
+    /// global lock gave single-case writes is kept by the rows themselves:
+    /// - a read-then-write of one case (`If-Match`, a merge patch, an erasure) locks the case's row
+    ///   first (`SELECT ... FOR UPDATE`, `CaseStore.existing`), so two writers of the same case
+    ///   take turns and the second sees the first's committed version: no lost update, and of two
+    ///   requests with the same `If-Match` exactly one wins;
+    /// - two creates of the same (site, external id) meet on its unique key: the second waits for
+    ///   the first to commit and then fails with a unique violation, reported as a conflict;
+    /// - change numbers come from a sequence and the data version is bumped last
+    ///   (`CaseStore.nextChangeSequence` explains why no commit can be missed).
+    public var beginGroupedWrite: [String] {
+        switch self {
+        case .sqlite: begin(immediate: true)
+        case .postgres: ["BEGIN", "SELECT pg_advisory_xact_lock_shared(\(Self.writerLockKey))"]
+        }
+    }
+
     /// The subfolder of `Migrations/` that holds this dialect's migrations.
     public var migrationsFolder: String { rawValue }
 

@@ -91,7 +91,13 @@ struct CopyCommandTests {
         defer { postgres.close() }
         for (table, key) in Self.tables {
             let before = try Self.rows(sqlite, table, orderBy: key)
-            let after = try Self.rows(postgres, table, orderBy: key)
+            var after = try Self.rows(postgres, table, orderBy: key)
+            if table == "registry_meta" {
+                // PostgreSQL's extra data version slots (migration postgres/0007) start at 0: the sum is the copied version.
+                let slots = after.filter { $0.first?.hasPrefix("data_version.") == true }
+                #expect(slots.count == 15 && slots.allSatisfy { $0.last == "0" }, "\(slots)")
+                after.removeAll { $0.first?.hasPrefix("data_version.") == true }
+            }
             #expect(before.count > 0, "\(table) is empty in the source: the test copies nothing")
             #expect(before.count == after.count, "\(table): \(before.count) rows before, \(after.count) after")
             // The first difference only, cell by cell (a whole table would drown the report).

@@ -178,6 +178,81 @@ final class ScratchPostgresDatabase {
         #expect(try a.read { try $0.queryOne("SELECT n FROM counter") { $0.int(0) } } == perThread * threads)
     }
 
+    /// Row-locked grouped writes (single-case writes) of two instances run side by side; one that
+    /// reads its row FOR UPDATE before writing it loses no update, and an exclusive write still
+    /// keeps them all out while it runs (the writers' lock, taken shared by them).
+    @Test(arguments: postgresServers) func rowLockedWritesOfTwoInstancesLoseNoUpdateAndWaitForAnExclusiveOne(server: String) throws {
+        let scratch = try ScratchPostgresDatabase(server: server)
+        defer { scratch.drop() }
+        let a = try scratch.open()
+        let b = try scratch.open()
+        defer {
+            a.close()
+            b.close()
+        }
+        try a.write { try $0.execute("CREATE TABLE counter (id integer PRIMARY KEY, n integer); INSERT INTO counter VALUES (1, 0), (2, 0)") }
+        let perThread = 25
+        let threads = 4
+        let done = DispatchGroup()
+        let failures = Atomic<Int>(0)
+        for t in 0..<threads {
+            done.enter()
+            Thread.detachNewThread {
+                defer { done.leave() }
+                let database = t % 2 == 0 ? a : b
+                for i in 0..<perThread {
+                    do {
+                        try database.rowLockedGroupedWrite { connection in
+                            let id = 1 + (t + i) % 2
+                            let n = try connection.queryOne("SELECT n FROM counter WHERE id = ? FOR UPDATE", [id]) { $0.int(0) } ?? 0
+                            try connection.run("UPDATE counter SET n = ? WHERE id = ?", [n + 1, id])
+                        }
+                    } catch {
+                        failures.add(1, ordering: .relaxed)
+                    }
+                }
+            }
+        }
+        #expect(done.wait(timeout: .now() + 60) == .success)
+        #expect(failures.load(ordering: .relaxed) == 0)
+        #expect(try a.read { try $0.queryOne("SELECT sum(n) FROM counter") { $0.int(0) } } == perThread * threads)
+
+        // An exclusive write on A: B's row-locked write waits until it has committed, and then sees it.
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let exclusive = DispatchGroup()
+        exclusive.enter()
+        Thread.detachNewThread {
+            defer { exclusive.leave() }
+            _ = try? a.write { connection in
+                try connection.transaction {
+                    try connection.run("UPDATE counter SET n = 1000 WHERE id = 1")
+                    entered.signal()
+                    _ = release.wait(timeout: .now() + 30)
+                }
+            }
+        }
+        #expect(entered.wait(timeout: .now() + 30) == .success)
+        let waited = Atomic<Bool>(false)
+        let rowLocked = DispatchGroup()
+        rowLocked.enter()
+        Thread.detachNewThread {
+            defer { rowLocked.leave() }
+            // Another row than the exclusive write's: only the writers' lock can make it wait.
+            try? b.rowLockedGroupedWrite { connection in
+                try connection.run("UPDATE counter SET n = n + 1 WHERE id = 2")
+            }
+            waited.store(true, ordering: .sequentiallyConsistent)
+        }
+        #expect(rowLocked.wait(timeout: .now() + 0.5) == .timedOut, "a row-locked write ran during an exclusive one")
+        let ranEarly = waited.load(ordering: .sequentiallyConsistent)
+        #expect(!ranEarly)
+        release.signal()
+        #expect(exclusive.wait(timeout: .now() + 30) == .success)
+        #expect(rowLocked.wait(timeout: .now() + 30) == .success)
+        #expect(try a.read { try $0.queryOne("SELECT n FROM counter WHERE id = 1") { $0.int(0) } } == 1000)
+    }
+
     /// A grouped write that fails in SQL (a duplicate key) or in Swift is undone alone; the others
     /// of its batch commit (savepoints sent with the next statement, see `Connection.control`).
     @Test(arguments: postgresServers) func aFailingGroupedWriteIsUndoneAloneAndTheBatchCommits(server: String) throws {

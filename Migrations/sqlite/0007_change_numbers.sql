@@ -1,0 +1,3 @@
+-- Nothing to do on SQLite: its one writer takes change numbers from the registry_meta data version
+-- inside each write transaction. postgres/0007 gives PostgreSQL a sequence for them, so that
+-- several instances can write single cases side by side; both dialects keep the same numbering.
