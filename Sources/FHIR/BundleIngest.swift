@@ -96,13 +96,17 @@ public struct BundleReader: Sendable {
 
     /// Parses and maps a request body.
     public func read(_ body: [UInt8]) throws(IngestError) -> IngestedBundle {
-        let json: JSONValue
+        try read(try parse(body))
+    }
+
+    /// Parses a request body (not yet checked to be a Bundle).
+    public func parse(_ body: [UInt8]) throws(IngestError) -> JSONValue {
         do {
-            json = try JSONValue.parse(body)
+            // A large Bundle's entries are parsed on two threads (the same value or error).
+            return try JSONValue.parse(body, splittingArrayMember: "entry")
         } catch {
             throw .unreadable(OutcomeIssue(code: "structure", registryCode: "malformed_json", diagnostics: "The body is not JSON: \(error.description)"))
         }
-        return try read(json)
     }
 
     /// Maps a parsed Bundle: one case per Patient, with every resource whose `subject` or `patient`

@@ -42,10 +42,12 @@ struct JSONParser {
         }
     }
 
-    static func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
+    /// `depth`: how deep the document's value sits in a larger one (a slice parsed on its own by
+    /// `JSONValue.parse(_:splittingArrayMember:)` keeps the nesting limit of the whole).
+    static func parse(_ buffer: UnsafeBufferPointer<UInt8>, depth: Int = 0) throws(JSONParseError) -> JSONValue {
         var parser = JSONParser(buffer)
         parser.skipWhitespace()
-        let value = try parser.parseValue(depth: 0)
+        let value = try parser.parseValue(depth: depth)
         parser.skipWhitespace()
         guard parser.index == buffer.count else { throw parser.error("unexpected text after the JSON value") }
         return value
