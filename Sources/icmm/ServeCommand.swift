@@ -96,6 +96,16 @@ struct Serve: ParsableCommand {
     var burst: Int = 200
 
     @Option(
+        name: .customLong("failed-auth-limit"),
+        help: ArgumentHelp(
+            "Failed authentications per client address: N/s (or N/m, N/h), refilling a bucket of --failed-auth-burst. Over it: 429.",
+            valueName: "rate"))
+    var failedAuthLimit: String = "1/s"
+
+    @Option(help: ArgumentHelp("Failed authentications one address may make at once before --failed-auth-limit applies.", valueName: "n"))
+    var failedAuthBurst: Int = 100
+
+    @Option(
         name: .customLong("audit-retention"),
         help: ArgumentHelp("Delete read-access audit entries older than this (e.g. 3650d). Default: keep everything.", valueName: "duration"))
     var auditRetention: String?
@@ -127,6 +137,10 @@ struct Serve: ParsableCommand {
         guard minCellSize >= 0 else { throw ValidationError("--min-cell-size must not be negative.") }
         guard RateLimit.parseRate(rateLimit) != nil else { throw ValidationError("--rate-limit must be N/s, N/m or N/h (e.g. 50/s).") }
         guard burst >= 1 else { throw ValidationError("--burst must be at least 1.") }
+        guard RateLimit.parseRate(failedAuthLimit) != nil else {
+            throw ValidationError("--failed-auth-limit must be N/s, N/m or N/h (e.g. 1/s).")
+        }
+        guard failedAuthBurst >= 1 else { throw ValidationError("--failed-auth-burst must be at least 1.") }
         if let auditRetention, Duration.parse(auditRetention) == nil {
             throw ValidationError("--audit-retention must be a positive whole number followed by d, h, m or s (e.g. 3650d).")
         }
@@ -180,6 +194,8 @@ struct Serve: ParsableCommand {
         }
         var rateLimits = RateLimitConfiguration()
         rateLimits.perKey = RateLimit(rate: RateLimit.parseRate(rateLimit) ?? 50, burst: Double(burst))
+        rateLimits.failedAuthPerAddress = RateLimit(
+            rate: RateLimit.parseRate(failedAuthLimit) ?? 1, burst: Double(failedAuthBurst))
         let application = Application(
             database: db, migrations: runner, metrics: registry, openAPIDocument: document, logger: logger,
             maxImportBytes: maxImportBody, minCellSize: minCellSize, cohortCacheBytes: max(0, cohortCacheMb) << 20,

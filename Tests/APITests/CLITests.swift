@@ -305,6 +305,18 @@ final class ServerProcess {
     }
 
     /// Missing, unreadable or mismatched TLS files: a clear message and a non-zero exit at start.
+    @Test func serveRefusesBadFailedAuthLimitsClearly() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        let db = tmp.file("db.sqlite")
+        let rate = try runICMM(["serve", "--port", "0", "--db", db, "--failed-auth-limit", "often"])
+        #expect(rate.0 != 0)
+        #expect(rate.2.contains("--failed-auth-limit must be N/s"))
+        let burst = try runICMM(["serve", "--port", "0", "--db", db, "--failed-auth-burst", "0"])
+        #expect(burst.0 != 0)
+        #expect(burst.2.contains("--failed-auth-burst must be at least 1"))
+    }
+
     @Test func serveRefusesBadTLSFilesClearly() throws {
         let tmp = TemporaryDirectory()
         defer { tmp.remove() }
