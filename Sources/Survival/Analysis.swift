@@ -129,11 +129,14 @@ public enum SurvivalAnalysis {
     ///   - options: confidence type and level, landmarks, tau, extra quantiles.
     ///   - droppedRows: rows the caller left out (reported as `dropped_rows`).
     ///   - observer: called with each stage just before it starts and with nil when all is done.
+    ///   - parallel: fits the Cox model on a second thread while the tests and curves are
+    ///     computed (same results; `icmm analyze` sets it). Ignored with an observer, whose
+    ///     stages are timed one after the other.
     /// - Throws: `SurvivalError` for invalid input or options, and for Cox models that cannot be
     ///   estimated.
     public static func analyze(
         _ data: SurvivalData, options: AnalysisOptions = AnalysisOptions(), droppedRows: Int = 0,
-        observer: ((AnalysisStage?) -> Void)? = nil
+        observer: ((AnalysisStage?) -> Void)? = nil, parallel: Bool = false
     ) throws(SurvivalError) -> SurvivalReport {
         observer?(.prepare)
         try validate(options)
@@ -160,43 +163,61 @@ public enum SurvivalAnalysis {
         var logrank: GroupComparison? = nil
         var petoPeto: GroupComparison? = nil
         var pairwise: [PairwiseComparison]? = nil
-        if k >= 2 && data.entry == nil {
-            observer?(.logRank)
-            logrank = GroupComparison(
-                try LogRankTest.compute(
-                    time: sorted.time, event: sorted.event, group: sortedGroup, groupCount: k, rho: 0))
-            observer?(.petoPeto)
-            petoPeto = GroupComparison(
-                try LogRankTest.compute(
-                    time: sorted.time, event: sorted.event, group: sortedGroup, groupCount: k, rho: 1))
-            if k > 2 {
-                observer?(.pairwise)
-                pairwise = try pairwiseLogRank(keys: keys, time: sorted.time, event: sorted.event, group: sortedGroup)
+        var followUp = Estimate(estimate: nil, lower: nil, upper: nil)
+        var testsError: SurvivalError? = nil
+        func tests() {
+            do throws(SurvivalError) {
+                if k >= 2 && data.entry == nil {
+                    observer?(.logRank)
+                    logrank = GroupComparison(
+                        try LogRankTest.compute(
+                            time: sorted.time, event: sorted.event, group: sortedGroup, groupCount: k, rho: 0))
+                    observer?(.petoPeto)
+                    petoPeto = GroupComparison(
+                        try LogRankTest.compute(
+                            time: sorted.time, event: sorted.event, group: sortedGroup, groupCount: k, rho: 1))
+                    if k > 2 {
+                        observer?(.pairwise)
+                        pairwise = try pairwiseLogRank(
+                            keys: keys, time: sorted.time, event: sorted.event, group: sortedGroup)
+                    }
+                }
+            } catch {
+                testsError = error
+                return
             }
+            observer?(.followUp)
+            let reverse = KaplanMeierCurve.estimateSorted(
+                time: sorted.time, event: sorted.event.map { !$0 }, sortedEntries: sorted.entry, keepCounts: false)
+            let fu = reverse.quantile(0.5, type: options.confType, level: options.confLevel)
+            followUp = Estimate(estimate: fu.estimate, lower: fu.lower, upper: fu.upper)
         }
 
-        observer?(.followUp)
-        let reverse = KaplanMeierCurve.estimateSorted(
-            time: sorted.time, event: sorted.event.map { !$0 }, sortedEntries: sorted.entry, keepCounts: false)
-        let fu = reverse.quantile(0.5, type: options.confType, level: options.confLevel)
-        let followUp = Estimate(estimate: fu.estimate, lower: fu.lower, upper: fu.upper)
-
         var cox: CoxReport? = nil
-        if !data.covariates.isEmpty {
+        var coxError: SurvivalError? = nil
+        func coxModel() {
+            if data.covariates.isEmpty { return }
             observer?(.cox)
-            cox = try coxReport(data, sorted: sorted, confLevel: options.confLevel, phTest: options.phTest)
+            do throws(SurvivalError) {
+                cox = try coxReport(data, sorted: sorted, confLevel: options.confLevel, phTest: options.phTest)
+            } catch {
+                coxError = error
+            }
         }
 
         // Curves last: the other stages' working memory is released before the report's curves
         // (the largest part of the result) are built. Each group's subjects are taken from the
         // shared sort, which keeps them sorted.
-        observer?(.kaplanMeier)
         var groups: [GroupReport] = []
-        groups.reserveCapacity(k)
-        if k == 1 {
-            let curve = KaplanMeierCurve.estimateSorted(time: sorted.time, event: sorted.event, sortedEntries: sorted.entry)
-            groups.append(groupReport(key: keys[0], curve: curve, options: options))
-        } else {
+        func curves() {
+            observer?(.kaplanMeier)
+            groups.reserveCapacity(k)
+            if k == 1 {
+                let curve = KaplanMeierCurve.estimateSorted(
+                    time: sorted.time, event: sorted.event, sortedEntries: sorted.entry)
+                groups.append(groupReport(key: keys[0], curve: curve, options: options))
+                return
+            }
             var groupSize = [Int](repeating: 0, count: k)
             for g in sortedGroup { groupSize[Int(g)] += 1 }
             for g in 0..<k {
@@ -219,6 +240,18 @@ public enum SurvivalAnalysis {
                 groups.append(groupReport(key: keys[g], curve: curve, options: options))
             }
         }
+
+        if parallel && observer == nil {
+            // The Cox model shares only the (read-only) sorted subjects with the rest.
+            Concurrently.run({ coxModel() }, { tests(); curves() })
+        } else {
+            tests()
+            if testsError == nil { coxModel() }
+            if coxError == nil { curves() }
+        }
+        // The error the stages in sequence would have thrown first.
+        if let testsError { throw testsError }
+        if let coxError { throw coxError }
 
         var rmstDifferences: [RestrictedMeanDifference]? = nil
         if options.tau != nil, k >= 2 {

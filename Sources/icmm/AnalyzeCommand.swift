@@ -194,11 +194,14 @@ struct Analyze: ParsableCommand {
                         _ = ProcessMemory.resetPeak()
                     }
                     current = stage.map { ($0, clock.now) }
-                } : nil)
+                } : nil,
+            parallel: true)
         let analysed = clock.now
 
-        // Streamed to stdout in 1 MB chunks through the encoder the cohort endpoints use.
+        // Streamed to stdout in 1 MB chunks through the encoder the cohort endpoints use, the
+        // curves' points encoded on two threads.
         var writer = JSONWriter(pretty: pretty) { chunk in Self.writeToStandardOutput(chunk) }
+        writer.parallelCurves = true
         writer.write(report)
         writer.raw([UInt8(ascii: "\n")])
         writer.flush()
