@@ -168,18 +168,28 @@ public enum SurvivalAnalysis {
         func tests() {
             do throws(SurvivalError) {
                 if k >= 2 && data.entry == nil {
-                    observer?(.logRank)
-                    logrank = GroupComparison(
-                        try LogRankTest.compute(
-                            time: sorted.time, event: sorted.event, group: sortedGroup, groupCount: k, rho: 0))
-                    observer?(.petoPeto)
-                    petoPeto = GroupComparison(
-                        try LogRankTest.compute(
-                            time: sorted.time, event: sorted.event, group: sortedGroup, groupCount: k, rho: 1))
-                    if k > 2 {
-                        observer?(.pairwise)
-                        pairwise = try pairwiseLogRank(
-                            keys: keys, time: sorted.time, event: sorted.event, group: sortedGroup)
+                    if observer != nil {
+                        // Timed stage by stage, one test after the other.
+                        observer?(.logRank)
+                        logrank = GroupComparison(
+                            try LogRankTest.compute(
+                                time: sorted.time, event: sorted.event, group: sortedGroup, groupCount: k, rho: 0))
+                        observer?(.petoPeto)
+                        petoPeto = GroupComparison(
+                            try LogRankTest.compute(
+                                time: sorted.time, event: sorted.event, group: sortedGroup, groupCount: k, rho: 1))
+                        if k > 2 {
+                            observer?(.pairwise)
+                            pairwise = try pairwiseLogRank(
+                                keys: keys, time: sorted.time, event: sorted.event, group: sortedGroup)
+                        }
+                    } else {
+                        // The same numbers from one pass over the subjects.
+                        let family = try LogRankFamily.compute(
+                            time: sorted.time, event: sorted.event, group: sortedGroup, groupCount: k, pairs: k > 2)
+                        logrank = GroupComparison(family.logRank)
+                        petoPeto = GroupComparison(family.petoPeto)
+                        if k > 2 { pairwise = pairwiseComparisons(keys: keys, tests: family.pairs) }
                     }
                 }
             } catch {
@@ -354,7 +364,7 @@ public enum SurvivalAnalysis {
     static func pairwiseLogRank(
         keys: [String], time: [Double], event: [Bool], group: [Int32]
     ) throws(SurvivalError) -> [PairwiseComparison] {
-        var result: [PairwiseComparison] = []
+        var tests: [LogRankTest] = []
         for a in 0..<keys.count {
             for b in (a + 1)..<keys.count {
                 var subTime: [Double] = [], subEvent: [Bool] = [], subGroup: [Int32] = []
@@ -369,9 +379,21 @@ public enum SurvivalAnalysis {
                         subGroup.append(g == b ? 1 : 0)
                     }
                 }
-                let test = try LogRankTest.compute(
-                    time: subTime, event: subEvent, group: subGroup, groupCount: 2, rho: 0)
-                result.append(PairwiseComparison(a: keys[a], b: keys[b], pValue: test.pValue, pAdjusted: nil))
+                tests.append(
+                    try LogRankTest.compute(time: subTime, event: subEvent, group: subGroup, groupCount: 2, rho: 0))
+            }
+        }
+        return pairwiseComparisons(keys: keys, tests: tests)
+    }
+
+    /// The pairs' p-values with Holm's adjustment; `tests` in the order (0, 1), (0, 2), ..., (1, 2), ...
+    static func pairwiseComparisons(keys: [String], tests: [LogRankTest]) -> [PairwiseComparison] {
+        var result: [PairwiseComparison] = []
+        var q = 0
+        for a in 0..<keys.count {
+            for b in (a + 1)..<keys.count {
+                result.append(PairwiseComparison(a: keys[a], b: keys[b], pValue: tests[q].pValue, pAdjusted: nil))
+                q += 1
             }
         }
         let adjusted = holmAdjust(result.map(\.pValue))

@@ -160,7 +160,7 @@ struct Analyze: ParsableCommand {
                 time: time, event: event, entry: entry, group: group,
                 numeric: Self.names(cox), categorical: Self.names(coxFactor) + (strata.map { [$0] } ?? []))
             var read = try bytes.withUnsafeBytes { (raw) throws(SurvivalError) in
-                try SurvivalCSV.read(bytes: raw.bindMemory(to: UInt8.self), columns: columns)
+                try SurvivalCSV.read(bytes: raw.bindMemory(to: UInt8.self), columns: columns, parallel: true)
             }
             if let strata, let index = read.data.covariates.firstIndex(where: { $0.name == strata }),
                 case .categorical(let values) = read.data.covariates[index].values
