@@ -154,18 +154,29 @@ public enum SurvivalAnalysis {
             }
             if count != n { throw .lengthMismatch(column: covariate.name, expected: n, actual: count) }
         }
-        let (keys, groupIndex) = groupIndices(data.group, count: n)
+        // The groups are found while the subjects are sorted (independent work).
+        var grouping: (keys: [String], index: [Int]) = ([], [])
+        var totalEvents = 0
+        var sortedSubjects: SortedSubjects? = nil
+        Concurrently.run(
+            parallel: parallel && observer == nil,
+            {
+                grouping = groupIndices(data.group, count: n)
+                totalEvents = data.event.reduce(0) { $0 + ($1 ? 1 : 0) }
+            },
+            { sortedSubjects = SortedSubjects(time: data.time, event: data.event, entry: data.entry) })
+        let (keys, groupIndex) = grouping
+        let sorted = sortedSubjects!
         let k = keys.count
-        let totalEvents = data.event.reduce(0) { $0 + ($1 ? 1 : 0) }
-        let sorted = SortedSubjects(time: data.time, event: data.event, entry: data.entry)
-        let sortedGroup = k == 1 ? [] : sorted.order.map { Int32(groupIndex[Int($0)]) }
+        // Group per sorted subject, for the tests and the curves (made on their thread).
+        var sortedGroup: [Int32] = []
 
         var logrank: GroupComparison? = nil
         var petoPeto: GroupComparison? = nil
         var pairwise: [PairwiseComparison]? = nil
-        var followUp = Estimate(estimate: nil, lower: nil, upper: nil)
         var testsError: SurvivalError? = nil
         func tests() {
+            if k > 1 { sortedGroup = sorted.order.map { Int32(groupIndex[Int($0)]) } }
             do throws(SurvivalError) {
                 if k >= 2 && data.entry == nil {
                     if observer != nil {
@@ -194,8 +205,11 @@ public enum SurvivalAnalysis {
                 }
             } catch {
                 testsError = error
-                return
             }
+        }
+
+        var followUp = Estimate(estimate: nil, lower: nil, upper: nil)
+        func medianFollowUp() {
             observer?(.followUp)
             let reverse = KaplanMeierCurve.estimateSorted(
                 time: sorted.time, event: sorted.event.map { !$0 }, sortedEntries: sorted.entry, keepCounts: false)
@@ -252,12 +266,16 @@ public enum SurvivalAnalysis {
         }
 
         if parallel && observer == nil {
-            // The Cox model shares only the (read-only) sorted subjects with the rest.
-            Concurrently.run({ coxModel() }, { tests(); curves() })
+            // The Cox model and the median follow-up share only the (read-only) sorted subjects
+            // with the tests and curves.
+            Concurrently.run({ coxModel(); medianFollowUp() }, { tests(); curves() })
         } else {
             tests()
-            if testsError == nil { coxModel() }
-            if coxError == nil { curves() }
+            if testsError == nil {
+                medianFollowUp()
+                coxModel()
+            }
+            if testsError == nil && coxError == nil { curves() }
         }
         // The error the stages in sequence would have thrown first.
         if let testsError { throw testsError }
