@@ -212,18 +212,24 @@ public enum SurvivalCSV {
         var rowCategorical = [String](repeating: "", count: columns.categorical.count)
         var groupNames = TextInterner(), causeNames = TextInterner()
         var categoryNames = [TextInterner](repeating: TextInterner(), count: columns.categorical.count)
-        var record: (line: Int, fields: [FieldRange]) = (0, [])
+        var record = Record()
+        let usedCount = positions.count
+        let fieldIndices = positions.map(\.index)
+        let roles = positions.map(\.role)
 
         while try reader.nextRecord(into: &record) {
             let line = record.line
-            if record.fields.count != fieldCount {
-                throw .csvMalformed(line: line, reason: "expected \(fieldCount) fields, found \(record.fields.count)")
+            if record.count != fieldCount {
+                throw .csvMalformed(line: line, reason: "expected \(fieldCount) fields, found \(record.count)")
             }
             var missing = false
-            for (index, name, role) in positions {
+            for u in 0..<usedCount {
                 // Numbers and 1/0 events are read from the bytes (no String per field); text
-                // values, and fields with "" escapes, go through String as before.
-                let field = record.fields[index]
+                // values, and fields with "" escapes, go through String as before. The column's
+                // name is looked up only for an error (no String retained per field).
+                let role = roles[u]
+                var name: String { positions[u].name }
+                let field = record.fields[fieldIndices[u]]
                 let value: CSVValue
                 if field.hasEscapedQuotes {
                     value = .text(reader.string(field).trimmingSpaces())
@@ -374,6 +380,24 @@ private struct FieldRange {
     var hasEscapedQuotes: Bool
 }
 
+/// One record's fields: the first `count` of `fields`, whose storage is reused from record to
+/// record (no emptying and regrowing an array per line).
+private struct Record {
+    var line = 0
+    var count = 0
+    var fields: [FieldRange] = []
+
+    @inline(__always)
+    mutating func add(_ field: FieldRange) {
+        if count < fields.count {
+            fields[count] = field
+        } else {
+            fields.append(field)
+        }
+        count += 1
+    }
+}
+
 /// Splits CSV bytes into records of fields.
 private struct LineReader {
     let bytes: UnsafeBufferPointer<UInt8>
@@ -397,18 +421,18 @@ private struct LineReader {
 
     /// The next non-blank record, or nil at the end.
     mutating func nextRecord() throws(SurvivalError) -> (line: Int, fields: [FieldRange])? {
-        var record: (line: Int, fields: [FieldRange]) = (0, [])
-        return try nextRecord(into: &record) ? record : nil
+        var record = Record()
+        return try nextRecord(into: &record) ? (record.line, Array(record.fields[..<record.count])) : nil
     }
 
     /// Reads the next non-blank record into `record`, reusing its field array; false at the end.
-    mutating func nextRecord(into record: inout (line: Int, fields: [FieldRange])) throws(SurvivalError) -> Bool {
+    mutating func nextRecord(into record: inout Record) throws(SurvivalError) -> Bool {
         let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
         let n = bytes.count
         while position < n {
             line += 1
             let startLine = line
-            record.fields.removeAll(keepingCapacity: true)
+            record.count = 0
             var blank = true
             while true {
                 // One field.
@@ -431,7 +455,7 @@ private struct LineReader {
                         if b == lf { line += 1 }
                         position += 1
                     }
-                    record.fields.append(FieldRange(start: start, end: position, hasEscapedQuotes: escaped))
+                    record.add(FieldRange(start: start, end: position, hasEscapedQuotes: escaped))
                     position += 1  // closing quote
                     while position < n, bytes[position] == UInt8(ascii: " ") { position += 1 }
                     if position < n, bytes[position] != comma, bytes[position] != lf, bytes[position] != cr {
@@ -446,7 +470,7 @@ private struct LineReader {
                         if b != UInt8(ascii: " ") { blank = false }
                         position += 1
                     }
-                    record.fields.append(FieldRange(start: start, end: position, hasEscapedQuotes: false))
+                    record.add(FieldRange(start: start, end: position, hasEscapedQuotes: false))
                 }
                 if position < n, bytes[position] == comma {
                     blank = false
@@ -458,7 +482,7 @@ private struct LineReader {
                 if position < n, bytes[position] == lf { position += 1 }
                 break
             }
-            if blank && record.fields.count == 1 { continue }
+            if blank && record.count == 1 { continue }
             record.line = startLine
             return true
         }
