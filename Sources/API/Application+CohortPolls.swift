@@ -1,4 +1,5 @@
 import Cohorts
+import Foundation
 import HTTPServer
 import Registry
 import Synchronization
@@ -27,10 +28,12 @@ extension Application {
         // key, and the ETag last made from it); the key, the data version and the rate limit are
         // checked on every poll. Bounded: emptied when full.
         let known = Mutex<[PollQuery: KnownPoll]>([:])
+        // The roles as a short array: a Set's contains hashes the role on every poll.
+        let roles = Role.allCases.filter { Self.cohortRoles.contains($0) }
         return { [self] request in
             let request = copy request
             guard let key = bearerKey(request), case .valid(let principal) = keys.checkWithoutBlocking(key),
-                Self.cohortRoles.contains(principal.role)
+                roles.contains(principal.role)
             else { return nil }
             // The scope `cohortRequest` gives the selection: a submitter's own site, else all.
             let scope = principal.role == .submitter ? principal.site : nil
@@ -50,6 +53,7 @@ extension Application {
             if poll.tagVersion != scopedVersion {
                 poll.tagVersion = scopedVersion
                 poll.tag = cohortETag(key: poll.cacheKey, dataVersion: scopedVersion)
+                poll.notModified = Self.notModified(poll.tag)
                 let remembered = poll
                 known.withLock { known in
                     if known.count >= 1_024 { known.removeAll() }
@@ -58,7 +62,7 @@ extension Application {
             }
             if Self.ifNoneMatch(request, matches: poll.tag) {
                 try takeRateToken(principal)
-                return Self.notModified(poll.tag)
+                return poll.notModified
             }
             guard let cached = cohortCache.get(poll.cacheKey, dataVersion: dataVersion, countingMiss: false) else { return nil }
             try takeRateToken(principal)
@@ -93,8 +97,11 @@ extension Application {
                     var last = end
                     while first < last && (header[first] == 0x20 || header[first] == 0x09) { first += 1 }
                     while last > first && (header[last - 1] == 0x20 || header[last - 1] == 0x09) { last -= 1 }
-                    let entry = UnsafeBufferPointer(rebasing: header[first..<last])
-                    if (entry.count == 1 && entry[0] == 0x2A) || entry.elementsEqual(tag) { return true }
+                    let length = last - first
+                    if length == 1 && header[first] == 0x2A { return true }  // "*"
+                    if length == tag.count && length > 0 && memcmp(header.baseAddress! + first, tag.baseAddress!, length) == 0 {
+                        return true
+                    }
                     start = end + 1
                 }
                 return false
@@ -131,4 +138,6 @@ struct KnownPoll: Sendable {
     let cacheKey: String
     var tagVersion = -1
     var tag = ""
+    /// The 304 for `tag`, made once: each poll answered with it shares its storage.
+    var notModified = HTTPResponse(status: 304)
 }
