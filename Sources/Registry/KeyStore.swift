@@ -172,7 +172,7 @@ public struct KeyStore: Sendable {
     /// effect at once, one by another process (`icmm keys revoke` while serving) within that
     /// lifetime. Expiry is checked against the clock on every request, cached or not.
     public func check(_ key: String) throws -> Check {
-        guard key.hasPrefix("icmm_"), key.utf8.count < 200 else { return .unknown }
+        guard KeyStore.isWellFormed(key) else { return .unknown }
         let at = now()
         let minute = KeyUsageRecorder.minute(at)
         if let hit = recent.get(key, minute: minute) {
@@ -204,7 +204,7 @@ public struct KeyStore: Sendable {
     /// authenticated, or when noting its use would write the last-use minutes now. For callers that
     /// must not block (an event loop); on nil they call `check` where blocking is allowed.
     public func checkWithoutBlocking(_ key: String) -> Check? {
-        guard key.hasPrefix("icmm_"), key.utf8.count < 200 else { return .unknown }
+        guard KeyStore.isWellFormed(key) else { return .unknown }
         let at = now()
         let minute = KeyUsageRecorder.minute(at)
         guard let hit = recent.get(key, minute: minute) else { return nil }
@@ -214,6 +214,15 @@ public struct KeyStore: Sendable {
             recent.noted(key, minute: minute)
         }
         return .valid(hit.principal)
+    }
+
+    /// `icmm_` and under 200 bytes: compared as bytes (`hasPrefix` compares by Character).
+    static func isWellFormed(_ key: String) -> Bool {
+        let bytes = key.utf8
+        guard bytes.count >= 5, bytes.count < 200 else { return false }
+        var prefix = bytes.makeIterator()
+        for expected in "icmm_".utf8 where prefix.next() != expected { return false }
+        return true
     }
 
     /// Writes the pending last-use minutes now (tests, `keys list`, shutdown).
