@@ -37,10 +37,19 @@ final class EventLoopContext: @unchecked Sendable {
     /// Request states of completed requests, reused: a request allocates none in the common case.
     @exclusivity(unchecked) private var freeStates: [RequestState] = []
 
+    /// The access log's settings this thread uses per line, read once (the configuration holds a
+    /// path string: copying it out per request costs a retain and a release).
+    private let accessLogFormat: AccessLogConfiguration.Format
+    private let accessLogFlushBytes: Int
+    private let accessLogMaxBytes: Int
+
     init(slot: UInt8, accessLog: AccessLog) {
         self.slot = slot
         self.accessLog = accessLog
         accessLogBuffer = accessLog.isEnabled ? accessLog.makeBuffer() : nil
+        accessLogFormat = accessLog.configuration.format
+        accessLogFlushBytes = accessLog.configuration.flushBytes
+        accessLogMaxBytes = accessLog.configuration.maxBufferedBytesPerThread
     }
 
     /// Requests of this thread handed to a worker, until their completion notice. Only this
@@ -82,11 +91,9 @@ final class EventLoopContext: @unchecked Sendable {
     /// Formats the request's line into this thread's buffer; the writer thread does the I/O.
     func logRequest(method: String, route: String, status: Int, nanoseconds: UInt64, requestID: String) {
         guard let accessLogBuffer else { return }
-        let configuration = accessLog.configuration
         accessLogLine.format(
-            configuration.format, method: method, route: route, status: status, nanoseconds: nanoseconds, requestID: requestID)
-        let full = accessLogBuffer.append(
-            accessLogLine.bytes, flushBytes: configuration.flushBytes, maxBytes: configuration.maxBufferedBytesPerThread)
+            accessLogFormat, method: method, route: route, status: status, nanoseconds: nanoseconds, requestID: requestID)
+        let full = accessLogBuffer.append(accessLogLine.bytes, flushBytes: accessLogFlushBytes, maxBytes: accessLogMaxBytes)
         if full { accessLog.requestFlush() }
     }
 

@@ -126,7 +126,7 @@ public struct HTTPRequest: Sendable {
             pathParameters: pathParameters, route: route, connectionBits: 0)
     }
 
-    /// The server's: every field at once, so the request is built in place, not built and copied.
+    /// The server's: every field at once.
     init(
         method: HTTPMethod, path: String, query: QueryParameters, headers: HTTPHeaders, body: [UInt8], requestID: String,
         pathParameters: [String: String], route: String?, connectionBits: UInt
