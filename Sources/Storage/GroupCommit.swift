@@ -10,9 +10,19 @@ import Foundation
 final class GroupCommitQueue: @unchecked Sendable {
     // @unchecked: `pending`, `activeLeaders` and every job's `outcome` are guarded by `condition`.
     final class Job {
-        let run: (Connection) -> Bool  // true when the write succeeded and must be kept
+        enum Work {
+            /// Any statements on the batch's connection; true when the write succeeded and must be kept.
+            case body((Connection) -> Bool)
+            /// One statement, sent with the rest of its batch (on PostgreSQL in one round trip);
+            /// `beforeCommit` as `Connection.runBeforeCommit`, asked for when the statement succeeds.
+            case statement(PipelinedStatement, beforeCommit: String?)
+        }
+        let work: Work
         var outcome: Result<Void, any Error>?
-        init(run: @escaping (Connection) -> Bool) { self.run = run }
+        /// A statement job's own result: the rows it changed, or its error (undone alone).
+        var statementResult: Result<Int, DatabaseError>?
+        init(run: @escaping (Connection) -> Bool) { work = .body(run) }
+        init(statement: PipelinedStatement, beforeCommit: String?) { work = .statement(statement, beforeCommit: beforeCommit) }
     }
 
     private let condition = NSCondition()
@@ -58,29 +68,94 @@ final class GroupCommitQueue: @unchecked Sendable {
         return outcome
     }
 
+    /// The batch in one transaction. Row-locked batches (PostgreSQL) are first tried whole, without
+    /// savepoints (`commitOptimistically`); a batch in which anything fails is rolled back and run
+    /// again job by job, each job in a savepoint (`commitJobByJob`, the only way on SQLite), so a
+    /// job that fails is undone alone and the others still commit, as if there were no first try.
+    private static func commit(_ batch: [Job], rowLocked: Bool, database: Database) -> Result<Void, any Error> {
+        Result {
+            try database.withGroupWriter(rowLocked: rowLocked) { connection in
+                if rowLocked, case .postgres(let driver) = connection.driver,
+                    try commitOptimistically(batch, connection: connection, driver: driver)
+                {
+                    return
+                }
+                try commitJobByJob(batch, rowLocked: rowLocked, connection: connection)
+            }
+        }
+    }
+
+    /// PostgreSQL, row-locked batches: savepoints are subtransactions there, with a cost in server
+    /// CPU per job, and failures are rare (a conflict, a failed precondition). So the batch runs
+    /// first without them: body jobs one after the other, then every statement job, the data
+    /// version bump and COMMIT in one round trip (`PostgresConnection.commitPipelined`). True
+    /// when committed; false when something failed and the whole transaction is rolled back
+    /// (nothing of it stored), to be run again job by job.
+    private static func commitOptimistically(_ batch: [Job], connection: Connection, driver: PostgresConnection) throws -> Bool {
+        connection.beforeCommit.removeAll()
+        try connection.control(connection.dialect.beginGroupedWrite)
+        var statements: [PipelinedStatement] = []
+        var statementJobs: [Job] = []
+        for job in batch {
+            switch job.work {
+            case .body(let run):
+                guard run(connection) else {
+                    connection.rollback()
+                    return false
+                }
+            case .statement(let statement, let beforeCommit):
+                statements.append(statement)
+                statementJobs.append(job)
+                if let beforeCommit { connection.runBeforeCommit(beforeCommit) }
+            }
+        }
+        let beforeCommit = connection.beforeCommit
+        connection.beforeCommit.removeAll()
+        switch try driver.commitPipelined(statements, beforeCommit: beforeCommit) {
+        case .committed(let rows):
+            for (job, count) in zip(statementJobs, rows) { job.statementResult = .success(count) }
+            return true
+        case .rolledBack:
+            return false
+        }
+    }
+
     /// The batch in one transaction, each job in a savepoint. The transaction-control statements
     /// are prepared once and reused on SQLite (not compiled per job): they run inside the one
     /// section that every write of the process goes through. On PostgreSQL they travel with the
     /// next statement (`Connection.control`): a savepoint costs no round trip of its own.
-    private static func commit(_ batch: [Job], rowLocked: Bool, database: Database) -> Result<Void, any Error> {
-        Result {
-            try database.withGroupWriter(rowLocked: rowLocked) { connection in
-                try connection.control(
-                    rowLocked ? connection.dialect.beginGroupedWrite : connection.dialect.begin(immediate: true))
-                do {
-                    for job in batch {
-                        try connection.control(["SAVEPOINT grouped_write"])
-                        if job.run(connection) {
-                            try connection.control(["RELEASE grouped_write"])
-                        } else {
-                            try connection.control(["ROLLBACK TO grouped_write", "RELEASE grouped_write"])
-                        }
-                    }
-                    try connection.commit()
-                } catch {
-                    connection.rollback()
-                    throw error
+    private static func commitJobByJob(_ batch: [Job], rowLocked: Bool, connection: Connection) throws {
+        connection.beforeCommit.removeAll()
+        try connection.control(
+            rowLocked ? connection.dialect.beginGroupedWrite : connection.dialect.begin(immediate: true))
+        do {
+            for job in batch {
+                try connection.control(["SAVEPOINT grouped_write"])
+                if run(job, connection) {
+                    try connection.control(["RELEASE grouped_write"])
+                } else {
+                    try connection.control(["ROLLBACK TO grouped_write", "RELEASE grouped_write"])
                 }
+            }
+            try connection.commit()
+        } catch {
+            connection.rollback()
+            throw error
+        }
+    }
+
+    /// Runs one job on its own; true when its write must be kept.
+    private static func run(_ job: Job, _ connection: Connection) -> Bool {
+        switch job.work {
+        case .body(let run): return run(connection)
+        case .statement(let statement, let beforeCommit):
+            do {
+                job.statementResult = .success(try connection.run(statement.sql, statement.arguments))
+                if let beforeCommit { connection.runBeforeCommit(beforeCommit) }
+                return true
+            } catch {
+                job.statementResult = .failure(error)
+                return false
             }
         }
     }
@@ -107,17 +182,43 @@ extension Database {
         }
     }
 
+    /// As `rowLockedGroupedWrite`, for a write that is one statement: on PostgreSQL it travels
+    /// with the other statements of its batch, the data version bump and the COMMIT in one round
+    /// trip. Returns the number of rows it changed, once its batch has committed; if it fails,
+    /// it alone is undone and its error is thrown. `beforeCommit`: as `Connection.runBeforeCommit`,
+    /// asked for when the statement succeeds.
+    public func rowLockedGroupedWrite(
+        statement sql: String, _ arguments: [any DatabaseValueConvertible], beforeCommit: String? = nil
+    ) throws -> Int {
+        let queue: GroupCommitQueue
+        switch backend {
+        case .sqlite: queue = groupCommit
+        case .postgres: queue = rowLockedGroupCommit
+        }
+        return try retryingDeadlocks(on: queue) {
+            let job = GroupCommitQueue.Job(statement: PipelinedStatement(sql: sql, arguments: arguments), beforeCommit: beforeCommit)
+            defer { noteWrite() }
+            try queue.submit(job, database: self).get()
+            // The job ran (statementResult set) before its batch committed.
+            return try job.statementResult!.get()
+        }
+    }
+
     private func groupedWrite<T>(on queue: GroupCommitQueue, _ body: @escaping (Connection) throws -> T) throws -> T {
-        // Row-locked writes of two instances can lock rows in crossed order; PostgreSQL then fails
-        // one of them (deadlock, 40P01), which its savepoint has undone, locks included. Run
-        // anew, in a later batch, it finds the other transaction committed.
-        guard queue.rowLocked else { return try groupedWriteOnce(on: queue, body) }
-        var attempt = 1
+        try retryingDeadlocks(on: queue) { try groupedWriteOnce(on: queue, body) }
+    }
+
+    /// Row-locked writes of two instances can lock rows in crossed order; PostgreSQL then fails
+    /// one of them (deadlock, 40P01), which its savepoint has undone, locks included. Run anew,
+    /// in a later batch, it finds the other transaction committed.
+    private func retryingDeadlocks<T>(on queue: GroupCommitQueue, _ attempt: () throws -> T) throws -> T {
+        guard queue.rowLocked else { return try attempt() }
+        var attempts = 1
         while true {
             do {
-                return try groupedWriteOnce(on: queue, body)
-            } catch let error as DatabaseError where error.sqlState == "40P01" && attempt < 5 {
-                attempt += 1
+                return try attempt()
+            } catch let error as DatabaseError where error.sqlState == "40P01" && attempts < 5 {
+                attempts += 1
             }
         }
     }
