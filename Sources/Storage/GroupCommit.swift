@@ -8,7 +8,8 @@ import Foundation
 /// one-at-a-time writes near 4,000/s; batching lifts that cap without weakening durability: no
 /// caller is answered before the commit that holds its write is on disk.
 final class GroupCommitQueue: @unchecked Sendable {
-    // @unchecked: `pending`, `activeLeaders` and every job's `outcome` are guarded by `condition`.
+    // @unchecked: `pending`, `activeLeaders` and every job's `outcome`, `isPending` and
+    // `statementResult` are guarded by `condition`.
     final class Job {
         enum Work {
             /// Any statements on the batch's connection; true when the write succeeded and must be kept.
@@ -21,6 +22,10 @@ final class GroupCommitQueue: @unchecked Sendable {
         var outcome: Result<Void, any Error>?
         /// A statement job's own result: the rows it changed, or its error (undone alone).
         var statementResult: Result<Int, DatabaseError>?
+        /// In the queue, not yet taken into a batch.
+        var isPending = true
+        /// Signalled when the job has its outcome, or may lead the next batch.
+        let wakeUp = DispatchSemaphore(value: 0)
         init(run: @escaping (Connection) -> Bool) { work = .body(run) }
         init(statement: PipelinedStatement, beforeCommit: String?) { work = .statement(statement, beforeCommit: beforeCommit) }
     }
@@ -42,26 +47,42 @@ final class GroupCommitQueue: @unchecked Sendable {
         self.maxLeaders = max(1, maxLeaders)
     }
 
+    /// Jobs waiting for a batch and batches under way (for tests that must line jobs up in one batch).
+    var queueState: (pending: Int, leaders: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (pending.count, activeLeaders)
+    }
+
     /// Enqueues the job and returns once the transaction that holds it has committed (or failed).
-    /// The first waiting caller leads: it takes the queue, runs it on the writer, and wakes the rest.
+    /// A caller that finds a leader's place free leads: it takes the queue as one batch, runs it
+    /// on a connection, and wakes the members of its batch (and one waiting caller to lead the
+    /// next batch, if jobs are waiting). Each caller sleeps on its own semaphore and is woken
+    /// only when it has its outcome or may lead: a wake-up for every waiter at every commit cost
+    /// more CPU than the writes themselves once several batches were in flight.
     func submit(_ job: Job, database: Database) -> Result<Void, any Error> {
         condition.lock()
         pending.append(job)
         while job.outcome == nil {
             // No batch to start (every leader busy, or this job is in a batch under way): wait.
-            if activeLeaders >= maxLeaders || pending.isEmpty {
-                condition.wait()
+            if activeLeaders >= maxLeaders || !job.isPending {
+                condition.unlock()
+                job.wakeUp.wait()
+                condition.lock()
                 continue
             }
             activeLeaders += 1
             let batch = Array(pending.prefix(maxBatch))
             pending.removeFirst(batch.count)
+            for member in batch { member.isPending = false }
             condition.unlock()
             let outcome = GroupCommitQueue.commit(batch, rowLocked: rowLocked, database: database)
             condition.lock()
             for member in batch { member.outcome = outcome }
             activeLeaders -= 1
-            condition.broadcast()
+            for member in batch where member !== job { member.wakeUp.signal() }
+            // The next batch's leader: the first waiting job (it takes whatever is pending then).
+            pending.first?.wakeUp.signal()
         }
         let outcome = job.outcome!
         condition.unlock()

@@ -31,23 +31,37 @@ extension PostgresConnection {
     func commitPipelined(_ statements: [PipelinedStatement], beforeCommit: [String]) throws(DatabaseError)
         -> PipelinedCommitOutcome
     {
-        // Preparing a new text is a round trip of its own (once per connection and text).
-        let names = try statements.map { statement throws(DatabaseError) in try preparedName(statement.sql) }
-        let controls = pendingControl
+        // Everything but transaction control is prepared, once per connection and text (the
+        // server parses it once); a PREPARE is a round trip of its own and sends the control
+        // statements waiting before it. The batch's statements get generic plans (`genericPlans`).
+        let tail = beforeCommit + ["COMMIT"]
+        for sql in pendingControl + [Self.genericPlans] + statements.map(\.sql) + tail where !Self.isTransactionControl(sql) {
+            _ = try preparedName(sql)
+        }
+        let controls = pendingControl + [Self.genericPlans]
         pendingControl.removeAll()
+        func name(_ sql: String) throws(DatabaseError) -> String? { Self.isTransactionControl(sql) ? nil : try preparedName(sql) }
+        let controlNames = try controls.map { sql throws(DatabaseError) in try name(sql) }
+        let names = try statements.map { statement throws(DatabaseError) in try preparedName(statement.sql) }
+        let tailNames = try tail.map { sql throws(DatabaseError) in try name(sql) }
         let unparameterized = controls.count
         guard PQenterPipelineMode(handle) == 1 else { throw failure(nil, sql: "pipeline") }
         var sent = true
-        for control in controls { sent = sent && PQsendQueryParams(handle, control, 0, nil, nil, nil, nil, 0) == 1 }
+        func send(_ sql: String, _ name: String?) {
+            guard sent else { return }
+            sent = name.map { PQsendQueryPrepared(handle, $0, 0, nil, nil, nil, 0) == 1 }
+                ?? (PQsendQueryParams(handle, sql, 0, nil, nil, nil, nil, 0) == 1)
+        }
+        for (sql, name) in zip(controls, controlNames) { send(sql, name) }
         for (statement, name) in zip(statements, names) where sent {
             let parameters = PostgresTextParameters(statement.arguments)
             sent = parameters.withValues { values in
                 PQsendQueryPrepared(handle, name, Int32(values.count), values, nil, nil, 0) == 1
             }
         }
-        for sql in beforeCommit + ["COMMIT"] { sent = sent && PQsendQueryParams(handle, sql, 0, nil, nil, nil, nil, 0) == 1 }
+        for (sql, name) in zip(tail, tailNames) { send(sql, name) }
         sent = sent && PQpipelineSync(handle) == 1
-        let expected = unparameterized + statements.count + beforeCommit.count + 1
+        let expected = unparameterized + statements.count + tail.count
         // Each query's result(s) then NULL, in order; then the sync point.
         var results: [OpaquePointer] = []
         defer { results.forEach { PQclear($0) } }
@@ -74,7 +88,7 @@ extension PostgresConnection {
             // COMMIT's answer never came: it may or may not have committed.
             throw failure(nil, sql: "COMMIT")
         }
-        let sqls = controls + statements.map(\.sql) + beforeCommit + ["COMMIT"]
+        let sqls = controls + statements.map(\.sql) + tail
         var error = DatabaseError(postgres: "25P02", message: "transaction rolled back", sql: "COMMIT")
         for (sql, result) in zip(sqls, results) {
             let status = PQresultStatus(result)
@@ -85,6 +99,18 @@ extension PostgresConnection {
         }
         if !isIdle { try execute("ROLLBACK") }
         return .rolledBack(error)
+    }
+
+    /// The batch's statements are planned once per connection, not at every execution as this
+    /// connection's other statements are (`plan_cache_mode = force_custom_plan`, for lookups whose
+    /// best plan changes as a table grows): each is one INSERT or UPDATE of a few rows whose plan
+    /// does not depend on its values, and planning it anew cost the server more than running it.
+    /// Until the end of the transaction only.
+    static let genericPlans = "SET LOCAL plan_cache_mode = force_generic_plan"
+
+    /// BEGIN, COMMIT, savepoints: sent as text, never prepared.
+    static func isTransactionControl(_ sql: String) -> Bool {
+        ["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"].contains { sql.hasPrefix($0) }
     }
 }
 
