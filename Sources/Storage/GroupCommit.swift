@@ -132,7 +132,14 @@ final class GroupCommitQueue: @unchecked Sendable {
         }
         let beforeCommit = connection.beforeCommit
         connection.beforeCommit.removeAll()
-        switch try driver.commitPipelined(statements, beforeCommit: beforeCommit) {
+        let outcome: PipelinedCommitOutcome
+        do {
+            outcome = try driver.commitPipelined(statements, beforeCommit: beforeCommit)
+        } catch {
+            connection.rollback()
+            throw error
+        }
+        switch outcome {
         case .committed(let rows):
             for (job, count) in zip(statementJobs, rows) { job.statementResult = .success(count) }
             return true

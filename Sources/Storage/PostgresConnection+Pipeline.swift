@@ -35,8 +35,16 @@ extension PostgresConnection {
         // server parses it once); a PREPARE is a round trip of its own and sends the control
         // statements waiting before it. The batch's statements get generic plans (`genericPlans`).
         let tail = beforeCommit + ["COMMIT"]
-        for sql in pendingControl + [Self.genericPlans] + statements.map(\.sql) + tail where !Self.isTransactionControl(sql) {
-            _ = try preparedName(sql)
+        do {
+            for sql in pendingControl + [Self.genericPlans] + statements.map(\.sql) + tail where !Self.isTransactionControl(sql) {
+                _ = try preparedName(sql)
+            }
+        } catch {
+            // A statement the server refuses to prepare fails its own job when run alone.
+            guard !isBroken else { throw error }
+            pendingControl.removeAll()
+            if !isIdle { try execute("ROLLBACK") }
+            return .rolledBack(error)
         }
         let controls = pendingControl + [Self.genericPlans]
         pendingControl.removeAll()

@@ -92,9 +92,10 @@ import Testing
         #expect(database.poolStatistics?.inUse == 0)
     }
 
-    /// One batch with statements that fail in SQL (duplicate key, check constraint), a body that
-    /// writes and then throws, and jobs that succeed: every job gets what it would get alone,
-    /// the failed ones leave nothing behind, the rest commit, the bump runs once.
+    /// One batch with statements that fail in SQL (duplicate key, check constraint, a table that
+    /// does not exist), a body that writes and then throws, and jobs that succeed: every job gets
+    /// what it would get alone, the failed ones leave nothing behind, the rest commit, the bump
+    /// runs once.
     @Test(arguments: postgresServers) func failuresInABatchAreUndoneAloneAndTheRestCommits(server: String) throws {
         let scratch = try ScratchPostgresDatabase(server: server)
         defer { scratch.drop() }
@@ -124,6 +125,18 @@ import Testing
                 outcomes.withLock { $0[name] = outcome }
             })
         }
+        // A statement the server cannot even prepare (no such table): it fails alone too.
+        let unpreparable: (Database, @Sendable () -> Void) = (database, {
+            let outcome: String
+            do {
+                outcome = "rows \(try database.rowLockedGroupedWrite(statement: "INSERT INTO no_such_table (a) VALUES (?)", [7]))"
+            } catch let error as DatabaseError {
+                outcome = error.sqlState ?? "?"
+            } catch {
+                outcome = "other"
+            }
+            outcomes.withLock { $0["unpreparable"] = outcome }
+        })
         @Sendable func body(_ name: String, _ value: Int, refuse: Bool) -> (Database, @Sendable () -> Void) {
             (database, {
                 let outcome: String
@@ -144,11 +157,11 @@ import Testing
         }
         try Self.inOneBatchEach(holder: holder, [
             statement("s1", 1), statement("duplicate", 1000), body("refused", 3, refuse: true), statement("negative", -4),
-            body("b5", 5, refuse: false), statement("s6", 6), statement("again", 6),
+            body("b5", 5, refuse: false), statement("s6", 6), unpreparable, statement("again", 6),
         ])
         #expect(outcomes.withLock { $0 } == [
             "s1": "rows 1", "duplicate": "23505", "refused": "refused", "negative": "23514", "b5": "ok", "s6": "rows 1",
-            "again": "23505",
+            "again": "23505", "unpreparable": "42P01",
         ])
         #expect(try database.read { try $0.query("SELECT a FROM t ORDER BY a") { $0.int(0) } } == [1, 5, 6, 1000])
         #expect(try database.read { try $0.queryOne("SELECT n FROM bumps") { $0.int(0) } } == 1)
