@@ -65,23 +65,30 @@ extension Application {
         }
         let reader = BundleReader(terminology: try terminology())
         let tree = try reader.parse(request.body)
-        let bundle = try reader.read(tree)
-        Self.freeInBackground(consume tree)
         // Whatever a large Bundle allocated goes back to the system once it is answered.
         defer { Allocator.returnFreeMemory() }
-        // The Patients' request (POST/PUT), checked against an explicit ?mode=.
-        let writeMode = try FHIRImport.mode(for: [bundle.writeRequest], explicit: request.query["mode"] == nil ? nil : mode)
-        let outcomes = try FHIRImport.run([bundle], cases: cases, site: site, mode: writeMode, dryRun: dryRun, keyID: principal.keyID)
+        // Mapped Patient by Patient while the registry imports the cases mapped so far; the
+        // Patients' request (POST/PUT) is checked against an explicit ?mode=.
+        let (bundle, outcomes): (IngestedBundle, [CaseWriteOutcome])
+        do {
+            (bundle, outcomes) = try FHIRImport.ingest(
+                tree, reader: reader, cases: cases, site: site, explicitMode: request.query["mode"] == nil ? nil : mode,
+                dryRun: dryRun, keyID: principal.keyID)
+        } catch {
+            Self.freeInBackground(consume tree)
+            throw error
+        }
+        Self.freeInBackground(consume tree)
         // The answer carries each case's classification: a read of patient-level data, recorded
         // like the answer of `POST /v1/imports` (issue #12).
-        auditRead(request, principal: principal, site: site, count: outcomes[0].count)
+        auditRead(request, principal: principal, site: site, count: outcomes.count)
         return fhirResponse(
-            TransactionResponse.bundle(outcomes[0], ignored: bundle.ignored, dryRun: dryRun), status: dryRun ? 200 : 201)
+            TransactionResponse.bundle(outcomes, ignored: bundle.ignored, dryRun: dryRun), status: dryRun ? 200 : 201)
     }
 
     /// Frees a parsed Bundle on another thread, then gives the memory back: freeing the tree of a
-    /// thousand-resource Bundle is about 6 % of its POST, and the import and answer need not wait
-    /// for it (the mapped cases hold what they use of it).
+    /// thousand-resource Bundle is about 6 % of its POST, and the answer need not wait for it
+    /// (the mapped cases hold what they use of it).
     private static func freeInBackground(_ tree: consuming JSONValue) {
         let tree = tree
         DispatchQueue.global().async {

@@ -49,6 +49,25 @@ public struct BundleReader: Sendable {
     /// Maps a parsed Bundle: one case per Patient, with every resource whose `subject` or `patient`
     /// references it. All or nothing: any problem throws, listing every problem found.
     public func read(_ bundle: JSONValue) throws(IngestError) -> IngestedBundle {
+        let (type, entries) = try typeAndEntries(bundle)
+        var mapping = Mapping(terminology: terminology, entries: entries)
+        return try mapping.run(type: type)
+    }
+
+    /// Starts the mapping of a parsed Bundle Patient by Patient (`BundleStream`): reads the
+    /// Patients, Medications and requests. Nil when that found a problem: `read(_:)` then lists
+    /// every problem, as it always does.
+    /// - Throws: what `read(_:)` throws for a body that is no R4 transaction or collection Bundle.
+    public func stream(_ bundle: JSONValue) throws(IngestError) -> BundleStream? {
+        let (type, entries) = try typeAndEntries(bundle)
+        var mapping = Mapping(terminology: terminology, entries: entries)
+        let (resources, writeRequest) = mapping.readPatients(type: type)
+        guard mapping.issues.isEmpty else { return nil }
+        return BundleStream(mapping: mapping, type: type, resources: resources, writeRequest: writeRequest)
+    }
+
+    /// The Bundle's type and entries, after the checks that make a body a Bundle this reader maps.
+    private func typeAndEntries(_ bundle: JSONValue) throws(IngestError) -> (String, [JSONValue]) {
         guard case .object(let members) = bundle, members["resourceType"] == "Bundle" else {
             throw .unreadable(OutcomeIssue(code: "structure", registryCode: "not_a_bundle", diagnostics: "The body must be a FHIR R4 Bundle resource (resourceType Bundle)."))
         }
@@ -68,8 +87,24 @@ public struct BundleReader: Sendable {
         guard let entries = (members["entry"] ?? .array([])).arrayValue else {
             throw .unreadable(OutcomeIssue(code: "structure", registryCode: "not_a_bundle", expression: ["Bundle.entry"], diagnostics: "Bundle.entry must be an array."))
         }
-        var mapping = Mapping(terminology: terminology, entries: entries)
-        return try mapping.run(type: type)
+        return (type, entries)
+    }
+}
+
+/// A Bundle whose Patients are read, to be mapped one Patient at a time (`BundleReader.stream`).
+public struct BundleStream: Sendable {
+    fileprivate var mapping: Mapping
+    fileprivate let type: String
+    fileprivate let resources: Mapping.Resources
+    /// What the Patient entries' `request` asks (create, or create or replace); nil when none has one.
+    public let writeRequest: WriteRequest?
+
+    /// Maps the cases in Patient order, handing each to `emit` as soon as it is built. The same
+    /// cases as `BundleReader.read(_:)`, which is what the Bundle is when this returns it. Nil at
+    /// the first problem found (then `BundleReader.read(_:)` lists them all) or when `emit`
+    /// returned false.
+    public consuming func mapCases(_ emit: (MappedCase) -> Bool) -> IngestedBundle? {
+        mapping.stream(type: type, resources: resources, writeRequest: writeRequest, emit: emit)
     }
 }
 

@@ -37,11 +37,85 @@ struct Mapping {
         ignored[ResourceTypes.displayName(resource["resourceType"]?.stringValue), default: 0] += 1
     }
 
+    /// Each entry's resource and its type (nil: an entry without resource), read by pass 1.
+    typealias Resources = [(resource: JSONValue, type: String?)?]
+
+    /// The whole mapping: every problem of the Bundle is listed (in entry order), or every case built.
     mutating func run(type: String) throws(IngestError) -> IngestedBundle {
-        // Pass 1: Patients and Medications, which other resources reference.
+        let (resources, writeRequest) = readPatients(type: type)
+        // Pass 2: every other resource, to the Patient it references.
+        var usedMedications: Set<String> = []
+        for (index, read) in resources.enumerated() {
+            guard let (resource, resourceType) = read else { continue }
+            if resourceType == "Patient" { continue }
+            if resourceType == "Medication" { continue }  // counted below, unless a medication statement used it
+            let base = Self.resourcePath(index)
+            guard let position = owner(of: resource, type: resourceType, base: base) else { continue }
+            // Taken out while mapped into, so that its storage is not shared (and not copied).
+            var patient = patients[position]
+            patients[position] = Patient(index: -1, builder: CaseBuilder(patientExpression: ""))
+            map(resource, type: resourceType, base: base, into: &patient, usedMedications: &usedMedications)
+            patients[position] = patient
+        }
+        countUnusedMedications(resources, used: usedMedications)
+        // Derived outcome dates from the disease-status Observations.
+        for position in patients.indices { Self.deriveOutcome(&patients[position]) }
+        var cases: [MappedCase] = []
+        for patient in patients {
+            let (mapped, found) = patient.builder.build()
+            issues += found
+            cases.append(mapped)
+        }
+        guard issues.isEmpty else { throw .invalid(issues) }
+        return bundle(type: type, cases: cases, writeRequest: writeRequest)
+    }
+
+    /// The mapping Patient by Patient, after `readPatients` found no problem: each case is handed to
+    /// `emit` as soon as it is built (in Patient order, as `run` lists them), so that the registry
+    /// can import the first cases while the next are mapped. The cases are those `run` builds (each
+    /// Patient's resources are read in entry order, as there). Returns nil at the first problem
+    /// (then `run` gives the whole list, in its order) or when `emit` returns false.
+    mutating func stream(type: String, resources: Resources, writeRequest: WriteRequest?, emit: (MappedCase) -> Bool) -> IngestedBundle? {
+        // Which Patient each resource is about, in entry order.
+        var owned = [[Int]](repeating: [], count: patients.count)
+        for (index, read) in resources.enumerated() {
+            guard let (resource, resourceType) = read else { continue }
+            if resourceType == "Patient" || resourceType == "Medication" { continue }
+            if let position = owner(of: resource, type: resourceType, base: Self.resourcePath(index)) { owned[position].append(index) }
+        }
+        guard issues.isEmpty else { return nil }
+        var usedMedications: Set<String> = []
+        var cases: [MappedCase] = []
+        cases.reserveCapacity(patients.count)
+        for position in patients.indices {
+            var patient = patients[position]
+            patients[position] = Patient(index: -1, builder: CaseBuilder(patientExpression: ""))
+            for index in owned[position] {
+                let (resource, resourceType) = resources[index]!
+                map(resource, type: resourceType, base: Self.resourcePath(index), into: &patient, usedMedications: &usedMedications)
+            }
+            Self.deriveOutcome(&patient)
+            let (mapped, found) = patient.builder.build()
+            guard issues.isEmpty, found.isEmpty else { return nil }
+            cases.append(mapped)
+            guard emit(mapped) else { return nil }
+        }
+        countUnusedMedications(resources, used: usedMedications)
+        return bundle(type: type, cases: cases, writeRequest: writeRequest)
+    }
+
+    func bundle(type: String, cases: [MappedCase], writeRequest: WriteRequest?) -> IngestedBundle {
+        IngestedBundle(
+            type: type, cases: cases,
+            ignored: ignored.keys.sorted().map { IngestedBundle.IgnoredCount(resourceType: $0, count: ignored[$0]!) },
+            writeRequest: writeRequest)
+    }
+
+    /// Pass 1: the entries' requests, Patients and Medications, which other resources reference.
+    mutating func readPatients(type: String) -> (Resources, WriteRequest?) {
         var seenIdentifiers: [String: Int] = [:]
         // Each entry's resource and type, read once.
-        var resources: [(resource: JSONValue, type: String?)?] = []
+        var resources: Resources = []
         resources.reserveCapacity(entries.count)
         fullUrls.reserveCapacity(entries.count)
         var writeRequest: WriteRequest?
@@ -102,82 +176,72 @@ struct Mapping {
         if patients.isEmpty && issues.isEmpty {
             fail("required", "required", ["Bundle.entry"], "case: required: the Bundle has no Patient resource; each Patient is one case.")
         }
-        // Pass 2: every other resource, to the Patient it references.
-        var usedMedications: Set<String> = []
-        for (index, read) in resources.enumerated() {
-            guard let (resource, resourceType) = read else { continue }
-            if resourceType == "Patient" { continue }
-            if resourceType == "Medication" { continue }  // counted below, unless a medication statement used it
-            let base = Self.resourcePath(index)
-            let referenceElement: String?
-            let referenceValue: JSONValue?
-            if let subject = resource["subject"] {
-                (referenceElement, referenceValue) = ("subject", subject)
-            } else if let patient = resource["patient"] {
-                (referenceElement, referenceValue) = ("patient", patient)
-            } else {
-                (referenceElement, referenceValue) = (nil, nil)
-            }
-            var patientPosition: Int?
-            if let referenceElement {
-                let reference = referenceValue?["reference"]?.stringValue
-                if let reference, let position = patientKeys[reference] ?? patientKeys[Self.relative(reference)] {
-                    patientPosition = position
-                } else if let reference, reference.hasPrefix("Patient/") || (reference.contains(":") && !fullUrls.contains(reference))
-                    || reference.hasSuffix("/Patient/" + (reference.split(separator: "/").last.map(String.init) ?? ""))
-                {
-                    fail(
-                        "not-found", MappingCode.unresolvedReference, ["\(base).\(referenceElement)"],
-                        "\(ResourceTypes.displayName(resourceType)).\(referenceElement): \(MappingCode.unresolvedReference): the reference names no Patient of this Bundle (use Patient/<id> or the Patient entry's fullUrl).")
-                    continue
-                }
-            }
-            guard let position = patientPosition else {
-                // Not about a Patient of the Bundle (no subject, or a Group...): the mapping cannot use it.
-                if mapsToField(resource) {
-                    fail(
-                        "required", MappingCode.missingElement, ["\(base).subject"],
-                        "\(ResourceTypes.displayName(resourceType)).subject: \(MappingCode.missingElement): a resource the mapping reads must reference its Patient.")
-                } else {
-                    ignore(resource)
-                }
-                continue
-            }
-            var used = false
-            // Taken out while mapped into, so that its storage is not shared (and not copied).
-            var patient = patients[position]
-            patients[position] = Patient(index: -1, builder: CaseBuilder(patientExpression: ""))
-            switch resourceType {
-            case "Condition": used = condition(resource, base: base, into: &patient.builder)
-            case "Observation": used = observation(resource, base: base, patient: &patient)
-            case "Procedure": used = procedure(resource, base: base, into: &patient.builder)
-            case "MedicationAdministration", "MedicationStatement", "MedicationRequest":
-                if let key = medication(resource, base: base, into: &patient.builder) {
-                    used = true
-                    if !key.isEmpty { usedMedications.insert(key) }
-                }
-            default: used = false
-            }
-            patients[position] = patient
-            if !used { ignore(resource) }
+        return (resources, writeRequest)
+    }
+
+    /// The position of the Patient a resource references; nil when it is about no Patient of the
+    /// Bundle (then it is refused, if the mapping reads it, or counted as ignored).
+    mutating func owner(of resource: JSONValue, type resourceType: String?, base: String) -> Int? {
+        let referenceElement: String?
+        let referenceValue: JSONValue?
+        if let subject = resource["subject"] {
+            (referenceElement, referenceValue) = ("subject", subject)
+        } else if let patient = resource["patient"] {
+            (referenceElement, referenceValue) = ("patient", patient)
+        } else {
+            (referenceElement, referenceValue) = (nil, nil)
         }
+        var patientPosition: Int?
+        if let referenceElement {
+            let reference = referenceValue?["reference"]?.stringValue
+            if let reference, let position = patientKeys[reference] ?? patientKeys[Self.relative(reference)] {
+                patientPosition = position
+            } else if let reference, reference.hasPrefix("Patient/") || (reference.contains(":") && !fullUrls.contains(reference))
+                || reference.hasSuffix("/Patient/" + (reference.split(separator: "/").last.map(String.init) ?? ""))
+            {
+                fail(
+                    "not-found", MappingCode.unresolvedReference, ["\(base).\(referenceElement)"],
+                    "\(ResourceTypes.displayName(resourceType)).\(referenceElement): \(MappingCode.unresolvedReference): the reference names no Patient of this Bundle (use Patient/<id> or the Patient entry's fullUrl).")
+                return nil
+            }
+        }
+        guard let position = patientPosition else {
+            // Not about a Patient of the Bundle (no subject, or a Group...): the mapping cannot use it.
+            if mapsToField(resource) {
+                fail(
+                    "required", MappingCode.missingElement, ["\(base).subject"],
+                    "\(ResourceTypes.displayName(resourceType)).subject: \(MappingCode.missingElement): a resource the mapping reads must reference its Patient.")
+            } else {
+                ignore(resource)
+            }
+            return nil
+        }
+        return position
+    }
+
+    /// Maps one resource into its Patient's case (or counts it as ignored).
+    mutating func map(_ resource: JSONValue, type resourceType: String?, base: String, into patient: inout Patient, usedMedications: inout Set<String>) {
+        var used = false
+        switch resourceType {
+        case "Condition": used = condition(resource, base: base, into: &patient.builder)
+        case "Observation": used = observation(resource, base: base, patient: &patient)
+        case "Procedure": used = procedure(resource, base: base, into: &patient.builder)
+        case "MedicationAdministration", "MedicationStatement", "MedicationRequest":
+            if let key = medication(resource, base: base, into: &patient.builder) {
+                used = true
+                if !key.isEmpty { usedMedications.insert(key) }
+            }
+        default: used = false
+        }
+        if !used { ignore(resource) }
+    }
+
+    /// Medications no medication resource used are ignored resources.
+    mutating func countUnusedMedications(_ resources: Resources, used usedMedications: Set<String>) {
         for (index, read) in resources.enumerated() where read?.type == "Medication" {
             let keys = [entries[index]["fullUrl"]?.stringValue, read?.resource["id"]?.stringValue.map { "Medication/" + $0 }].compactMap { $0 }
             if !keys.contains(where: usedMedications.contains) { ignore(read!.resource) }
         }
-        // Derived outcome dates from the disease-status Observations.
-        for position in patients.indices { Self.deriveOutcome(&patients[position]) }
-        var cases: [MappedCase] = []
-        for patient in patients {
-            let (mapped, found) = patient.builder.build()
-            issues += found
-            cases.append(mapped)
-        }
-        guard issues.isEmpty else { throw .invalid(issues) }
-        return IngestedBundle(
-            type: type, cases: cases,
-            ignored: ignored.keys.sorted().map { IngestedBundle.IgnoredCount(resourceType: $0, count: ignored[$0]!) },
-            writeRequest: writeRequest)
     }
 
     /// `http://host/fhir/Patient/1` -> `Patient/1` (a server's absolute reference to a Bundle Patient).
