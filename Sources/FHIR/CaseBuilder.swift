@@ -36,6 +36,8 @@ struct CaseBuilder {
             }
             return
         }
+        // Room for a case's usual fields at once, rather than growing (and rehashing) five times.
+        if scalars.isEmpty { scalars.reserveCapacity(24) }
         scalars[field] = (value, path)
     }
 
@@ -50,13 +52,13 @@ struct CaseBuilder {
     func build() -> (MappedCase, [OutcomeIssue]) {
         // Every field as its keys and value; the objects are then made once each, from the fields
         // grouped by key (sorted), rather than by setting one field at a time into nested objects.
-        var leaves: [(keys: ArraySlice<String>, value: JSONValue)] = []
+        var leaves: [Leaf] = []
         leaves.reserveCapacity(scalars.count + empty.count + arrays.count)
         var provenance: [String: String] = [:]
         provenance.reserveCapacity(scalars.count + arrays.count * 3)
         for (field, entry) in scalars {
-            let (keys, pointer) = CaseField.keysAndPointer(field)
-            leaves.append((keys[...], entry.value))
+            let (keys, pointer, rank) = CaseField.keysPointerAndRank(field)
+            leaves.append((keys[...], entry.value, rank))
             provenance[pointer] = entry.path
         }
         var issues = self.issues
@@ -68,24 +70,38 @@ struct CaseBuilder {
                         diagnostics: "\(field): \(MappingCode.conflictingValues): urn:icmm:value none (an empty list) together with elements."))
                 continue
             }
-            let (keys, pointer) = CaseField.keysAndPointer(field)
-            leaves.append((keys[...], .array([])))
+            let (keys, pointer, rank) = CaseField.keysPointerAndRank(field)
+            leaves.append((keys[...], .array([]), rank))
             provenance[pointer] = path
         }
         for (field, elements) in arrays {
-            let (keys, pointer) = CaseField.keysAndPointer(field)
-            leaves.append((keys[...], .array(elements.map(\.value))))
+            let (keys, pointer, rank) = CaseField.keysPointerAndRank(field)
+            leaves.append((keys[...], .array(elements.map(\.value)), rank))
             provenance[pointer] = elements[0].path
             for (index, element) in elements.enumerated() { provenance[pointer + "/\(index)"] = element.path }
         }
-        leaves.sort { $0.keys.lexicographicallyPrecedes($1.keys) }
+        Self.sort(&leaves)
         let json = Self.object(leaves[...])
         return (MappedCase(externalID: externalID, json: json, patientExpression: patientExpression, provenance: provenance), issues)
     }
 
+    /// A field of the case: its keys (still to place), value and place in the data dictionary.
+    typealias Leaf = (keys: ArraySlice<String>, value: JSONValue, rank: Int?)
+
+    /// Orders leaves so that those sharing a first key (at every level) are adjacent, as `object`
+    /// needs: by their field's place in the data dictionary (`CaseField.rank`, whose order keeps
+    /// every group together), else, when a field is not in it, by keys.
+    static func sort(_ leaves: inout [Leaf]) {
+        if leaves.allSatisfy({ $0.rank != nil }) {
+            leaves.sort { $0.rank! < $1.rank! }
+        } else {
+            leaves.sort { $0.keys.lexicographicallyPrecedes($1.keys) }
+        }
+    }
+
     /// The object of leaves sorted by keys: a leaf of one key is a member; the leaves that share a
     /// first key make the object under it.
-    static func object(_ leaves: ArraySlice<(keys: ArraySlice<String>, value: JSONValue)>) -> JSONValue {
+    static func object(_ leaves: ArraySlice<Leaf>) -> JSONValue {
         var members = [String: JSONValue](minimumCapacity: leaves.count)
         var position = leaves.startIndex
         while position < leaves.endIndex {
@@ -95,9 +111,9 @@ struct CaseBuilder {
                 position += 1
                 continue
             }
-            var children: [(keys: ArraySlice<String>, value: JSONValue)] = []
+            var children: [Leaf] = []
             while position < leaves.endIndex, leaves[position].keys.count > 1, leaves[position].keys.first == key {
-                children.append((leaves[position].keys.dropFirst(), leaves[position].value))
+                children.append((leaves[position].keys.dropFirst(), leaves[position].value, leaves[position].rank))
                 position += 1
             }
             members[key] = object(children[...])

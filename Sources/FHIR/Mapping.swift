@@ -19,8 +19,9 @@ struct Mapping {
     var patientKeys: [String: Int] = [:]
     /// `fullUrl` and `Medication/<id>` -> the Medication resource.
     var medications: [String: JSONValue] = [:]
-    /// fullUrls of every entry: a reference to one of them that is no Patient is not unresolved.
-    var fullUrls: Set<String> = []
+    /// fullUrls of every entry with a resource: a reference to one of them that is no Patient is
+    /// not unresolved. Built when first needed (a reference that names no Patient of the Bundle).
+    var fullUrls: Set<String>?
 
     init(terminology: Terminology, entries: [JSONValue]) {
         self.terminology = terminology
@@ -117,7 +118,6 @@ struct Mapping {
         // Each entry's resource and type, read once.
         var resources: Resources = []
         resources.reserveCapacity(entries.count)
-        fullUrls.reserveCapacity(entries.count)
         var writeRequest: WriteRequest?
         for (index, entry) in entries.enumerated() {
             if let request = entry["request"] {
@@ -147,7 +147,6 @@ struct Mapping {
             let resourceType = resource["resourceType"]?.stringValue
             resources.append((resource, resourceType))
             let fullUrl = entry["fullUrl"]?.stringValue
-            if let fullUrl { fullUrls.insert(fullUrl) }
             switch resourceType {
             case "Patient":
                 let base = Self.resourcePath(index)
@@ -196,7 +195,7 @@ struct Mapping {
             let reference = referenceValue?["reference"]?.stringValue
             if let reference, let position = patientKeys[reference] ?? patientKeys[Self.relative(reference)] {
                 patientPosition = position
-            } else if let reference, reference.hasPrefix("Patient/") || (reference.contains(":") && !fullUrls.contains(reference))
+            } else if let reference, reference.hasPrefix("Patient/") || (reference.contains(":") && !isFullUrl(reference))
                 || reference.hasSuffix("/Patient/" + (reference.split(separator: "/").last.map(String.init) ?? ""))
             {
                 fail(
@@ -217,6 +216,14 @@ struct Mapping {
             return nil
         }
         return position
+    }
+
+    /// Whether `reference` is the fullUrl of an entry that has a resource.
+    mutating func isFullUrl(_ reference: String) -> Bool {
+        if fullUrls == nil {
+            fullUrls = Set(entries.compactMap { entry in entry["resource"]?.objectValue == nil ? nil : entry["fullUrl"]?.stringValue })
+        }
+        return fullUrls!.contains(reference)
     }
 
     /// Maps one resource into its Patient's case (or counts it as ignored).

@@ -41,6 +41,7 @@ import Testing
     }
 
     func reads(_ service: TestService) throws -> [String] {
+        service.application.accessLog.flush()  // entries are written in batches
         var query = AuditQuery()
         query.action = "read"
         return try service.application.accessLog.page(query).records.compactMap(\.requestID)
