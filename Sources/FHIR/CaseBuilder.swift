@@ -54,11 +54,14 @@ struct CaseBuilder {
         // grouped by key (sorted), rather than by setting one field at a time into nested objects.
         var leaves: [Leaf] = []
         leaves.reserveCapacity(scalars.count + empty.count + arrays.count)
+        var ranks: [Int?] = []
+        ranks.reserveCapacity(leaves.capacity)
         var provenance: [String: String] = [:]
         provenance.reserveCapacity(scalars.count + arrays.count * 3)
         for (field, entry) in scalars {
             let (keys, pointer, rank) = CaseField.keysPointerAndRank(field)
-            leaves.append((keys[...], entry.value, rank))
+            leaves.append((keys[...], entry.value))
+            ranks.append(rank)
             provenance[pointer] = entry.path
         }
         var issues = self.issues
@@ -71,32 +74,40 @@ struct CaseBuilder {
                 continue
             }
             let (keys, pointer, rank) = CaseField.keysPointerAndRank(field)
-            leaves.append((keys[...], .array([]), rank))
+            leaves.append((keys[...], .array([])))
+            ranks.append(rank)
             provenance[pointer] = path
         }
         for (field, elements) in arrays {
             let (keys, pointer, rank) = CaseField.keysPointerAndRank(field)
-            leaves.append((keys[...], .array(elements.map(\.value)), rank))
+            leaves.append((keys[...], .array(elements.map(\.value))))
+            ranks.append(rank)
             provenance[pointer] = elements[0].path
             for (index, element) in elements.enumerated() { provenance[pointer + "/\(index)"] = element.path }
         }
-        Self.sort(&leaves)
+        Self.sort(&leaves, ranks: ranks)
         let json = Self.object(leaves[...])
         return (MappedCase(externalID: externalID, json: json, patientExpression: patientExpression, provenance: provenance), issues)
     }
 
-    /// A field of the case: its keys (still to place), value and place in the data dictionary.
-    typealias Leaf = (keys: ArraySlice<String>, value: JSONValue, rank: Int?)
+    /// A field of the case: its keys (still to place) and value.
+    typealias Leaf = (keys: ArraySlice<String>, value: JSONValue)
 
     /// Orders leaves so that those sharing a first key (at every level) are adjacent, as `object`
-    /// needs: by their field's place in the data dictionary (`CaseField.rank`, whose order keeps
+    /// needs: by their field's place in the data dictionary (`ranks`, from `CaseField`, whose order keeps
     /// every group together), else, when a field is not in it, by keys.
-    static func sort(_ leaves: inout [Leaf]) {
-        if leaves.allSatisfy({ $0.rank != nil }) {
-            leaves.sort { $0.rank! < $1.rank! }
-        } else {
-            leaves.sort { $0.keys.lexicographicallyPrecedes($1.keys) }
+    static func sort(_ leaves: inout [Leaf], ranks: [Int?]) {
+        var ranked: [(rank: Int, index: Int)] = []
+        ranked.reserveCapacity(ranks.count)
+        for (index, rank) in ranks.enumerated() {
+            guard let rank else {
+                leaves.sort { $0.keys.lexicographicallyPrecedes($1.keys) }
+                return
+            }
+            ranked.append((rank, index))
         }
+        ranked.sort { $0.rank < $1.rank }
+        leaves = ranked.map { leaves[$0.index] }
     }
 
     /// The object of leaves sorted by keys: a leaf of one key is a member; the leaves that share a
@@ -113,7 +124,7 @@ struct CaseBuilder {
             }
             var children: [Leaf] = []
             while position < leaves.endIndex, leaves[position].keys.count > 1, leaves[position].keys.first == key {
-                children.append((leaves[position].keys.dropFirst(), leaves[position].value, leaves[position].rank))
+                children.append((leaves[position].keys.dropFirst(), leaves[position].value))
                 position += 1
             }
             members[key] = object(children[...])

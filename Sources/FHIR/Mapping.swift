@@ -28,7 +28,14 @@ struct Mapping {
         self.entries = entries
     }
 
-    static func resourcePath(_ index: Int) -> String { "Bundle.entry[\(index)].resource" }
+    /// `Bundle.entry[i].resource`, with room for the element paths appended to it.
+    static func resourcePath(_ index: Int) -> String {
+        var path = "Bundle.entry["
+        path.reserveCapacity(48)
+        path += String(index)
+        path += "].resource"
+        return path
+    }
 
     mutating func fail(_ code: String, _ registryCode: String, _ expression: [String], _ diagnostics: String) {
         issues.append(OutcomeIssue(code: code, registryCode: registryCode, expression: expression, diagnostics: diagnostics))
@@ -51,7 +58,7 @@ struct Mapping {
             if resourceType == "Patient" { continue }
             if resourceType == "Medication" { continue }  // counted below, unless a medication statement used it
             let base = Self.resourcePath(index)
-            guard let position = owner(of: resource, type: resourceType, base: base) else { continue }
+            guard let position = owner(of: resource, type: resourceType, entry: index) else { continue }
             // Taken out while mapped into, so that its storage is not shared (and not copied).
             var patient = patients[position]
             patients[position] = Patient(index: -1, builder: CaseBuilder(patientExpression: ""))
@@ -82,7 +89,7 @@ struct Mapping {
         for (index, read) in resources.enumerated() {
             guard let (resource, resourceType) = read else { continue }
             if resourceType == "Patient" || resourceType == "Medication" { continue }
-            if let position = owner(of: resource, type: resourceType, base: Self.resourcePath(index)) { owned[position].append(index) }
+            if let position = owner(of: resource, type: resourceType, entry: index) { owned[position].append(index) }
         }
         guard issues.isEmpty else { return nil }
         var usedMedications: Set<String> = []
@@ -180,7 +187,7 @@ struct Mapping {
 
     /// The position of the Patient a resource references; nil when it is about no Patient of the
     /// Bundle (then it is refused, if the mapping reads it, or counted as ignored).
-    mutating func owner(of resource: JSONValue, type resourceType: String?, base: String) -> Int? {
+    mutating func owner(of resource: JSONValue, type resourceType: String?, entry index: Int) -> Int? {
         let referenceElement: String?
         let referenceValue: JSONValue?
         if let subject = resource["subject"] {
@@ -199,7 +206,7 @@ struct Mapping {
                 || reference.hasSuffix("/Patient/" + (reference.split(separator: "/").last.map(String.init) ?? ""))
             {
                 fail(
-                    "not-found", MappingCode.unresolvedReference, ["\(base).\(referenceElement)"],
+                    "not-found", MappingCode.unresolvedReference, ["\(Self.resourcePath(index)).\(referenceElement)"],
                     "\(ResourceTypes.displayName(resourceType)).\(referenceElement): \(MappingCode.unresolvedReference): the reference names no Patient of this Bundle (use Patient/<id> or the Patient entry's fullUrl).")
                 return nil
             }
@@ -208,7 +215,7 @@ struct Mapping {
             // Not about a Patient of the Bundle (no subject, or a Group...): the mapping cannot use it.
             if mapsToField(resource) {
                 fail(
-                    "required", MappingCode.missingElement, ["\(base).subject"],
+                    "required", MappingCode.missingElement, ["\(Self.resourcePath(index)).subject"],
                     "\(ResourceTypes.displayName(resourceType)).subject: \(MappingCode.missingElement): a resource the mapping reads must reference its Patient.")
             } else {
                 ignore(resource)
