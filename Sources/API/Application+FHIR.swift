@@ -91,10 +91,12 @@ extension Application {
     /// Frees a parsed Bundle on another thread, then gives the memory back: freeing the tree of a
     /// thousand-resource Bundle is about 6 % of its POST, and the answer need not wait for it
     /// (the mapped cases hold what they use of it).
-    private static func freeInBackground<Value: Sendable>(_ tree: consuming Value) {
-        let tree = tree
+    private static func freeInBackground<Value: Sendable>(_ value: consuming Value) {
+        // Held by a box emptied over there: a value captured by the closure could be released last
+        // by this thread (after the closure ran), which would then free it all here.
+        let box = ReleaseBox(value)
         DispatchQueue.global().async {
-            withExtendedLifetime(tree) {}
+            box.empty()
             Allocator.returnFreeMemory()
         }
     }
@@ -108,6 +110,14 @@ extension Application {
         }
         return nil
     }
+}
+
+/// A value to be released on the thread that empties the box.
+private final class ReleaseBox<Value: Sendable>: @unchecked Sendable {
+    // @unchecked: `value` is set at creation and emptied once, by the one thread that received the box.
+    private var value: Value?
+    init(_ value: consuming Value) { self.value = value }
+    func empty() { value = nil }
 }
 
 /// The compact JSON of an answer, written straight into the body (no `Data` in between).
