@@ -92,6 +92,18 @@ import Testing
         #expect(issues(second).count == 1)
         #expect(try service.storedCases().isEmpty)
 
+        // Problems in two Patients: the stream stops at the first, the answer lists both (in
+        // entry order), as the whole mapping does.
+        let middle = (Self.copies / 2) * Self.perCopy
+        let two = bundle.replacingMember("entry.\(middle + 2).resource.onsetDateTime", with: "2022-01")
+        let fourth = try post(service, two, auth: auth, requestID: "two-problems")
+        #expect(fourth.status == 422)
+        #expect(issues(fourth).compactMap { $0["expression"]?.arrayValue?.first?.stringValue } == [
+            "Bundle.entry[\(middle + 2)].resource.onsetDateTime", "Bundle.entry[\(last + 8)].resource.valueQuantity",
+        ])
+        #expect(fourth.jsonValue == (try mappingOutcome(two, service: service)))
+        #expect(try service.storedCases().isEmpty)
+
         // A late problem of the case's build (two elements giving one field different values), in
         // a dry run: the same.
         var entries = try Self.largeBundle(copies: Self.copies)["entry"]!.arrayValue!
