@@ -65,27 +65,38 @@ extension Application {
         }
         let reader = BundleReader(terminology: try terminology())
         let tree = try reader.parse(request.body)
-        let bundle = try reader.read(tree)
-        Self.freeInBackground(consume tree)
         // Whatever a large Bundle allocated goes back to the system once it is answered.
         defer { Allocator.returnFreeMemory() }
-        // The Patients' request (POST/PUT), checked against an explicit ?mode=.
-        let writeMode = try FHIRImport.mode(for: [bundle.writeRequest], explicit: request.query["mode"] == nil ? nil : mode)
-        let outcomes = try FHIRImport.run([bundle], cases: cases, site: site, mode: writeMode, dryRun: dryRun, keyID: principal.keyID)
+        // Mapped Patient by Patient while the registry imports the cases mapped so far; the
+        // Patients' request (POST/PUT) is checked against an explicit ?mode=.
+        let (bundle, outcomes): (IngestedBundle, [CaseWriteOutcome])
+        do {
+            (bundle, outcomes) = try FHIRImport.ingest(
+                tree, reader: reader, cases: cases, site: site, explicitMode: request.query["mode"] == nil ? nil : mode,
+                dryRun: dryRun, keyID: principal.keyID)
+        } catch {
+            Self.freeInBackground(consume tree)
+            throw error
+        }
         // The answer carries each case's classification: a read of patient-level data, recorded
         // like the answer of `POST /v1/imports` (issue #12).
-        auditRead(request, principal: principal, site: site, count: outcomes[0].count)
-        return fhirResponse(
-            TransactionResponse.bundle(outcomes[0], ignored: bundle.ignored, dryRun: dryRun), status: dryRun ? 200 : 201)
+        auditRead(request, principal: principal, site: site, count: outcomes.count)
+        let response = fhirResponse(
+            TransactionResponse.bundle(outcomes, ignored: bundle.ignored, dryRun: dryRun), status: dryRun ? 200 : 201)
+        // The mapped cases go with the tree: freeing them is no part of the answer.
+        Self.freeInBackground((consume tree, consume bundle))
+        return response
     }
 
     /// Frees a parsed Bundle on another thread, then gives the memory back: freeing the tree of a
-    /// thousand-resource Bundle is about 6 % of its POST, and the import and answer need not wait
-    /// for it (the mapped cases hold what they use of it).
-    private static func freeInBackground(_ tree: consuming JSONValue) {
-        let tree = tree
+    /// thousand-resource Bundle is about 6 % of its POST, and the answer need not wait for it
+    /// (the mapped cases hold what they use of it).
+    private static func freeInBackground<Value: Sendable>(_ value: consuming Value) {
+        // Held by a box emptied over there: a value captured by the closure could be released last
+        // by this thread (after the closure ran), which would then free it all here.
+        let box = ReleaseBox(value)
         DispatchQueue.global().async {
-            withExtendedLifetime(tree) {}
+            box.empty()
             Allocator.returnFreeMemory()
         }
     }
@@ -101,9 +112,26 @@ extension Application {
     }
 }
 
+/// A value to be released on the thread that empties the box.
+private final class ReleaseBox<Value: Sendable>: @unchecked Sendable {
+    // @unchecked: `value` is set at creation and emptied once, by the one thread that received the box.
+    private var value: Value?
+    init(_ value: consuming Value) { self.value = value }
+    func empty() { value = nil }
+}
+
+/// The compact JSON of an answer, written straight into the body (no `Data` in between).
+private func serializedBody(_ resource: JSONValue) -> [UInt8] {
+    var body: [UInt8] = []
+    // A transaction-response carries each case's classification (about 2 KB escaped).
+    body.reserveCapacity(4096 + 2560 * (resource["entry"]?.arrayValue?.count ?? 0))
+    resource.write(into: &body)
+    return body
+}
+
 func fhirResponse(_ resource: JSONValue, status: Int, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
     var response = HTTPResponse(
-        status: status, contentType: Application.fhirMediaType + "; fhirVersion=4.0", body: Array(resource.serialized()))
+        status: status, contentType: Application.fhirMediaType + "; fhirVersion=4.0", body: serializedBody(resource))
     for (name, value) in headers { response.headers.set(name, value) }
     return response
 }

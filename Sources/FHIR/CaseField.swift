@@ -63,10 +63,10 @@ public enum CaseField {
 
     public static func kind(of path: String) -> Kind? { kinds[path] }
 
-    private static let keyPaths: [String: (keys: [String], pointer: String)] = Dictionary(
-        uniqueKeysWithValues: all.map { field in
+    private static let keyPaths: [String: (keys: [String], pointer: String, rank: Int)] = Dictionary(
+        uniqueKeysWithValues: all.enumerated().map { rank, field in
             let keys = field.path.split(separator: ".").map(String.init)
-            return (field.path, (keys, "/" + keys.joined(separator: "/")))
+            return (field.path, (keys, "/" + keys.joined(separator: "/"), rank))
         })
 
     /// `staging.albumin_g_dl` -> `["staging", "albumin_g_dl"]`.
@@ -74,7 +74,17 @@ public enum CaseField {
 
     /// Both, with one lookup.
     static func keysAndPointer(_ path: String) -> (keys: [String], pointer: String) {
-        keyPaths[path] ?? (path.split(separator: ".").map(String.init), "/" + path.split(separator: ".").joined(separator: "/"))
+        keyPaths[path].map { ($0.keys, $0.pointer) }
+            ?? (path.split(separator: ".").map(String.init), "/" + path.split(separator: ".").joined(separator: "/"))
+    }
+
+    /// Keys, pointer and the field's place in `all` (nil for a path that is no field of it).
+    /// Sorting fields by that place keeps together the fields that share any prefix of keys
+    /// (`all` lists each object's fields in one run: tested).
+    static func keysPointerAndRank(_ path: String) -> (keys: [String], pointer: String, rank: Int?) {
+        if let known = keyPaths[path] { return (known.keys, known.pointer, known.rank) }
+        let (keys, pointer) = keysAndPointer(path)
+        return (keys, pointer, nil)
     }
 
     /// `staging.albumin_g_dl` -> `/staging/albumin_g_dl`.

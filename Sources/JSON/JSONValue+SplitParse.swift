@@ -46,7 +46,23 @@ struct SplitParse {
     /// The index after the closing quote of the string whose opening quote is at `start`.
     private func stringEnd(_ start: Int) -> Int? {
         var index = start + 1
-        while index < bytes.count {
+        let count = bytes.count
+        while index < count {
+            // Eight bytes at a time up to the next quote or backslash (most of a document's bytes
+            // are inside strings); the lowest flagged byte is the first match.
+            if index + 8 <= count, let base = bytes.baseAddress {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                let quotes = word ^ 0x2222_2222_2222_2222
+                let backslashes = word ^ 0x5C5C_5C5C_5C5C_5C5C
+                let flagged =
+                    ((quotes &- 0x0101_0101_0101_0101) & ~quotes | (backslashes &- 0x0101_0101_0101_0101) & ~backslashes)
+                    & 0x8080_8080_8080_8080
+                if flagged == 0 {
+                    index += 8
+                    continue
+                }
+                index += flagged.trailingZeroBitCount >> 3
+            }
             switch bytes[index] {
             case 0x22: return index + 1
             case 0x5C: index += 2

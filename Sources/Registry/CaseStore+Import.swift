@@ -128,9 +128,13 @@ public final class ImportTimings: @unchecked Sendable {
 enum ImportRecordSource: Sendable {
     case reader(ImportRecordReader)
     case records([ImportRecord])
+    /// Records handed over by a producer on another thread (see `CaseStore+ImportStream.swift`).
+    case stream(ImportRecordStream)
 
     mutating func next(position: inout Int) throws -> ImportRecord? {
         switch self {
+        case .stream(let stream):
+            return try stream.next()
         case .reader(var reader):
             self = .records([])  // keep the reader uniquely owned while it advances
             defer { self = .reader(reader) }
@@ -216,7 +220,7 @@ extension CaseStore {
     /// (the pure work, about half of the time) while the writer stores those already prepared, in
     /// order, in one transaction. After the first failure nothing more is written, but every record
     /// is still checked so that the answer lists every failure.
-    private func importCases(
+    func importCases(
         source: ImportRecordSource, site: String, mode: ImportMode, dryRun: Bool, keyID: String?, timings: ImportTimings?,
         keepClassifications: Bool = false
     ) throws -> ImportSummary {
