@@ -246,7 +246,18 @@ extension CaseStore {
         out.reserveCapacity(16 * members.count)
         for (i, key) in members.keys.sorted().enumerated() {
             if i > 0 { out.append(0x2C) }
-            JSONValue.string(JSONPointer([key]).description).write(into: &out)
+            // A plain key (the data dictionary's) is "/key" as it stands; others take the long way.
+            let plain = key.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+                guard !bytes.contains(where: { $0 < 0x20 || $0 >= 0x7F || $0 == 0x22 || $0 == 0x5C || $0 == 0x7E || $0 == 0x2F }) else {
+                    return false
+                }
+                out.append(0x22)
+                out.append(0x2F)
+                out.append(contentsOf: bytes)
+                out.append(0x22)
+                return true
+            }
+            if plain != true { JSONValue.string(JSONPointer([key]).description).write(into: &out) }
         }
         out.append(0x5D)
         return String(decoding: out, as: UTF8.self)

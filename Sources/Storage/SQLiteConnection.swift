@@ -44,10 +44,11 @@ final class SQLiteConnection {
         }
     }
 
-    /// A prepared statement, cached per SQL text (statements are reset before reuse).
+    /// A prepared statement, cached per SQL text. Every use resets it (and clears its bindings)
+    /// when done, so a cached one is ready; one still running is reset here all the same.
     public func prepare(_ sql: String) throws(DatabaseError) -> Statement {
         if let cached = statementCache[sql] {
-            cached.reset()
+            if sqlite3_stmt_busy(cached.handle) != 0 { cached.reset() }
             return cached
         }
         let statement = try Statement(connection: self, sql: sql)
