@@ -39,7 +39,8 @@ extension CaseStore {
     func cohortRows(_ filter: CohortFilter, site: String?, reading: CohortRowReading, connection: Connection) throws -> [CohortRow] {
         func reads(_ field: CohortField) -> Bool { reading.fields.contains(field) }
         func reads(_ date: CohortDate) -> Bool { reading.dates.contains(date) }
-        // Column positions stay fixed; a column left unread is selected as NULL and never asked for.
+        // Only the columns read are selected (a NULL placeholder per unread column cost PostgreSQL's
+        // client library as much as a real column); `position` maps each to its place in the row.
         let columns: [(name: String, read: Bool)] = [
             ("site", reads(.site)), ("sex", reads(.sex)), ("birth_year", reading.birthYearAndRISS),
             ("mm_diagnosis_date", reads(.mmDiagnosis)), ("ic_diagnosis_date", true), ("progression_date", reads(.progression)),
@@ -50,7 +51,10 @@ extension CaseStore {
             ("r_iss", reading.birthYearAndRISS),
         ]
         let read = columns.map(\.read)
-        var sql = "SELECT " + columns.map { $0.read ? $0.name : "NULL" }.joined(separator: ", ") + " FROM cases WHERE 1 = 1"
+        let selected = columns.filter(\.read).map(\.name)
+        // A constant (captured `var`s cost an exclusivity check per access in the row closure).
+        let position = read.indices.map { i in read[i] ? read[..<i].count(where: { $0 }) : -1 }
+        var sql = "SELECT " + selected.joined(separator: ", ") + " FROM cases WHERE 1 = 1"
         var arguments: [any DatabaseValueConvertible] = []
         if let site {
             sql += " AND site = ?"
@@ -93,11 +97,16 @@ extension CaseStore {
         }
         var sites = ColumnTexts(), sexes = ColumnTexts(), localizations = ColumnTexts()
         var responseGroups = ColumnTexts(), therapyClasses = ColumnTexts()
-        _ = try connection.query(sql, arguments) { row -> Void in
-            func day(_ i: Int) -> Int32 { read[i] ? row.withUTF8(i, CalendarDate.storedDayNumber) ?? CohortRow.noDate : CohortRow.noDate }
-            func text(_ texts: inout ColumnTexts, _ i: Int) -> String { read[i] ? texts.text(row, i) : "" }
-            func flag(_ i: Int) -> Bool? { !read[i] || row.isNull(i) ? nil : row.int64(i) != 0 }
-            func int(_ i: Int) -> Int? { read[i] ? row.optionalInt(i) : nil }
+        try connection.forEachRow(sql, arguments) { row in
+            if rows.isEmpty, let count = row.resultRowCount { rows.reserveCapacity(count) }
+            // `i` is the column's place in `columns`; unread columns are never asked for.
+            func day(_ i: Int) -> Int32 {
+                guard read[i], let text = row.utf8(position[i]) else { return CohortRow.noDate }
+                return CalendarDate.storedDayNumber(text)
+            }
+            func text(_ texts: inout ColumnTexts, _ i: Int) -> String { read[i] ? texts.text(row.utf8(position[i])) : "" }
+            func flag(_ i: Int) -> Bool? { !read[i] || row.isNull(position[i]) ? nil : row.int64(position[i]) != 0 }
+            func int(_ i: Int) -> Int? { read[i] ? row.optionalInt(position[i]) : nil }
             let mm = day(3), ic = day(4)
             // Both diagnoses are NOT NULL: an unparsable one is a damaged row, not a case to skip.
             guard !read[3] || mm != CohortRow.noDate, ic != CohortRow.noDate else { throw RegistryError.notFound }
@@ -105,7 +114,7 @@ extension CaseStore {
                 CohortRow(
                     site: text(&sites, 0), sex: text(&sexes, 1), birthYear: int(2), mmDiagnosisDay: mm, icDiagnosisDay: ic,
                     progressionDay: day(5), deathDay: day(6), lastFollowupDay: day(7), localization: text(&localizations, 8),
-                    responseGroup: !read[9] || row.isNull(9) ? nil : responseGroups.text(row, 9),
+                    responseGroup: !read[9] || row.isNull(position[9]) ? nil : responseGroups.text(row.utf8(position[9])),
                     therapyClass: text(&therapyClasses, 10), asct: flag(11), radiotherapy: flag(12), intrathecal: flag(13),
                     iss: int(14), cnsRisk: int(15), rISS: int(16)))
         }
@@ -122,17 +131,16 @@ struct ColumnTexts {
     /// Distinct values remembered; beyond them a String is made per row, as before.
     private static let capacity = 64
 
-    /// The column's text ("" for NULL, as `Row.string`).
-    mutating func text(_ row: Row, _ index: Int) -> String {
-        row.withUTF8(index) { text in
-            for i in bytes.indices where Self.equal(bytes[i], text) { return strings[i] }
-            let string = String(decoding: text, as: UTF8.self)
-            if bytes.count < Self.capacity {
-                bytes.append(Array(text))
-                strings.append(string)
-            }
-            return string
-        } ?? ""
+    /// The column's text from its bytes (`Row.utf8`; nil, NULL, reads "" as `Row.string`).
+    mutating func text(_ utf8: UnsafeBufferPointer<UInt8>?) -> String {
+        guard let text = utf8 else { return "" }
+        for i in bytes.indices where Self.equal(bytes[i], text) { return strings[i] }
+        let string = String(decoding: text, as: UTF8.self)
+        if bytes.count < Self.capacity {
+            bytes.append(Array(text))
+            strings.append(string)
+        }
+        return string
     }
 
     private static func equal(_ known: [UInt8], _ text: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -104,6 +104,18 @@ public final class Connection {
         }
     }
 
+    /// Calls `body` with every row of a query, in order. Not generic, so that a caller in another
+    /// module runs a specialized loop (the generic `query` goes through unspecialized generic
+    /// code across the module boundary, costing hundreds of instructions per row of a scan).
+    public func forEachRow(
+        _ sql: String, _ arguments: [any DatabaseValueConvertible] = [], _ body: (Row) throws -> Void
+    ) throws {
+        switch driver {
+        case .sqlite(let c): try c.forEachRow(sql, arguments, body)
+        case .postgres(let c): try c.forEachRow(sql, arguments, body)
+        }
+    }
+
     /// The first row of a query, if any.
     public func queryOne<T>(
         _ sql: String, _ arguments: [any DatabaseValueConvertible] = [], _ transform: (Row) throws -> T
@@ -186,7 +198,7 @@ public struct Row {
         switch source {
         case .sqlite(let s): return sqlite3_column_int64(s, Int32(index))
         case .postgres:
-            return withUTF8(index) { PostgresText.int64($0) } ?? 0
+            return utf8(index).map(PostgresText.int64) ?? 0
         }
     }
 
@@ -207,15 +219,33 @@ public struct Row {
 
     /// The column's text as bytes, without making a String (nil for NULL). Valid only inside `body`.
     public func withUTF8<T>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
+        utf8(index).map(body)
+    }
+
+    /// The column's text as bytes in the driver's buffer, without a copy (nil for NULL). Valid
+    /// only while the row is (inside the mapping closure). Not generic, unlike `withUTF8`: what a
+    /// scan of many rows in another module should call.
+    public func utf8(_ index: Int) -> UnsafeBufferPointer<UInt8>? {
         switch source {
         case .sqlite(let s):
             guard let text = sqlite3_column_text(s, Int32(index)) else { return nil }
-            let count = Int(sqlite3_column_bytes(s, Int32(index)))
-            return body(UnsafeBufferPointer(start: text, count: count))
+            return UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(s, Int32(index))))
         case .postgres(let r, let row):
-            guard PQgetisnull(r, row, Int32(index)) == 0, let text = PQgetvalue(r, row, Int32(index)) else { return nil }
+            // NULL reads as an empty value: only an empty value needs the NULL test.
             let count = Int(PQgetlength(r, row, Int32(index)))
-            return text.withMemoryRebound(to: UInt8.self, capacity: count) { body(UnsafeBufferPointer(start: $0, count: count)) }
+            if count == 0 && PQgetisnull(r, row, Int32(index)) == 1 { return nil }
+            guard let text = PQgetvalue(r, row, Int32(index)) else { return nil }
+            return UnsafeBufferPointer(start: UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self), count: count)
+        }
+    }
+
+    /// The number of rows of the whole result when the driver knows it before the first row is
+    /// read (PostgreSQL: the result is complete), so that a scan can reserve its array once; nil
+    /// otherwise (SQLite steps through the rows).
+    public var resultRowCount: Int? {
+        switch source {
+        case .sqlite: nil
+        case .postgres(let r, _): Int(PQntuples(r))
         }
     }
 

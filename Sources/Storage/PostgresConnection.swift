@@ -80,6 +80,14 @@ final class PostgresConnection {
         return rows
     }
 
+    func forEachRow(_ sql: String, _ arguments: [any DatabaseValueConvertible], _ body: (Row) throws -> Void) throws {
+        let result = try execute(sql, arguments)
+        defer { PQclear(result) }
+        for index in 0..<PQntuples(result) {
+            try body(Row(postgres: result, row: index))
+        }
+    }
+
     func queryOne<T>(_ sql: String, _ arguments: [any DatabaseValueConvertible], _ transform: (Row) throws -> T) throws -> T? {
         let result = try execute(sql, arguments)
         defer { PQclear(result) }

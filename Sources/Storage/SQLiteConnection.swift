@@ -80,6 +80,16 @@ final class SQLiteConnection {
         return rows
     }
 
+    /// Calls `body` with every row of a query (`Connection.forEachRow`).
+    func forEachRow(_ sql: String, _ arguments: [any DatabaseValueConvertible], _ body: (Row) throws -> Void) throws {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(arguments)
+        while try statement.step() {
+            try body(Row(sqlite: statement.handle))
+        }
+    }
+
     /// The first row of a query, if any.
     public func queryOne<T>(
         _ sql: String, _ arguments: [any DatabaseValueConvertible] = [], _ transform: (Row) throws -> T

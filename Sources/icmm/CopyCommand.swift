@@ -15,8 +15,9 @@ struct Copy: ParsableCommand {
             nothing): cases with their ids, versions, change numbers and times; the data version \
             and token secret (ETags and cursors stay valid); API keys (hashes, roles, sites, \
             expiry, revocation, last use); the audit trail and the read-access log. Checks that \
-            every table holds as many rows as in the source before committing, and prints the \
-            counts as JSON. Stop the service that writes the file first (the copy is one snapshot: \
+            every table holds as many rows as in the source before committing, then runs VACUUM \
+            (ANALYZE) on them (planner statistics and visibility map, so that the first cohort \
+            queries scan the cohort index instead of the whole table), and prints the counts as JSON. Stop the service that writes the file first (the copy is one snapshot: \
             later writes would not be in it).
             """)
 
@@ -80,9 +81,16 @@ struct Copy: ParsableCommand {
         let target = try Database(postgres: .init(url: url))
         defer { target.close() }
         try MigrationRunner(root: migrationsRoot, dialect: .postgres).migrate(target)
-        return try sourceDatabase.read { source in
+        let copied = try sourceDatabase.read { source in
             try target.copyTables(from: source, tables: tables, mergeByKey: mergeByKey)
         }
+        // Committed: a failure here leaves a complete copy that autovacuum will get to in time.
+        do {
+            try target.vacuumAnalyze(tables)
+        } catch {
+            printError("icmm copy: copied, but VACUUM (ANALYZE) failed (\(error)); run it on the new database before serving")
+        }
+        return copied
     }
 }
 

@@ -106,6 +106,13 @@ struct CopyCommandTests {
                 Issue.record("\(table) row \(index) differs after the copy: \(cells)")
             }
         }
+        // Vacuumed and analyzed by the copy: planner statistics and a visibility map from the first query on.
+        let maintained = try postgres.read { connection in
+            try connection.query(
+                "SELECT relname FROM pg_stat_user_tables WHERE last_vacuum IS NOT NULL AND last_analyze IS NOT NULL"
+            ) { $0.string(0) }
+        }
+        #expect(Set(maintained).isSuperset(of: Self.tables.keys), "\(maintained)")
         #expect(try Self.rows(sqlite, "access_log", orderBy: "seq").count >= 2)
         #expect(try Self.rows(sqlite, "audit_log", orderBy: "seq").count >= 53)
 

@@ -12,11 +12,14 @@
 #      `icmm copy` into PostgreSQL; both answers must be equal), ROUNDS rounds alternating which
 #      goes first; medians. Target: PostgreSQL <= 2x SQLite.
 # Usage: benchmarks/postgres/run.sh   (from the repo root, after `swift build -c release`)
+#        PARTS=b benchmarks/postgres/run.sh   runs only part (b) (PARTS=a only part (a); default: both)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10s}
 N=${N:-100000}
 ROUNDS=${ROUNDS:-5}
+PARTS=${PARTS:-ab}
+ratio_a=""; ratio_b=""   # stay empty for a part not run
 OUT=benchmarks/out; mkdir -p "$OUT"
 BIN="${BIN:-$(swift build -c release --show-bin-path)/icmm}"
 [ -x "$BIN" ] || swift build -c release --product icmm
@@ -110,6 +113,7 @@ wrk_postgres() {  # two instances over one database, 16 connections each at the 
   awk -v a="$rps1" -v b="$rps2" 'BEGIN { printf "%.2f", a + b }'
 }
 
+if [[ $PARTS == *a* ]]; then
 echo "== (a) POST /v1/cases, 32 connections, -d$DURATION, default durability"
 s1=$(wrk_sqlite before)
 p=$(wrk_postgres)
@@ -117,8 +121,10 @@ s2=$(wrk_sqlite after)
 ratio_a=$(awk -v p="$p" -v a="$s1" -v b="$s2" 'BEGIN { printf "%.2f", p / ((a + b) / 2) }')
 echo "POST /v1/cases: SQLite $s1 / $s2 req/s (before/after), PostgreSQL over 2 instances $p req/s"
 echo "ratio PostgreSQL/SQLite: ${ratio_a}x (target >= 0.8)"
+fi
 
 # --- (b) uncached cohort survival on the same 100,000 cases -------------------------------------------
+if [[ $PARTS == *b* ]]; then
 echo "== (b) uncached GET /v1/cohorts/survival?group_by=localization, $N cases, $ROUNDS rounds"
 python3 benchmarks/registry/make_cases.py "$N" >"$WORK/cases.ndjson"
 "$BIN" import --site BENCH --db "$WORK/cohort.sqlite" "$WORK/cases.ndjson" >/dev/null
@@ -167,4 +173,5 @@ echo "SQLite:     ${sq_times[*]} s  median $sq_med s"
 echo "PostgreSQL: ${pg_times[*]} s  median $pg_med s"
 ratio_b=$(awk -v p="$pg_med" -v s="$sq_med" 'BEGIN { printf "%.2f", p / s }')
 echo "ratio PostgreSQL/SQLite: ${ratio_b}x (target <= 2)"
-echo "== summary: writes ${ratio_a}x (>= 0.8), uncached survival ${ratio_b}x (<= 2); command: DURATION=$DURATION N=$N ROUNDS=$ROUNDS benchmarks/postgres/run.sh"
+fi
+echo "== summary: writes ${ratio_a:-(not run) }x (>= 0.8), uncached survival ${ratio_b:-(not run) }x (<= 2); command: DURATION=$DURATION N=$N ROUNDS=$ROUNDS PARTS=$PARTS benchmarks/postgres/run.sh"
