@@ -1,4 +1,5 @@
 import Cohorts
+import Foundation
 import HTTPServer
 import Registry
 import Synchronization
@@ -25,22 +26,28 @@ extension Application {
         // scope: a dashboard repeats the same few, and checking and canonicalizing one costs more
         // than the rest of the poll. Only what is a pure function of the query is kept (its cache
         // key, and the ETag last made from it); the key, the data version and the rate limit are
-        // checked on every poll. Bounded: emptied when full.
-        let known = Mutex<[PollQuery: KnownPoll]>([:])
+        // checked on every poll. Bounded: emptied when full. The last one found is tried first,
+        // compared field by field: most polls repeat it, and that costs no hashing and no array.
+        let known = Mutex(KnownPolls())
+        // The roles as a short array: a Set's contains hashes the role on every poll.
+        let roles = Role.allCases.filter { Self.cohortRoles.contains($0) }
         return { [self] request in
             let request = copy request
             guard let key = bearerKey(request), case .valid(let principal) = keys.checkWithoutBlocking(key),
-                Self.cohortRoles.contains(principal.role)
+                roles.contains(principal.role)
             else { return nil }
             // The scope `cohortRequest` gives the selection: a submitter's own site, else all.
             let scope = principal.role == .submitter ? principal.site : nil
             // The cache is kept by the registry-wide version, the ETag made from the scope's.
             guard let (dataVersion, scopedVersion) = cases.scopedDataVersionWithoutReading(site: scope) else { return nil }
-            let query = PollQuery(request, scope: scope)
+            var query: PollQuery
             var poll: KnownPoll
-            if let found = known.withLock({ $0[query] }) {
-                poll = found
+            if let last = known.withLock({ $0.last(matching: request, scope: scope) }) {
+                (query, poll) = last
+            } else if let found = known.withLock({ $0.find(PollQuery(request, scope: scope)) }) {
+                (query, poll) = found
             } else {
+                query = PollQuery(request, scope: scope)
                 guard let cohort = try? cohortRequest(request, principal: principal, extraParameters: extraParameters),
                     allowGroupBy || cohort.selection.groupBy == nil,
                     (try? parse(cohort.selection, request)) != nil
@@ -50,15 +57,13 @@ extension Application {
             if poll.tagVersion != scopedVersion {
                 poll.tagVersion = scopedVersion
                 poll.tag = cohortETag(key: poll.cacheKey, dataVersion: scopedVersion)
+                poll.notModified = Self.notModified(poll.tag)
                 let remembered = poll
-                known.withLock { known in
-                    if known.count >= 1_024 { known.removeAll() }
-                    known[query] = remembered
-                }
+                known.withLock { $0.remember(query, remembered) }
             }
             if Self.ifNoneMatch(request, matches: poll.tag) {
                 try takeRateToken(principal)
-                return Self.notModified(poll.tag)
+                return poll.notModified
             }
             guard let cached = cohortCache.get(poll.cacheKey, dataVersion: dataVersion, countingMiss: false) else { return nil }
             try takeRateToken(principal)
@@ -93,8 +98,11 @@ extension Application {
                     var last = end
                     while first < last && (header[first] == 0x20 || header[first] == 0x09) { first += 1 }
                     while last > first && (header[last - 1] == 0x20 || header[last - 1] == 0x09) { last -= 1 }
-                    let entry = UnsafeBufferPointer(rebasing: header[first..<last])
-                    if (entry.count == 1 && entry[0] == 0x2A) || entry.elementsEqual(tag) { return true }
+                    let length = last - first
+                    if length == 1 && header[first] == 0x2A { return true }  // "*"
+                    if length == tag.count && length > 0 && memcmp(header.baseAddress! + first, tag.baseAddress!, length) == 0 {
+                        return true
+                    }
                     start = end + 1
                 }
                 return false
@@ -124,6 +132,42 @@ struct PollQuery: Hashable, Sendable {
         self.parameters = parameters
         self.scope = scope
     }
+
+    /// Whether `request` is this query: without building one to compare.
+    func matches(_ request: borrowing HTTPRequest, scope: String?) -> Bool {
+        guard self.scope == scope, parameters.count == request.query.items.count * 2, route == (request.route ?? request.path)
+        else { return false }
+        var index = 0
+        for (name, value) in request.query.items {
+            guard parameters[index] == name, parameters[index + 1] == value else { return false }
+            index += 2
+        }
+        return true
+    }
+}
+
+/// The valid poll queries of one route, and the last one found.
+struct KnownPolls: Sendable {
+    private var known: [PollQuery: KnownPoll] = [:]
+    private var lastFound: (query: PollQuery, poll: KnownPoll)?
+
+    /// The last query found, if the request is that query (same route, scope and parameters in order).
+    func last(matching request: borrowing HTTPRequest, scope: String?) -> (PollQuery, KnownPoll)? {
+        guard let lastFound, lastFound.query.matches(request, scope: scope) else { return nil }
+        return lastFound
+    }
+
+    mutating func find(_ query: PollQuery) -> (PollQuery, KnownPoll)? {
+        guard let poll = known[query] else { return nil }
+        lastFound = (query, poll)
+        return (query, poll)
+    }
+
+    mutating func remember(_ query: PollQuery, _ poll: KnownPoll) {
+        if known.count >= 1_024 { known.removeAll() }
+        known[query] = poll
+        lastFound = (query, poll)
+    }
 }
 
 /// What a valid poll query resolves to: its cache key, and the ETag of the last scope version seen.
@@ -131,4 +175,6 @@ struct KnownPoll: Sendable {
     let cacheKey: String
     var tagVersion = -1
     var tag = ""
+    /// The 304 for `tag`, made once: each poll answered with it shares its storage.
+    var notModified = HTTPResponse(status: 304)
 }

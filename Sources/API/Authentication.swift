@@ -35,15 +35,18 @@ extension Application {
     /// The key of an `Authorization: Bearer KEY` header (the scheme in any case, then one space).
     func bearerKey(_ request: borrowing HTTPRequest) -> String? {
         guard var header = request.headers["Authorization"] else { return nil }
-        // Byte by byte: no split, no lowercased copy (this runs on every authenticated request).
-        let isBearer = header.withUTF8 { bytes -> Bool in
-            guard bytes.count >= 7, bytes[6] == 0x20 else { return false }
+        // Byte by byte: no split, no lowercased copy, one string made (this runs on every
+        // authenticated request).
+        return header.withUTF8 { bytes -> String? in
+            guard bytes.count >= 7, bytes[6] == 0x20 else { return nil }
             let scheme: StaticString = "bearer"
-            for index in 0..<6 where bytes[index] | 0x20 != scheme.utf8Start[index] { return false }
-            return true
+            for index in 0..<6 where bytes[index] | 0x20 != scheme.utf8Start[index] { return nil }
+            var start = 7
+            var end = bytes.count
+            while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
+            while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
         }
-        guard isBearer else { return nil }
-        return Substring(header.utf8.dropFirst(7)).trimmingASCIISpaces()
     }
 
     private func checkCredentials(_ request: HTTPRequest) throws -> Principal {

@@ -62,6 +62,14 @@ public final class TokenBuckets: Sendable {
     /// Takes a token: nil when there was one, else the seconds until there is.
     public func take(_ name: String, now: UInt64 = TokenBuckets.monotonicNow()) -> Double? {
         buckets.withLock { buckets in
+            // A known name is updated in place: one hash of the name, not three (issue 11: a poll's cost).
+            if let index = buckets.index(forKey: name) {
+                var bucket = refilled(buckets.values[index], now: now)
+                let wait: Double? = bucket.tokens >= 1 ? nil : (1 - bucket.tokens) / limit.rate
+                if wait == nil { bucket.tokens -= 1 }
+                buckets.values[index] = bucket
+                return wait
+            }
             var bucket = refilled(buckets[name], now: now)
             if bucket.tokens >= 1 {
                 bucket.tokens -= 1

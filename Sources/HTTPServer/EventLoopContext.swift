@@ -13,10 +13,15 @@ final class EventLoopContext: @unchecked Sendable {
     // @unchecked: `requestCounter` and `handles` are used only by the owning thread; the in-flight
     // count is atomic because `HTTPServer.stop()` reads it, the pending metrics are behind a Mutex
     // because `/metrics` flushes them from another thread.
+    //
+    // @exclusivity(unchecked) on the owning thread's fields: Swift checks every access to a class's
+    // stored property at run time (about 60 instructions each, several per request), to catch an
+    // overlapping access on the same thread. These are touched only by this event loop, each access
+    // a short non-reentrant one (no callback runs while one is open), so the check cannot fire.
 
     /// Distinguishes the ids made by this thread from those of the others (see `nextRequestID`).
     let slot: UInt8
-    private var requestCounter: UInt32 = 0
+    @exclusivity(unchecked) private var requestCounter: UInt32 = 0
     /// Requests begun on this thread and not yet completed, read by `HTTPServer.stop()`. An atomic
     /// add rather than a plain store: when the daemon stops, a completion may come from another thread.
     private let inFlightCount = Atomic<Int>(0)
@@ -24,18 +29,27 @@ final class EventLoopContext: @unchecked Sendable {
     func requestBegan() { inFlightCount.wrappingAdd(1, ordering: .releasing) }
     func requestCompleted() { inFlightCount.wrappingSubtract(1, ordering: .releasing) }
     /// Handles this thread has used, unretained (the shared table keeps them).
-    private var handles: [Unmanaged<RequestMetricHandles>] = []
+    @exclusivity(unchecked) private var handles: [Unmanaged<RequestMetricHandles>] = []
     /// This thread's access-log lines, collected by the log's writer thread; nil when the log is off.
     private let accessLogBuffer: AccessLogBuffer?
     private let accessLog: AccessLog
-    private var accessLogLine = AccessLogLine()
+    @exclusivity(unchecked) private var accessLogLine = AccessLogLine()
     /// Request states of completed requests, reused: a request allocates none in the common case.
-    private var freeStates: [RequestState] = []
+    @exclusivity(unchecked) private var freeStates: [RequestState] = []
+
+    /// The access log's settings this thread uses per line, read once (the configuration holds a
+    /// path string: copying it out per request costs a retain and a release).
+    private let accessLogFormat: AccessLogConfiguration.Format
+    private let accessLogFlushBytes: Int
+    private let accessLogMaxBytes: Int
 
     init(slot: UInt8, accessLog: AccessLog) {
         self.slot = slot
         self.accessLog = accessLog
         accessLogBuffer = accessLog.isEnabled ? accessLog.makeBuffer() : nil
+        accessLogFormat = accessLog.configuration.format
+        accessLogFlushBytes = accessLog.configuration.flushBytes
+        accessLogMaxBytes = accessLog.configuration.maxBufferedBytesPerThread
     }
 
     /// Requests of this thread handed to a worker, until their completion notice. Only this
@@ -77,11 +91,9 @@ final class EventLoopContext: @unchecked Sendable {
     /// Formats the request's line into this thread's buffer; the writer thread does the I/O.
     func logRequest(method: String, route: String, status: Int, nanoseconds: UInt64, requestID: String) {
         guard let accessLogBuffer else { return }
-        let configuration = accessLog.configuration
         accessLogLine.format(
-            configuration.format, method: method, route: route, status: status, nanoseconds: nanoseconds, requestID: requestID)
-        let full = accessLogBuffer.append(
-            accessLogLine.bytes, flushBytes: configuration.flushBytes, maxBytes: configuration.maxBufferedBytesPerThread)
+            accessLogFormat, method: method, route: route, status: status, nanoseconds: nanoseconds, requestID: requestID)
+        let full = accessLogBuffer.append(accessLogLine.bytes, flushBytes: accessLogFlushBytes, maxBytes: accessLogMaxBytes)
         if full { accessLog.requestFlush() }
     }
 

@@ -10,27 +10,32 @@ final class RequestState: @unchecked Sendable {
     // @unchecked: the event loop owns every field, except that a worker writes `pending` and
     // `workerOutstanding`, and the completion handler `connectionGone`, under the server's resume
     // gate; the event loop reads `pending` only after the worker resumed the connection.
-    var start: UInt64 = 0
-    unowned(unsafe) var context: EventLoopContext? = nil
-    var lifecycle = RequestLifecycle()
-    var method: HTTPMethod = .get
-    var path = ""
-    var headers: [(name: String, value: String)] = []
-    var query: [(name: String, value: String)] = []
-    var framing = Framing()
-    var requestID = ""
-    var match: Router.Match = .notFound
-    var bodyLimit = 0
-    var body: [UInt8] = []
+    //
+    // @exclusivity(unchecked): Swift's run-time exclusivity check only sees overlapping accesses on
+    // one thread, and none can overlap here (every access is a short read or write, or a mutating
+    // call that runs no callback); the checks cost about 60 instructions per access, dozens of
+    // accesses per request (issue 11: the per-request cost).
+    @exclusivity(unchecked) var start: UInt64 = 0
+    @exclusivity(unchecked) unowned(unsafe) var context: EventLoopContext? = nil
+    @exclusivity(unchecked) var lifecycle = RequestLifecycle()
+    @exclusivity(unchecked) var method: HTTPMethod = .get
+    @exclusivity(unchecked) var path = ""
+    @exclusivity(unchecked) var headers: [(name: String, value: String)] = []
+    @exclusivity(unchecked) var query: [(name: String, value: String)] = []
+    @exclusivity(unchecked) var framing = Framing()
+    @exclusivity(unchecked) var requestID = ""
+    @exclusivity(unchecked) var match: Router.Match = .notFound
+    @exclusivity(unchecked) var bodyLimit = 0
+    @exclusivity(unchecked) var body: [UInt8] = []
     /// The response for a request refused on its headers, or the one a worker computed.
-    var pending: HTTPResponse?
-    var workerOutstanding = false
-    var connectionGone = false
+    @exclusivity(unchecked) var pending: HTTPResponse?
+    @exclusivity(unchecked) var workerOutstanding = false
+    @exclusivity(unchecked) var connectionGone = false
     /// Handed to a worker: listed in its event loop's context until its completion notice.
-    var dispatched = false
+    @exclusivity(unchecked) var dispatched = false
     /// Set by a stop whose drain ended before the worker finished: the connection was resumed
     /// to be closed without an answer.
-    var abandoned = false
+    @exclusivity(unchecked) var abandoned = false
 
     /// What the header fields say about the body and the credentials, tallied while copying them.
     struct Framing {
@@ -47,8 +52,10 @@ final class RequestState: @unchecked Sendable {
         lifecycle = RequestLifecycle()
         context = nil
         path = ""
-        headers.removeAll(keepingCapacity: true)
-        query.removeAll(keepingCapacity: true)
+        // Emptied one by one: `removeAll(keepingCapacity:)` destroys the fields through the
+        // run time's generic tuple code, several times slower for the two or three of a request.
+        while headers.popLast() != nil {}
+        while query.popLast() != nil {}
         framing = Framing()
         requestID = ""
         match = .notFound
@@ -274,12 +281,12 @@ extension HTTPServer {
             parameters = found
             pattern = route.pattern
         }
-        var request = HTTPRequest(
+        // The connection is for `clientAddress`, read only when asked; a worker's connection is
+        // suspended, not closed.
+        return HTTPRequest(
             method: state.method, path: state.path, query: QueryParameters(state.query), headers: HTTPHeaders(copied: state.headers),
-            body: state.body, requestID: state.requestID, pathParameters: parameters, route: pattern)
-        // For `clientAddress`, read only when asked; a worker's connection is suspended, not closed.
-        request.connectionBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
-        return request
+            body: state.body, requestID: state.requestID, pathParameters: parameters, route: pattern,
+            connectionBits: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection))))
     }
 
     /// Runs a route that may block on a worker. The connection is suspended meanwhile; the worker
@@ -364,6 +371,13 @@ private func copyHeaders(_ connection: OpaquePointer, into state: RequestState) 
         guard let cls, let key else { return MHD_Result.YES }
         let state = Unmanaged<RequestState>.fromOpaque(cls).takeUnretainedValue()
         let text = value.map { String(cString: $0) } ?? ""
+        // The first letter first: most fields are none of these four (Host, Accept, ...).
+        switch key[0] | 0x20 {
+        case 0x61, 0x63, 0x74: break  // a, c, t
+        default:
+            state.headers.append((name: String(cString: key), value: text))
+            return MHD_Result.YES
+        }
         if strcasecmp(key, "Content-Length") == 0 {
             state.framing.contentLengths += 1
             if let previous = state.framing.contentLength, previous.trimmingASCIISpaces() != text.trimmingASCIISpaces() {

@@ -121,6 +121,16 @@ public struct HTTPRequest: Sendable {
         method: HTTPMethod, path: String, query: QueryParameters = QueryParameters(), headers: HTTPHeaders = HTTPHeaders(),
         body: [UInt8] = [], requestID: String = "test", pathParameters: [String: String] = [:], route: String? = nil
     ) {
+        self.init(
+            method: method, path: path, query: query, headers: headers, body: body, requestID: requestID,
+            pathParameters: pathParameters, route: route, connectionBits: 0)
+    }
+
+    /// The server's: every field at once.
+    init(
+        method: HTTPMethod, path: String, query: QueryParameters, headers: HTTPHeaders, body: [UInt8], requestID: String,
+        pathParameters: [String: String], route: String?, connectionBits: UInt
+    ) {
         self.method = method
         self.path = path
         self.query = query
@@ -129,6 +139,7 @@ public struct HTTPRequest: Sendable {
         self.requestID = requestID
         self.pathParameters = pathParameters
         self.route = route
+        self.connectionBits = connectionBits
     }
 
     /// The media type of the body without parameters, lowercased (`application/json`).
@@ -170,23 +181,52 @@ public struct HTTPResponse: Sendable {
 }
 
 /// Header names are ASCII (RFC 9110 tokens): compare bytes, folding A-Z, without Foundation.
+/// Over the strings' own bytes (a header lookup runs several times per request; iterating two
+/// UTF-8 views in step costs several times more).
 @inline(__always)
 func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
-    let x = a.utf8
-    let y = b.utf8
-    guard x.count == y.count else { return false }
-    for (p, q) in zip(x, y) where p != q {
+    guard a.utf8.count == b.utf8.count else { return false }
+    if let equal = a.utf8.withContiguousStorageIfAvailable({ x in
+        b.utf8.withContiguousStorageIfAvailable { y in asciiCaseInsensitiveEquals(x, y) }
+    }), let equal {
+        return equal
+    }
+    for (p, q) in zip(a.utf8, b.utf8) where p != q {
         guard p | 0x20 == q | 0x20, (p | 0x20) >= 0x61, (p | 0x20) <= 0x7A else { return false }
+    }
+    return true
+}
+
+/// The same comparison over two byte buffers of equal length.
+@inline(__always)
+func asciiCaseInsensitiveEquals(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard x.count == y.count else { return false }
+    for index in 0..<x.count {
+        let p = x[index]
+        let q = y[index]
+        if p != q {
+            guard p | 0x20 == q | 0x20, (p | 0x20) >= 0x61, (p | 0x20) <= 0x7A else { return false }
+        }
     }
     return true
 }
 
 extension StringProtocol {
     /// Drops leading and trailing spaces and tabs (HTTP's optional whitespace) without Foundation.
+    /// Over the UTF-8 bytes: both are ASCII, and stepping by Character would cost grapheme breaking.
+    /// Inlinable, so that callers in other modules get it specialized for their string type.
+    @inlinable
     public func trimmingASCIISpaces() -> String {
-        var slice = Substring(self)
-        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
-        return String(slice)
+        let bytes = utf8
+        var start = bytes.startIndex
+        while start < bytes.endIndex, bytes[start] == 0x20 || bytes[start] == 0x09 { start = bytes.index(after: start) }
+        var end = start  // just after the last byte that is neither
+        var index = start
+        while index < bytes.endIndex {
+            let next = bytes.index(after: index)
+            if bytes[index] != 0x20 && bytes[index] != 0x09 { end = next }
+            index = next
+        }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 }

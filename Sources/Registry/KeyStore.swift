@@ -75,12 +75,18 @@ public struct KeyStore: Sendable {
 
     let database: Database
     let now: @Sendable () -> Date
-    let recent = PrincipalCache()
+    let recent: PrincipalCache
     let usage = KeyUsageRecorder()
 
     public init(database: Database, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.init(database: database, now: now, recent: PrincipalCache())
+    }
+
+    /// With a principal cache of its own shape (tests: one slot, a short lifetime).
+    init(database: Database, now: @escaping @Sendable () -> Date, recent: PrincipalCache) {
         self.database = database
         self.now = now
+        self.recent = recent
     }
 
     /// Sites are short identifiers, like external ids.
@@ -160,45 +166,63 @@ public struct KeyStore: Sendable {
         return nil
     }
 
-    /// What a presented key is. Active keys are remembered for `PrincipalCache.lifetime`, so
-    /// dashboards that poll do not cost a database read each; a revocation or rotation here takes
+    /// What a presented key is. Active keys are remembered for `PrincipalCache.lifetime`, by the
+    /// key as presented, so dashboards that poll cost neither a database read nor a SHA-256 each;
+    /// a revocation or rotation here takes
     /// effect at once, one by another process (`icmm keys revoke` while serving) within that
     /// lifetime. Expiry is checked against the clock on every request, cached or not.
     public func check(_ key: String) throws -> Check {
-        guard key.hasPrefix("icmm_"), key.utf8.count < 200 else { return .unknown }
-        let hash = KeyStore.hash(key)
+        guard KeyStore.isWellFormed(key) else { return .unknown }
         let at = now()
-        let cached: (Principal, Date?)
-        if let hit = recent.get(hash) {
-            cached = hit
-        } else {
-            let found = try database.read { connection in
-                try connection.queryOne(
-                    "SELECT id, site, role, expires_at FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", [hash]
-                ) { row -> (Principal, Date?)? in
-                    guard let role = Role(rawValue: row.string(2)) else { return nil }
-                    return (Principal(keyID: row.string(0), site: row.string(1), role: role), row.optionalString(3).flatMap(Timestamp.date))
-                } ?? nil
+        let minute = KeyUsageRecorder.minute(at)
+        if let hit = recent.get(key, minute: minute) {
+            if let expiresAt = hit.expiresAt, at >= expiresAt { return .expired }
+            if !hit.noted {
+                usage.note(hit.principal.keyID, at: at, database: database)
+                recent.noted(key, minute: minute)
             }
-            guard let found else { return .unknown }
-            recent.put(hash, found.0, expiresAt: found.1)
-            cached = found
+            return .valid(hit.principal)
         }
-        if let expiresAt = cached.1, at >= expiresAt { return .expired }
-        usage.note(cached.0.keyID, at: at, database: database)
-        return .valid(cached.0)
+        let hash = KeyStore.hash(key)
+        let found = try database.read { connection in
+            try connection.queryOne(
+                "SELECT id, site, role, expires_at FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", [hash]
+            ) { row -> (Principal, Date?)? in
+                guard let role = Role(rawValue: row.string(2)) else { return nil }
+                return (Principal(keyID: row.string(0), site: row.string(1), role: role), row.optionalString(3).flatMap(Timestamp.date))
+            } ?? nil
+        }
+        guard let (principal, expiresAt) = found else { return .unknown }
+        recent.put(key, principal, expiresAt: expiresAt)
+        if let expiresAt, at >= expiresAt { return .expired }
+        usage.note(principal.keyID, at: at, database: database)
+        recent.noted(key, minute: minute)
+        return .valid(principal)
     }
 
     /// `check` when it needs no database: nil when the key is not among those recently
     /// authenticated, or when noting its use would write the last-use minutes now. For callers that
     /// must not block (an event loop); on nil they call `check` where blocking is allowed.
     public func checkWithoutBlocking(_ key: String) -> Check? {
-        guard key.hasPrefix("icmm_"), key.utf8.count < 200 else { return .unknown }
-        guard let cached = recent.get(KeyStore.hash(key)) else { return nil }
+        guard KeyStore.isWellFormed(key) else { return .unknown }
         let at = now()
-        if let expiresAt = cached.1, at >= expiresAt { return .expired }
-        guard usage.noteWithoutWriting(cached.0.keyID, at: at) else { return nil }
-        return .valid(cached.0)
+        let minute = KeyUsageRecorder.minute(at)
+        guard let hit = recent.get(key, minute: minute) else { return nil }
+        if let expiresAt = hit.expiresAt, at >= expiresAt { return .expired }
+        if !hit.noted {
+            guard usage.noteWithoutWriting(hit.principal.keyID, at: at) else { return nil }
+            recent.noted(key, minute: minute)
+        }
+        return .valid(hit.principal)
+    }
+
+    /// `icmm_` and under 200 bytes: compared as bytes (`hasPrefix` compares by Character).
+    static func isWellFormed(_ key: String) -> Bool {
+        let bytes = key.utf8
+        guard bytes.count >= 5, bytes.count < 200 else { return false }
+        var prefix = bytes.makeIterator()
+        for expected in "icmm_".utf8 where prefix.next() != expected { return false }
+        return true
     }
 
     /// Writes the pending last-use minutes now (tests, `keys list`, shutdown).
@@ -287,31 +311,153 @@ public enum Timestamp {
 }
 
 
-/// Recently authenticated keys by hash. Only active keys are kept (unknown keys would let anyone
-/// fill it), and never for long.
+/// Recently authenticated keys, by the key as presented, so that a dashboard's poll costs neither
+/// a database read nor a SHA-256 of its key. Only active keys are kept (unknown keys would let
+/// anyone fill it), each for at most `lifetime` after it was read from the database: a revocation
+/// by another process is seen within that time.
+///
+/// A fixed table of `slots` entries, one per slot: a key's slot comes from a keyed hash (SipHash,
+/// the standard library's `Hasher`, with a per-process random seed and one of this table's own),
+/// so nobody can aim keys at a slot. A slot answers only when its stored key equals the presented
+/// one, compared in constant time over every byte: a different key that shares the slot finds no
+/// principal, it evicts the entry. Keys live here for at most `lifetime`: an entry found stale is
+/// wiped, and `removeAll` wipes every entry.
 final class PrincipalCache: Sendable {
     static let lifetime: Duration = .seconds(2)
-    static let capacity = 10_000
-    private let entries = Mutex<[String: (Principal, Date?, ContinuousClock.Instant)]>([:])
+    static let defaultSlots = 1_024
 
-    /// The principal and its expiry time (nil: never).
-    func get(_ hash: String) -> (Principal, Date?)? {
-        entries.withLock { entries in
-            guard let (principal, expiresAt, at) = entries[hash] else { return nil }
-            if ContinuousClock.now - at < PrincipalCache.lifetime { return (principal, expiresAt) }
-            entries.removeValue(forKey: hash)
-            return nil
+    /// A class, so that a lookup reads the entry in place (a struct would be copied out of the
+    /// table, four references and all, on every request). Touched only under the table's lock.
+    final class Entry: @unchecked Sendable {
+        var key: [UInt8]
+        let principal: Principal
+        /// Nil: the key never expires.
+        let expiresAt: Date?
+        let readAt: ContinuousClock.Instant
+        /// The last-use minute already noted for this key (`KeyUsageRecorder`), if any.
+        var notedMinute: Int64?
+
+        init(key: [UInt8], principal: Principal, expiresAt: Date?, readAt: ContinuousClock.Instant) {
+            self.key = key
+            self.principal = principal
+            self.expiresAt = expiresAt
+            self.readAt = readAt
+        }
+
+        func matches(_ presented: UnsafeBufferPointer<UInt8>) -> Bool {
+            key.withUnsafeBufferPointer { PrincipalCache.equalInConstantTime(presented, $0) }
         }
     }
 
-    func put(_ hash: String, _ principal: Principal, expiresAt: Date?) {
-        entries.withLock { entries in
-            if entries.count >= PrincipalCache.capacity { entries.removeAll() }
-            entries[hash] = (principal, expiresAt, ContinuousClock.now)
+    /// What `get` found: the principal, its key's expiry, and whether `minute` was already noted.
+    struct Hit {
+        let principal: Principal
+        let expiresAt: Date?
+        let noted: Bool
+    }
+
+    private let entries: Mutex<[Entry?]>
+    private let mask: Int
+    private let seed: (UInt64, UInt64)
+
+    /// How long an entry answers after its key was read from the database.
+    let lifetime: Duration
+
+    /// - Parameter slots: a power of two (tests use 1, so that every key shares one slot).
+    init(slots: Int = PrincipalCache.defaultSlots, lifetime: Duration = PrincipalCache.lifetime) {
+        self.lifetime = lifetime
+        precondition(slots > 0 && slots & (slots - 1) == 0, "slots must be a power of two")
+        entries = Mutex(Array(repeating: nil, count: slots))
+        mask = slots - 1
+        var generator = SystemRandomNumberGenerator()
+        seed = (generator.next(), generator.next())
+    }
+
+    /// The principal of `key` if it was read from the database less than `lifetime` ago.
+    func get(_ key: String, minute: Int64) -> Hit? {
+        withBytes(key) { bytes in
+            let slot = slot(of: bytes)
+            return entries.withLock { entries -> Hit? in
+                guard let entry = entries[slot], entry.matches(bytes) else { return nil }
+                guard ContinuousClock.now - entry.readAt < lifetime else {
+                    PrincipalCache.wipe(&entries[slot])
+                    return nil
+                }
+                return Hit(principal: entry.principal, expiresAt: entry.expiresAt, noted: entry.notedMinute == minute)
+            }
         }
     }
 
-    func removeAll() { entries.withLock { $0.removeAll() } }
+    /// Remembers an active key just read from the database (replacing whatever shared its slot).
+    func put(_ key: String, _ principal: Principal, expiresAt: Date?) {
+        withBytes(key) { bytes in
+            let slot = slot(of: bytes)
+            let entry = Entry(key: Array(bytes), principal: principal, expiresAt: expiresAt, readAt: ContinuousClock.now)
+            entries.withLock { entries in
+                PrincipalCache.wipe(&entries[slot])
+                entries[slot] = entry
+            }
+        }
+    }
+
+    /// Records that `minute` was noted as the key's last use, so its next requests skip the recorder.
+    func noted(_ key: String, minute: Int64) {
+        withBytes(key) { bytes in
+            let slot = slot(of: bytes)
+            entries.withLock { entries in
+                guard let entry = entries[slot], entry.matches(bytes) else { return }
+                entry.notedMinute = minute
+            }
+        }
+    }
+
+    func removeAll() {
+        entries.withLock { entries in
+            for slot in entries.indices { PrincipalCache.wipe(&entries[slot]) }
+        }
+    }
+
+    private func slot(of key: UnsafeBufferPointer<UInt8>) -> Int {
+        var hasher = Hasher()
+        hasher.combine(seed.0)
+        hasher.combine(seed.1)
+        hasher.combine(bytes: UnsafeRawBufferPointer(key))
+        return hasher.finalize() & mask
+    }
+
+    private func withBytes<R>(_ key: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let result = key.utf8.withContiguousStorageIfAvailable(body) { return result }
+        var key = key
+        return key.withUTF8(body)
+    }
+
+    /// Equal length and bytes, in a time that depends only on the lengths (every key has the same):
+    /// every word is compared, differences are accumulated, nothing returns early.
+    static func equalInConstantTime(_ presented: UnsafeBufferPointer<UInt8>, _ stored: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard presented.count == stored.count else { return false }
+        guard let a = presented.baseAddress, let b = stored.baseAddress else { return true }
+        let count = presented.count
+        var difference: UInt64 = 0
+        var index = 0
+        while index + 8 <= count {
+            let x = UnsafeRawPointer(a + index).loadUnaligned(as: UInt64.self)
+            let y = UnsafeRawPointer(b + index).loadUnaligned(as: UInt64.self)
+            difference |= x ^ y
+            index += 8
+        }
+        while index < count {
+            difference |= UInt64(a[index] ^ b[index])
+            index += 1
+        }
+        return difference == 0
+    }
+
+    /// Overwrites a key's bytes before its entry goes, so that it does not linger in freed memory.
+    private static func wipe(_ slot: inout Entry?) {
+        guard let entry = slot else { return }
+        entry.key.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        slot = nil
+    }
 }
 
 /// Last use of each key, to the minute: a request only compares its minute with the one already
@@ -327,8 +473,11 @@ final class KeyUsageRecorder: Sendable {
     }
     private let state = Mutex(State())
 
+    /// The Unix minute of `date`.
+    static func minute(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 / 60).rounded(.down)) }
+
     func note(_ keyID: String, at date: Date, database: Database) {
-        let minute = Int64((date.timeIntervalSince1970 / 60).rounded(.down))
+        let minute = KeyUsageRecorder.minute(date)
         let due = state.withLock { state -> Bool in
             if state.noted[keyID] == minute { return false }
             state.noted[keyID] = minute
@@ -341,7 +490,7 @@ final class KeyUsageRecorder: Sendable {
     /// `note` for a caller that must not write: false (and nothing noted) when the minute is new
     /// and the queued minutes are due to be written, which `note` would do at once.
     func noteWithoutWriting(_ keyID: String, at date: Date) -> Bool {
-        let minute = Int64((date.timeIntervalSince1970 / 60).rounded(.down))
+        let minute = KeyUsageRecorder.minute(date)
         return state.withLock { state -> Bool in
             if state.noted[keyID] == minute { return true }
             if ContinuousClock.now - state.lastFlush >= KeyUsageRecorder.interval || state.noted.isEmpty { return false }

@@ -39,6 +39,34 @@ import Testing
         #expect(service.server.requestsRunOnWorkers == start + 2, "only the two cold computations ran on a worker")
     }
 
+    /// The route remembers the last query it found and tries it first: interleaved polls of other
+    /// queries, another parameter order and another caller's scope must each get their own ETag.
+    @Test func pollsOfDifferentQueriesAndScopesInTurnEachGetTheirOwnETag() throws {
+        let service = try TestService()
+        try service.loadDemo()
+        let analyst = try service.key(site: "ANALYSIS", role: .analyst)
+        let submitter = try service.key(site: DemoCohort.site, role: .submitter)
+        let polls: [(path: String, key: (String, String))] = [
+            (Self.path, analyst), ("/v1/cohorts/survival?group_by=localization&tau=12", analyst),
+            ("/v1/cohorts/survival?tau=12&group_by=localization", analyst), (Self.path, submitter),
+        ]
+        var tags: [String] = []
+        for poll in polls { tags.append(try #require(try service.client.get(poll.path, headers: [poll.key]).header("etag"))) }
+        #expect(tags[1] == tags[2], "the same query in another order is the same resource")
+        #expect(Set([tags[0], tags[1], tags[3]]).count == 3)
+        for round in 0..<3 {
+            for (index, poll) in polls.enumerated() {
+                let own = try service.client.get(poll.path, headers: [poll.key, ("If-None-Match", tags[index])])
+                #expect(own.status == 304, "round \(round), poll \(index)")
+                #expect(own.header("etag") == tags[index])
+                let other = tags[(index + 1) % polls.count] == tags[index] ? tags[(index + 2) % polls.count] : tags[(index + 1) % polls.count]
+                let notTheirs = try service.client.get(poll.path, headers: [poll.key, ("If-None-Match", other)])
+                #expect(notTheirs.status == 200, "round \(round), poll \(index)")
+                #expect(notTheirs.header("etag") == tags[index])
+            }
+        }
+    }
+
     @Test func aPollStillNeedsAValidKeyOfACohortRole() throws {
         let service = try TestService()
         try service.loadDemo()
