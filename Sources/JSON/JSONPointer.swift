@@ -7,8 +7,16 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible, Comparab
     /// The root pointer, `""`.
     public static let root = JSONPointer()
 
-    public func appending(_ key: String) -> JSONPointer { JSONPointer(tokens + [key]) }
-    public func appending(_ index: Int) -> JSONPointer { JSONPointer(tokens + [String(index)]) }
+    // One new array each (`tokens + [key]` built a second one first): the validator makes a
+    // pointer for every field it reads, errors or not.
+    public func appending(_ key: String) -> JSONPointer {
+        var longer: [String] = []
+        longer.reserveCapacity(tokens.count + 1)
+        longer.append(contentsOf: tokens)
+        longer.append(key)
+        return JSONPointer(longer)
+    }
+    public func appending(_ index: Int) -> JSONPointer { appending(String(index)) }
 
     /// `/a/b~1c/0`: `~` becomes `~0` and `/` becomes `~1`, as RFC 6901 section 3 requires.
     public var description: String {

@@ -2,6 +2,7 @@ import Foundation
 import Classification
 import JSON
 import Storage
+import Synchronization
 
 public enum ImportMode: String, Sendable, CaseIterable {
     /// Every record must be new to the site.
@@ -97,6 +98,29 @@ public final class ImportTimings: @unchecked Sendable {
     public private(set) var records = 0
     /// Wall time of the whole import.
     public internal(set) var wallSeconds = 0.0
+    /// CPU seconds of each thread (user and system): unlike wall times, these hold on a busy machine.
+    public internal(set) var preparerCPU = ThreadCPU()
+    public internal(set) var writerCPU = ThreadCPU()
+
+    /// CPU time used by one thread.
+    public struct ThreadCPU: Sendable {
+        public var user = 0.0
+        public var system = 0.0
+
+        /// The calling thread's CPU time so far (`getrusage(RUSAGE_THREAD)`).
+        static func now() -> ThreadCPU {
+            #if os(Linux)
+            var usage = rusage()
+            guard getrusage(__rusage_who_t(1) /* RUSAGE_THREAD, a GNU name Swift does not see */, &usage) == 0 else { return ThreadCPU() }
+            func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+            return ThreadCPU(user: seconds(usage.ru_utime), system: seconds(usage.ru_stime))
+            #else
+            return ThreadCPU()
+            #endif
+        }
+
+        static func - (a: ThreadCPU, b: ThreadCPU) -> ThreadCPU { ThreadCPU(user: a.user - b.user, system: a.system - b.system) }
+    }
 
     public init() {}
 
@@ -111,6 +135,7 @@ public final class ImportTimings: @unchecked Sendable {
     func merge(_ other: ImportTimings) {
         for (stage, value) in other.seconds { seconds[stage, default: 0] += value }
         records += other.records
+        preparerCPU = other.preparerCPU
     }
 
     /// One line per stage: seconds and share of the wall time.
@@ -120,6 +145,8 @@ public final class ImportTimings: @unchecked Sendable {
             let value = seconds[stage] ?? 0
             return "\(stage.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)) \(String(format: "%7.3f s  %5.1f %% of wall", value, 100 * value / wall))"
         }.joined(separator: "\n") + "\n" + "wall           \(String(format: "%7.3f s", wallSeconds)) for \(records) records"
+            + "\n" + "preparer_cpu   \(String(format: "%7.3f s user %7.3f s system", preparerCPU.user, preparerCPU.system))"
+            + "\n" + "writer_cpu     \(String(format: "%7.3f s user %7.3f s system", writerCPU.user, writerCPU.system))"
     }
 }
 
@@ -146,11 +173,109 @@ enum ImportRecordSource: Sendable {
     }
 }
 
+/// A record of a mode=create import, prepared for its INSERT off the writer: the case's new id and
+/// the statement's arguments are made on the preparing thread, and the record's parsed and
+/// serialized trees are freed there.
+struct PreparedInsert {
+    let externalID: String
+    let id: String
+    /// `CaseStore.insertSQL`'s arguments, but for the change number (`changeSequenceSlot`), the writer's.
+    let arguments: [any DatabaseValueConvertible]
+    let creationPathsJSON: String
+    /// Kept only when the import is asked for classifications (a FHIR answer carries them).
+    let classificationText: String?
+
+    static let changeSequenceSlot = 4
+
+    init(_ prepared: PreparedCase, site: String, at: String, keepClassification: Bool) {
+        id = CaseStore.newCaseID()
+        externalID = prepared.externalID
+        var arguments: [any DatabaseValueConvertible] = []
+        arguments.reserveCapacity(10 + PreparedCase.indexedColumns.count)
+        arguments += [
+            id, site, externalID, 1, 0 /* change number */, at, at, prepared.dataText, prepared.classificationText,
+            ClassificationEngine.version,
+        ] as [any DatabaseValueConvertible]
+        arguments += prepared.indexedValues
+        self.arguments = arguments
+        creationPathsJSON = prepared.creationPathsJSON
+        classificationText = keepClassification ? prepared.classificationText : nil
+    }
+
+    /// The arguments with the writer's change number in place.
+    func arguments(changeSequence: Int) -> [any DatabaseValueConvertible] {
+        var arguments = arguments
+        arguments[Self.changeSequenceSlot] = changeSequence
+        return arguments
+    }
+}
+
+extension ImportRecordErrors {
+    /// mode=create, and the site already has a case with this external id.
+    static func alreadyExists(index: Int, externalID: String) -> ImportRecordErrors {
+        ImportRecordErrors(
+            index: index, externalID: externalID,
+            errors: [.registry("/external_id", code: .conflict, "a case with this external id already exists (mode=create)")])
+    }
+}
+
+extension CaseStore {
+    /// Stores a prepared INSERT and its audit entry.
+    static func insert(
+        _ row: PreparedInsert, site: String, keyID: String?, at: String, connection: Connection, changeSequence: Int,
+        timings: ImportTimings?, clock: inout ContinuousClock.Instant
+    ) throws {
+        try connection.run(insertSQL, row.arguments(changeSequence: changeSequence))
+        if let timings { clock = timings.add(.insert, since: clock) }
+        try audit(
+            connection, site: site, externalID: row.externalID, caseID: row.id, action: "create", keyID: keyID, at: at,
+            version: 1, pathsJSON: row.creationPathsJSON)
+        if let timings { clock = timings.add(.audit, since: clock) }
+    }
+
+    /// SQLite's answer to an INSERT of a case whose (site, external id) is taken. Only that unique
+    /// index: a clash of ids or change numbers is a fault, not a conflict to report.
+    static func isExistingCaseConflict(_ error: DatabaseError, dialect: SQLDialect) -> Bool {
+        dialect == .sqlite && error.isUniqueConstraintViolation && error.message.hasSuffix("cases.site, cases.external_id")
+    }
+
+    /// The audit entry's changed paths for a created case: a pointer to each of its top-level
+    /// fields, sorted, as a JSON array; the same text as `auditPathsJSON(JSONValue.object([:]).changedPaths(to: data))`
+    /// without the tree walk, the set union and the pointer arrays.
+    static func creationPathsJSON(_ data: JSONValue) -> String {
+        guard case .object(let members) = data, !members.isEmpty else {
+            return auditPathsJSON(JSONValue.object([:]).changedPaths(to: data))
+        }
+        var out: [UInt8] = [0x5B]
+        out.reserveCapacity(16 * members.count)
+        for (i, key) in members.keys.sorted().enumerated() {
+            if i > 0 { out.append(0x2C) }
+            // A plain key (the data dictionary's) is "/key" as it stands; others take the long way.
+            let plain = key.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+                guard !bytes.contains(where: { $0 < 0x20 || $0 >= 0x7F || $0 == 0x22 || $0 == 0x5C || $0 == 0x7E || $0 == 0x2F }) else {
+                    return false
+                }
+                out.append(0x22)
+                out.append(0x2F)
+                out.append(contentsOf: bytes)
+                out.append(0x22)
+                return true
+            }
+            if plain != true { JSONValue.string(JSONPointer([key]).description).write(into: &out) }
+        }
+        out.append(0x5D)
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
 /// Records handed from the preparing thread to the writer, in order, in chunks; at most
 /// `capacity` chunks wait, so memory holds a few hundred prepared records whatever the import size.
 final class PreparedRecordQueue: @unchecked Sendable {
     // @unchecked: every field is guarded by `condition`.
     enum Item {
+        /// mode=create: the record's INSERT, ready to run.
+        case insert(index: Int, PreparedInsert)
+        /// mode=upsert: the prepared case (what to write depends on what is stored).
         case prepared(index: Int, PreparedCase)
         case failed(ImportRecordErrors)
         /// The body could not be read further (`ImportBodyError`) or preparing failed unexpectedly.
@@ -161,6 +286,9 @@ final class PreparedRecordQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var chunks: [[Item]] = []
     private var cancelled = false
+    private var producerEnded = false
+    /// `cancelled`, readable without the lock: the producer looks at it once per record.
+    private let cancelledFlag = Atomic<Bool>(false)
     let capacity: Int
 
     init(capacity: Int = 8) { self.capacity = capacity }
@@ -188,8 +316,27 @@ final class PreparedRecordQueue: @unchecked Sendable {
     func cancel() {
         condition.lock()
         cancelled = true
+        cancelledFlag.store(true, ordering: .relaxed)
         chunks.removeAll()
         condition.broadcast()
+        condition.unlock()
+    }
+
+    /// True once the writer gave up or finished: the producer stops at its next record.
+    var isCancelled: Bool { cancelledFlag.load(ordering: .relaxed) }
+
+    /// Called by the producer as its thread ends, whatever the reason.
+    func producerDidEnd() {
+        condition.lock()
+        producerEnded = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits until the producer's thread ended (after `cancel`, at most the record it was preparing).
+    func waitForProducer() {
+        condition.lock()
+        while !producerEnded { condition.wait() }
         condition.unlock()
     }
 }
@@ -225,10 +372,18 @@ extension CaseStore {
         keepClassifications: Bool = false
     ) throws -> ImportSummary {
         let started = ContinuousClock.now
+        let startCPU = timings == nil ? nil : ImportTimings.ThreadCPU.now()
         let at = Timestamp.string(now())
         let queue = PreparedRecordQueue()
-        startPreparing(source, into: queue, today: today(), timed: timings != nil)
-        defer { queue.cancel() }  // the writer stopped (done or failed): the preparing thread stops too
+        startPreparing(
+            source, into: queue, today: today(), timed: timings != nil,
+            inserting: mode == .create ? (site: site, at: at, keepClassifications: keepClassifications) : nil)
+        // The writer stopped (done or failed): the preparing thread stops too, and the import
+        // returns only once it has ended, so that no import leaves a thread behind.
+        defer {
+            queue.cancel()
+            queue.waitForProducer()
+        }
 
         struct DryRunFinished: Error { let summary: ImportSummary }
         var clock = ContinuousClock.now
@@ -238,14 +393,20 @@ extension CaseStore {
                     var items: [ImportSummary.Item] = []
                     var failures: [ImportRecordErrors] = []
                     var seen: [String: Int] = [:]
+                    /// The failure of a record whose external id an earlier record of the import has.
+                    func repeated(_ externalID: String, index: Int) -> ImportRecordErrors? {
+                        guard let first = seen.updateValue(index, forKey: externalID) else { return nil }
+                        seen[externalID] = first
+                        return ImportRecordErrors(
+                            index: index, externalID: externalID,
+                            errors: [.registry("/external_id", code: .conflict, "repeats the external id of record \(first)")])
+                    }
                     var sequence = try ChangeSequenceBlock(connection)
                     clock = ContinuousClock.now
                     reading: while true {
                         let chunk = queue.pop()
                         if let timings { clock = timings.add(.writerIdle, since: clock) }
                         for item in chunk {
-                            let index: Int
-                            let prepared: PreparedCase
                             switch item {
                             case .end(let preparing):
                                 if let timings, let preparing { timings.merge(preparing) }
@@ -254,41 +415,45 @@ extension CaseStore {
                                 throw error
                             case .failed(let failure):
                                 failures.append(failure)
-                                continue
-                            case .prepared(let i, let p):
-                                index = i
-                                prepared = p
-                            }
-                            if let first = seen.updateValue(index, forKey: prepared.externalID) {
-                                seen[prepared.externalID] = first
-                                failures.append(
-                                    ImportRecordErrors(
-                                        index: index, externalID: prepared.externalID,
-                                        errors: [.registry("/external_id", code: .conflict, "repeats the external id of record \(first)")]))
-                                continue
-                            }
-                            if mode == .create {
-                                let existing = try Self.existing(connection, site: site, externalID: prepared.externalID)
-                                if let timings { clock = timings.add(.lookup, since: clock) }
-                                if existing != nil {
-                                    failures.append(
-                                        ImportRecordErrors(
-                                            index: index, externalID: prepared.externalID,
-                                            errors: [.registry("/external_id", code: .conflict, "a case with this external id already exists (mode=create)")]))
+                            case .insert(let index, let row):
+                                if let failure = repeated(row.externalID, index: index) {
+                                    failures.append(failure)
                                     continue
                                 }
-                            }
-                            // Once a record failed, nothing more is written: the import will be rolled back.
-                            guard failures.isEmpty else { continue }
-                            if mode == .create {
-                                let id = try Self.insert(
-                                    prepared, site: site, keyID: keyID, at: at, connection: connection,
-                                    sequence: { try sequence.next() }, timings: timings, clock: &clock)
+                                // Once a record failed, nothing more is written (the import will be
+                                // rolled back), but every record is still checked against the database.
+                                guard failures.isEmpty else {
+                                    if try Self.existing(connection, site: site, externalID: row.externalID) != nil {
+                                        failures.append(.alreadyExists(index: index, externalID: row.externalID))
+                                    }
+                                    continue
+                                }
+                                if connection.dialect == .postgres {
+                                    // A failed statement ends a PostgreSQL transaction: look before inserting.
+                                    let existing = try Self.existing(connection, site: site, externalID: row.externalID)
+                                    if let timings { clock = timings.add(.lookup, since: clock) }
+                                    if existing != nil {
+                                        failures.append(.alreadyExists(index: index, externalID: row.externalID))
+                                        continue
+                                    }
+                                }
+                                do {
+                                    try Self.insert(row, site: site, keyID: keyID, at: at, connection: connection,
+                                        changeSequence: try sequence.next(), timings: timings, clock: &clock)
+                                } catch let error as DatabaseError where Self.isExistingCaseConflict(error, dialect: connection.dialect) {
+                                    // SQLite: the unique index on (site, external_id) is the existence check; the
+                                    // failed INSERT alone is undone, and the import is rejected below.
+                                    failures.append(.alreadyExists(index: index, externalID: row.externalID))
+                                    continue
+                                }
                                 items.append(
-                                    .init(
-                                        externalID: prepared.externalID, id: dryRun ? nil : id, result: .created,
-                                        classification: keepClassifications ? prepared.classificationText : nil))
-                            } else {
+                                    .init(externalID: row.externalID, id: dryRun ? nil : row.id, result: .created, classification: row.classificationText))
+                            case .prepared(let index, let prepared):
+                                if let failure = repeated(prepared.externalID, index: index) {
+                                    failures.append(failure)
+                                    continue
+                                }
+                                guard failures.isEmpty else { continue }
                                 let (stored, result) = try Self.upsert(
                                     prepared, site: site, ifMatch: nil, keyID: keyID, at: at, connection: connection,
                                     sequence: { try sequence.next() })
@@ -310,6 +475,7 @@ extension CaseStore {
             if let timings {
                 _ = timings.add(.commit, since: clock)
                 timings.wallSeconds = (ContinuousClock.now - started) / .seconds(1)
+                if let startCPU { timings.writerCPU = ImportTimings.ThreadCPU.now() - startCPU }
             }
             return summary
         } catch let finished as DryRunFinished {
@@ -319,10 +485,18 @@ extension CaseStore {
 
     /// Starts the preparing thread: every record is parsed, validated, classified and serialized
     /// there and handed to `queue` in order, ending with `.end` (or `.stopped`).
-    private func startPreparing(_ source: ImportRecordSource, into queue: PreparedRecordQueue, today: CalendarDate, timed: Bool) {
+    /// With `inserting` (mode=create), records are handed over as `PreparedInsert`s: the arguments of
+    /// their INSERTs, made here, so that the writer (which every write of the process waits for)
+    /// neither builds them nor frees the parsed and serialized trees.
+    private func startPreparing(
+        _ source: ImportRecordSource, into queue: PreparedRecordQueue, today: CalendarDate, timed: Bool,
+        inserting: (site: String, at: String, keepClassifications: Bool)?
+    ) {
         let thread = Thread { [self] in
+            defer { queue.producerDidEnd() }
             var source = source
             let timings = timed ? ImportTimings() : nil
+            let startCPU = timed ? ImportTimings.ThreadCPU.now() : nil
             var position = 0
             var index = 0
             var chunk: [PreparedRecordQueue.Item] = []
@@ -338,11 +512,12 @@ extension CaseStore {
                     return
                 }
                 guard let record else { break }
+                guard !queue.isCancelled else { return }
                 if let timings {
                     clock = timings.add(.read, since: clock)
                     timings.countRecord()
                 }
-                chunk.append(prepareItem(record, index: index, today: today, timings: timings, clock: &clock))
+                chunk.append(prepareItem(record, index: index, today: today, inserting: inserting, timings: timings, clock: &clock))
                 index += 1
                 if chunk.count == 64 {
                     guard queue.push(chunk) else { return }
@@ -351,15 +526,18 @@ extension CaseStore {
                     chunk.reserveCapacity(64)
                 }
             }
+            if let timings, let startCPU { timings.preparerCPU = ImportTimings.ThreadCPU.now() - startCPU }
             chunk.append(.end(timings))
             _ = queue.push(chunk)
         }
+        thread.name = "icmm-import"
         thread.stackSize = 1 << 20
         thread.start()
     }
 
     private func prepareItem(
-        _ record: ImportRecord, index: Int, today: CalendarDate, timings: ImportTimings?, clock: inout ContinuousClock.Instant
+        _ record: ImportRecord, index: Int, today: CalendarDate, inserting: (site: String, at: String, keepClassifications: Bool)?,
+        timings: ImportTimings?, clock: inout ContinuousClock.Instant
     ) -> PreparedRecordQueue.Item {
         guard case .json(let json) = record else {
             return .failed(
@@ -368,7 +546,11 @@ extension CaseStore {
                     errors: [.registry("", code: .invalidType, "must be one JSON object (the line is not valid JSON)")]))
         }
         do throws(RegistryError) {
-            return .prepared(index: index, try prepare(json, today: today, timings: timings, clock: &clock))
+            let prepared = try prepare(json, today: today, timings: timings, clock: &clock)
+            guard let inserting else { return .prepared(index: index, prepared) }
+            return .insert(
+                index: index,
+                PreparedInsert(prepared, site: inserting.site, at: inserting.at, keepClassification: inserting.keepClassifications))
         } catch {
             guard case .invalid(let errors) = error else { return .stopped(error) }
             let externalID = json["external_id"]?.stringValue.flatMap { Self.isValidExternalID($0) ? $0 : nil }

@@ -104,7 +104,7 @@ public final class CaseStore: Sendable {
             let prepared = PreparedCase(
                 record: record, data: data, dataText: data.serializedString(), classification: classification,
                 classificationJSON: classificationJSON, classificationText: classificationJSON.serializedString(),
-                creationPathsJSON: Self.auditPathsJSON(JSONValue.object([:]).changedPaths(to: data)))
+                creationPathsJSON: Self.creationPathsJSON(data))
             if let timings { clock = timings.add(.serialize, since: clock) }
             return prepared
         }

@@ -44,10 +44,11 @@ final class SQLiteConnection {
         }
     }
 
-    /// A prepared statement, cached per SQL text (statements are reset before reuse).
+    /// A prepared statement, cached per SQL text. Every use resets it (and clears its bindings)
+    /// when done, so a cached one is ready; one still running is reset here all the same.
     public func prepare(_ sql: String) throws(DatabaseError) -> Statement {
         if let cached = statementCache[sql] {
-            cached.reset()
+            if sqlite3_stmt_busy(cached.handle) != 0 { cached.reset() }
             return cached
         }
         let statement = try Statement(connection: self, sql: sql)
@@ -142,12 +143,24 @@ final class Statement {
             case .null: rc = sqlite3_bind_null(handle, position)
             case .integer(let v): rc = sqlite3_bind_int64(handle, position, v)
             case .real(let v): rc = sqlite3_bind_double(handle, position, v)
-            case .text(let v): rc = sqlite3_bind_text(handle, position, v, -1, csqlite_transient())
+            case .text(let v): rc = Self.bindText(v, to: handle, at: position)
             case .blob(let v):
                 rc = v.withUnsafeBytes { sqlite3_bind_blob(handle, position, $0.baseAddress, Int32($0.count), csqlite_transient()) }
             }
             guard rc == SQLITE_OK else { throw connection.error(rc, sql: sql) }
         }
+    }
+
+    /// Binds the string's own UTF-8 bytes (SQLite copies them): passing a `String` where C wants a
+    /// `char *` would first copy it into a new NUL-terminated array, 26 of them per imported case.
+    private static func bindText(_ text: String, to handle: OpaquePointer, at position: Int32) -> Int32 {
+        let bound = text.utf8.withContiguousStorageIfAvailable { bytes -> Int32? in
+            guard let base = bytes.baseAddress, !bytes.isEmpty else { return nil }
+            return UnsafeRawPointer(base).withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                sqlite3_bind_text(handle, position, $0, Int32(bytes.count), csqlite_transient())
+            }
+        }
+        return (bound ?? nil) ?? sqlite3_bind_text(handle, position, text, -1, csqlite_transient())
     }
 
     /// Advances; true while there is a row. The corresponding C function is `sqlite3_step`.

@@ -13,6 +13,8 @@ final class SQLiteDatabase: Sendable {
     let writer: ConnectionSlot
     private let readers: [ConnectionSlot]
     private let nextReader = Atomic<Int>(0)
+    /// Copies a large WAL into the file off the commit that left it (see BackgroundCheckpointer).
+    let checkpointer: BackgroundCheckpointer
 
     /// Opens the writer first (it creates the file and switches it to WAL), then the readers.
     init(configuration: Configuration) throws(DatabaseError) {
@@ -21,6 +23,8 @@ final class SQLiteDatabase: Sendable {
         try SQLiteDatabase.configure(writerConnection, configuration: configuration)
         try writerConnection.execute("PRAGMA journal_mode=WAL")
         try writerConnection.execute("PRAGMA cache_size=-\(configuration.writerCacheKiB)")
+        checkpointer = BackgroundCheckpointer(configuration: configuration)
+        checkpointer.install(on: writerConnection)
         writer = ConnectionSlot(Connection(.sqlite(writerConnection)))
         var pool: [ConnectionSlot] = []
         for _ in 0..<max(1, configuration.readers) {
@@ -52,6 +56,7 @@ final class SQLiteDatabase: Sendable {
 
     /// Closes readers first and the writer last, so that the WAL is checkpointed and removed.
     func close() {
+        checkpointer.stop()
         for reader in readers { reader.close(checkpoint: false) }
         writer.close(checkpoint: true)
     }

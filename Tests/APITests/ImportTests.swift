@@ -113,6 +113,95 @@ import Testing
     }
 }
 
+/// The import runs on two threads (records prepared on one, stored by the other): its answers
+/// must be those of one careful pass, whatever the order the threads meet in.
+@Suite struct PipelinedImportTests {
+    func ndjson(_ ids: [String]) -> String { ids.map { caseJSON($0) }.joined(separator: "\n") + "\n" }
+
+    @Test(arguments: TestBackend.all) func aBadRecordAfterThousandsOfGoodOnesStoresNothingAndIsNamed(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
+        let auth = try service.key(site: "HOSP-A", role: .submitter)
+        // Thousands of records go to the writer before the bad one is read.
+        var lines = (0..<3_000).map { caseJSON("GOOD-\($0)") }
+        lines.append(caseJSON("BAD-1", ["sex": "x"]))
+        lines += (3_000..<3_500).map { caseJSON("GOOD-\($0)") }
+        let client = HTTPTestClient(port: service.server.port, timeoutSeconds: 300)
+        let response = try client.send(
+            "POST", "/v1/imports", json: lines.joined(separator: "\n"), contentType: "application/x-ndjson", headers: [auth])
+        #expect(response.status == 422)
+        #expect(response.header("content-type") == "application/problem+json")
+        let records = response.jsonValue?["records"]?.arrayValue ?? []
+        #expect(records.map { $0["index"] } == [3_000])
+        #expect(records.first?["external_id"] == "BAD-1")
+        #expect(records.first?["errors"]?.arrayValue?.first?["path"] == "/sex")
+        #expect(try service.cases().isEmpty)
+        #expect(try service.application.cases.dataVersion() == 0)
+    }
+
+    /// mode=create: on SQLite the INSERT's unique index finds a stored case, then each later record
+    /// is looked up; either way every clash is listed and nothing is stored.
+    @Test(arguments: TestBackend.all) func everyRecordThatExistsIsListedInCreateMode(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
+        let auth = try service.key(site: "HOSP-A", role: .submitter)
+        let first = try service.client.send("POST", "/v1/imports", json: ndjson(["E-1", "E-2"]), contentType: "application/x-ndjson", headers: [auth])
+        #expect(first.status == 201)
+        let version = try service.application.cases.dataVersion()
+        let response = try service.client.send(
+            "POST", "/v1/imports", json: ndjson(["N-1", "E-1", "N-2", "E-2", "N-1"]), contentType: "application/x-ndjson", headers: [auth])
+        #expect(response.status == 422)
+        let records = response.jsonValue?["records"]?.arrayValue ?? []
+        #expect(records.map { $0["index"] } == [1, 3, 4])
+        #expect(records.map { $0["external_id"] } == ["E-1", "E-2", "N-1"])
+        #expect(records.allSatisfy { $0["errors"]?.arrayValue?.first?["code"] == "conflict" })
+        #expect(records.allSatisfy { $0["errors"]?.arrayValue?.first?["path"] == "/external_id" })
+        #expect(try service.cases() == ["HOSP-A/E-1", "HOSP-A/E-2"])
+        #expect(try service.application.cases.dataVersion() == version)
+        // The same records at another site are new there.
+        let elsewhere = try service.client.send(
+            "POST", "/v1/imports?site=HOSP-B", json: ndjson(["E-1"]), contentType: "application/x-ndjson",
+            headers: [try service.key(site: "HOSP-B", role: .submitter)])
+        #expect(elsewhere.status == 201)
+    }
+
+    @Test(arguments: TestBackend.all) func anArrayMalformedAfterThousandsOfRecordsStoresNothing(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
+        let auth = try service.key(site: "HOSP-A", role: .submitter)
+        let body = "[" + (0..<3_000).map { caseJSON("A-\($0)") }.joined(separator: ",") + ",{\"external_id\": ]"
+        let client = HTTPTestClient(port: service.server.port, timeoutSeconds: 300)
+        let response = try client.send("POST", "/v1/imports", json: body, headers: [auth])
+        #expect(response.status == 400)
+        #expect(response.header("content-type") == "application/problem+json")
+        #expect(try service.cases().isEmpty)
+        // The writer is free again: the next import is stored.
+        #expect(try client.send("POST", "/v1/imports", json: ndjson(["A-1"]), contentType: "application/x-ndjson", headers: [auth]).status == 201)
+        #expect(try service.cases() == ["HOSP-A/A-1"])
+    }
+
+    /// A client that leaves halfway through its body: nothing is stored, and nothing waits for the
+    /// rest (the next import, on another connection, goes through at once).
+    @Test(arguments: TestBackend.all) func aClientLeavingMidBodyStoresNothing(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
+        let auth = try service.key(site: "HOSP-A", role: .submitter)
+        let body = Array(ndjson((0..<2_000).map { "L-\($0)" }).utf8)
+        let head = "POST /v1/imports HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\nContent-Length: \(body.count)\r\n"
+            + "\(auth.0): \(auth.1)\r\n\r\n"
+        let fd = try HTTPTestClient(port: service.server.port).openConnection()
+        let partial = Array(head.utf8) + body[0..<(body.count / 2)]
+        var written = 0
+        while written < partial.count {
+            let n = partial[written...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { break }
+            written += n
+        }
+        #expect(written == partial.count)
+        close(fd)
+        let client = HTTPTestClient(port: service.server.port, timeoutSeconds: 120)
+        let next = try client.send("POST", "/v1/imports", json: ndjson(["AFTER-1"]), contentType: "application/x-ndjson", headers: [auth])
+        #expect(next.status == 201)
+        #expect(try service.cases() == ["HOSP-A/AFTER-1"])
+    }
+}
+
 @Suite struct ReclassificationTests {
     @Test(arguments: TestBackend.all) func casesOfAnOlderEngineAreRecomputedAndAudited(backend: TestBackend) throws {
         let service = try TestService(backend: backend)

@@ -14,6 +14,21 @@ BIN="$(swift build -c release --show-bin-path)/icmm"
 WORK=$(mktemp -d); SERVER=""
 trap '[ -z "$SERVER" ] || kill $SERVER 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
+if [ "$IMPORT_N" -gt 0 ]; then python3 benchmarks/registry/make_cases.py "$IMPORT_N" > "$WORK/cases.ndjson"; fi
+# CPU seconds of the server process (user + system, from /proc): steadier than wall time on a busy machine.
+server_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' /proc/$SERVER/stat; }
+# One POST /v1/imports of the whole file to the server on port 18094; prints wall, server CPU and RSS.
+http_import() {
+  local label=$1 cpu_before cpu_after start end status
+  cpu_before=$(server_cpu)
+  start=$(date +%s.%N)
+  status=$(curl -s -o "$OUT/import-response${label:+-baseline}.json" -w '%{http_code}' -X POST "http://127.0.0.1:18094/v1/imports?site=BENCH" \
+    -H "Authorization: Bearer $ICMM_KEY" -H 'Content-Type: application/x-ndjson' --data-binary @"$WORK/cases.ndjson")
+  end=$(date +%s.%N)
+  cpu_after=$(server_cpu)
+  echo "HTTP POST /v1/imports$label: status $status, $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }') s (target < 5 s, issue 11); server CPU $(awk -v a="$cpu_before" -v b="$cpu_after" 'BEGIN { printf "%.2f", b - a }') s; RSS after $(awk '/VmRSS/ { printf "%.0f MB", $2 / 1024 }' /proc/$SERVER/status) ($(uptime | sed 's/.*load/load/'))"
+}
+
 if [ -n "${BASELINE:-}" ]; then
   "$BASELINE" migrate --db "$WORK/base.sqlite" >/dev/null 2>&1
   export ICMM_KEY=$("$BASELINE" keys create --site BENCH --role submitter --db "$WORK/base.sqlite" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
@@ -22,6 +37,7 @@ if [ -n "${BASELINE:-}" ]; then
   for _ in $(seq 50); do curl -fs http://127.0.0.1:18094/healthz >/dev/null && break; sleep 0.1; done
   echo "== BASELINE: POST /v1/cases, wrk -t2 -c32 -d$DURATION, synchronous=FULL ($(uptime))"
   wrk -t2 -c32 -d"$DURATION" -s benchmarks/registry/post_case.lua http://127.0.0.1:18094 | tee "$OUT/registry-wrk-baseline.txt" | grep -E "Requests/sec|acknowledged_201|other_status"
+  if [ "$IMPORT_N" -gt 0 ]; then http_import " (BASELINE)"; fi
   kill $SERVER; wait $SERVER 2>/dev/null || true
 fi
 
@@ -41,15 +57,14 @@ echo "acknowledged: $acked  stored: $stored  (every acknowledged case must be st
 
 [ "$IMPORT_N" -gt 0 ] || exit 0  # IMPORT_N=0: the POST figures only
 echo "== import of $IMPORT_N cases"
-python3 benchmarks/registry/make_cases.py "$IMPORT_N" > "$WORK/cases.ndjson"
 ls -la "$WORK/cases.ndjson" | awk '{printf "file: %.1f MB\n", $5 / 1e6}'
-start=$(date +%s.%N)
-status=$(curl -s -o "$OUT/import-response.json" -w '%{http_code}' -X POST "http://127.0.0.1:18094/v1/imports?site=BENCH" \
-  -H "Authorization: Bearer $ICMM_KEY" -H 'Content-Type: application/x-ndjson' --data-binary @"$WORK/cases.ndjson")
-end=$(date +%s.%N)
-echo "HTTP POST /v1/imports: status $status, $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }') s (target < 5 s, issue 11)"
+http_import ""
 kill $SERVER; wait $SERVER 2>/dev/null || true
 start=$(date +%s.%N)
-"$BIN" import --site BENCH2 --db "$WORK/bench.sqlite" "$WORK/cases.ndjson" > "$OUT/import-cli.json"
+"$BIN" import --site BENCH2 --db "$WORK/bench.sqlite" --timings "$WORK/cases.ndjson" > "$OUT/import-cli.json" 2> "$OUT/import-cli-stages.txt"
 end=$(date +%s.%N)
 echo "icmm import (CLI): $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }') s; $(python3 -c "import json; d=json.load(open('$OUT/import-cli.json')); print(d['created'], 'created')")"
+# Where the time goes, per stage (the same import code as the HTTP route; two threads, so the
+# stages of each thread add up to about the wall time, not the two together).
+echo "stages of the CLI import (seconds per thread; CPU figures last):"
+sed 's/^/  /' "$OUT/import-cli-stages.txt"

@@ -1,0 +1,77 @@
+import Foundation
+@testable import Storage
+import TestSupport
+import Testing
+
+@Suite struct BackgroundCheckpointTests {
+    func backgroundCheckpointer(_ database: Database) -> BackgroundCheckpointer? {
+        guard case .sqlite(let sqlite) = database.backend else { return nil }
+        return sqlite.checkpointer
+    }
+
+    func walBytes(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int) ?? 0
+    }
+
+    /// A write that leaves a WAL of more than 4,096 pages is answered without copying it into the
+    /// file; a background thread does that; small writes are checkpointed as SQLite always did.
+    @Test func aLargeWriteIsCheckpointedInTheBackgroundAndSmallOnesInline() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        let path = tmp.file("db.sqlite")
+        let database = try Database(configuration: .init(path: path))
+        let checkpointer = try #require(backgroundCheckpointer(database))
+        try database.write { try $0.run("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)") }
+        let payload = String(repeating: "x", count: 3_000)  // about one page per row
+        for batch in 0..<3 {
+            try database.write { connection in
+                try connection.transaction {
+                    for i in 0..<300 { try connection.run("INSERT INTO t (id, payload) VALUES (?, ?)", [batch * 300 + i, payload]) }
+                }
+            }
+        }
+        #expect(checkpointer.completedCount == 0)  // 900 pages and fewer: SQLite's own inline checkpoint
+        try database.write { connection in
+            try connection.transaction {
+                for i in 0..<6_000 { try connection.run("INSERT INTO t (id, payload) VALUES (?, ?)", [10_000 + i, payload]) }
+            }
+        }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while checkpointer.completedCount == 0 || checkpointer.isRunning {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("no background checkpoint finished within 60 s")
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        #expect(checkpointer.completedCount >= 1)
+        #expect(walBytes(path) > Int(BackgroundCheckpointer.deferAbovePages) * 4_096)  // the WAL the large write left
+        #expect(try database.read { try $0.queryOne("SELECT count(*) FROM t") { $0.int(0) } } == 6_900)
+        database.close()
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+
+    /// Closing waits for a checkpoint under way and starts none after it.
+    @Test func closingWaitsForTheRunningCheckpoint() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        let path = tmp.file("db.sqlite")
+        let database = try Database(configuration: .init(path: path))
+        let checkpointer = try #require(backgroundCheckpointer(database))
+        try database.write { try $0.run("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)") }
+        let payload = String(repeating: "y", count: 3_000)
+        try database.write { connection in
+            try connection.transaction {
+                for i in 0..<5_000 { try connection.run("INSERT INTO t (id, payload) VALUES (?, ?)", [i, payload]) }
+            }
+        }
+        database.close()  // returns only after the background checkpoint (if it started) ended
+        #expect(!checkpointer.isRunning)
+        checkpointer.request()
+        #expect(!checkpointer.isRunning)  // stopped: no new one
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+        let reopened = try Database(configuration: .init(path: path))
+        defer { reopened.close() }
+        #expect(try reopened.read { try $0.queryOne("SELECT count(*) FROM t") { $0.int(0) } } == 5_000)
+    }
+}
