@@ -7,12 +7,15 @@
 /// builds check the order. With a `sink`, full chunks are handed over as they fill, so a
 /// million-point curve never sits in memory twice.
 public struct JSONWriter {
-    public private(set) var bytes: [UInt8] = []
+    public internal(set) var bytes: [UInt8] = []
     let pretty: Bool
     let chunkSize: Int
     let sink: ((borrowing [UInt8]) -> Void)?
     /// Numbers that should have been finite but were not, written as null (see `finite(_:)`).
-    public private(set) var nonFiniteCount = 0
+    public internal(set) var nonFiniteCount = 0
+    /// Compact curves are encoded two blocks at a time on two threads (`icmm analyze`); the
+    /// text is the same.
+    public var parallelCurves = false
     /// Per open container: whether it already has a member.
     private var hasMember: [Bool] = []
     #if DEBUG
@@ -189,21 +192,6 @@ public struct JSONWriter {
         }
     }
 
-    /// `writeNumber(value)`, copying the text kept in `memo` when the value is the one written
-    /// last time with this memo (same bits, so the same text), and keeping the new text otherwise.
-    mutating func writeNumber(_ value: Double, memo: inout NumberMemo) {
-        if memo.isSet, memo.bits == value.bitPattern {
-            bytes.append(contentsOf: memo.text)
-            return
-        }
-        let start = bytes.count
-        writeNumber(value)
-        memo.bits = value.bitPattern
-        memo.isSet = true
-        memo.text.removeAll(keepingCapacity: true)
-        memo.text.append(contentsOf: bytes[start...])
-    }
-
     /// A number that should be finite (a statistic, not a "not estimable" marker): null when it is
     /// not, and counted in `nonFiniteCount` so that the caller can say why.
     mutating func finiteMiss() { nonFiniteCount += 1 }
@@ -330,13 +318,4 @@ public struct JSONWriter {
 }
 
 @_silgen_name("swift_float64ToString")
-private func swiftFloat64ToString(_ buffer: UnsafeMutablePointer<UInt8>, _ length: UInt, _ value: Double, _ debug: Bool) -> UInt64
-
-/// The last number a table column wrote, with its text (see `JSONWriter.writeNumber(_:memo:)`).
-struct NumberMemo {
-    var bits: UInt64 = 0
-    var isSet = false
-    var text: [UInt8] = []
-
-    init() { text.reserveCapacity(32) }
-}
+func swiftFloat64ToString(_ buffer: UnsafeMutablePointer<UInt8>, _ length: UInt, _ value: Double, _ debug: Bool) -> UInt64

@@ -65,33 +65,12 @@ extension JSONWriter {
 
     /// The same points as the general path writes them, from fixed fragments: a million-point
     /// curve is most of `icmm analyze`'s output (JSONWriterTests compare the bytes with Foundation).
-    /// A censoring-only time repeats the previous point's survival, standard error and limits, so
-    /// those four columns copy the previous text instead of formatting the number again.
+    /// Encoded in blocks into raw memory (JSONWriter+Curve.swift); a censoring-only time repeats
+    /// the previous point's survival, standard error and limits, so those four columns copy the
+    /// previous text instead of formatting the number again.
     private mutating func writeCompact(_ curve: CurveTable) {
         beginArray()
-        var lower = NumberMemo(), stdErr = NumberMemo(), survival = NumberMemo(), upper = NumberMemo()
-        for k in 0..<curve.count {
-            appendRaw(k > 0 ? #",{"lower":"# : #"{"lower":"#)
-            writeNumber(curve.lower[k], memo: &lower)
-            appendRaw(#","n_censor":"#)
-            appendInteger(curve.nCensor[k])
-            appendRaw(#","n_event":"#)
-            appendInteger(curve.nEvent[k])
-            appendRaw(#","n_risk":"#)
-            appendInteger(curve.nRisk[k])
-            appendRaw(#","std_err":"#)
-            writeNumber(curve.stdErr[k], memo: &stdErr)
-            appendRaw(#","survival":"#)
-            if !curve.survival[k].isFinite { finiteMiss() }
-            writeNumber(curve.survival[k], memo: &survival)
-            appendRaw(#","time":"#)
-            if !curve.time[k].isFinite { finiteMiss() }
-            writeNumber(curve.time[k])
-            appendRaw(#","upper":"#)
-            writeNumber(curve.upper[k], memo: &upper)
-            appendByte(0x7D)
-            flushIfFull()
-        }
+        writeCurvePoints(curve)
         if curve.count > 0 { markMember() }
         endArray()
     }

@@ -8,33 +8,39 @@ import Storage
 /// in one statement instead of four is what lets several instances keep up with one SQLite file.
 extension CaseStore {
     /// PostgreSQL: the next change number, the case and its audit entry in one statement
-    /// (data-modifying CTEs). A case that exists already is found by the unique key on
-    /// (site, external_id), undone to the savepoint, and reported as SQLite's path reports it;
-    /// a create of the same key by another instance that has not committed yet makes this one
-    /// wait for it and then fail the same way. The data version moves at COMMIT (`nextChangeSequence`).
-    static func createInOneStatement(
-        _ prepared: PreparedCase, site: String, keyID: String?, at: String, connection: Connection
-    ) throws -> StoredCase {
-        let id = newCaseID()
-        try connection.control(["SAVEPOINT create_case"])
-        do {
-            try connection.run(
-                createCaseWithAuditSQL,
+    /// (data-modifying CTEs), which the group commit sends with the rest of its batch and the
+    /// COMMIT in one round trip (`Database.rowLockedGroupedWrite(statement:)`). A case that
+    /// exists already is left alone (`ON CONFLICT DO NOTHING`: no error, so no savepoint is
+    /// needed to undo one) and the statement changes no row; a create of the same key by another
+    /// instance that has not committed yet makes this one wait for it and then do nothing the
+    /// same way. The existing case is then read, committed, to report its id as SQLite's path
+    /// does; if it was erased meanwhile, the create is tried again. The data version moves at
+    /// COMMIT (`nextChangeSequence`).
+    func createInOneStatement(_ prepared: PreparedCase, site: String, keyID: String?, at: String) throws -> StoredCase {
+        var attempts = 0
+        while true {
+            attempts += 1
+            let id = Self.newCaseID()
+            let inserted = try database.rowLockedGroupedWrite(
+                statement: Self.createCaseWithAuditSQL,
                 [id, site, prepared.externalID, at, at, prepared.dataText, prepared.classificationText,
-                 ClassificationEngine.version] + prepared.indexedValues
-                    + [site, prepared.externalID, id, keyID, at, prepared.creationPathsJSON])
-        } catch let error as DatabaseError where error.isUniqueConstraintViolation {
-            try connection.control(["ROLLBACK TO create_case", "RELEASE create_case"])
-            if let existing = try existing(connection, site: site, externalID: prepared.externalID) {
-                throw RegistryError.duplicate(externalID: prepared.externalID, caseID: existing.id)
+                 ClassificationEngine.version] + prepared.indexedValues + [keyID, at, prepared.creationPathsJSON],
+                beforeCommit: Self.bumpDataVersionSQL)
+            if inserted == 1 {
+                return StoredCase(
+                    id: id, site: site, externalID: prepared.externalID, version: 1, createdAt: at, updatedAt: at,
+                    data: prepared.data, classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version)
             }
-            throw error
+            let existingID = try database.read { connection in
+                try connection.queryOne(
+                    "SELECT id FROM cases WHERE site = ? AND external_id = ?", [site, prepared.externalID]) { $0.string(0) }
+            }
+            if let existingID { throw RegistryError.duplicate(externalID: prepared.externalID, caseID: existingID) }
+            // Erased between this create's statement and the read: the key is free again.
+            guard attempts < 5 else {
+                throw DatabaseError(postgres: "40001", message: "the case was created and erased repeatedly meanwhile")
+            }
         }
-        try connection.control(["RELEASE create_case"])
-        connection.runBeforeCommit(bumpDataVersionSQL)
-        return StoredCase(
-            id: id, site: site, externalID: prepared.externalID, version: 1, createdAt: at, updatedAt: at, data: prepared.data,
-            classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version)
     }
 
     /// PostgreSQL: a PUT that found no case and lost the race to create it (another instance
@@ -54,15 +60,16 @@ extension CaseStore {
         }
     }
 
+    /// One row changed when the case was created (its audit entry), none when (site, external_id) is taken.
     static let createCaseWithAuditSQL = """
-        WITH change AS (
-            SELECT nextval('cases_change_seq') AS seq
-        ), inserted AS (
+        WITH inserted AS (
             INSERT INTO cases (id, site, external_id, version, change_seq, created_at, updated_at, data, classification,
                 engine_version, \(PreparedCase.indexedColumns.joined(separator: ", ")))
-            VALUES (?, ?, ?, 1, (SELECT seq FROM change), ?, ?, ?, ?, ?, \(PreparedCase.indexedColumns.map { _ in "?" }.joined(separator: ", ")))
+            VALUES (?, ?, ?, 1, nextval('cases_change_seq'), ?, ?, ?, ?, ?, \(PreparedCase.indexedColumns.map { _ in "?" }.joined(separator: ", ")))
+            ON CONFLICT (site, external_id) DO NOTHING
+            RETURNING id, site, external_id
         )
         INSERT INTO audit_log (site, external_id, case_id, action, key_id, at, version, changed_paths)
-        VALUES (?, ?, ?, 'create', ?, ?, 1, ?)
+        SELECT site, external_id, id, 'create', ?, ?, 1, ? FROM inserted
         """
 }

@@ -187,10 +187,10 @@ public final class CaseStore: Sendable {
     public func create(_ json: JSONValue, site: String, keyID: String?) throws -> StoredCase {
         let prepared = try prepare(json)
         let at = Timestamp.string(now())
+        if database.dialect == .postgres {
+            return try createInOneStatement(prepared, site: site, keyID: keyID, at: at)
+        }
         return try database.rowLockedGroupedWrite { connection in
-            if connection.dialect == .postgres {
-                return try Self.createInOneStatement(prepared, site: site, keyID: keyID, at: at, connection: connection)
-            }
             if let existing = try Self.existing(connection, site: site, externalID: prepared.externalID) {
                 throw RegistryError.duplicate(externalID: prepared.externalID, caseID: existing.id)
             }

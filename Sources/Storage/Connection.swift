@@ -38,7 +38,7 @@ public final class Connection {
 
     let driver: Driver
     /// Statements to run as the last ones before this transaction's COMMIT (`runBeforeCommit`).
-    private var beforeCommit: [String] = []
+    var beforeCommit: [String] = []
 
     init(_ driver: Driver) { self.driver = driver }
 

@@ -8,11 +8,26 @@ import Foundation
 /// one-at-a-time writes near 4,000/s; batching lifts that cap without weakening durability: no
 /// caller is answered before the commit that holds its write is on disk.
 final class GroupCommitQueue: @unchecked Sendable {
-    // @unchecked: `pending`, `activeLeaders` and every job's `outcome` are guarded by `condition`.
+    // @unchecked: `pending`, `activeLeaders` and every job's `outcome`, `isPending` and
+    // `statementResult` are guarded by `condition`.
     final class Job {
-        let run: (Connection) -> Bool  // true when the write succeeded and must be kept
+        enum Work {
+            /// Any statements on the batch's connection; true when the write succeeded and must be kept.
+            case body((Connection) -> Bool)
+            /// One statement, sent with the rest of its batch (on PostgreSQL in one round trip);
+            /// `beforeCommit` as `Connection.runBeforeCommit`, asked for when the statement succeeds.
+            case statement(PipelinedStatement, beforeCommit: String?)
+        }
+        let work: Work
         var outcome: Result<Void, any Error>?
-        init(run: @escaping (Connection) -> Bool) { self.run = run }
+        /// A statement job's own result: the rows it changed, or its error (undone alone).
+        var statementResult: Result<Int, DatabaseError>?
+        /// In the queue, not yet taken into a batch.
+        var isPending = true
+        /// Signalled when the job has its outcome, or may lead the next batch.
+        let wakeUp = DispatchSemaphore(value: 0)
+        init(run: @escaping (Connection) -> Bool) { work = .body(run) }
+        init(statement: PipelinedStatement, beforeCommit: String?) { work = .statement(statement, beforeCommit: beforeCommit) }
     }
 
     private let condition = NSCondition()
@@ -32,55 +47,143 @@ final class GroupCommitQueue: @unchecked Sendable {
         self.maxLeaders = max(1, maxLeaders)
     }
 
+    /// Jobs waiting for a batch and batches under way (for tests that must line jobs up in one batch).
+    var queueState: (pending: Int, leaders: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (pending.count, activeLeaders)
+    }
+
     /// Enqueues the job and returns once the transaction that holds it has committed (or failed).
-    /// The first waiting caller leads: it takes the queue, runs it on the writer, and wakes the rest.
+    /// A caller that finds a leader's place free leads: it takes the queue as one batch, runs it
+    /// on a connection, and wakes the members of its batch (and one waiting caller to lead the
+    /// next batch, if jobs are waiting). Each caller sleeps on its own semaphore and is woken
+    /// only when it has its outcome or may lead: a wake-up for every waiter at every commit cost
+    /// more CPU than the writes themselves once several batches were in flight.
     func submit(_ job: Job, database: Database) -> Result<Void, any Error> {
         condition.lock()
         pending.append(job)
         while job.outcome == nil {
             // No batch to start (every leader busy, or this job is in a batch under way): wait.
-            if activeLeaders >= maxLeaders || pending.isEmpty {
-                condition.wait()
+            if activeLeaders >= maxLeaders || !job.isPending {
+                condition.unlock()
+                job.wakeUp.wait()
+                condition.lock()
                 continue
             }
             activeLeaders += 1
             let batch = Array(pending.prefix(maxBatch))
             pending.removeFirst(batch.count)
+            for member in batch { member.isPending = false }
             condition.unlock()
             let outcome = GroupCommitQueue.commit(batch, rowLocked: rowLocked, database: database)
             condition.lock()
             for member in batch { member.outcome = outcome }
             activeLeaders -= 1
-            condition.broadcast()
+            for member in batch where member !== job { member.wakeUp.signal() }
+            // The next batch's leader: the first waiting job (it takes whatever is pending then).
+            pending.first?.wakeUp.signal()
         }
         let outcome = job.outcome!
         condition.unlock()
         return outcome
     }
 
+    /// The batch in one transaction. Row-locked batches (PostgreSQL) are first tried whole, without
+    /// savepoints (`commitOptimistically`); a batch in which anything fails is rolled back and run
+    /// again job by job, each job in a savepoint (`commitJobByJob`, the only way on SQLite), so a
+    /// job that fails is undone alone and the others still commit, as if there were no first try.
+    private static func commit(_ batch: [Job], rowLocked: Bool, database: Database) -> Result<Void, any Error> {
+        Result {
+            try database.withGroupWriter(rowLocked: rowLocked) { connection in
+                if rowLocked, case .postgres(let driver) = connection.driver,
+                    try commitOptimistically(batch, connection: connection, driver: driver)
+                {
+                    return
+                }
+                try commitJobByJob(batch, rowLocked: rowLocked, connection: connection)
+            }
+        }
+    }
+
+    /// PostgreSQL, row-locked batches: savepoints are subtransactions there, with a cost in server
+    /// CPU per job, and failures are rare (a conflict, a failed precondition). So the batch runs
+    /// first without them: body jobs one after the other, then every statement job, the data
+    /// version bump and COMMIT in one round trip (`PostgresConnection.commitPipelined`). True
+    /// when committed; false when something failed and the whole transaction is rolled back
+    /// (nothing of it stored), to be run again job by job.
+    private static func commitOptimistically(_ batch: [Job], connection: Connection, driver: PostgresConnection) throws -> Bool {
+        connection.beforeCommit.removeAll()
+        try connection.control(connection.dialect.beginGroupedWrite)
+        var statements: [PipelinedStatement] = []
+        var statementJobs: [Job] = []
+        for job in batch {
+            switch job.work {
+            case .body(let run):
+                guard run(connection) else {
+                    connection.rollback()
+                    return false
+                }
+            case .statement(let statement, let beforeCommit):
+                statements.append(statement)
+                statementJobs.append(job)
+                if let beforeCommit { connection.runBeforeCommit(beforeCommit) }
+            }
+        }
+        let beforeCommit = connection.beforeCommit
+        connection.beforeCommit.removeAll()
+        let outcome: PipelinedCommitOutcome
+        do {
+            outcome = try driver.commitPipelined(statements, beforeCommit: beforeCommit)
+        } catch {
+            connection.rollback()
+            throw error
+        }
+        switch outcome {
+        case .committed(let rows):
+            for (job, count) in zip(statementJobs, rows) { job.statementResult = .success(count) }
+            return true
+        case .rolledBack:
+            return false
+        }
+    }
+
     /// The batch in one transaction, each job in a savepoint. The transaction-control statements
     /// are prepared once and reused on SQLite (not compiled per job): they run inside the one
     /// section that every write of the process goes through. On PostgreSQL they travel with the
     /// next statement (`Connection.control`): a savepoint costs no round trip of its own.
-    private static func commit(_ batch: [Job], rowLocked: Bool, database: Database) -> Result<Void, any Error> {
-        Result {
-            try database.withGroupWriter(rowLocked: rowLocked) { connection in
-                try connection.control(
-                    rowLocked ? connection.dialect.beginGroupedWrite : connection.dialect.begin(immediate: true))
-                do {
-                    for job in batch {
-                        try connection.control(["SAVEPOINT grouped_write"])
-                        if job.run(connection) {
-                            try connection.control(["RELEASE grouped_write"])
-                        } else {
-                            try connection.control(["ROLLBACK TO grouped_write", "RELEASE grouped_write"])
-                        }
-                    }
-                    try connection.commit()
-                } catch {
-                    connection.rollback()
-                    throw error
+    private static func commitJobByJob(_ batch: [Job], rowLocked: Bool, connection: Connection) throws {
+        connection.beforeCommit.removeAll()
+        try connection.control(
+            rowLocked ? connection.dialect.beginGroupedWrite : connection.dialect.begin(immediate: true))
+        do {
+            for job in batch {
+                try connection.control(["SAVEPOINT grouped_write"])
+                if run(job, connection) {
+                    try connection.control(["RELEASE grouped_write"])
+                } else {
+                    try connection.control(["ROLLBACK TO grouped_write", "RELEASE grouped_write"])
                 }
+            }
+            try connection.commit()
+        } catch {
+            connection.rollback()
+            throw error
+        }
+    }
+
+    /// Runs one job on its own; true when its write must be kept.
+    private static func run(_ job: Job, _ connection: Connection) -> Bool {
+        switch job.work {
+        case .body(let run): return run(connection)
+        case .statement(let statement, let beforeCommit):
+            do {
+                job.statementResult = .success(try connection.run(statement.sql, statement.arguments))
+                if let beforeCommit { connection.runBeforeCommit(beforeCommit) }
+                return true
+            } catch {
+                job.statementResult = .failure(error)
+                return false
             }
         }
     }
@@ -107,17 +210,43 @@ extension Database {
         }
     }
 
+    /// As `rowLockedGroupedWrite`, for a write that is one statement: on PostgreSQL it travels
+    /// with the other statements of its batch, the data version bump and the COMMIT in one round
+    /// trip. Returns the number of rows it changed, once its batch has committed; if it fails,
+    /// it alone is undone and its error is thrown. `beforeCommit`: as `Connection.runBeforeCommit`,
+    /// asked for when the statement succeeds.
+    public func rowLockedGroupedWrite(
+        statement sql: String, _ arguments: [any DatabaseValueConvertible], beforeCommit: String? = nil
+    ) throws -> Int {
+        let queue: GroupCommitQueue
+        switch backend {
+        case .sqlite: queue = groupCommit
+        case .postgres: queue = rowLockedGroupCommit
+        }
+        return try retryingDeadlocks(on: queue) {
+            let job = GroupCommitQueue.Job(statement: PipelinedStatement(sql: sql, arguments: arguments), beforeCommit: beforeCommit)
+            defer { noteWrite() }
+            try queue.submit(job, database: self).get()
+            // The job ran (statementResult set) before its batch committed.
+            return try job.statementResult!.get()
+        }
+    }
+
     private func groupedWrite<T>(on queue: GroupCommitQueue, _ body: @escaping (Connection) throws -> T) throws -> T {
-        // Row-locked writes of two instances can lock rows in crossed order; PostgreSQL then fails
-        // one of them (deadlock, 40P01), which its savepoint has undone, locks included. Run
-        // anew, in a later batch, it finds the other transaction committed.
-        guard queue.rowLocked else { return try groupedWriteOnce(on: queue, body) }
-        var attempt = 1
+        try retryingDeadlocks(on: queue) { try groupedWriteOnce(on: queue, body) }
+    }
+
+    /// Row-locked writes of two instances can lock rows in crossed order; PostgreSQL then fails
+    /// one of them (deadlock, 40P01), which its savepoint has undone, locks included. Run anew,
+    /// in a later batch, it finds the other transaction committed.
+    private func retryingDeadlocks<T>(on queue: GroupCommitQueue, _ attempt: () throws -> T) throws -> T {
+        guard queue.rowLocked else { return try attempt() }
+        var attempts = 1
         while true {
             do {
-                return try groupedWriteOnce(on: queue, body)
-            } catch let error as DatabaseError where error.sqlState == "40P01" && attempt < 5 {
-                attempt += 1
+                return try attempt()
+            } catch let error as DatabaseError where error.sqlState == "40P01" && attempts < 5 {
+                attempts += 1
             }
         }
     }

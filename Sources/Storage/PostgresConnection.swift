@@ -10,7 +10,7 @@ final class PostgresConnection {
     private var statements: [String: String] = [:]
     private var statementCounter = 0
     /// Transaction-control statements waiting to travel with the next statement.
-    private var pendingControl: [String] = []
+    var pendingControl: [String] = []
     /// Dynamic SQL (filters) makes new texts; past this many the server-side statements are dropped.
     static let statementCacheLimit = 256
 
@@ -176,7 +176,7 @@ final class PostgresConnection {
         return results.last
     }
 
-    private func preparedName(_ sql: String) throws(DatabaseError) -> String {
+    func preparedName(_ sql: String) throws(DatabaseError) -> String {
         if let name = statements[sql] { return name }
         // Waiting control statements go first: after a failed statement the transaction accepts
         // nothing (not even a PREPARE) until its ROLLBACK TO has run.
@@ -205,7 +205,7 @@ final class PostgresConnection {
 
     /// The error of a failed call: its SQLSTATE and primary message, never the DETAIL (which
     /// quotes the values of a violated key: patient data ends up in logs otherwise).
-    private func failure(_ result: OpaquePointer?, sql: String) -> DatabaseError {
+    func failure(_ result: OpaquePointer?, sql: String) -> DatabaseError {
         func field(_ code: Int32) -> String? {
             guard let result, let text = PQresultErrorField(result, code) else { return nil }
             return String(cString: text)

@@ -32,7 +32,7 @@ public enum SQLDialect: String, Sendable, CaseIterable {
     ///   take turns and the second sees the first's committed version: no lost update, and of two
     ///   requests with the same `If-Match` exactly one wins;
     /// - two creates of the same (site, external id) meet on its unique key: the second waits for
-    ///   the first to commit and then fails with a unique violation, reported as a conflict;
+    ///   the first to commit and then inserts nothing (`ON CONFLICT DO NOTHING`), reported as a conflict;
     /// - change numbers come from a sequence and the data version is bumped last
     ///   (`CaseStore.nextChangeSequence` explains why no commit can be missed).
     public var beginGroupedWrite: [String] {

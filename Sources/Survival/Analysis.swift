@@ -129,11 +129,14 @@ public enum SurvivalAnalysis {
     ///   - options: confidence type and level, landmarks, tau, extra quantiles.
     ///   - droppedRows: rows the caller left out (reported as `dropped_rows`).
     ///   - observer: called with each stage just before it starts and with nil when all is done.
+    ///   - parallel: fits the Cox model on a second thread while the tests and curves are
+    ///     computed (same results; `icmm analyze` sets it). Ignored with an observer, whose
+    ///     stages are timed one after the other.
     /// - Throws: `SurvivalError` for invalid input or options, and for Cox models that cannot be
     ///   estimated.
     public static func analyze(
         _ data: SurvivalData, options: AnalysisOptions = AnalysisOptions(), droppedRows: Int = 0,
-        observer: ((AnalysisStage?) -> Void)? = nil
+        observer: ((AnalysisStage?) -> Void)? = nil, parallel: Bool = false
     ) throws(SurvivalError) -> SurvivalReport {
         observer?(.prepare)
         try validate(options)
@@ -151,52 +154,94 @@ public enum SurvivalAnalysis {
             }
             if count != n { throw .lengthMismatch(column: covariate.name, expected: n, actual: count) }
         }
-        let (keys, groupIndex) = groupIndices(data.group, count: n)
+        // The groups are found while the subjects are sorted (independent work).
+        var grouping: (keys: [String], index: [Int]) = ([], [])
+        var totalEvents = 0
+        var sortedSubjects: SortedSubjects? = nil
+        Concurrently.run(
+            parallel: parallel && observer == nil,
+            {
+                grouping = groupIndices(data.group, count: n)
+                totalEvents = data.event.reduce(0) { $0 + ($1 ? 1 : 0) }
+            },
+            { sortedSubjects = SortedSubjects(time: data.time, event: data.event, entry: data.entry) })
+        let (keys, groupIndex) = grouping
+        let sorted = sortedSubjects!
         let k = keys.count
-        let totalEvents = data.event.reduce(0) { $0 + ($1 ? 1 : 0) }
-        let sorted = SortedSubjects(time: data.time, event: data.event, entry: data.entry)
-        let sortedGroup = k == 1 ? [] : sorted.order.map { Int32(groupIndex[Int($0)]) }
+        // Group per sorted subject, for the tests and the curves (made on their thread).
+        var sortedGroup: [Int32] = []
 
         var logrank: GroupComparison? = nil
         var petoPeto: GroupComparison? = nil
         var pairwise: [PairwiseComparison]? = nil
-        if k >= 2 && data.entry == nil {
-            observer?(.logRank)
-            logrank = GroupComparison(
-                try LogRankTest.compute(
-                    time: sorted.time, event: sorted.event, group: sortedGroup, groupCount: k, rho: 0))
-            observer?(.petoPeto)
-            petoPeto = GroupComparison(
-                try LogRankTest.compute(
-                    time: sorted.time, event: sorted.event, group: sortedGroup, groupCount: k, rho: 1))
-            if k > 2 {
-                observer?(.pairwise)
-                pairwise = try pairwiseLogRank(keys: keys, time: sorted.time, event: sorted.event, group: sortedGroup)
+        var testsError: SurvivalError? = nil
+        func tests() {
+            if k > 1 { sortedGroup = sorted.order.map { Int32(groupIndex[Int($0)]) } }
+            do throws(SurvivalError) {
+                if k >= 2 && data.entry == nil {
+                    if observer != nil {
+                        // Timed stage by stage, one test after the other.
+                        observer?(.logRank)
+                        logrank = GroupComparison(
+                            try LogRankTest.compute(
+                                time: sorted.time, event: sorted.event, group: sortedGroup, groupCount: k, rho: 0))
+                        observer?(.petoPeto)
+                        petoPeto = GroupComparison(
+                            try LogRankTest.compute(
+                                time: sorted.time, event: sorted.event, group: sortedGroup, groupCount: k, rho: 1))
+                        if k > 2 {
+                            observer?(.pairwise)
+                            pairwise = try pairwiseLogRank(
+                                keys: keys, time: sorted.time, event: sorted.event, group: sortedGroup)
+                        }
+                    } else {
+                        // The same numbers from one pass over the subjects.
+                        let family = try LogRankFamily.compute(
+                            time: sorted.time, event: sorted.event, group: sortedGroup, groupCount: k, pairs: k > 2)
+                        logrank = GroupComparison(family.logRank)
+                        petoPeto = GroupComparison(family.petoPeto)
+                        if k > 2 { pairwise = pairwiseComparisons(keys: keys, tests: family.pairs) }
+                    }
+                }
+            } catch {
+                testsError = error
             }
         }
 
-        observer?(.followUp)
-        let reverse = KaplanMeierCurve.estimateSorted(
-            time: sorted.time, event: sorted.event.map { !$0 }, sortedEntries: sorted.entry, keepCounts: false)
-        let fu = reverse.quantile(0.5, type: options.confType, level: options.confLevel)
-        let followUp = Estimate(estimate: fu.estimate, lower: fu.lower, upper: fu.upper)
+        var followUp = Estimate(estimate: nil, lower: nil, upper: nil)
+        func medianFollowUp() {
+            observer?(.followUp)
+            let reverse = KaplanMeierCurve.estimateSorted(
+                time: sorted.time, event: sorted.event.map { !$0 }, sortedEntries: sorted.entry, keepCounts: false)
+            let fu = reverse.quantile(0.5, type: options.confType, level: options.confLevel)
+            followUp = Estimate(estimate: fu.estimate, lower: fu.lower, upper: fu.upper)
+        }
 
         var cox: CoxReport? = nil
-        if !data.covariates.isEmpty {
+        var coxError: SurvivalError? = nil
+        func coxModel() {
+            if data.covariates.isEmpty { return }
             observer?(.cox)
-            cox = try coxReport(data, sorted: sorted, confLevel: options.confLevel, phTest: options.phTest)
+            do throws(SurvivalError) {
+                cox = try coxReport(data, sorted: sorted, confLevel: options.confLevel, phTest: options.phTest)
+            } catch {
+                coxError = error
+            }
         }
 
         // Curves last: the other stages' working memory is released before the report's curves
         // (the largest part of the result) are built. Each group's subjects are taken from the
         // shared sort, which keeps them sorted.
-        observer?(.kaplanMeier)
         var groups: [GroupReport] = []
-        groups.reserveCapacity(k)
-        if k == 1 {
-            let curve = KaplanMeierCurve.estimateSorted(time: sorted.time, event: sorted.event, sortedEntries: sorted.entry)
-            groups.append(groupReport(key: keys[0], curve: curve, options: options))
-        } else {
+        func curves() {
+            observer?(.kaplanMeier)
+            groups.reserveCapacity(k)
+            if k == 1 {
+                let curve = KaplanMeierCurve.estimateSorted(
+                    time: sorted.time, event: sorted.event, sortedEntries: sorted.entry)
+                groups.append(groupReport(key: keys[0], curve: curve, options: options))
+                return
+            }
             var groupSize = [Int](repeating: 0, count: k)
             for g in sortedGroup { groupSize[Int(g)] += 1 }
             for g in 0..<k {
@@ -219,6 +264,22 @@ public enum SurvivalAnalysis {
                 groups.append(groupReport(key: keys[g], curve: curve, options: options))
             }
         }
+
+        if parallel && observer == nil {
+            // The Cox model and the median follow-up share only the (read-only) sorted subjects
+            // with the tests and curves.
+            Concurrently.run({ coxModel(); medianFollowUp() }, { tests(); curves() })
+        } else {
+            tests()
+            if testsError == nil {
+                medianFollowUp()
+                coxModel()
+            }
+            if testsError == nil && coxError == nil { curves() }
+        }
+        // The error the stages in sequence would have thrown first.
+        if let testsError { throw testsError }
+        if let coxError { throw coxError }
 
         var rmstDifferences: [RestrictedMeanDifference]? = nil
         if options.tau != nil, k >= 2 {
@@ -321,7 +382,7 @@ public enum SurvivalAnalysis {
     static func pairwiseLogRank(
         keys: [String], time: [Double], event: [Bool], group: [Int32]
     ) throws(SurvivalError) -> [PairwiseComparison] {
-        var result: [PairwiseComparison] = []
+        var tests: [LogRankTest] = []
         for a in 0..<keys.count {
             for b in (a + 1)..<keys.count {
                 var subTime: [Double] = [], subEvent: [Bool] = [], subGroup: [Int32] = []
@@ -336,9 +397,21 @@ public enum SurvivalAnalysis {
                         subGroup.append(g == b ? 1 : 0)
                     }
                 }
-                let test = try LogRankTest.compute(
-                    time: subTime, event: subEvent, group: subGroup, groupCount: 2, rho: 0)
-                result.append(PairwiseComparison(a: keys[a], b: keys[b], pValue: test.pValue, pAdjusted: nil))
+                tests.append(
+                    try LogRankTest.compute(time: subTime, event: subEvent, group: subGroup, groupCount: 2, rho: 0))
+            }
+        }
+        return pairwiseComparisons(keys: keys, tests: tests)
+    }
+
+    /// The pairs' p-values with Holm's adjustment; `tests` in the order (0, 1), (0, 2), ..., (1, 2), ...
+    static func pairwiseComparisons(keys: [String], tests: [LogRankTest]) -> [PairwiseComparison] {
+        var result: [PairwiseComparison] = []
+        var q = 0
+        for a in 0..<keys.count {
+            for b in (a + 1)..<keys.count {
+                result.append(PairwiseComparison(a: keys[a], b: keys[b], pValue: tests[q].pValue, pAdjusted: nil))
+                q += 1
             }
         }
         let adjusted = holmAdjust(result.map(\.pValue))

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Which CSV columns feed which part of the analysis (`icmm analyze` options).
 public struct CSVColumns: Sendable, Equatable {
     public var time: String
@@ -49,8 +57,13 @@ public enum SurvivalCSV {
     /// `read(_:columns:)` on the file's bytes as they are, without first making one String of the
     /// whole file: the same result, as fields are decoded (invalid UTF-8 repaired) one by one and
     /// the separators are ASCII.
-    public static func read(bytes: UnsafeBufferPointer<UInt8>, columns: CSVColumns) throws(SurvivalError) -> CSVInput {
-        try parse(bytes, columns: columns, eventIsCause: false).0
+    ///
+    /// With `parallel`, a large file without quotes is read in two halves on two threads (same
+    /// result, same errors).
+    public static func read(
+        bytes: UnsafeBufferPointer<UInt8>, columns: CSVColumns, parallel: Bool = false
+    ) throws(SurvivalError) -> CSVInput {
+        try parse(bytes, columns: columns, eventIsCause: false, parallel: parallel).0
     }
 
     /// Reads competing-risks subjects: the event column holds 0 for censored and any other
@@ -86,7 +99,7 @@ public enum SurvivalCSV {
     }
 
     private static func parse(
-        _ bytes: UnsafeBufferPointer<UInt8>, columns: CSVColumns, eventIsCause: Bool
+        _ bytes: UnsafeBufferPointer<UInt8>, columns: CSVColumns, eventIsCause: Bool, parallel: Bool = false
     ) throws(SurvivalError) -> (CSVInput, [String]) {
         var reader = LineReader(bytes: bytes)
         guard let headerLine = try reader.nextRecord() else { throw .csvEmpty }
@@ -111,37 +124,112 @@ public enum SurvivalCSV {
         for name in covariateColumns where survivalColumns.contains(name) {
             throw .invalidOption("column '\(name)' cannot be both a survival column and a covariate")
         }
-        var positions: [(index: Int, name: String, role: Role)] = []
+        var positions: [Position] = []
         for (name, role) in used {
             guard let index = header.firstIndex(of: name) else { throw .csvMissingColumn(name) }
             positions.append((index, name, role))
         }
 
+        // A large file without quotes is read in two halves on two threads (split after a line
+        // end near the middle; a quoted field could hold a line end, so quotes keep it in one).
+        // The halves' rows are joined in order; an error in the first half is the one reported,
+        // and the second half's line numbers count on from the first half's.
+        var rows: Rows
+        let rest = bytes.count - reader.position
+        if parallel, rest >= 1 << 20, let split = Self.splitPoint(bytes, from: reader.position) {
+            var firstReader = LineReader(bytes: UnsafeBufferPointer(rebasing: bytes[..<split]))
+            firstReader.position = reader.position
+            firstReader.line = reader.line
+            var secondReader = LineReader(bytes: UnsafeBufferPointer(rebasing: bytes[split...]))
+            // The first half's arrays get room for every row, so that the second half's rows are
+            // appended without moving the first half's.
+            let expectedRows = Self.estimatedRows(bytes, from: reader.position)
+            var first: Result<Rows, SurvivalError> = .failure(.csvEmpty)
+            var second: Result<Rows, SurvivalError> = .failure(.csvEmpty)
+            Concurrently.run(
+                {
+                    first = Result { () throws(SurvivalError) in
+                        try readRows(&firstReader, positions: positions, fieldCount: header.count, columns: columns,
+                            eventIsCause: eventIsCause, reserve: expectedRows)
+                    }
+                },
+                {
+                    second = Result { () throws(SurvivalError) in
+                        try readRows(&secondReader, positions: positions, fieldCount: header.count, columns: columns,
+                            eventIsCause: eventIsCause, reserve: expectedRows / 2)
+                    }
+                })
+            rows = try first.get()
+            first = .failure(.csvEmpty)  // `rows` alone holds the arrays: appended to in place
+            do throws(SurvivalError) {
+                rows.append(try second.get())
+            } catch {
+                throw error.lineShifted(by: firstReader.line)
+            }
+        } else {
+            rows = try readRows(&reader, positions: positions, fieldCount: header.count, columns: columns,
+                eventIsCause: eventIsCause)
+        }
+        let (time, event, entry, group, numeric, categorical, dropped, cause) = (
+            rows.time, rows.event, rows.entry, rows.group, rows.numeric, rows.categorical, rows.dropped, rows.cause
+        )
+        var covariates: [Covariate] = []
+        for (k, name) in columns.numeric.enumerated() { covariates.append(.numeric(name, numeric[k])) }
+        for (k, name) in columns.categorical.enumerated() {
+            covariates.append(.categorical(name, categorical[k]))
+        }
+        let data = SurvivalData(
+            time: time, event: event, entry: columns.entry == nil ? nil : entry,
+            group: columns.group == nil ? nil : group, covariates: covariates)
+        return (CSVInput(data: data, droppedRows: dropped), cause)
+    }
+
+    private typealias Position = (index: Int, name: String, role: Role)
+
+    /// The used columns of the records `reader` has left, with the rows dropped for a missing value.
+    private static func readRows(
+        _ reader: inout LineReader, positions: [Position], fieldCount: Int, columns: CSVColumns, eventIsCause: Bool,
+        reserve: Int = 0
+    ) throws(SurvivalError) -> Rows {
         var time: [Double] = []
         var event: [Bool] = []
         var entry: [Double] = []
         var group: [String] = []
         var numeric = [[Double]](repeating: [], count: columns.numeric.count)
         var categorical = [[String]](repeating: [], count: columns.categorical.count)
+        var cause: [String] = []
+        if reserve > 0 {
+            time.reserveCapacity(reserve)
+            if eventIsCause { cause.reserveCapacity(reserve) } else { event.reserveCapacity(reserve) }
+            if columns.entry != nil { entry.reserveCapacity(reserve) }
+            if columns.group != nil { group.reserveCapacity(reserve) }
+            for k in numeric.indices { numeric[k].reserveCapacity(reserve) }
+            for k in categorical.indices { categorical[k].reserveCapacity(reserve) }
+        }
         var dropped = 0
         var rowTime = 0.0, rowEvent = false, rowEntry = 0.0, rowGroup = "", rowCause = ""
-        var cause: [String] = []
         var rowNumeric = [Double](repeating: 0, count: columns.numeric.count)
         var rowCategorical = [String](repeating: "", count: columns.categorical.count)
         var groupNames = TextInterner(), causeNames = TextInterner()
         var categoryNames = [TextInterner](repeating: TextInterner(), count: columns.categorical.count)
-        var record: (line: Int, fields: [FieldRange]) = (0, [])
+        var record = Record()
+        let usedCount = positions.count
+        let fieldIndices = positions.map(\.index)
+        let roles = positions.map(\.role)
 
         while try reader.nextRecord(into: &record) {
             let line = record.line
-            if record.fields.count != header.count {
-                throw .csvMalformed(line: line, reason: "expected \(header.count) fields, found \(record.fields.count)")
+            if record.count != fieldCount {
+                throw .csvMalformed(line: line, reason: "expected \(fieldCount) fields, found \(record.count)")
             }
             var missing = false
-            for (index, name, role) in positions {
+            for u in 0..<usedCount {
                 // Numbers and 1/0 events are read from the bytes (no String per field); text
-                // values, and fields with "" escapes, go through String as before.
-                let field = record.fields[index]
+                // values, and fields with "" escapes, go through String as before. The column's
+                // name is looked up only for an error (no String retained per field).
+                let role = roles[u]
+                var name: String { positions[u].name }
+                let field = record.fields[fieldIndices[u]]
                 let value: CSVValue
                 if field.hasEscapedQuotes {
                     value = .text(reader.string(field).trimmingSpaces())
@@ -202,15 +290,29 @@ public enum SurvivalCSV {
             for k in 0..<rowNumeric.count { numeric[k].append(rowNumeric[k]) }
             for k in 0..<rowCategorical.count { categorical[k].append(rowCategorical[k]) }
         }
-        var covariates: [Covariate] = []
-        for (k, name) in columns.numeric.enumerated() { covariates.append(.numeric(name, numeric[k])) }
-        for (k, name) in columns.categorical.enumerated() {
-            covariates.append(.categorical(name, categorical[k]))
-        }
-        let data = SurvivalData(
-            time: time, event: event, entry: columns.entry == nil ? nil : entry,
-            group: columns.group == nil ? nil : group, covariates: covariates)
-        return (CSVInput(data: data, droppedRows: dropped), cause)
+        return Rows(
+            time: time, event: event, entry: entry, group: group, numeric: numeric, categorical: categorical,
+            cause: cause, dropped: dropped)
+    }
+
+    /// The number of lines after `start`, estimated from the first 64 KB (with 3% to spare).
+    private static func estimatedRows(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        let sample = min(64 << 10, bytes.count - start)
+        var lines = 0
+        for i in start..<(start + sample) where bytes[i] == 0x0A { lines += 1 }
+        if lines == 0 { return 0 }
+        return Int(Double(bytes.count - start) / Double(sample) * Double(lines) * 1.03) + 16
+    }
+
+    /// Where to cut the bytes after `start` for two readers: just after the line end nearest
+    /// the middle; nil when the text has a quote or no such line end.
+    private static func splitPoint(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        let base = bytes.baseAddress!
+        if memchr(base + start, Int32(UInt8(ascii: "\"")), bytes.count - start) != nil { return nil }
+        let middle = start + (bytes.count - start) / 2
+        guard let lf = memchr(base + middle, 0x0A, bytes.count - middle) else { return nil }
+        let split = base.distance(to: lf.assumingMemoryBound(to: UInt8.self)) + 1
+        return split < bytes.count ? split : nil
     }
 }
 
@@ -278,6 +380,24 @@ private struct FieldRange {
     var hasEscapedQuotes: Bool
 }
 
+/// One record's fields: the first `count` of `fields`, whose storage is reused from record to
+/// record (no emptying and regrowing an array per line).
+private struct Record {
+    var line = 0
+    var count = 0
+    var fields: [FieldRange] = []
+
+    @inline(__always)
+    mutating func add(_ field: FieldRange) {
+        if count < fields.count {
+            fields[count] = field
+        } else {
+            fields.append(field)
+        }
+        count += 1
+    }
+}
+
 /// Splits CSV bytes into records of fields.
 private struct LineReader {
     let bytes: UnsafeBufferPointer<UInt8>
@@ -301,18 +421,18 @@ private struct LineReader {
 
     /// The next non-blank record, or nil at the end.
     mutating func nextRecord() throws(SurvivalError) -> (line: Int, fields: [FieldRange])? {
-        var record: (line: Int, fields: [FieldRange]) = (0, [])
-        return try nextRecord(into: &record) ? record : nil
+        var record = Record()
+        return try nextRecord(into: &record) ? (record.line, Array(record.fields[..<record.count])) : nil
     }
 
     /// Reads the next non-blank record into `record`, reusing its field array; false at the end.
-    mutating func nextRecord(into record: inout (line: Int, fields: [FieldRange])) throws(SurvivalError) -> Bool {
+    mutating func nextRecord(into record: inout Record) throws(SurvivalError) -> Bool {
         let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
         let n = bytes.count
         while position < n {
             line += 1
             let startLine = line
-            record.fields.removeAll(keepingCapacity: true)
+            record.count = 0
             var blank = true
             while true {
                 // One field.
@@ -335,7 +455,7 @@ private struct LineReader {
                         if b == lf { line += 1 }
                         position += 1
                     }
-                    record.fields.append(FieldRange(start: start, end: position, hasEscapedQuotes: escaped))
+                    record.add(FieldRange(start: start, end: position, hasEscapedQuotes: escaped))
                     position += 1  // closing quote
                     while position < n, bytes[position] == UInt8(ascii: " ") { position += 1 }
                     if position < n, bytes[position] != comma, bytes[position] != lf, bytes[position] != cr {
@@ -350,7 +470,7 @@ private struct LineReader {
                         if b != UInt8(ascii: " ") { blank = false }
                         position += 1
                     }
-                    record.fields.append(FieldRange(start: start, end: position, hasEscapedQuotes: false))
+                    record.add(FieldRange(start: start, end: position, hasEscapedQuotes: false))
                 }
                 if position < n, bytes[position] == comma {
                     blank = false
@@ -362,7 +482,7 @@ private struct LineReader {
                 if position < n, bytes[position] == lf { position += 1 }
                 break
             }
-            if blank && record.fields.count == 1 { continue }
+            if blank && record.count == 1 { continue }
             record.line = startLine
             return true
         }
@@ -400,5 +520,41 @@ extension String {
             result.append(c)
         }
         return result
+    }
+}
+
+/// The used columns of some rows, in file order.
+private struct Rows {
+    var time: [Double]
+    var event: [Bool]
+    var entry: [Double]
+    var group: [String]
+    var numeric: [[Double]]
+    var categorical: [[String]]
+    var cause: [String]
+    var dropped: Int
+
+    /// These rows followed by `other`'s.
+    mutating func append(_ other: Rows) {
+        time.append(contentsOf: other.time)
+        event.append(contentsOf: other.event)
+        entry.append(contentsOf: other.entry)
+        group.append(contentsOf: other.group)
+        for k in numeric.indices { numeric[k].append(contentsOf: other.numeric[k]) }
+        for k in categorical.indices { categorical[k].append(contentsOf: other.categorical[k]) }
+        cause.append(contentsOf: other.cause)
+        dropped += other.dropped
+    }
+}
+
+extension SurvivalError {
+    /// The same error with its line number counted `lines` further (a later part of the file).
+    func lineShifted(by lines: Int) -> SurvivalError {
+        switch self {
+        case .csvMalformed(let line, let reason): .csvMalformed(line: line + lines, reason: reason)
+        case .csvInvalidValue(let line, let column, let expected):
+            .csvInvalidValue(line: line + lines, column: column, expected: expected)
+        default: self
+        }
     }
 }

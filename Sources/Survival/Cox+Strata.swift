@@ -29,18 +29,33 @@ struct CoxLikelihood {
             }
             let m = members?.count ?? n
             if m == 0 { continue }
-            var x = [Double](repeating: 0, count: m * p)
-            var time = [Double](repeating: 0, count: m)
-            var event = [Bool](repeating: false, count: m)
             var localRank: [Int32] = []  // subject -> position within this part (entry only)
             if subjects.entry != nil { localRank = [Int32](repeating: -1, count: n) }
-            for k in 0..<m {
-                let position = members?[k] ?? k
-                let subject = Int(subjects.order[position])
-                time[k] = subjects.time[position]
-                event[k] = subjects.event[position]
-                for j in 0..<p { x[k * p + j] = columns[j][subject] - means[j] }
-                if subjects.entry != nil { localRank[subject] = Int32(k) }
+            // Unstratified, the part's times and events are the sorted ones themselves.
+            var time = members == nil ? subjects.time : []
+            var event = members == nil ? subjects.event : []
+            if let members {
+                time = members.map { subjects.time[$0] }
+                event = members.map { subjects.event[$0] }
+            }
+            // The covariates gathered into exit-time order through raw pointers: the subjects are
+            // read in random order, and array accesses cost more than the loads here.
+            let x = [Double](unsafeUninitializedCapacity: m * p) { out, count in
+                let columnBases = columns.map { $0.withUnsafeBufferPointer { $0.baseAddress! } }
+                withExtendedLifetime(columns) {
+                    subjects.order.withUnsafeBufferPointer { order in
+                        means.withUnsafeBufferPointer { means in
+                            for k in 0..<m {
+                                let subject = Int(order[members?[k] ?? k])
+                                for j in 0..<p { out[k &* p &+ j] = columnBases[j][subject] - means[j] }
+                            }
+                        }
+                    }
+                }
+                count = m * p
+            }
+            if subjects.entry != nil {
+                for k in 0..<m { localRank[Int(subjects.order[members?[k] ?? k])] = Int32(k) }
             }
             var entry: [Double]? = nil
             var entryPosition: [Int32] = []

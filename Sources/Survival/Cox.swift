@@ -231,86 +231,93 @@ struct CoxProblem {
             eta.deallocate()
         }
         var loglik = 0.0
-        x.withUnsafeBufferPointer { xb in
-            time.withUnsafeBufferPointer { time in
-                event.withUnsafeBufferPointer { event in
-                    let x = xb.baseAddress!
-                    for i in 0..<n {
-                        var e = 0.0
-                        let row = x + i &* p
-                        for j in 0..<p { e += row[j] * b[j] }
-                        eta[i] = e
-                        risk[i] = exp(e)
-                    }
-                    var denom = 0.0
-                    var atRisk = 0
-                    var i = n - 1
-                    var e = n - 1
-                    while i >= 0 {
-                        let t = time[i]
-                        var deaths = 0
-                        var deathRisk = 0.0
-                        for j in 0..<p { a2[j] = 0 }
-                        for j in 0..<pp { cmat2[j] = 0 }
-                        while i >= 0, time[i] == t {
-                            let r = risk[i]
-                            denom += r
-                            atRisk &+= 1
-                            let row = x + i &* p
-                            for j in 0..<p {
-                                let rx = r * row[j]
-                                a[j] += rx
-                                for k in 0...j { cmat[j &* p &+ k] += rx * row[k] }
+        let hasEntry = entry != nil
+        // Pointers taken once: the loop below runs once per distinct time, and unwrapping the
+        // optional entry array there retained and released it every time.
+        (entry ?? []).withUnsafeBufferPointer { entry in
+            entryPosition.withUnsafeBufferPointer { entryPosition in
+                x.withUnsafeBufferPointer { xb in
+                    time.withUnsafeBufferPointer { time in
+                        event.withUnsafeBufferPointer { event in
+                            let x = xb.baseAddress!
+                            for i in 0..<n {
+                                var e = 0.0
+                                let row = x + i &* p
+                                for j in 0..<p { e += row[j] * b[j] }
+                                eta[i] = e
+                                risk[i] = exp(e)
                             }
-                            if event[i] {
-                                deaths &+= 1
-                                deathRisk += r
-                                loglik += eta[i]
-                                for j in 0..<p {
-                                    let xj = row[j]
-                                    u[j] += xj
-                                    let rx = r * xj
-                                    a2[j] += rx
-                                    for k in 0...j { cmat2[j &* p &+ k] += rx * row[k] }
+                            var denom = 0.0
+                            var atRisk = 0
+                            var i = n - 1
+                            var e = n - 1
+                            while i >= 0 {
+                                let t = time[i]
+                                var deaths = 0
+                                var deathRisk = 0.0
+                                for j in 0..<p { a2[j] = 0 }
+                                for j in 0..<pp { cmat2[j] = 0 }
+                                while i >= 0, time[i] == t {
+                                    let r = risk[i]
+                                    denom += r
+                                    atRisk &+= 1
+                                    let row = x + i &* p
+                                    for j in 0..<p {
+                                        let rx = r * row[j]
+                                        a[j] += rx
+                                        for k in 0...j { cmat[j &* p &+ k] += rx * row[k] }
+                                    }
+                                    if event[i] {
+                                        deaths &+= 1
+                                        deathRisk += r
+                                        loglik += eta[i]
+                                        for j in 0..<p {
+                                            let xj = row[j]
+                                            u[j] += xj
+                                            let rx = r * xj
+                                            a2[j] += rx
+                                            for k in 0...j { cmat2[j &* p &+ k] += rx * row[k] }
+                                        }
+                                    }
+                                    i &-= 1
                                 }
-                            }
-                            i &-= 1
-                        }
-                        if let entry {
-                            while e >= 0, entry[e] >= t {
-                                let s = Int(entryPosition[e])
-                                let r = risk[s]
-                                denom -= r
-                                atRisk &-= 1
-                                let row = x + s &* p
-                                for j in 0..<p {
-                                    let rx = r * row[j]
-                                    a[j] -= rx
-                                    for k in 0...j { cmat[j &* p &+ k] -= rx * row[k] }
+                                if hasEntry {
+                                    while e >= 0, entry[e] >= t {
+                                        let s = Int(entryPosition[e])
+                                        let r = risk[s]
+                                        denom -= r
+                                        atRisk &-= 1
+                                        let row = x + s &* p
+                                        for j in 0..<p {
+                                            let rx = r * row[j]
+                                            a[j] -= rx
+                                            for k in 0...j { cmat[j &* p &+ k] -= rx * row[k] }
+                                        }
+                                        e &-= 1
+                                    }
+                                    if atRisk == 0 {
+                                        // Start the next stretch from exact zeros instead of rounding residue.
+                                        denom = 0
+                                        for j in 0..<p { a[j] = 0 }
+                                        for j in 0..<pp { cmat[j] = 0 }
+                                    }
                                 }
-                                e &-= 1
-                            }
-                            if atRisk == 0 {
-                                // Start the next stretch from exact zeros instead of rounding residue.
-                                denom = 0
-                                for j in 0..<p { a[j] = 0 }
-                                for j in 0..<pp { cmat[j] = 0 }
-                            }
-                        }
-                        if deaths == 0 { continue }
-                        let dd = Double(deaths)
-                        for k in 0..<deaths {
-                            let frac = Double(k) / dd
-                            let d2 = denom - frac * deathRisk
-                            loglik -= log(d2)
-                            for j in 0..<p {
-                                xbar[j] = (a[j] - frac * a2[j]) / d2
-                                u[j] -= xbar[j]
-                            }
-                            for j in 0..<p {
-                                for l in 0...j {
-                                    imat[j &* p &+ l] +=
-                                        (cmat[j &* p &+ l] - frac * cmat2[j &* p &+ l]) / d2 - xbar[j] * xbar[l]
+                                if deaths == 0 { continue }
+                                let dd = Double(deaths)
+                                for k in 0..<deaths {
+                                    let frac = Double(k) / dd
+                                    let d2 = denom - frac * deathRisk
+                                    loglik -= log(d2)
+                                    for j in 0..<p {
+                                        xbar[j] = (a[j] - frac * a2[j]) / d2
+                                        u[j] -= xbar[j]
+                                    }
+                                    for j in 0..<p {
+                                        for l in 0...j {
+                                            imat[j &* p &+ l] +=
+                                                (cmat[j &* p &+ l] - frac * cmat2[j &* p &+ l]) / d2 - xbar[j] * xbar[l]
+                                        }
+                                    }
                                 }
                             }
                         }

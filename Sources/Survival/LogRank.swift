@@ -111,6 +111,14 @@ public struct LogRankTest: Sendable, Equatable {
                 }
             }
         }
+        return try finish(observed: observedSums, expected: expectedSums, variance: variance, groupCount: k)
+    }
+
+    /// The test from its weighted observed and expected counts and variance matrix (k x k).
+    static func finish(
+        observed observedSums: UnsafePointer<Double>, expected expectedSums: UnsafePointer<Double>,
+        variance: UnsafePointer<Double>, groupCount k: Int
+    ) throws(SurvivalError) -> LogRankTest {
         let observed = Array(UnsafeBufferPointer(start: observedSums, count: k))
         let expected = Array(UnsafeBufferPointer(start: expectedSums, count: k))
         let used = (0..<k).filter { expected[$0] > 0 }

@@ -12,6 +12,9 @@ extension Analyze {
         _ = mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024)
         _ = mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024)
         _ = mallopt(M_TOP_PAD, 64 * 1024 * 1024)
+        // One arena for every thread, so that these settings (and the freed blocks) serve the
+        // second thread of the parallel stages too instead of a fresh arena's new pages.
+        _ = mallopt(M_ARENA_MAX, 1)
         #endif
     }
 }

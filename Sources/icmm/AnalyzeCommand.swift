@@ -150,17 +150,24 @@ struct Analyze: ParsableCommand {
         let start = clock.now
         let input: CSVInput
         do {
-            guard let bytes = FileManager.default.contents(atPath: csv) else {
-                throw AnalyzeError("cannot read '\(csv)'")
-            }
             // The strata column is read as one more categorical column (rows missing it are dropped
             // like any other), then taken out of the covariates. The bytes are read as they are
-            // (no String of the whole file).
+            // (no String of the whole file), from a mapping of the file when it can be mapped.
             let columns = CSVColumns(
                 time: time, event: event, entry: entry, group: group,
                 numeric: Self.names(cox), categorical: Self.names(coxFactor) + (strata.map { [$0] } ?? []))
-            var read = try bytes.withUnsafeBytes { (raw) throws(SurvivalError) in
-                try SurvivalCSV.read(bytes: raw.bindMemory(to: UInt8.self), columns: columns)
+            var read: CSVInput
+            if let mapped = MappedFile(path: csv) {
+                read = try withExtendedLifetime(mapped) { () throws(SurvivalError) in
+                    try SurvivalCSV.read(bytes: mapped.bytes, columns: columns, parallel: true)
+                }
+            } else {
+                guard let bytes = FileManager.default.contents(atPath: csv) else {
+                    throw AnalyzeError("cannot read '\(csv)'")
+                }
+                read = try bytes.withUnsafeBytes { (raw) throws(SurvivalError) in
+                    try SurvivalCSV.read(bytes: raw.bindMemory(to: UInt8.self), columns: columns, parallel: true)
+                }
             }
             if let strata, let index = read.data.covariates.firstIndex(where: { $0.name == strata }),
                 case .categorical(let values) = read.data.covariates[index].values
@@ -194,11 +201,14 @@ struct Analyze: ParsableCommand {
                         _ = ProcessMemory.resetPeak()
                     }
                     current = stage.map { ($0, clock.now) }
-                } : nil)
+                } : nil,
+            parallel: true)
         let analysed = clock.now
 
-        // Streamed to stdout in 1 MB chunks through the encoder the cohort endpoints use.
+        // Streamed to stdout in 1 MB chunks through the encoder the cohort endpoints use, the
+        // curves' points encoded on two threads.
         var writer = JSONWriter(pretty: pretty) { chunk in Self.writeToStandardOutput(chunk) }
+        writer.parallelCurves = true
         writer.write(report)
         writer.raw([UInt8(ascii: "\n")])
         writer.flush()

@@ -86,6 +86,66 @@ struct ConcurrentCaseWriteTests {
         }
     }
 
+    /// Creates, creates of taken external ids and PUTs with a stale If-Match, all at once through
+    /// both instances, so that batches mix them: a batch is first tried whole, and when one of
+    /// its jobs fails it is rolled back and run job by job (`GroupCommitQueue`). Every request
+    /// gets the answer it would get alone (201, 409 naming the stored case, 412), every 201 is
+    /// stored with one audit entry, and nothing of a refused request is written.
+    @Test func mixedCreatesConflictsAndStalePutsEachGetTheirOwnAnswer() throws {
+        let scratch = try ScratchPostgresDatabase("mixedbatch")
+        let a = try PostgresInstance(scratch)
+        let b = try PostgresInstance(scratch)
+        let key = try a.key(site: "HOSP-A", role: .submitter).header
+        var takenIDs: [String: String] = [:]
+        for taken in ["TAKEN-0", "TAKEN-1"] {
+            let created = try a.client.send("POST", "/v1/cases", json: caseJSON(taken), headers: [key])
+            #expect(created.status == 201)
+            takenIDs[taken] = created.jsonValue?["id"]?.stringValue
+        }
+        let count = 30
+        let responses = together(count, over: [a, b]) { index, client in
+            switch index % 5 {
+            case 0: try client.send("POST", "/v1/cases", json: caseJSON("TAKEN-\(index % 2)"), headers: [key])
+            case 1:
+                try client.send(
+                    "PUT", "/v1/cases/TAKEN-\(index % 2)",
+                    json: caseJSON("TAKEN-\(index % 2)", ["outcome": ["last_followup_date": "2025-01-01"]]),
+                    headers: [key, ("If-Match", "\"99\"")])
+            default: try client.send("POST", "/v1/cases", json: caseJSON("MIXED-\(index)"), headers: [key])
+            }
+        }
+        var created = 0
+        for (index, response) in responses.enumerated() {
+            switch index % 5 {
+            case 0:
+                #expect(response?.status == 409, "\(index): \(response?.status ?? -1)")
+                #expect(response?.text.contains(takenIDs["TAKEN-\(index % 2)"] ?? "?") == true)
+            case 1: #expect(response?.status == 412, "\(index): \(response?.status ?? -1)")
+            default:
+                #expect(response?.status == 201, "\(index): \(response?.status ?? -1)")
+                let id = response?.jsonValue?["id"]?.stringValue
+                let stored = try b.database.read {
+                    try $0.queryOne("SELECT id FROM cases WHERE external_id = ?", ["MIXED-\(index)"]) { $0.string(0) }
+                }
+                #expect(stored != nil && stored == id)
+                created += 1
+            }
+        }
+        let (cases, creates, others) = try b.database.read { connection in
+            (
+                try connection.queryOne("SELECT count(*) FROM cases") { $0.int(0) } ?? -1,
+                try connection.queryOne("SELECT count(*) FROM audit_log WHERE action = 'create'") { $0.int(0) } ?? -1,
+                try connection.queryOne("SELECT count(*) FROM audit_log WHERE action <> 'create'") { $0.int(0) } ?? -1
+            )
+        }
+        #expect(cases == 2 + created)
+        #expect(creates == 2 + created)
+        #expect(others == 0)
+        for taken in ["TAKEN-0", "TAKEN-1"] {
+            #expect(try a.client.get("/v1/cases/\(taken)", headers: [key]).jsonValue?["version"]?.integerValue == 1)
+        }
+    }
+
     /// PUT creates a missing case: of many PUTs of a new id at once, one creates it and each other
     /// replaces it in turn (the losers of the create are retried as updates): no write is lost.
     @Test func manyPutsOfANewCaseThroughBothInstancesAreAllApplied() throws {

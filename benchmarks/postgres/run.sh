@@ -76,17 +76,38 @@ echo "machine: $(nproc) cores; load: $(uptime | sed 's/.*load average/load avera
 echo "PostgreSQL: $("$PSQL" -qAt "$PG_ADMIN" -c 'SELECT version()' | cut -d, -f1); fsync $("$PSQL" -qAt "$PG_ADMIN" -c 'SHOW fsync'), synchronous_commit $("$PSQL" -qAt "$PG_ADMIN" -c 'SHOW synchronous_commit')"
 
 # --- (a) durable writes -----------------------------------------------------------------------------
+# CPU seconds (user + system) of processes, from /proc/PID/stat (fields 14-17); with their reaped children's when asked
+# (the postmaster's: the CPU of backends that have exited).
+cpu_of() {  # [--children] PID...
+  local fields='$12 + $13'; [ "$1" = --children ] && { fields='$12 + $13 + $14 + $15'; shift; }
+  local pid total=0
+  for pid in "$@"; do
+    total=$((total + $(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk "{ print $fields - 0 }" || echo 0)))
+  done
+  awk -v t="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
+servers_cpu() { mapfile -t pids <"$PIDS"; cpu_of "${pids[@]}"; }
+# All of PostgreSQL's CPU so far (throwaway cluster only): postmaster, live children, exited backends.
+postgres_cpu() {
+  [ -n "${PG_DIR:-}" ] || { echo 0; return; }
+  local postmaster; postmaster=$(head -1 "$PG_DIR/data/postmaster.pid")
+  local a b; a=$(cpu_of --children "$postmaster"); b=$(cpu_of $(cat /proc/"$postmaster"/task/*/children))
+  awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a + b }'
+}
+pg_stat() { "$PSQL" -qAt "$1" -c "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()) || ' ' || (SELECT wal_sync FROM pg_stat_wal)"; }
 wrk_sqlite() {  # $1: label; one SQLite instance, 32 connections; prints req/s
   local db="$WORK/writes-$1.sqlite" port acked stored rps
   "$BIN" migrate --db "$db" >/dev/null 2>&1
   export ICMM_KEY=$("$BIN" keys create --site BENCH --role submitter --db "$db" | key_of)
   port=$(serve "$db" "$OUT/postgres-serve-sqlite-$1.log" "${LIFT[@]}")
   ICMM_ID_PREFIX="S$1" wrk -t2 -c32 -d"$DURATION" -s benchmarks/registry/post_case.lua "http://127.0.0.1:$port" >"$OUT/postgres-wrk-sqlite-$1.txt"
+  local cpu; cpu=$(servers_cpu)
   stop_servers
   acked=$(awk '/acknowledged_201/ {print $2}' "$OUT/postgres-wrk-sqlite-$1.txt")
   stored=$(sqlite_count "$db")
   rps=$(awk '/Requests\/sec/ {print $2}' "$OUT/postgres-wrk-sqlite-$1.txt")
   echo "SQLite ($1), 1 instance, wrk -t2 -c32: $rps req/s; acknowledged $acked, stored $stored" >&2
+  echo "  CPU: icmm $cpu s, $(awk -v c="$cpu" -v n="$acked" 'BEGIN { printf "%.0f", 1e6 * c / n }') us per acknowledged case" >&2
   [ "$stored" -ge "$acked" ] || { echo "LOST CASES (SQLite)" >&2; exit 1; }
   echo "$rps"
 }
@@ -96,6 +117,7 @@ wrk_postgres() {  # two instances over one database, 16 connections each at the 
   url=$(new_database writes)
   "$BIN" migrate --db "$url" >/dev/null 2>&1
   export ICMM_KEY=$("$BIN" keys create --site BENCH --role submitter --db "$url" | key_of)
+  local pg_cpu0 stat0; pg_cpu0=$(postgres_cpu); stat0=$(pg_stat "$url")
   port1=$(serve "$url" "$OUT/postgres-serve-pg-1.log" "${LIFT[@]}")
   port2=$(serve "$url" "$OUT/postgres-serve-pg-2.log" "${LIFT[@]}")
   ICMM_ID_PREFIX=A wrk -t1 -c16 -d"$DURATION" -s benchmarks/registry/post_case.lua "http://127.0.0.1:$port1" >"$OUT/postgres-wrk-pg-1.txt" &
@@ -103,8 +125,11 @@ wrk_postgres() {  # two instances over one database, 16 connections each at the 
   ICMM_ID_PREFIX=B wrk -t1 -c16 -d"$DURATION" -s benchmarks/registry/post_case.lua "http://127.0.0.1:$port2" >"$OUT/postgres-wrk-pg-2.txt" &
   local w2=$!
   wait $w1 $w2
+  local cpu stat1; cpu=$(servers_cpu); stat1=$(pg_stat "$url")
   stop_servers
   acked=$(cat "$OUT"/postgres-wrk-pg-[12].txt | awk '/acknowledged_201/ {s += $2} END {print s}')
+  local pg_cpu; pg_cpu=$(awk -v a="$pg_cpu0" -v b="$(postgres_cpu)" 'BEGIN { printf "%.2f", b - a }')
+  echo "  CPU: icmm $cpu s + PostgreSQL $pg_cpu s, $(awk -v c="$cpu" -v p="$pg_cpu" -v n="$acked" 'BEGIN { printf "%.0f + %.0f", 1e6 * c / n, 1e6 * p / n }') us per acknowledged case; commits, WAL fsyncs: $stat0 -> $stat1" >&2
   stored=$(pg_count "$url")
   rps1=$(awk '/Requests\/sec/ {print $2}' "$OUT/postgres-wrk-pg-1.txt")
   rps2=$(awk '/Requests\/sec/ {print $2}' "$OUT/postgres-wrk-pg-2.txt")
