@@ -274,3 +274,7 @@ void icmm_set_thread_name(const char *name) {
     truncated[sizeof(truncated) - 1] = '\0';
     pthread_setname_np(pthread_self(), truncated);
 }
+
+int icmm_mhd_get_headers_and_query(struct MHD_Connection *connection, MHD_KeyValueIterator iterator, void *iterator_cls) {
+    return MHD_get_connection_values(connection, (enum MHD_ValueKind)(MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND), iterator, iterator_cls);
+}

@@ -209,6 +209,12 @@ struct AccessLogLine: ~Copyable {
     /// The formatted date and time to the second, remade when the second changes.
     private var cachedSecond: Int = -1
     private var cachedStamp: [UInt8] = []
+    /// What `appendMiddle` last formatted, and for which values.
+    private var middle: [UInt8] = []
+    private var middleFormat = AccessLogConfiguration.Format.text
+    private var middleMethod = ""
+    private var middleRoute = ""
+    private var middleStatus = -1
 
     init() {}
     deinit { storage.deallocate() }
@@ -227,26 +233,14 @@ struct AccessLogLine: ~Copyable {
         switch format {
         case .text:
             appendTime(millis: millis)
-            put(0x20)
-            appendToken(method)
-            put(0x20)
-            appendEscaped(route)
-            put(0x20)
-            appendInteger(status)
-            put(0x20)
+            appendMiddle(format, method: method, route: route, status: status)
             appendMilliseconds(nanoseconds)
             append("ms ")
             appendEscaped(requestID)
         case .json:
             append(#"{"time":""#)
             appendTime(millis: millis)
-            append(#"","method":""#)
-            appendToken(method)
-            append(#"","route":""#)
-            appendEscaped(route)
-            append(#"","status":"#)
-            appendInteger(status)
-            append(#","duration_ms":"#)
+            appendMiddle(format, method: method, route: route, status: status)
             appendMilliseconds(nanoseconds)
             append(#","request_id":""#)
             appendEscaped(requestID)
@@ -254,6 +248,40 @@ struct AccessLogLine: ~Copyable {
         }
         storage[count] = 0x0A  // always room: `put` stops one byte short of the capacity
         count += 1
+    }
+
+    /// The part of the line between the time and the duration (method, route, status), as bytes,
+    /// for the last (format, method, route, status): a thread serves the same route with the same
+    /// status request after request, and copying the bytes costs less than escaping them again.
+    private mutating func appendMiddle(_ format: AccessLogConfiguration.Format, method: String, route: String, status: Int) {
+        if status == middleStatus && format == middleFormat && route == middleRoute && method == middleMethod {
+            middle.withUnsafeBufferPointer { put($0) }
+            return
+        }
+        let start = count
+        switch format {
+        case .text:
+            put(0x20)
+            appendToken(method)
+            put(0x20)
+            appendEscaped(route)
+            put(0x20)
+            appendInteger(status)
+            put(0x20)
+        case .json:
+            append(#"","method":""#)
+            appendToken(method)
+            append(#"","route":""#)
+            appendEscaped(route)
+            append(#"","status":"#)
+            appendInteger(status)
+            append(#","duration_ms":"#)
+        }
+        middle = Array(UnsafeBufferPointer(start: storage + start, count: count - start))
+        middleFormat = format
+        middleMethod = method
+        middleRoute = route
+        middleStatus = status
     }
 
     private mutating func restamp(_ seconds: Int) {

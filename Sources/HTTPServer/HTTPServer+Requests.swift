@@ -149,7 +149,7 @@ extension HTTPServer {
                 return MHD_Result.NO
             }
         case .respondNow:
-            let response = router.respond(to: makeRequest(state, connection: connection), match: state.match)
+            let response = withRequest(state, connection: connection) { router.respond(to: $0, match: state.match) }
             return answer(response, state: state, connection: connection, running: running)
         case .respondTooLarge:
             state.body = []
@@ -220,13 +220,10 @@ extension HTTPServer {
     ) -> RequestLifecycle.HeadersVerdict {
         state.method = method.map { HTTPMethod(cString: $0) } ?? .get
         state.path = url.map { String(cString: $0) } ?? "/"
-        copyHeaders(connection, into: state)
+        copyHeadersAndQuery(connection, into: state)
         state.requestID =
             usableRequestID(state.headers.first { asciiCaseInsensitiveEquals($0.name, "X-Request-Id") }?.value)
             ?? context.nextRequestID(prefix: requestIDPrefix)
-        if MHD_get_connection_values(connection, MHD_ValueKind.GET_ARGUMENT_KIND, nil, nil) > 0 {
-            copyQuery(connection, into: state)
-        }
         state.match = router.match(state.method, path: state.path)
 
         func refuse(_ error: HTTPServerError) -> RequestLifecycle.HeadersVerdict {
@@ -287,6 +284,27 @@ extension HTTPServer {
             method: state.method, path: state.path, query: QueryParameters(state.query), headers: HTTPHeaders(copied: state.headers),
             body: state.body, requestID: state.requestID, pathParameters: parameters, route: pattern,
             connectionBits: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection))))
+    }
+
+    /// Lends `body` the handler's view of the request, built in place: a returned request is
+    /// copied once more and the original destroyed (every field retained and released again).
+    @inline(__always)
+    private func withRequest<Result>(
+        _ state: RequestState, connection: OpaquePointer, _ body: (inout HTTPRequest) -> Result
+    ) -> Result {
+        var parameters: [String: String] = [:]
+        var pattern: String?
+        if case .found(let route, let found) = state.match {
+            parameters = found
+            pattern = route.pattern
+        }
+        // Lent in place (inout): a `let` passed on as borrowed was still copied whole, every field
+        // retained and released once more.
+        var request = HTTPRequest(
+            method: state.method, path: state.path, query: QueryParameters(state.query), headers: HTTPHeaders(copied: state.headers),
+            body: state.body, requestID: state.requestID, pathParameters: parameters, route: pattern,
+            connectionBits: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection))))
+        return body(&request)
     }
 
     /// Runs a route that may block on a worker. The connection is suspended meanwhile; the worker
@@ -365,17 +383,23 @@ private func queue(
     return result
 }
 
-/// Copies every header field into the state and tallies those that decide the framing.
-private func copyHeaders(_ connection: OpaquePointer, into state: RequestState) {
-    _ = MHD_get_connection_values(connection, MHD_ValueKind.HEADER_KIND, { cls, _, key, value in
+/// Copies every header field into the state and tallies those that decide the framing, and
+/// copies the decoded query parameters (in one pass over libmicrohttpd's list: each kind keeps its
+/// order). `MHD_lookup_connection_value` would answer for the first of repeated names only.
+private func copyHeadersAndQuery(_ connection: OpaquePointer, into state: RequestState) {
+    _ = icmm_mhd_get_headers_and_query(connection, { cls, kind, key, value in
         guard let cls, let key else { return MHD_Result.YES }
         let state = Unmanaged<RequestState>.fromOpaque(cls).takeUnretainedValue()
         let text = value.map { String(cString: $0) } ?? ""
+        if kind == MHD_ValueKind.GET_ARGUMENT_KIND {
+            state.query.append((name: String(cString: key), value: text))
+            return MHD_Result.YES
+        }
         // The first letter first: most fields are none of these four (Host, Accept, ...).
         switch key[0] | 0x20 {
         case 0x61, 0x63, 0x74: break  // a, c, t
         default:
-            state.headers.append((name: String(cString: key), value: text))
+            state.headers.append((name: commonHeaderName(key) ?? String(cString: key), value: text))
             return MHD_Result.YES
         }
         if strcasecmp(key, "Content-Length") == 0 {
@@ -391,18 +415,35 @@ private func copyHeaders(_ connection: OpaquePointer, into state: RequestState) 
         } else if strcasecmp(key, "Content-Type") == 0 {
             state.framing.contentTypes += 1
         }
-        state.headers.append((name: String(cString: key), value: text))
+        state.headers.append((name: commonHeaderName(key) ?? String(cString: key), value: text))
         return MHD_Result.YES
     }, Unmanaged.passUnretained(state).toOpaque())
 }
 
-/// Copies the decoded query parameters. `MHD_lookup_connection_value` would answer for the first
-/// of repeated names only.
-private func copyQuery(_ connection: OpaquePointer, into state: RequestState) {
-    _ = MHD_get_connection_values(connection, MHD_ValueKind.GET_ARGUMENT_KIND, { cls, _, key, value in
-        guard let cls, let key else { return MHD_Result.YES }
-        let state = Unmanaged<RequestState>.fromOpaque(cls).takeUnretainedValue()
-        state.query.append((name: String(cString: key), value: value.map { String(cString: $0) } ?? ""))
-        return MHD_Result.YES
-    }, Unmanaged.passUnretained(state).toOpaque())
+/// The program's own constant for a common field name spelled exactly as the client sent it
+/// (same bytes, same case), else nil: a constant costs nothing to make, where `String(cString:)`
+/// measures, validates and packs the bytes of every field of every request.
+@inline(__always)
+func commonHeaderName(_ key: UnsafePointer<CChar>) -> String? {
+    switch key[0] {
+    case 0x48:  // H
+        if strcmp(key, "Host") == 0 { return "Host" }
+    case 0x41:  // A
+        if strcmp(key, "Accept") == 0 { return "Accept" }
+        if strcmp(key, "Authorization") == 0 { return "Authorization" }
+        if strcmp(key, "Accept-Encoding") == 0 { return "Accept-Encoding" }
+    case 0x43:  // C
+        if strcmp(key, "Content-Type") == 0 { return "Content-Type" }
+        if strcmp(key, "Content-Length") == 0 { return "Content-Length" }
+        if strcmp(key, "Connection") == 0 { return "Connection" }
+    case 0x55:  // U
+        if strcmp(key, "User-Agent") == 0 { return "User-Agent" }
+    case 0x49:  // I
+        if strcmp(key, "If-None-Match") == 0 { return "If-None-Match" }
+    case 0x58:  // X
+        if strcmp(key, "X-Request-Id") == 0 { return "X-Request-Id" }
+    default:
+        break
+    }
+    return nil
 }

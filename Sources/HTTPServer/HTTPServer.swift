@@ -359,14 +359,18 @@ func usableRequestID(_ value: String?) -> String? {
 private let accessHandler: MHD_AccessHandlerCallback = {
     cls, connection, url, method, _, uploadData, uploadDataSize, requestContext in
     guard let cls, let connection, let requestContext else { return MHD_Result.NO }
-    return Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().access(
-        connection: connection, url: url, method: method, uploadData: uploadData, uploadDataSize: uploadDataSize,
-        requestContext: requestContext)
+    // Guaranteed rather than taken: the daemon calls back only while the server runs it, and a
+    // strong reference would retain and release the server on every call.
+    return Unmanaged<HTTPServer>.fromOpaque(cls)._withUnsafeGuaranteedRef {
+        $0.access(
+            connection: connection, url: url, method: method, uploadData: uploadData, uploadDataSize: uploadDataSize,
+            requestContext: requestContext)
+    }
 }
 
 private let completedHandler: MHD_RequestCompletedCallback = { cls, connection, requestContext, _ in
     guard let cls, let requestContext else { return }
-    Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().completed(connection: connection, requestContext: requestContext)
+    Unmanaged<HTTPServer>.fromOpaque(cls)._withUnsafeGuaranteedRef { $0.completed(connection: connection, requestContext: requestContext) }
 }
 
 private let acceptPolicy: MHD_AcceptPolicyCallback = { cls, _, _ in

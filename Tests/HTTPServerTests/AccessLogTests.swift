@@ -41,6 +41,31 @@ import Testing
         #expect(String(decoding: line.bytes, as: UTF8.self).hasSuffix("Z GET /healthz 200 0.000ms x\n"))
     }
 
+    /// The method, route and status part is kept from the line before when they repeat: a line
+    /// with any of them (or the format) changed must not carry the previous line's part.
+    @Test func eachLineNamesItsOwnMethodRouteAndStatusWhenTheyChangeBetweenLines() throws {
+        var line = AccessLogLine()
+        let lines: [(AccessLogConfiguration.Format, String, String, Int, String)] = [
+            (.text, "GET", "/healthz", 200, " GET /healthz 200 0.001ms a\n"),
+            (.text, "GET", "/healthz", 200, " GET /healthz 200 0.001ms a\n"),
+            (.text, "GET", "/healthz", 503, " GET /healthz 503 0.001ms a\n"),
+            (.text, "HEAD", "/healthz", 503, " HEAD /healthz 503 0.001ms a\n"),
+            (.text, "HEAD", "/readyz", 503, " HEAD /readyz 503 0.001ms a\n"),
+            (.text, "GET", "/healthz", 200, " GET /healthz 200 0.001ms a\n"),
+        ]
+        for (format, method, route, status, suffix) in lines {
+            line.format(format, method: method, route: route, status: status, nanoseconds: 1_000, requestID: "a")
+            #expect(String(decoding: line.bytes, as: UTF8.self).hasSuffix(suffix))
+        }
+        line.format(.json, method: "GET", route: "/healthz", status: 200, nanoseconds: 1_000, requestID: "a")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.bytes)) as? [String: Any])
+        #expect(object["method"] as? String == "GET")
+        #expect(object["route"] as? String == "/healthz")
+        #expect(object["status"] as? Int == 200)
+        line.format(.text, method: "GET", route: "/healthz", status: 200, nanoseconds: 1_000, requestID: "a")
+        #expect(String(decoding: line.bytes, as: UTF8.self).hasSuffix("Z GET /healthz 200 0.001ms a\n"))
+    }
+
     /// Lines reach the file by time (without a stop), and every line is there after a stop.
     /// Never a query value or a path value: the route pattern stands for the path.
     @Test func writesToAFileByTimeAndAtStopWithoutValues() throws {

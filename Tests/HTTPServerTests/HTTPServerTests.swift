@@ -1,5 +1,5 @@
 import Foundation
-import HTTPServer
+@testable import HTTPServer
 import Logging
 import Synchronization
 import TestSupport
@@ -239,6 +239,37 @@ func echoRouter() -> Router {
         // Read on this (test) thread, after the request ended.
         #expect(headers["X-Secret"] == "first")
         #expect(headers.fields.contains { $0.name.lowercased() == "host" })
+    }
+
+    /// Field names are handed on as the client spelled them (common names become the server's
+    /// constants only when every byte matches), and the query parameters, read in the same pass
+    /// over libmicrohttpd's list, keep their order and repeats.
+    @Test func fieldNamesKeepTheClientsSpellingAndQueryParametersTheirOrder() throws {
+        #expect(commonHeaderName("Host") == "Host")
+        #expect(commonHeaderName("If-None-Match") == "If-None-Match")
+        #expect(commonHeaderName("host") == nil)
+        #expect(commonHeaderName("Hostile") == nil)
+        #expect(commonHeaderName("Accept-Encodin") == nil)
+        #expect(commonHeaderName("X-Request-ID") == nil)
+        var router = Router()
+        router.get("/echo") { request in
+            let names = request.headers.fields.map(\.name).filter { $0.lowercased() != "host" && $0.lowercased() != "connection" }
+            let query = request.query.items.map { "\($0.name)=\($0.value)" }
+            return .text(names.joined(separator: ",") + "|" + query.joined(separator: "&") + "|" + (request.headers["accept"] ?? "-"))
+        }
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.threads = 1
+        configuration.accessLog.destination = .off
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let server = HTTPServer(configuration: configuration, router: router, logger: logger)
+        try server.start()
+        defer { server.stop() }
+        let client = HTTPTestClient(port: server.port)
+        let headers = [("Accept", "a/b"), ("user-agent", "u"), ("X-Request-ID", "r-1"), ("X-Other", "o"), ("ACCEPT-ENCODING", "e")]
+        let answer = try client.get("/echo?b=2&a=1&b=3&flag", headers: headers).text
+        #expect(answer == "Accept,user-agent,X-Request-ID,X-Other,ACCEPT-ENCODING|b=2&a=1&b=3&flag=|a/b")
     }
 
     /// A request without a body has no state until it needs one: a blocking route still gets it.

@@ -80,6 +80,12 @@ void icmm_mhd_headers_complete(struct MHD_Connection *connection);
 /// A request completed: the connection waits for the next request's headers, under the keep-alive deadline.
 void icmm_mhd_request_finished(struct MHD_Connection *connection, void *deadlines);
 
+/// Calls iterator with every header field and every query parameter of the request, in one pass
+/// over libmicrohttpd's list (each kind in its order); returns how many were passed.
+/// The corresponding C function is MHD_get_connection_values with both kinds (a bit mask, which
+/// Swift's import of enum MHD_ValueKind cannot express).
+int icmm_mhd_get_headers_and_query(struct MHD_Connection *connection, MHD_KeyValueIterator iterator, void *iterator_cls);
+
 /// Names the calling thread (at most 15 bytes are kept), for ps and /proc. pthread_setname_np
 /// needs _GNU_SOURCE, which Swift's Glibc module does not define.
 void icmm_set_thread_name(const char *name);
