@@ -98,29 +98,10 @@ final class PostgresConnection {
     /// Executes a prepared statement; the caller clears the result.
     private func execute(_ sql: String, _ arguments: [any DatabaseValueConvertible]) throws(DatabaseError) -> OpaquePointer {
         let name = try preparedName(sql)
-        // Every value as NUL-terminated text in one buffer; NULL as a null pointer.
-        var buffer: [CChar] = []
-        var offsets: [Int?] = []
-        offsets.reserveCapacity(arguments.count)
-        for argument in arguments {
-            let text: String
-            switch argument.databaseValue {
-            case .null:
-                offsets.append(nil)
-                continue
-            case .integer(let v): text = String(v)
-            case .real(let v): text = v.isNaN ? "NaN" : v.isInfinite ? (v < 0 ? "-Infinity" : "Infinity") : "\(v)"
-            case .text(let v): text = v
-            case .blob(let v): text = "\\x" + hexString(v)
-            }
-            offsets.append(buffer.count)
-            buffer.append(contentsOf: text.utf8.map { CChar(bitPattern: $0) })
-            buffer.append(0)
-        }
+        let parameters = PostgresTextParameters(arguments)
         let controls = pendingControl
         pendingControl.removeAll()
-        let result = try buffer.withUnsafeBufferPointer { base throws(DatabaseError) -> OpaquePointer? in
-            let values: [UnsafePointer<CChar>?] = offsets.map { offset in offset.map { base.baseAddress! + $0 } }
+        let result = try parameters.withValues { values throws(DatabaseError) -> OpaquePointer? in
             if controls.isEmpty { return PQexecPrepared(handle, name, Int32(values.count), values, nil, nil, 0) }
             return try pipelined(controls, then: name, values, sql: sql)
         }
