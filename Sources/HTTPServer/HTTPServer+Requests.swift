@@ -290,7 +290,7 @@ extension HTTPServer {
     /// copied once more and the original destroyed (every field retained and released again).
     @inline(__always)
     private func withRequest<Result>(
-        _ state: RequestState, connection: OpaquePointer, _ body: (inout HTTPRequest) -> Result
+        _ state: RequestState, connection: OpaquePointer, _ body: (borrowing HTTPRequest) -> Result
     ) -> Result {
         var parameters: [String: String] = [:]
         var pattern: String?
@@ -298,13 +298,12 @@ extension HTTPServer {
             parameters = found
             pattern = route.pattern
         }
-        // Lent in place (inout): a `let` passed on as borrowed was still copied whole, every field
-        // retained and released once more.
-        var request = HTTPRequest(
-            method: state.method, path: state.path, query: QueryParameters(state.query), headers: HTTPHeaders(copied: state.headers),
-            body: state.body, requestID: state.requestID, pathParameters: parameters, route: pattern,
-            connectionBits: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection))))
-        return body(&request)
+        // Lent as a temporary (see the memberwise initializer in HTTPTypes.swift).
+        return body(
+            HTTPRequest(
+                method: state.method, path: state.path, query: QueryParameters(state.query), headers: HTTPHeaders(copied: state.headers),
+                body: state.body, requestID: state.requestID, pathParameters: parameters, route: pattern,
+                connectionBits: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))))
     }
 
     /// Runs a route that may block on a worker. The connection is suspended meanwhile; the worker
