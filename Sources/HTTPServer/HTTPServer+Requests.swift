@@ -222,7 +222,7 @@ extension HTTPServer {
         if let url, let route = router.literalRoute(url, length: strlen(url), method: state.method) {
             // A literal route's pattern has the path's very bytes: no new string to make.
             state.path = route.pattern
-            state.match = .found(route, parameters: [:])
+            state.match = .found(route, parameters: Dictionary())  // `[:]` calls the literal initializer
         } else {
             state.path = url.map { String(cString: $0) } ?? "/"
             state.match = router.match(state.method, path: state.path)
@@ -298,12 +298,15 @@ extension HTTPServer {
     private func withRequest<Result>(
         _ state: RequestState, connection: OpaquePointer, _ body: (borrowing HTTPRequest, borrowing Router.Match) -> Result
     ) -> Result {
-        var parameters: [String: String] = [:]
-        var pattern: String?
+        let parameters: [String: String]
+        let pattern: String?
         let match = state.match  // read once, lent to `body` too
         if case .found(let route, let found) = match {
             parameters = found
             pattern = route.pattern
+        } else {
+            parameters = Dictionary()
+            pattern = nil
         }
         // Lent as a temporary (see the memberwise initializer in HTTPTypes.swift).
         return body(
