@@ -344,9 +344,16 @@ struct AccessLogLine: ~Copyable {
     @inline(__always)
     private mutating func appendReplacing(_ text: String, limit: Int, allowed: (UInt8) -> Bool) {
         let start = count
-        var text = text
-        text.withUTF8 { put(UnsafeBufferPointer(rebasing: $0.prefix(limit))) }
-        for index in start..<count where !allowed(storage[index]) { storage[index] = 0x3F }
+        // Not `withUTF8`: that one is mutating (a copy of the string and a uniqueness check).
+        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { put(UnsafeBufferPointer(rebasing: $0.prefix(limit))) }
+        if copied == nil {
+            for byte in text.utf8.prefix(limit) { put(byte) }
+        }
+        var index = start
+        while index < count {
+            if !allowed(storage[index]) { storage[index] = 0x3F }
+            index += 1
+        }
     }
 
     private mutating func appendInteger(_ value: Int) {

@@ -149,7 +149,7 @@ extension HTTPServer {
                 return MHD_Result.NO
             }
         case .respondNow:
-            let response = withRequest(state, connection: connection) { router.respond(to: $0, match: state.match) }
+            let response = withRequest(state, connection: connection) { router.respond(to: $0, match: $1) }
             return answer(response, state: state, connection: connection, running: running)
         case .respondTooLarge:
             state.body = []
@@ -219,12 +219,18 @@ extension HTTPServer {
         uriFinding: Int, context: EventLoopContext
     ) -> RequestLifecycle.HeadersVerdict {
         state.method = method.map { HTTPMethod(cString: $0) } ?? .get
-        state.path = url.map { String(cString: $0) } ?? "/"
+        if let url, let route = router.literalRoute(url, length: strlen(url), method: state.method) {
+            // A literal route's pattern has the path's very bytes: no new string to make.
+            state.path = route.pattern
+            state.match = .found(route, parameters: Dictionary())  // `[:]` calls the literal initializer
+        } else {
+            state.path = url.map { String(cString: $0) } ?? "/"
+            state.match = router.match(state.method, path: state.path)
+        }
         copyHeadersAndQuery(connection, into: state)
         state.requestID =
             usableRequestID(state.headers.first { asciiCaseInsensitiveEquals($0.name, "X-Request-Id") }?.value)
             ?? context.nextRequestID(prefix: requestIDPrefix)
-        state.match = router.match(state.method, path: state.path)
 
         func refuse(_ error: HTTPServerError) -> RequestLifecycle.HeadersVerdict {
             state.pending = error.response
@@ -290,21 +296,24 @@ extension HTTPServer {
     /// copied once more and the original destroyed (every field retained and released again).
     @inline(__always)
     private func withRequest<Result>(
-        _ state: RequestState, connection: OpaquePointer, _ body: (inout HTTPRequest) -> Result
+        _ state: RequestState, connection: OpaquePointer, _ body: (borrowing HTTPRequest, borrowing Router.Match) -> Result
     ) -> Result {
-        var parameters: [String: String] = [:]
-        var pattern: String?
-        if case .found(let route, let found) = state.match {
+        let parameters: [String: String]
+        let pattern: String?
+        let match = state.match  // read once, lent to `body` too
+        if case .found(let route, let found) = match {
             parameters = found
             pattern = route.pattern
+        } else {
+            parameters = Dictionary()
+            pattern = nil
         }
-        // Lent in place (inout): a `let` passed on as borrowed was still copied whole, every field
-        // retained and released once more.
-        var request = HTTPRequest(
-            method: state.method, path: state.path, query: QueryParameters(state.query), headers: HTTPHeaders(copied: state.headers),
-            body: state.body, requestID: state.requestID, pathParameters: parameters, route: pattern,
-            connectionBits: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection))))
-        return body(&request)
+        // Lent as a temporary (see the memberwise initializer in HTTPTypes.swift).
+        return body(
+            HTTPRequest(
+                method: state.method, path: state.path, query: QueryParameters(state.query), headers: HTTPHeaders(copied: state.headers),
+                body: state.body, requestID: state.requestID, pathParameters: parameters, route: pattern,
+                connectionBits: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))), match)
     }
 
     /// Runs a route that may block on a worker. The connection is suspended meanwhile; the worker

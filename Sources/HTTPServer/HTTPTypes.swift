@@ -115,8 +115,21 @@ public struct HTTPRequest: Sendable {
     public var route: String?
     /// The libmicrohttpd connection the request came on, 0 in process: the peer's address is
     /// read from it only when asked (`clientAddress`), by the few paths that need it.
-    var connectionBits: UInt = 0
+    var connectionBits: UInt
 
+    /// The media type of the body without parameters, lowercased (`application/json`).
+    public var mediaType: String? {
+        guard let value = headers["Content-Type"] else { return nil }
+        let type = value.split(separator: ";", maxSplits: 1).first.map(String.init) ?? value
+        return type.trimmingASCIISpaces().lowercased()
+    }
+}
+
+// In an extension, so that the struct keeps its implicit memberwise initializer: the server builds
+// its requests with that one. It makes the value from its fields at once; an explicit initializer
+// assigning `self.x = x` built the request in one stack slot and copied it whole into another
+// (every field retained and released once more per request, issue 11).
+extension HTTPRequest {
     public init(
         method: HTTPMethod, path: String, query: QueryParameters = QueryParameters(), headers: HTTPHeaders = HTTPHeaders(),
         body: [UInt8] = [], requestID: String = "test", pathParameters: [String: String] = [:], route: String? = nil
@@ -124,29 +137,6 @@ public struct HTTPRequest: Sendable {
         self.init(
             method: method, path: path, query: query, headers: headers, body: body, requestID: requestID,
             pathParameters: pathParameters, route: route, connectionBits: 0)
-    }
-
-    /// The server's: every field at once.
-    init(
-        method: HTTPMethod, path: String, query: QueryParameters, headers: HTTPHeaders, body: [UInt8], requestID: String,
-        pathParameters: [String: String], route: String?, connectionBits: UInt
-    ) {
-        self.method = method
-        self.path = path
-        self.query = query
-        self.headers = headers
-        self.body = body
-        self.requestID = requestID
-        self.pathParameters = pathParameters
-        self.route = route
-        self.connectionBits = connectionBits
-    }
-
-    /// The media type of the body without parameters, lowercased (`application/json`).
-    public var mediaType: String? {
-        guard let value = headers["Content-Type"] else { return nil }
-        let type = value.split(separator: ";", maxSplits: 1).first.map(String.init) ?? value
-        return type.trimmingASCIISpaces().lowercased()
     }
 }
 

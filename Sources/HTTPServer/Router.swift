@@ -1,3 +1,5 @@
+import Foundation
+
 /// A route handler. Throw any `HTTPResponseError` to answer with a problem document.
 public typealias Handler = @Sendable (borrowing HTTPRequest) throws -> HTTPResponse
 
@@ -27,6 +29,8 @@ public struct Router: Sendable {
         let eventLoopAttempt: EventLoopAttempt?
         /// The route's own answer to a body over its limit (FHIR routes answer an OperationOutcome).
         let tooLarge: (@Sendable (Int) -> HTTPResponse)?
+        /// The pattern's UTF-8 bytes, to compare with a path still in libmicrohttpd's memory.
+        let patternBytes: [UInt8]
 
         init(
             method: HTTPMethod, pattern: String, segments: [Segment], maxBodyBytes: Int?, mayBlock: Bool, admission: Admission?,
@@ -36,6 +40,7 @@ public struct Router: Sendable {
             self.eventLoopAttempt = eventLoopAttempt
             self.method = method
             self.pattern = pattern
+            self.patternBytes = Array(pattern.utf8)
             self.segments = segments
             self.maxBodyBytes = maxBodyBytes
             self.mayBlock = mayBlock
@@ -163,6 +168,18 @@ public struct Router: Sendable {
     }
 
     /// Finds the route for a method and path. HEAD is served by the GET route.
+    /// The literal route serving `method` whose pattern is exactly the `length` bytes at `path`
+    /// (the path as libmicrohttpd passes it), else nil. The server tries it before making a path
+    /// string: the route's own pattern then serves as the request's path (same bytes). Anything
+    /// else goes through `match`, which answers the same for these bytes.
+    func literalRoute(_ path: UnsafePointer<CChar>, length: Int, method: HTTPMethod) -> Route? {
+        guard length > 0 else { return nil }
+        for route in literalRoutes where route.patternBytes.count == length && route.serves(method) {
+            if route.patternBytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, path, length) == 0 }) { return route }
+        }
+        return nil
+    }
+
     func match(_ method: HTTPMethod, path: String) -> Match {
         let length = path.utf8.count
         for route in literalRoutes where route.pattern.utf8.count == length && route.pattern == path && route.serves(method) {
