@@ -31,31 +31,27 @@ enum CSVNumber {
         var digits = 0  // significant digits in `significand` (leading zeros not counted)
         var anyDigit = false
         var scale = 0  // digits after the point
-        while i < n {
-            let d = bytes[i] &- UInt8(ascii: "0")
-            if d > 9 { break }
-            anyDigit = true
-            if significand != 0 || d != 0 {
-                if digits == 19 { return nil }
-                significand = significand &* 10 &+ UInt64(d)
-                digits += 1
-            }
-            i += 1
-        }
-        if i < n, bytes[i] == UInt8(ascii: ".") {
-            i += 1
+        /// Reads a run of digits into `significand`; false when it would need a 20th significant
+        /// digit (no longer exact). Digits after the point also count in `scale`.
+        @inline(__always) func readDigits(afterPoint: Bool) -> Bool {
             while i < n {
                 let d = bytes[i] &- UInt8(ascii: "0")
                 if d > 9 { break }
                 anyDigit = true
                 if significand != 0 || d != 0 {
-                    if digits == 19 { return nil }
+                    if digits == 19 { return false }
                     significand = significand &* 10 &+ UInt64(d)
                     digits += 1
                 }
-                scale += 1
+                if afterPoint { scale += 1 }
                 i += 1
             }
+            return true
+        }
+        guard readDigits(afterPoint: false) else { return nil }
+        if i < n, bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            guard readDigits(afterPoint: true) else { return nil }
         }
         guard anyDigit else { return nil }
         var exponent = 0
