@@ -294,12 +294,11 @@ public final class CaseStore: Sendable {
             connection.runBeforeCommit(bumpDataVersionSQL)
             return try connection.queryOne("SELECT nextval('cases_change_seq')") { $0.int(0) } ?? 0
         }
-        return try connection.queryOne(
-            """
-            UPDATE registry_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'data_version'
-            RETURNING CAST(value AS BIGINT)
-            """
-        ) { $0.int(0) } ?? 0
+        // Two statements, not one UPDATE ... RETURNING: SQLite collects RETURNING rows in a
+        // temporary B-tree, built and dropped for every case written.
+        try connection.run(
+            "UPDATE registry_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'data_version'")
+        return try connection.queryOne(dataVersionSQL(.sqlite)) { $0.int(0) } ?? 0
     }
 
     /// PostgreSQL: moves the data version by one: adds one to the first of its slots that no other

@@ -1,0 +1,84 @@
+import Foundation
+import Storage
+import TestSupport
+import Testing
+
+/// What makes the writer, which every write of the process waits for, do work it does not need.
+@Suite struct WriterCostTests {
+    static let shippedMigrations = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../Migrations/sqlite").standardizedFileURL.path
+
+    static func explain(_ connection: Connection, _ sql: String) throws -> [String] {
+        try connection.query("EXPLAIN " + sql) { $0.string(1) }
+    }
+
+    static let auditInsert = """
+        INSERT INTO audit_log (site, external_id, case_id, action, key_id, at, version, changed_paths)
+        VALUES ('S', 'E', 'id', 'create', NULL, '2026-01-01T00:00:00.000Z', 1, '[]')
+        """
+
+    /// sqlite/0008 rebuilds audit_log: rows written before keep their sequence numbers and values,
+    /// both indexes are back, the CHECK still refuses an unknown action, and an insert no longer
+    /// builds a temporary B-tree for the IN list (it did before: the test can fail).
+    @Test func theRebuiltAuditLogKeepsItsRowsIndexesAndRule() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        let shipped = try MigrationRunner(directory: Self.shippedMigrations).migrations
+        #expect(shipped.contains { $0.version == 8 && $0.name == "audit_action_check" })
+        let database = try Database(configuration: .init(path: tmp.file("db.sqlite")))
+        defer { database.close() }
+        try MigrationRunner(migrations: shipped.filter { $0.version < 8 }).migrate(database)
+        let columns = "seq, site, external_id, case_id, action, key_id, at, version, changed_paths"
+        try database.write { connection in
+            #expect(try Self.explain(connection, Self.auditInsert).contains("OpenEphemeral"))
+            for (i, action) in ["create", "update", "erase", "reclassify"].enumerated() {
+                try connection.run(
+                    "INSERT INTO audit_log (\(columns)) VALUES (?, 'S', ?, 'id', ?, ?, '2026-01-01T00:00:00.000Z', ?, ?)",
+                    [10 * (i + 1), "E\(i)", action, i == 2 ? nil : "key-\(i)", i == 2 ? nil : i, #"["/sex"]"#])
+            }
+        }
+        func rows() throws -> [[String?]] {
+            try database.read { try $0.query("SELECT \(columns) FROM audit_log ORDER BY seq") { row in (0..<9).map { row.optionalString($0) } } }
+        }
+        let before = try rows()
+        #expect(before.count == 4)
+
+        try MigrationRunner(migrations: shipped).migrate(database)
+        #expect(try rows() == before)
+        let indexes = try database.read {
+            try $0.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_log' ORDER BY name") { $0.string(0) }
+        }
+        #expect(indexes == ["audit_log_at", "audit_log_case"])
+        try database.write { connection in
+            #expect(!(try Self.explain(connection, Self.auditInsert).contains("OpenEphemeral")))
+            try connection.run(Self.auditInsert)
+            #expect(try connection.queryOne("SELECT max(seq) FROM audit_log") { $0.int(0) } == 41)
+            #expect(throws: DatabaseError.self) {
+                try connection.run(Self.auditInsert.replacingOccurrences(of: "'create'", with: "'delete'"))
+            }
+        }
+    }
+
+    /// A grouped write runs in a savepoint, and SQLite journals every existing page it changes.
+    /// That journal stays in memory: past SQLite's default of 64 KiB it used to become a temporary
+    /// file in the temp folder (`etilqs_*`), written page by page, for nearly every batch.
+    @Test func aGroupedWritesSavepointJournalStaysInMemory() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        let database = try Database(configuration: .init(path: tmp.file("db.sqlite")))
+        defer { database.close() }
+        try database.write { connection in
+            try connection.execute("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT NOT NULL)")
+            for i in 0..<200 { try connection.run("INSERT INTO t (a, b) VALUES (?, ?)", [i, String(repeating: "x", count: 1_000)]) }
+        }
+        let temporaryFiles = try database.groupedWrite { connection -> [String] in
+            // About 50 existing pages (200 KB) changed inside the savepoint.
+            #expect(try connection.run("UPDATE t SET b = upper(b)") == 200)
+            let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")
+            return fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0) }
+                .filter { $0.contains("etilqs") }
+        }
+        #expect(temporaryFiles == [])
+        #expect(try database.read { try $0.queryOne("SELECT count(*) FROM t WHERE b = upper(b)") { $0.int(0) } } == 200)
+    }
+}
