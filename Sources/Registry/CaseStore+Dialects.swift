@@ -29,7 +29,8 @@ extension CaseStore {
             if inserted == 1 {
                 return StoredCase(
                     id: id, site: site, externalID: prepared.externalID, version: 1, createdAt: at, updatedAt: at,
-                    data: prepared.data, classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version)
+                    data: prepared.data, classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version,
+                    serialized: prepared.serialized)
             }
             let existingID = try database.read { connection in
                 try connection.queryOne(

@@ -388,7 +388,8 @@ public final class CaseStore: Sendable {
             prepared, site: site, keyID: keyID, at: at, connection: connection, sequence: nil, timings: nil, clock: &clock)
         return StoredCase(
             id: id, site: site, externalID: prepared.externalID, version: 1, createdAt: at, updatedAt: at, data: prepared.data,
-            classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version)
+            classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version,
+            serialized: prepared.serialized)
     }
 
     /// Inserts a new case and its audit entry; returns the case's id. `sequence` hands out change
@@ -445,7 +446,8 @@ public final class CaseStore: Sendable {
                 prepared, site: site, keyID: keyID, at: at, connection: connection, sequence: sequence, timings: nil, clock: &clock)
             let stored = StoredCase(
                 id: id, site: site, externalID: prepared.externalID, version: 1, createdAt: at, updatedAt: at, data: prepared.data,
-                classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version)
+                classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version,
+                serialized: prepared.serialized)
             return (stored, .created)
         }
         if let ifMatch, !ifMatch.isSatisfied(byVersion: existing.version) {
@@ -470,7 +472,8 @@ public final class CaseStore: Sendable {
         let stored = StoredCase(
             id: existing.id, site: site, externalID: prepared.externalID, version: version, createdAt: existing.createdAt,
             updatedAt: at, data: prepared.data, classification: prepared.classificationJSON,
-            engineVersion: ClassificationEngine.version)
+            engineVersion: ClassificationEngine.version,
+            serialized: prepared.serialized)
         return (stored, .updated)
     }
 

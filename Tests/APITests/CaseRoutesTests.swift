@@ -28,6 +28,26 @@ import Testing
         #expect(body["created_at"] != nil && body["updated_at"] != nil)
     }
 
+    /// The write answers splice the stored texts (`StoredCase.representation`); a read serializes
+    /// the case it parsed from the database. Both give the same bytes, for a create, an update and a merge patch.
+    @Test(arguments: TestBackend.all) func writeAnswersAreByteForByteTheCaseAsReadBack(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
+        let auth = try service.key(site: "HOSP-A", role: .submitter)
+        let created = try service.client.send("POST", "/v1/cases", json: caseJSON("A-1"), headers: [auth])
+        #expect(created.status == 201)
+        #expect(created.header("content-type") == "application/json")
+        #expect(created.body == (try service.client.get("/v1/cases/A-1", headers: [auth])).body)
+        let put = try service.client.send("PUT", "/v1/cases/A-1", json: caseJSON("A-1", ["birth_year": 1950]), headers: [auth])
+        #expect(put.status == 200)
+        #expect(put.jsonValue?["version"] == 2)
+        #expect(put.body == (try service.client.get("/v1/cases/A-1", headers: [auth])).body)
+        let patched = try service.client.send(
+            "PATCH", "/v1/cases/A-1", json: #"{"sex":"male"}"#, contentType: "application/merge-patch+json", headers: [auth])
+        #expect(patched.status == 200)
+        #expect(patched.jsonValue?["sex"] == "male")
+        #expect(patched.body == (try service.client.get("/v1/cases/A-1", headers: [auth])).body)
+    }
+
     @Test(arguments: TestBackend.all) func aDuplicateExternalIDIs409PointingAtTheExistingCase(backend: TestBackend) throws {
         let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
