@@ -80,9 +80,15 @@ final class GroupCommitQueue: @unchecked Sendable {
             condition.lock()
             for member in batch { member.outcome = outcome }
             activeLeaders -= 1
-            for member in batch where member !== job { member.wakeUp.signal() }
             // The next batch's leader: the first waiting job (it takes whatever is pending then).
-            pending.first?.wakeUp.signal()
+            let nextLeader = pending.first
+            condition.unlock()
+            // Woken after the lock is released: a thread woken while the leader still holds it
+            // would wake only to wait for the lock, a second sleep for every member. A job woken
+            // to lead that another leader has taken meanwhile finds itself in a batch and waits on.
+            for member in batch where member !== job { member.wakeUp.signal() }
+            nextLeader?.wakeUp.signal()
+            return outcome
         }
         let outcome = job.outcome!
         condition.unlock()
