@@ -28,10 +28,16 @@ final class SQLiteConnection {
     /// savepoint changes; past its default of 64 KiB that journal went to a temporary file in
     /// /var/tmp, created, written page by page and deleted for nearly every batch: more write(2)
     /// calls than the WAL itself, inside the section every write of the process waits for.
-    /// 4 MiB keeps one write's journal in memory (a case write changes about a dozen pages), and
-    /// the release of each savepoint empties it; a larger journal still spills to a file.
+    /// 128 KiB holds 31 pages, and a case write changes about a dozen; a larger journal still
+    /// spills to a file. SQLite allocates the in-memory journal as one block of this size, from
+    /// its first page on, and frees it when the savepoint is released: it must stay below the
+    /// allocator's mmap threshold (256 KiB, `Allocator.swift`), or every write maps and unmaps it
+    /// (4 MiB did: an mmap, page faults and an munmap with its TLB shootdown per case). Not more
+    /// than 128 KiB either: with SQLite 3.40.1, 160 KiB and above made a journal that then spilled
+    /// fail with SQLITE_FULL (WriterCostTests spills one).
+    static let savepointJournalBytes: Int32 = 128 * 1024
     private static let savepointJournalsInMemory: Void = {
-        _ = csqlite_config_statement_journal_spill(4 << 20)
+        _ = csqlite_config_statement_journal_spill(savepointJournalBytes)
     }()
 
     deinit {

@@ -61,7 +61,8 @@ import Testing
 
     /// A grouped write runs in a savepoint, and SQLite journals every existing page it changes.
     /// That journal stays in memory: past SQLite's default of 64 KiB it used to become a temporary
-    /// file in the temp folder (`etilqs_*`), written page by page, for nearly every batch.
+    /// file in the temp folder (`etilqs_*`), written page by page, for nearly every batch. A larger
+    /// journal than the memory allowed still spills (so the test also sees a spill happen).
     @Test func aGroupedWritesSavepointJournalStaysInMemory() throws {
         let tmp = TemporaryDirectory()
         defer { tmp.remove() }
@@ -69,16 +70,23 @@ import Testing
         defer { database.close() }
         try database.write { connection in
             try connection.execute("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT NOT NULL)")
-            for i in 0..<200 { try connection.run("INSERT INTO t (a, b) VALUES (?, ?)", [i, String(repeating: "x", count: 1_000)]) }
+            for i in 0..<240 { try connection.run("INSERT INTO t (a, b) VALUES (?, ?)", [i, String(repeating: "x", count: 1_000)]) }
         }
-        let temporaryFiles = try database.groupedWrite { connection -> [String] in
-            // About 50 existing pages (200 KB) changed inside the savepoint.
-            #expect(try connection.run("UPDATE t SET b = upper(b)") == 200)
-            let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")
-            return fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0) }
-                .filter { $0.contains("etilqs") }
+        /// The temporary files open while a grouped write changes `rows` existing rows (4 per page;
+        /// SQLite leaves a row that does not change unwritten, so `value` must change each one).
+        func temporaryFiles(updating rows: Int, to value: String) throws -> [String] {
+            try database.groupedWrite { connection -> [String] in
+                #expect(try connection.run("UPDATE t SET b = \(value) WHERE a < ?", [rows]) == rows)
+                let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")
+                return fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0) }
+                    .filter { $0.contains("etilqs") }
+            }
         }
-        #expect(temporaryFiles == [])
-        #expect(try database.read { try $0.queryOne("SELECT count(*) FROM t WHERE b = upper(b)") { $0.int(0) } } == 200)
+        // About 24 pages (98 KB): more than SQLite's default, less than the 128 KiB kept in memory.
+        #expect(try temporaryFiles(updating: 96, to: "upper(b)") == [])
+        #expect(try database.read { try $0.queryOne("SELECT count(*) FROM t WHERE b = upper(b)") { $0.int(0) } } == 96)
+        // About 60 pages (246 KB): more than that, so it spills to a file as before.
+        #expect(try temporaryFiles(updating: 240, to: "'z' || substr(b, 2)").count == 1)
+        #expect(try database.read { try $0.queryOne("SELECT count(*) FROM t WHERE b LIKE 'z%'") { $0.int(0) } } == 240)
     }
 }
