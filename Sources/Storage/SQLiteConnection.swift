@@ -121,6 +121,13 @@ final class SQLiteConnection {
 
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
+    /// Rows inserted, updated or deleted by statements that completed on this connection since it
+    /// opened. A statement that fails has its own changes undone and does not count.
+    var totalChanges: Int64 { sqlite3_total_changes64(handle) }
+
+    /// False when no transaction is open (SQLite ends one by itself after some errors).
+    var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
     /// The integer result of a pragma such as `page_count`.
     public func pragmaInteger(_ name: String) throws(DatabaseError) -> Int64 {
         let statement = try prepare("PRAGMA \(name)")

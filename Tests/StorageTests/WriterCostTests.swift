@@ -1,5 +1,6 @@
 import Foundation
 import Storage
+import Synchronization
 import TestSupport
 import Testing
 
@@ -88,5 +89,47 @@ import Testing
         // About 60 pages (246 KB): more than that, so it spills to a file as before.
         #expect(try temporaryFiles(updating: 240, to: "'z' || substr(b, 2)").count == 1)
         #expect(try database.read { try $0.queryOne("SELECT count(*) FROM t WHERE b LIKE 'z%'") { $0.int(0) } } == 240)
+    }
+
+    /// SQLite batches run without a savepoint per job. A job that fails before changing a row is
+    /// answered alone and the rest of its batch is not run again (every successful body ran
+    /// exactly once); a job that fails after changing rows sends its batch back job by job, in
+    /// savepoints, and only its own rows are undone.
+    @Test func failuresBeforeAWriteCostTheBatchNothingAndAfterAWriteAreUndoneAlone() throws {
+        struct Refused: Error {}
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        let database = try Database(configuration: .init(path: tmp.file("db.sqlite")))
+        defer { database.close() }
+        try database.write { try $0.execute("CREATE TABLE t (a INTEGER PRIMARY KEY)") }
+        let runs = Mutex<[Int: Int]>([:])
+        let refused = Mutex<Set<Int>>([])
+        DispatchQueue.concurrentPerform(iterations: 96) { i in
+            do {
+                try database.groupedWrite { connection in
+                    runs.withLock { $0[i, default: 0] += 1 }
+                    // Read first, refuse before writing (as a 409 does).
+                    _ = try connection.queryOne("SELECT count(*) FROM t") { $0.int(0) }
+                    if i % 6 == 0 { throw Refused() }
+                    try connection.run("INSERT INTO t (a) VALUES (?)", [i])
+                }
+            } catch {
+                if error is Refused { refused.withLock { _ = $0.insert(i) } }
+            }
+        }
+        let stored = try database.read { try $0.query("SELECT a FROM t ORDER BY a") { $0.int(0) } }
+        #expect(stored == (0..<96).filter { $0 % 6 != 0 })
+        #expect(refused.withLock { $0 } == Set((0..<96).filter { $0 % 6 == 0 }))
+        #expect(runs.withLock { $0 }.values.allSatisfy { $0 == 1 })
+
+        // Fails after writing: undone alone, whether its batch ran again or not.
+        try database.write { try $0.execute("DELETE FROM t") }
+        DispatchQueue.concurrentPerform(iterations: 96) { i in
+            _ = try? database.groupedWrite { connection in
+                try connection.run("INSERT INTO t (a) VALUES (?)", [i])
+                if i % 6 == 0 { throw Refused() }
+            }
+        }
+        #expect(try database.read { try $0.query("SELECT a FROM t ORDER BY a") { $0.int(0) } } == (0..<96).filter { $0 % 6 != 0 })
     }
 }
