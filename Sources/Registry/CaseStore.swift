@@ -191,10 +191,7 @@ public final class CaseStore: Sendable {
             return try createInOneStatement(prepared, site: site, keyID: keyID, at: at)
         }
         return try database.rowLockedGroupedWrite { connection in
-            if let existing = try Self.existing(connection, site: site, externalID: prepared.externalID) {
-                throw RegistryError.duplicate(externalID: prepared.externalID, caseID: existing.id)
-            }
-            return try Self.insert(prepared, site: site, keyID: keyID, at: at, connection: connection)
+            try Self.createInsertingFirst(prepared, site: site, keyID: keyID, at: at, connection: connection)
         }
     }
 
@@ -296,10 +293,13 @@ public final class CaseStore: Sendable {
         }
         // Two statements, not one UPDATE ... RETURNING: SQLite collects RETURNING rows in a
         // temporary B-tree, built and dropped for every case written.
-        try connection.run(
-            "UPDATE registry_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'data_version'")
+        try connection.run(bumpSQLiteDataVersionSQL)
         return try connection.queryOne(dataVersionSQL(.sqlite)) { $0.int(0) } ?? 0
     }
+
+    /// SQLite: moves the data version by one (the writer is alone: nothing can come between).
+    static let bumpSQLiteDataVersionSQL =
+        "UPDATE registry_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'data_version'"
 
     /// PostgreSQL: moves the data version by one: adds one to the first of its slots that no other
     /// transaction holds now (`SKIP LOCKED`: never waits for one; only when every slot is held, it

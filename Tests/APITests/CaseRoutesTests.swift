@@ -141,6 +141,37 @@ import Testing
         #expect(try service.client.get("/v1/cases/R-1", headers: [auth]).header("etag") == "\"2\"")
     }
 
+    /// Creates of one external id at once, mixed with creates of new ids, so that batches hold
+    /// both: exactly one 201 per id, every 409 names the stored case, each stored case has one
+    /// create entry in the audit trail, and (SQLite) the data version moved once per stored case.
+    @Test(arguments: TestBackend.all) func concurrentCreatesOfOneExternalIDStoreOneCase(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
+        let auth = try service.key(site: "HOSP-A", role: .submitter)
+        let versionBefore = try CaseStore(database: service.database).dataVersion()
+        let answers = Mutex<[(id: String, status: Int, body: String)]>([])
+        let client = service.client
+        DispatchQueue.concurrentPerform(iterations: 24) { i in
+            let id = i % 2 == 0 ? "D-1" : "N-\(i)"
+            let response = try? client.send("POST", "/v1/cases", json: caseJSON(id), headers: [auth])
+            answers.withLock { $0.append((id, response?.status ?? -1, response?.text ?? "")) }
+        }
+        let all = answers.withLock { $0 }
+        let same = all.filter { $0.id == "D-1" }
+        #expect(same.filter { $0.status == 201 }.count == 1)
+        #expect(same.filter { $0.status == 409 }.count == 11)
+        #expect(all.filter { $0.id != "D-1" }.allSatisfy { $0.status == 201 })
+        let stored = try #require(try JSONValue.parse(service.client.get("/v1/cases/D-1", headers: [auth]).text)["id"]?.stringValue)
+        for refused in same where refused.status == 409 { #expect(refused.body.contains(stored)) }
+        let history = try service.client.get("/v1/cases/D-1/history", headers: [auth])
+        #expect(history.jsonValue?["entries"]?.arrayValue?.count == 1)
+        let versionAfter = try CaseStore(database: service.database).dataVersion()
+        if case .sqlite = backend {
+            #expect(versionAfter == versionBefore + 13)  // the change number is the data version
+        } else {
+            #expect(versionAfter > versionBefore)  // PostgreSQL bumps once per committed batch
+        }
+    }
+
     @Test(arguments: TestBackend.all) func mergePatchUpdatesFieldsAndNullRemovesOne(backend: TestBackend) throws {
         let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
