@@ -380,18 +380,6 @@ public final class CaseStore: Sendable {
         WHERE row_id = ?
         """
 
-    static func insert(_ prepared: PreparedCase, site: String, keyID: String?, at: String, connection: Connection) throws
-        -> StoredCase
-    {
-        var clock = ContinuousClock.now
-        let id = try insert(
-            prepared, site: site, keyID: keyID, at: at, connection: connection, sequence: nil, timings: nil, clock: &clock)
-        return StoredCase(
-            id: id, site: site, externalID: prepared.externalID, version: 1, createdAt: at, updatedAt: at, data: prepared.data,
-            classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version,
-            serialized: prepared.serialized)
-    }
-
     /// Inserts a new case and its audit entry; returns the case's id. `sequence` hands out change
     /// numbers (nil: take each from the database).
     static func insert(
