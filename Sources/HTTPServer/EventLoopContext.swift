@@ -89,10 +89,13 @@ final class EventLoopContext: @unchecked Sendable {
     }
 
     /// Formats the request's line into this thread's buffer; the writer thread does the I/O.
+    /// `requestID` is a request's own (`RequestState.requestID`): generated, or a client's that
+    /// passed `usableRequestID`, so it has only characters a log line carries as they are.
     func logRequest(method: String, route: String, status: Int, nanoseconds: UInt64, requestID: String) {
         guard let accessLogBuffer else { return }
         accessLogLine.format(
-            accessLogFormat, method: method, route: route, status: status, nanoseconds: nanoseconds, requestID: requestID)
+            accessLogFormat, method: method, route: route, status: status, nanoseconds: nanoseconds, requestID: requestID,
+            requestIDIsPlain: true)
         let full = accessLogBuffer.append(accessLogLine.bytes, flushBytes: accessLogFlushBytes, maxBytes: accessLogMaxBytes)
         if full { accessLog.requestFlush() }
     }

@@ -23,12 +23,17 @@ final class RequestState: @unchecked Sendable {
     @exclusivity(unchecked) var headers: [(name: String, value: String)] = []
     @exclusivity(unchecked) var query: [(name: String, value: String)] = []
     @exclusivity(unchecked) var framing = Framing()
+    /// Generated, or the client's when it passed `usableRequestID`: the access log copies it as is.
     @exclusivity(unchecked) var requestID = ""
     @exclusivity(unchecked) var match: Router.Match = .notFound
     @exclusivity(unchecked) var bodyLimit = 0
     @exclusivity(unchecked) var body: [UInt8] = []
     /// The response for a request refused on its headers, or the one a worker computed.
     @exclusivity(unchecked) var pending: HTTPResponse?
+    /// The queued response's body: libmicrohttpd sends from these bytes without a copy of its own
+    /// (`RESPMEM_PERSISTENT`), so they are kept until its completion notice, which comes only
+    /// after the last byte was sent (or the connection was closed).
+    @exclusivity(unchecked) var sentBody: [UInt8] = []
     @exclusivity(unchecked) var workerOutstanding = false
     @exclusivity(unchecked) var connectionGone = false
     /// Handed to a worker: listed in its event loop's context until its completion notice.
@@ -61,6 +66,7 @@ final class RequestState: @unchecked Sendable {
         match = .notFound
         body = []
         pending = nil
+        sentBody = []
         workerOutstanding = false
         connectionGone = false
         dispatched = false
@@ -353,8 +359,10 @@ extension HTTPServer {
         _ response: consuming HTTPResponse, state: RequestState, connection: OpaquePointer, running: Running, close: Bool = false
     ) -> MHD_Result {
         let closing = close || running.draining.load(ordering: .relaxed)
+        state.sentBody = response.body
         let result = queue(
-            response, requestID: state.requestID, close: closing, strictTransportSecurity: strictTransportSecurity, on: connection)
+            response, body: state.sentBody, requestID: state.requestID, close: closing, strictTransportSecurity: strictTransportSecurity,
+            on: connection)
         let nanoseconds = monotonicNanoseconds() &- state.start
         let route = response.route ?? state.route?.pattern ?? "unmatched"
         if let context = state.context {
@@ -368,12 +376,18 @@ extension HTTPServer {
     }
 }
 
+/// `body` must stay alive, unchanged, until the request's completion notice (`RequestState.sentBody`):
+/// libmicrohttpd reads it while it sends, without a copy of its own (a malloc, a copy and a free
+/// per response saved).
 private func queue(
-    _ response: borrowing HTTPResponse, requestID: String, close: Bool, strictTransportSecurity: String?, on connection: OpaquePointer
+    _ response: borrowing HTTPResponse, body: borrowing [UInt8], requestID: String, close: Bool, strictTransportSecurity: String?,
+    on connection: OpaquePointer
 ) -> MHD_Result {
-    let mhdResponse: OpaquePointer? = response.body.withUnsafeBytes { buffer in
+    // The pointer outlives the closure: the array's storage is kept by the request's state, and
+    // an array's elements never move while it is not mutated.
+    let mhdResponse: OpaquePointer? = body.withUnsafeBytes { buffer in
         MHD_create_response_from_buffer(
-            buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress), MHD_ResponseMemoryMode.RESPMEM_MUST_COPY)
+            buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress), MHD_ResponseMemoryMode.RESPMEM_PERSISTENT)
     }
     guard let mhdResponse else { return MHD_Result.NO }
     // withCString passes a native string's own bytes; the implicit String-to-pointer conversion
