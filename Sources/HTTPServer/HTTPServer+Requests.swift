@@ -367,7 +367,7 @@ extension HTTPServer {
         let route = response.route ?? state.route?.pattern ?? "unmatched"
         if let context = state.context {
             context.recordRequest(
-                route: route, method: state.method.rawValue, status: response.status, nanoseconds: nanoseconds, shared: requestMetrics)
+                route: route, method: state.method.rawValue, status: response.status, nanoseconds: nanoseconds)
             context.logRequest(
                 method: state.method.rawValue, route: route, status: response.status, nanoseconds: nanoseconds,
                 requestID: state.requestID)
