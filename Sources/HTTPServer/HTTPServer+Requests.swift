@@ -230,7 +230,7 @@ extension HTTPServer {
             state.path = route.pattern
             state.match = .found(route, parameters: Dictionary())  // `[:]` calls the literal initializer
         } else {
-            state.path = url.map { String(cString: $0) } ?? "/"
+            state.path = url.map(ownedString) ?? "/"
             state.match = router.match(state.method, path: state.path)
         }
         copyHeadersAndQuery(connection, into: state)
@@ -413,16 +413,16 @@ private func copyHeadersAndQuery(_ connection: OpaquePointer, into state: Reques
     _ = icmm_mhd_get_headers_and_query(connection, { cls, kind, key, value in
         guard let cls, let key else { return MHD_Result.YES }
         let state = Unmanaged<RequestState>.fromOpaque(cls).takeUnretainedValue()
-        let text = value.map { String(cString: $0) } ?? ""
+        let text = value.map(ownedString) ?? ""
         if kind == MHD_ValueKind.GET_ARGUMENT_KIND {
-            state.query.append((name: String(cString: key), value: text))
+            state.query.append((name: ownedString(key), value: text))
             return MHD_Result.YES
         }
         // The first letter first: most fields are none of these four (Host, Accept, ...).
         switch key[0] | 0x20 {
         case 0x61, 0x63, 0x74: break  // a, c, t
         default:
-            state.headers.append((name: commonHeaderName(key) ?? String(cString: key), value: text))
+            state.headers.append((name: commonHeaderName(key) ?? ownedString(key), value: text))
             return MHD_Result.YES
         }
         if strcasecmp(key, "Content-Length") == 0 {
@@ -438,7 +438,7 @@ private func copyHeadersAndQuery(_ connection: OpaquePointer, into state: Reques
         } else if strcasecmp(key, "Content-Type") == 0 {
             state.framing.contentTypes += 1
         }
-        state.headers.append((name: commonHeaderName(key) ?? String(cString: key), value: text))
+        state.headers.append((name: commonHeaderName(key) ?? ownedString(key), value: text))
         return MHD_Result.YES
     }, Unmanaged.passUnretained(state).toOpaque())
 }
@@ -469,4 +469,18 @@ func commonHeaderName(_ key: UnsafePointer<CChar>) -> String? {
         break
     }
     return nil
+}
+
+/// A C string (a path, a header or query value) as an owned Swift string, the same as
+/// `String(cString:)` (invalid UTF-8 repaired the same way). Up to 15 bytes, which is most values
+/// (a Host, an id), the string is small and is made in place: `String(cString:)` takes a slower
+/// generic path for those, measured at about 150 instructions per value (issue 11).
+@inline(__always)
+func ownedString(_ p: UnsafePointer<CChar>) -> String {
+    let length = strlen(p)
+    guard length <= 15 else { return String(cString: p) }
+    return String(unsafeUninitializedCapacity: length) { buffer in
+        if length > 0 { memcpy(buffer.baseAddress!, p, length) }
+        return length
+    }
 }
