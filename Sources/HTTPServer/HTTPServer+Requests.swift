@@ -359,10 +359,13 @@ extension HTTPServer {
         _ response: consuming HTTPResponse, state: RequestState, connection: OpaquePointer, running: Running, close: Bool = false
     ) -> MHD_Result {
         let closing = close || running.draining.load(ordering: .relaxed)
-        state.sentBody = response.body
+        let body = response.body
         let result = queue(
-            response, body: state.sentBody, requestID: state.requestID, close: closing, strictTransportSecurity: strictTransportSecurity,
+            response, body: body, requestID: state.requestID, close: closing, strictTransportSecurity: strictTransportSecurity,
             on: connection)
+        // Kept only when libmicrohttpd took the response: one it refused (a second answer to one
+        // request, which the lifecycle rules out) must not release the bytes of the first.
+        if result == MHD_Result.YES { state.sentBody = body }
         let nanoseconds = monotonicNanoseconds() &- state.start
         let route = response.route ?? state.route?.pattern ?? "unmatched"
         if let context = state.context {
