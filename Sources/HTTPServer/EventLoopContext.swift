@@ -114,11 +114,12 @@ final class EventLoopContext: @unchecked Sendable {
         let slot = slot
         return String(unsafeUninitializedCapacity: 15) { buffer in
             let digits: StaticString = "0123456789abcdef"
-            for i in 0..<4 { buffer[i] = digits.utf8Start[Int((prefix >> UInt16(12 - 4 * i)) & 0xF)] }
+            let hex = digits.utf8Start  // read once: each read checks the string's representation
+            for i in 0..<4 { buffer[i] = hex[Int((prefix >> UInt16(12 - 4 * i)) & 0xF)] }
             buffer[4] = 0x2D  // "-"
-            buffer[5] = digits.utf8Start[Int(slot >> 4)]
-            buffer[6] = digits.utf8Start[Int(slot & 0xF)]
-            for i in 0..<8 { buffer[7 + i] = digits.utf8Start[Int((n >> UInt32(28 - 4 * i)) & 0xF)] }
+            buffer[5] = hex[Int(slot >> 4)]
+            buffer[6] = hex[Int(slot & 0xF)]
+            for i in 0..<8 { buffer[7 + i] = hex[Int((n >> UInt32(28 - 4 * i)) & 0xF)] }
             return 15
         }
     }

@@ -64,8 +64,10 @@ final class RequestState: @unchecked Sendable {
         framing = Framing()
         requestID = ""
         match = .notFound
-        body = []
-        pending = nil
+        // Most requests have no body: an empty array needs no new value (a release and a retain
+        // of the shared empty storage each).
+        if !body.isEmpty { body = [] }
+        if pending != nil { pending = nil }
         sentBody = []
         workerOutstanding = false
         connectionGone = false
