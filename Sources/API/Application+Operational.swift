@@ -41,6 +41,7 @@ extension Application {
             if let pool, let statistics = database.poolStatistics { pool.update(statistics) }
             var buffer: [UInt8] = []
             metrics.emit(into: &buffer)
+            server?.requestDurations.render(into: &buffer)
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: buffer)
         }
 
