@@ -13,20 +13,74 @@ enum GrayTest {
     ///   - group: group index 0..<groupCount per subject.
     /// - Returns: the statistic, nil when the variance matrix is singular.
     static func statistic(time: [Double], code: [Int32], cause: Int32, group: [Int32], groupCount ng: Int) -> Double? {
-        let n = time.count
         let ng1 = ng - 1
         if ng1 < 1 { return nil }
-        var rs = [Double](repeating: 0, count: ng)
+        // One workspace for every per-group array (pointers: this loop runs once per distinct
+        // time, and array bounds and uniqueness checks cost more than its arithmetic at few groups).
+        let layout = Layout(ng: ng)
+        let work = UnsafeMutablePointer<Double>.allocate(capacity: layout.total)
+        defer { work.deallocate() }
+        work.initialize(repeating: 0, count: layout.total)
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 2 * ng)
+        defer { counts.deallocate() }
+        counts.initialize(repeating: 0, count: 2 * ng)
+        time.withUnsafeBufferPointer { time in
+            code.withUnsafeBufferPointer { code in
+                group.withUnsafeBufferPointer { group in
+                    accumulate(
+                        time: time, code: code, cause: cause, group: group, ng: ng, layout: layout, work: work,
+                        d1: counts, d2: counts + ng)
+                }
+            }
+        }
+        let s = Array(UnsafeBufferPointer(start: work + layout.s, count: ng1))
+        let v = Array(UnsafeBufferPointer(start: work + layout.v, count: ng1 * ng1))
+        guard let chol = Cholesky(v, size: ng1) else { return nil }
+        let x = chol.solve(s)
+        var stat = 0.0
+        for i in 0..<ng1 { stat += x[i] * s[i] }
+        return stat.isFinite ? stat : nil
+    }
+
+    /// Offsets of the per-group arrays in the workspace.
+    private struct Layout {
+        let rs, s, v, f1m, f1, skmm, skm, v3, v2, c, a, total: Int
+
+        init(ng: Int) {
+            let ng1 = ng - 1
+            rs = 0
+            s = rs + ng
+            v = s + ng1  // lower triangle used
+            f1m = v + ng1 * ng1
+            f1 = f1m + ng
+            skmm = f1 + ng
+            skm = skmm + ng
+            v3 = skm + ng
+            v2 = v3 + ng  // v2[i, k], ng1 x ng
+            c = v2 + ng1 * ng
+            a = c + ng * ng
+            total = a + ng * ng
+        }
+    }
+
+    /// The pass over the sorted subjects: the score in `work[s]`, the variance in `work[v]` (full).
+    private static func accumulate(
+        time: UnsafeBufferPointer<Double>, code: UnsafeBufferPointer<Int32>, cause: Int32,
+        group: UnsafeBufferPointer<Int32>, ng: Int, layout: Layout, work: UnsafeMutablePointer<Double>,
+        d1: UnsafeMutablePointer<Int>, d2: UnsafeMutablePointer<Int>
+    ) {
+        let n = time.count
+        let ng1 = ng - 1
+        let rs = work + layout.rs, s = work + layout.s, v = work + layout.v
+        let f1m = work + layout.f1m, f1 = work + layout.f1
+        let skmm = work + layout.skmm, skm = work + layout.skm
+        let v3 = work + layout.v3, v2 = work + layout.v2
+        let c = work + layout.c, a = work + layout.a
         for g in group { rs[Int(g)] += 1 }
-        var s = [Double](repeating: 0, count: ng1)
-        var v = [Double](repeating: 0, count: ng1 * ng1)  // lower triangle used
-        var f1m = [Double](repeating: 0, count: ng), f1 = f1m
-        var skmm = [Double](repeating: 1, count: ng), skm = skmm
-        var v3 = [Double](repeating: 0, count: ng)
-        var v2 = [Double](repeating: 0, count: ng1 * ng)  // v2[i, k]
-        var c = [Double](repeating: 0, count: ng * ng)
-        var a = [Double](repeating: 0, count: ng * ng)
-        var d0 = [Int](repeating: 0, count: ng), d1 = d0, d2 = d0
+        for i in 0..<ng {
+            skmm[i] = 1
+            skm[i] = 1
+        }
         var fm = 0.0
         var f = 0.0
         var ll = 0
@@ -34,14 +88,13 @@ enum GrayTest {
             var lu = ll
             while lu + 1 < n, time[lu + 1] <= time[ll] { lu += 1 }
             for i in 0..<ng {
-                d0[i] = 0
                 d1[i] = 0
                 d2[i] = 0
             }
             for i in ll...lu {
                 let g = Int(group[i])
                 let c = code[i]
-                if c == cause { d1[g] += 1 } else if c != 0 { d2[g] += 1 } else { d0[g] += 1 }
+                if c == cause { d1[g] += 1 } else if c != 0 { d2[g] += 1 }
             }
             var nd1 = 0, nd2 = 0
             for i in 0..<ng {
@@ -60,20 +113,22 @@ enum GrayTest {
                 f = fm + Double(nd1) / tr
                 let fb = 1.0  // (1 - fm)^rho with rho = 0
                 for i in 0..<ng {
-                    for j in i..<ng { a[i * ng + j] = 0 }
+                    let ai = a + i * ng, ci = c + i * ng  // row i
+                    for j in i..<ng { ai[j] = 0 }
                     if rs[i] <= 0 { continue }
                     let t1 = rs[i] / skmm[i]
-                    a[i * ng + i] = fb * t1 * (1 - t1 / tr)
-                    c[i * ng + i] += a[i * ng + i] * Double(nd1) / (tr * (1 - fm))
+                    ai[i] = fb * t1 * (1 - t1 / tr)
+                    ci[i] += ai[i] * Double(nd1) / (tr * (1 - fm))
                     for j in (i + 1)..<max(ng, i + 1) where rs[j] > 0 {
-                        a[i * ng + j] = -fb * t1 * rs[j] / (skmm[j] * tr)
-                        c[i * ng + j] += a[i * ng + j] * Double(nd1) / (tr * (1 - fm))
+                        ai[j] = -fb * t1 * rs[j] / (skmm[j] * tr)
+                        ci[j] += ai[j] * Double(nd1) / (tr * (1 - fm))
                     }
                 }
                 for i in 1..<ng {
+                    let ai = a + i * ng, ci = c + i * ng
                     for j in 0..<i {
-                        a[i * ng + j] = a[j * ng + i]
-                        c[i * ng + j] = c[j * ng + i]
+                        ai[j] = a[j * ng + i]
+                        ci[j] = c[j * ng + i]
                     }
                 }
                 for i in 0..<ng1 where rs[i] > 0 {
@@ -88,9 +143,10 @@ enum GrayTest {
                         for i in 0..<ng1 {
                             let t1 = a[i * ng + k] - t4 * c[i * ng + k]
                             v2[i * ng + k] += t1 * t4 * t3
+                            let vi = v + i * ng1  // row i
                             for j in 0...i {
                                 let t2 = a[j * ng + k] - t4 * c[j * ng + k]
-                                v[i * ng1 + j] += t1 * t2 * t3
+                                vi[j] += t1 * t2 * t3
                             }
                         }
                     }
@@ -104,9 +160,10 @@ enum GrayTest {
                         for i in 0..<ng1 {
                             let t1 = t4 * c[i * ng + k]
                             v2[i * ng + k] -= t1 * t4 * t3
+                            let vi = v + i * ng1
                             for j in 0...i {
                                 let t2 = t4 * c[j * ng + k]
-                                v[i * ng1 + j] += t1 * t2 * t3
+                                vi[j] += t1 * t2 * t3
                             }
                         }
                     }
@@ -135,10 +192,5 @@ enum GrayTest {
         for i in 0..<ng1 {
             for j in 0..<i { v[j * ng1 + i] = v[i * ng1 + j] }
         }
-        guard let chol = Cholesky(v, size: ng1) else { return nil }
-        let x = chol.solve(s)
-        var stat = 0.0
-        for i in 0..<ng1 { stat += x[i] * s[i] }
-        return stat.isFinite ? stat : nil
     }
 }
