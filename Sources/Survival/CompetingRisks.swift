@@ -86,12 +86,12 @@ public enum CompetingRisks {
         let (order, sortedTime) = sortTimes(data.time)
         let sortedCode = order.map { code[Int($0)] }
         let sortedGroup = order.map { Int32(groupIndex[Int($0)]) }
+        let curves = CumulativeIncidenceCurve.estimateSorted(
+            time: sortedTime, code: sortedCode, group: sortedGroup, groupCount: keys.count, causeCount: causes.count)
         var groups: [IncidenceGroup] = []
         for (c, cause) in causes.enumerated() {
-            let curves = CumulativeIncidenceCurve.estimateSorted(
-                time: sortedTime, code: sortedCode, group: sortedGroup, groupCount: keys.count, cause: Int32(c + 1))
             for (g, key) in keys.enumerated() {
-                groups.append(IncidenceGroup(key: key, cause: cause, curve: curves[g], times: times, z: z))
+                groups.append(IncidenceGroup(key: key, cause: cause, curve: curves[c][g], times: times, z: z))
             }
         }
 
