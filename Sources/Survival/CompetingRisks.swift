@@ -97,14 +97,16 @@ public enum CompetingRisks {
 
         var gray: [GrayTestResult]? = nil
         if keys.count >= 2 {
+            let df = keys.count - 1
+            let withEvents = causes.indices.filter { c in curves[c].contains { $0.events > 0 } }.map { Int32($0 + 1) }
+            let stats = GrayTest.statistics(
+                time: sortedTime, code: sortedCode, codeCount: causes.count + 1, causes: withEvents,
+                group: sortedGroup, groupCount: keys.count)
             gray = causes.enumerated().map { c, cause in
-                let number = Int32(c + 1)
-                let df = keys.count - 1
-                if !sortedCode.contains(number) {
+                guard let m = withEvents.firstIndex(of: Int32(c + 1)) else {
                     return GrayTestResult(cause: cause, statistic: nil, df: df, pValue: nil, reason: "no events of this cause")
                 }
-                let stat = GrayTest.statistic(
-                    time: sortedTime, code: sortedCode, cause: number, group: sortedGroup, groupCount: keys.count)
+                let stat = stats[m]
                 return GrayTestResult(
                     cause: cause, statistic: stat, df: df,
                     pValue: stat.map { Distributions.chiSquareUpperTail($0, df: Double(df)) },
