@@ -314,11 +314,8 @@ public enum SurvivalAnalysis {
     /// and each subject's group index.
     static func groupIndices(_ group: [String]?, count n: Int) -> (keys: [String], index: [Int]) {
         guard let group else { return (["all"], [Int](repeating: 0, count: n)) }
-        let (firstSeen, numbers) = LevelCoder.number(group)
-        let order = firstSeen.indices.sorted { firstSeen[$0] < firstSeen[$1] }
-        var remap = [Int](repeating: 0, count: firstSeen.count)
-        for (newIndex, old) in order.enumerated() { remap[old] = newIndex }
-        return (order.map { firstSeen[$0] }, numbers.map { remap[$0] })
+        let (keys, numbers, position) = LevelCoder.numberSorted(group)
+        return (keys, numbers.map { position[$0] })
     }
 
     static func groupReport(key: String, curve: KaplanMeierCurve, options: AnalysisOptions) -> GroupReport {

@@ -49,6 +49,16 @@ struct LevelCoder {
         return (coder.levels, numbers)
     }
 
+    /// The distinct values of `values` in code-point order (`<`), each value's number in order
+    /// of first sight, and per number the position of its value in `levels`.
+    static func numberSorted(_ values: [String]) -> (levels: [String], numbers: [Int], position: [Int]) {
+        let (firstSeen, numbers) = number(values)
+        let order = firstSeen.indices.sorted { firstSeen[$0] < firstSeen[$1] }
+        var position = [Int](repeating: 0, count: firstSeen.count)
+        for (k, number) in order.enumerated() { position[number] = k }
+        return (order.map { firstSeen[$0] }, numbers, position)
+    }
+
     private mutating func numberByWords(_ values: UnsafeBufferPointer<String>, into out: UnsafeMutableBufferPointer<Int>) {
         let words = UnsafeRawBufferPointer(values)
         let tableWords = UnsafeMutablePointer<Words>.allocate(capacity: Self.tableCapacity)
