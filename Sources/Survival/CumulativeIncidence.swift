@@ -47,103 +47,90 @@ public struct CumulativeIncidenceCurve: Sendable, Equatable {
     ) -> [[CumulativeIncidenceCurve]] {
         let n = time.count
         let codes = nc + 1  // 0 = censored
-        // Per group: size, last time, subjects processed, subjects and events by code at the
-        // current time; per group and cause (index g * nc + c - 1): events, jumps written so far.
-        var size = [Int](repeating: 0, count: ng)
-        var last = [Double](repeating: 0, count: ng)
-        var tally = [Int](repeating: 0, count: ng * codes)
+        // Pointers, not arrays: the loop over groups runs once per distinct time, and bounds and
+        // uniqueness checks would cost more than its arithmetic.
+        // Per group: size, subjects processed, subjects at the current time, and (row g) subjects
+        // by code at the current time. Per group and cause (index g * nc + c - 1): events, jumps
+        // written so far, and the first output slot.
+        let counts = Workspace<Int>(sizes: [ng, ng, ng, ng * codes, ng * nc, ng * nc, ng * nc + 1])
+        defer { counts.deallocate() }
+        let size = counts[0], processed = counts[1], count = counts[2], nd = counts[3]
+        let events = counts[4], jumps = counts[5], offset = counts[6]
+        // Per group: last time, all-cause KM just before the time; per group and cause: F and
+        // the three variance sums.
+        let sums = Workspace<Double>(sizes: [ng, ng, ng * nc, ng * nc, ng * nc, ng * nc])
+        defer { sums.deallocate() }
+        let last = sums[0], fk = sums[1], f = sums[2], v1 = sums[3], v2 = sums[4], v3 = sums[5]
+        for g in 0..<ng { fk[g] = 1 }
         for k in 0..<n {
             let g = Int(group[k])
             size[g] += 1
             last[g] = time[k]
-            tally[g * codes + Int(code[k])] += 1
+            nd[g * codes + Int(code[k])] += 1
         }
         // Output slots: each (group, cause) gets room for its events (an upper bound of its jumps).
-        var offset = [Int](repeating: 0, count: ng * nc + 1)
         for g in 0..<ng {
-            for c in 1..<codes { offset[g * nc + c] = offset[g * nc + c - 1] + tally[g * codes + c] }
+            for c in 1..<codes { offset[g * nc + c] = offset[g * nc + c - 1] + nd[g * codes + c] }
         }
-        let slots = offset[ng * nc]
-        let outTime = UnsafeMutablePointer<Double>.allocate(capacity: max(slots, 1))
-        let outF = UnsafeMutablePointer<Double>.allocate(capacity: max(slots, 1))
-        let outV = UnsafeMutablePointer<Double>.allocate(capacity: max(slots, 1))
-        defer {
-            outTime.deallocate()
-            outF.deallocate()
-            outV.deallocate()
-        }
-        var jumps = [Int](repeating: 0, count: ng * nc)
-        var events = [Int](repeating: 0, count: ng * nc)
-        var fk = [Double](repeating: 1, count: ng)  // all-cause KM just before the time
-        var f = [Double](repeating: 0, count: ng * nc)
-        var v1 = f, v2 = f, v3 = f
-        var processed = [Int](repeating: 0, count: ng)
-        var count = [Int](repeating: 0, count: ng)
-        for k in 0..<tally.count { tally[k] = 0 }
-        tally.withUnsafeMutableBufferPointer { nd in
-            f.withUnsafeMutableBufferPointer { f in
-                v1.withUnsafeMutableBufferPointer { v1 in
-                    v2.withUnsafeMutableBufferPointer { v2 in
-                        v3.withUnsafeMutableBufferPointer { v3 in
-                            var i = 0
-                            while i < n {
-                                let t = time[i]
-                                var j = i
-                                while j < n, time[j] == t {
-                                    let g = Int(group[j])
-                                    count[g] += 1
-                                    nd[g * codes + Int(code[j])] += 1
-                                    j += 1
-                                }
-                                for g in 0..<ng where count[g] > 0 {
-                                    let rs = Double(size[g] - processed[g])
-                                    let row = g * codes
-                                    let total = count[g] - nd[row]  // events of any cause
-                                    if total > 0 {
-                                        let fkg = fk[g]
-                                        let fkn = fkg * (rs - Double(total)) / rs
-                                        for c in 1..<codes {
-                                            let d1 = nd[row + c], d2 = total - d1
-                                            let s = g * nc + c - 1
-                                            if d1 > 0 { f[s] += fkg * Double(d1) / rs }
-                                            let fl = f[s]
-                                            if d2 > 0, fkn > 0 {
-                                                let t5 = d2 > 1 ? 1 - (Double(d2) - 1) / (rs - 1) : 1
-                                                let t6 = fkg * fkg * t5 * Double(d2) / (rs * rs)
-                                                let t3 = 1 / fkn
-                                                let t4 = fl / fkn
-                                                v1[s] += t4 * t4 * t6
-                                                v2[s] += t3 * t4 * t6
-                                                v3[s] += t3 * t3 * t6
-                                            }
-                                            if d1 > 0 {
-                                                let t5 = d1 > 1 ? 1 - (Double(d1) - 1) / (rs - 1) : 1
-                                                let t6 = fkg * fkg * t5 * Double(d1) / (rs * rs)
-                                                let t3 = fkn > 0 ? 1 / fkn : 0
-                                                let t4 = 1 + t3 * fl
-                                                v1[s] += t4 * t4 * t6
-                                                v2[s] += t3 * t4 * t6
-                                                v3[s] += t3 * t3 * t6
-                                                let slot = offset[s] + jumps[s]
-                                                outTime[slot] = t
-                                                outF[slot] = fl
-                                                outV[slot] = v1[s] + fl * fl * v3[s] - 2 * fl * v2[s]
-                                                jumps[s] += 1
-                                                events[s] += d1
-                                            }
-                                        }
-                                        fk[g] = fkn
-                                    }
-                                    processed[g] += count[g]
-                                    count[g] = 0
-                                    for c in 0..<codes { nd[row + c] = 0 }
-                                }
-                                i = j
-                            }
+        for k in 0..<(ng * codes) { nd[k] = 0 }
+        let output = Workspace<Double>(sizes: [offset[ng * nc], offset[ng * nc], offset[ng * nc]])
+        defer { output.deallocate() }
+        let outTime = output[0], outF = output[1], outV = output[2]
+        var i = 0
+        while i < n {
+            let t = time[i]
+            var j = i
+            while j < n, time[j] == t {
+                let g = Int(group[j])
+                count[g] += 1
+                nd[g * codes + Int(code[j])] += 1
+                j += 1
+            }
+            for g in 0..<ng where count[g] > 0 {
+                let rs = Double(size[g] - processed[g])
+                let row = g * codes
+                let total = count[g] - nd[row]  // events of any cause
+                if total > 0 {
+                    let fkg = fk[g]
+                    let fkn = fkg * (rs - Double(total)) / rs
+                    for c in 1..<codes {
+                        let d1 = nd[row + c], d2 = total - d1
+                        nd[row + c] = 0
+                        let s = g * nc + c - 1
+                        if d1 > 0 { f[s] += fkg * Double(d1) / rs }
+                        let fl = f[s]
+                        if d2 > 0, fkn > 0 {
+                            let t5 = d2 > 1 ? 1 - (Double(d2) - 1) / (rs - 1) : 1
+                            let t6 = fkg * fkg * t5 * Double(d2) / (rs * rs)
+                            let t3 = 1 / fkn
+                            let t4 = fl / fkn
+                            v1[s] += t4 * t4 * t6
+                            v2[s] += t3 * t4 * t6
+                            v3[s] += t3 * t3 * t6
+                        }
+                        if d1 > 0 {
+                            let t5 = d1 > 1 ? 1 - (Double(d1) - 1) / (rs - 1) : 1
+                            let t6 = fkg * fkg * t5 * Double(d1) / (rs * rs)
+                            let t3 = fkn > 0 ? 1 / fkn : 0
+                            let t4 = 1 + t3 * fl
+                            v1[s] += t4 * t4 * t6
+                            v2[s] += t3 * t4 * t6
+                            v3[s] += t3 * t3 * t6
+                            let slot = offset[s] + jumps[s]
+                            outTime[slot] = t
+                            outF[slot] = fl
+                            outV[slot] = v1[s] + fl * fl * v3[s] - 2 * fl * v2[s]
+                            jumps[s] += 1
+                            events[s] += d1
                         }
                     }
+                    fk[g] = fkn
                 }
+                processed[g] += count[g]
+                count[g] = 0
+                nd[row] = 0  // (the causes' counts were reset as they were used, or are 0)
             }
+            i = j
         }
         return (0..<nc).map { c in
             (0..<ng).map { g in
@@ -186,3 +173,27 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// Zeroed scratch arrays of one element type in one allocation, for loops where array bounds
+/// and uniqueness checks would cost more than the arithmetic. The caller deallocates it.
+struct Workspace<Element: Numeric> {
+    private let base: UnsafeMutablePointer<Element>
+    private let starts: [Int]
+
+    init(sizes: [Int]) {
+        var starts: [Int] = []
+        var total = 0
+        for size in sizes {
+            starts.append(total)
+            total += size
+        }
+        base = .allocate(capacity: max(total, 1))
+        base.initialize(repeating: 0, count: max(total, 1))
+        self.starts = starts
+    }
+
+    /// The start of array `k`.
+    subscript(k: Int) -> UnsafeMutablePointer<Element> { base + starts[k] }
+
+    func deallocate() { base.deallocate() }
+}

@@ -122,13 +122,15 @@ enum GrayTest {
                 }
                 let fb = 1.0  // (1 - fm)^rho with rho = 0
                 for i in 0..<ng {
-                    let ai = a + i * ng  // row i
-                    for j in i..<ng { ai[j] = 0 }
-                    if rs[i] <= 0 { continue }
+                    let ai = a + i * ng  // row i (upper triangle), 0 where a group has no one at risk
+                    if rs[i] <= 0 {
+                        for j in i..<ng { ai[j] = 0 }
+                        continue
+                    }
                     let t1 = rs[i] / skmm[i]
                     ai[i] = fb * t1 * (1 - t1 / tr)
-                    for j in (i + 1)..<max(ng, i + 1) where rs[j] > 0 {
-                        ai[j] = -fb * t1 * rs[j] / (skmm[j] * tr)
+                    for j in (i + 1)..<max(ng, i + 1) {
+                        ai[j] = rs[j] > 0 ? -fb * t1 * rs[j] / (skmm[j] * tr) : 0
                     }
                 }
                 for i in 1..<ng {
