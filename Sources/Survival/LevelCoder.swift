@@ -6,8 +6,8 @@
 /// than the statistics that follow. A `String` is two words, and two strings with the same
 /// words are equal (the standard library's own first test in `==`); a short string (up to 15
 /// UTF-8 bytes) is stored in those words, so every copy of it has the same words. So the words
-/// of the values seen are kept in a small table with the value's number, and a subject's value
-/// is first looked up there by two integer comparisons, without touching the string. Words not
+/// of the values seen are kept in a small hash table with the value's number, and a subject's
+/// value is first looked up there by integer arithmetic, without touching the string. Words not
 /// in the table (a new value, a long or non-canonical one) are looked up with `==`, or with a
 /// dictionary once there are many values: the table only ever finds values that `==` finds.
 /// When the table is full and keeps missing (long values, each with its own storage), it is
@@ -61,30 +61,34 @@ struct LevelCoder {
 
     private mutating func numberByWords(_ values: UnsafeBufferPointer<String>, into out: UnsafeMutableBufferPointer<Int>) {
         let words = UnsafeRawBufferPointer(values)
-        let tableWords = UnsafeMutablePointer<Words>.allocate(capacity: Self.tableCapacity)
+        // Open addressing on a hash of the words, a quarter full at most: the value at a slot
+        // is nearly always the one looked for, so the branch is predictable even when the
+        // values come in random order (a scan would stop at a different entry each time).
+        let slots = 4 * Self.tableCapacity
+        let tableWords = UnsafeMutablePointer<Words>.allocate(capacity: slots)
         defer { tableWords.deallocate() }
-        let tableNumbers = UnsafeMutablePointer<Int>.allocate(capacity: Self.tableCapacity)
+        tableWords.initialize(repeating: Words(first: 0, second: 0), count: slots)
+        let tableNumbers = UnsafeMutablePointer<Int>.allocate(capacity: slots)
         defer { tableNumbers.deallocate() }
+        tableNumbers.initialize(repeating: -1, count: slots)
         var entries = 0
         var misses = 0
-        var last = Words(first: 0, second: 0)
-        var lastNumber = -1
         for i in 0..<values.count {
             let w = words.load(fromByteOffset: i * MemoryLayout<String>.stride, as: Words.self)
-            if w == last, lastNumber >= 0 {
-                out[i] = lastNumber
-                continue
-            }
+            var slot = Self.slot(of: w, count: slots)
             var number = -1
-            for k in 0..<entries where tableWords[k] == w {
-                number = tableNumbers[k]
-                break
+            while tableNumbers[slot] >= 0 {
+                if tableWords[slot] == w {
+                    number = tableNumbers[slot]
+                    break
+                }
+                slot = (slot + 1) & (slots - 1)
             }
             if number < 0 {
                 number = slowNumber(of: values[i])
                 if entries < Self.tableCapacity {
-                    (tableWords + entries).initialize(to: w)
-                    tableNumbers[entries] = number
+                    tableWords[slot] = w
+                    tableNumbers[slot] = number
                     entries += 1
                 } else {
                     misses += 1
@@ -96,9 +100,13 @@ struct LevelCoder {
                 }
             }
             out[i] = number
-            last = w
-            lastNumber = number
         }
+    }
+
+    /// A slot in 0..<count (a power of two) from the words (multiplicative hashing).
+    private static func slot(of w: Words, count: Int) -> Int {
+        let mixed = (w.first &* 0x9E37_79B9_7F4A_7C15) ^ (w.second &* 0xC2B2_AE3D_27D4_EB4F)
+        return Int(truncatingIfNeeded: ((mixed ^ (mixed >> 29)) &* 0x94D0_49BB_1331_11EB) >> 58) & (count - 1)
     }
 
     private mutating func slowNumber(of value: String) -> Int {
