@@ -93,6 +93,7 @@ public struct CumulativeIncidenceCurve: Sendable, Equatable {
                 if total > 0 {
                     let fkg = fk[g]
                     let fkn = fkg * (rs - Double(total)) / rs
+                    let inverse = fkn > 0 ? 1 / fkn : 0  // (one division for every cause)
                     for c in 1..<codes {
                         let d1 = nd[row + c], d2 = total - d1
                         nd[row + c] = 0
@@ -102,7 +103,7 @@ public struct CumulativeIncidenceCurve: Sendable, Equatable {
                         if d2 > 0, fkn > 0 {
                             let t5 = d2 > 1 ? 1 - (Double(d2) - 1) / (rs - 1) : 1
                             let t6 = fkg * fkg * t5 * Double(d2) / (rs * rs)
-                            let t3 = 1 / fkn
+                            let t3 = inverse
                             let t4 = fl / fkn
                             v1[s] += t4 * t4 * t6
                             v2[s] += t3 * t4 * t6
@@ -111,7 +112,7 @@ public struct CumulativeIncidenceCurve: Sendable, Equatable {
                         if d1 > 0 {
                             let t5 = d1 > 1 ? 1 - (Double(d1) - 1) / (rs - 1) : 1
                             let t6 = fkg * fkg * t5 * Double(d1) / (rs * rs)
-                            let t3 = fkn > 0 ? 1 / fkn : 0
+                            let t3 = inverse
                             let t4 = 1 + t3 * fl
                             v1[s] += t4 * t4 * t6
                             v2[s] += t3 * t4 * t6
