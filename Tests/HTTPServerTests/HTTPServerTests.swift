@@ -205,7 +205,8 @@ func echoRouter() -> Router {
         router.get("/other") { request in
             .text((request.headers["X-Secret"] ?? "-") + "|" + (kept.withLock { $0 }?["X-Secret"] ?? "-"))
         }
-        let server = try startTestServer(router) { $0.threads = 1 }  // one event loop: the next request reuses the same state
+        // One event loop: the next request reuses the same state.
+        let server = try startTestServer(router) { $0.threads = 1 }
         defer { server.stop() }
         let client = HTTPTestClient(port: server.port)
         #expect(try client.get("/keep", headers: [("X-Secret", "first")]).text == "first")
