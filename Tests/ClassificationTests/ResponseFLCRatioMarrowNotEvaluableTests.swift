@@ -20,6 +20,19 @@ struct DerivedRatioCase: CustomTestStringConvertible, Sendable {
     var testDescription: String { name }
 }
 
+extension DerivedRatioCase {
+    /// A row for `lightChain`, expecting DOMAIN.md section 4's formula: uninvolved/involved (kappa/lambda)
+    /// for lambda, involved/uninvolved for kappa and when the light chain is not given.
+    static func row(
+        _ lightChain: CaseRecord.LightChain?, _ name: String, involved: Double, uninvolved: Double,
+        _ status: Classification.FLCRatioStatus, ratio: Double?
+    ) -> Self {
+        Self(
+            name: name, involved: involved, uninvolved: uninvolved, lightChain: lightChain, status: status,
+            ratio: ratio, formula: lightChain == .lambda ? .uninvolvedOverInvolved : .involvedOverUninvolved)
+    }
+}
+
 @Suite("FLC ratio derived from the involved and uninvolved FLC (DOMAIN.md section 4)")
 struct FLCRatioDerivationTests {
     private static func check(_ row: DerivedRatioCase) {
@@ -40,114 +53,70 @@ struct FLCRatioDerivationTests {
     @Test(
         "kappa: ratio = involved/uninvolved, normal 0.26 <= ratio <= 1.65 (edges inclusive)",
         arguments: [
-            DerivedRatioCase(
-                name: "exactly 0.26 (26/100) is normal", involved: 26, uninvolved: 100, lightChain: .kappa,
-                status: .normal, ratio: 0.26, formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "exactly 1.65 (165/100) is normal", involved: 165, uninvolved: 100, lightChain: .kappa,
-                status: .normal, ratio: 1.65, formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "0.26 in decimal, 0.25999999999999995 in binary (16.9/65), is normal", involved: 16.9,
-                uninvolved: 65, lightChain: .kappa, status: .normal, ratio: 0.26, formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "1.65 in decimal, 1.6500000000000001 in binary (9.9/6), is normal", involved: 9.9, uninvolved: 6,
-                lightChain: .kappa, status: .normal, ratio: 1.65, formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "0.25 is abnormal", involved: 25, uninvolved: 100, lightChain: .kappa, status: .abnormal,
-                ratio: 0.25, formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "1.66 is abnormal", involved: 166, uninvolved: 100, lightChain: .kappa, status: .abnormal,
-                ratio: 1.66, formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "kappa myeloma 500/10 = 50 is abnormal", involved: 500, uninvolved: 10, lightChain: .kappa,
-                status: .abnormal, ratio: 50, formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "uninvolved 0: infinite ratio, abnormal, reported as null", involved: 150, uninvolved: 0,
-                lightChain: .kappa, status: .abnormal, ratio: nil, formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "involved 0: ratio 0, abnormal", involved: 0, uninvolved: 10, lightChain: .kappa,
-                status: .abnormal, ratio: 0, formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "both 0: no ratio, unknown", involved: 0, uninvolved: 0, lightChain: .kappa, status: .unknown,
-                ratio: nil, formula: .involvedOverUninvolved),
-        ])
+            .row(.kappa, "exactly 0.26 (26/100) is normal", involved: 26, uninvolved: 100, .normal, ratio: 0.26),
+            .row(.kappa, "exactly 1.65 (165/100) is normal", involved: 165, uninvolved: 100, .normal, ratio: 1.65),
+            .row(.kappa, "0.26 in decimal, 0.25999999999999995 in binary (16.9/65), is normal",
+                involved: 16.9, uninvolved: 65, .normal, ratio: 0.26),
+            .row(.kappa, "1.65 in decimal, 1.6500000000000001 in binary (9.9/6), is normal",
+                involved: 9.9, uninvolved: 6, .normal, ratio: 1.65),
+            .row(.kappa, "0.25 is abnormal", involved: 25, uninvolved: 100, .abnormal, ratio: 0.25),
+            .row(.kappa, "1.66 is abnormal", involved: 166, uninvolved: 100, .abnormal, ratio: 1.66),
+            .row(.kappa, "kappa myeloma 500/10 = 50 is abnormal", involved: 500, uninvolved: 10, .abnormal, ratio: 50),
+            .row(.kappa, "uninvolved 0: infinite ratio, abnormal, reported as null",
+                involved: 150, uninvolved: 0, .abnormal, ratio: nil),
+            .row(.kappa, "involved 0: ratio 0, abnormal", involved: 0, uninvolved: 10, .abnormal, ratio: 0),
+            .row(.kappa, "both 0: no ratio, unknown", involved: 0, uninvolved: 0, .unknown, ratio: nil),
+        ] as [DerivedRatioCase])
     func kappa(_ row: DerivedRatioCase) { Self.check(row) }
 
     @Test(
         "lambda: ratio = uninvolved/involved (kappa/lambda), normal 0.26 <= ratio <= 1.65 (edges inclusive)",
         arguments: [
-            DerivedRatioCase(
-                name: "exactly 0.26 (26/100) is normal", involved: 100, uninvolved: 26, lightChain: .lambda,
-                status: .normal, ratio: 0.26, formula: .uninvolvedOverInvolved),
-            DerivedRatioCase(
-                name: "exactly 1.65 (165/100) is normal", involved: 100, uninvolved: 165, lightChain: .lambda,
-                status: .normal, ratio: 1.65, formula: .uninvolvedOverInvolved),
-            DerivedRatioCase(
-                name: "0.25 is abnormal", involved: 100, uninvolved: 25, lightChain: .lambda, status: .abnormal,
-                ratio: 0.25, formula: .uninvolvedOverInvolved),
-            DerivedRatioCase(
-                name: "1.66 is abnormal", involved: 100, uninvolved: 166, lightChain: .lambda, status: .abnormal,
-                ratio: 1.66, formula: .uninvolvedOverInvolved),
-            DerivedRatioCase(
-                name: "lambda myeloma 10/500 = 0.02 is abnormal", involved: 500, uninvolved: 10, lightChain: .lambda,
-                status: .abnormal, ratio: 0.02, formula: .uninvolvedOverInvolved),
-            DerivedRatioCase(
-                name: "the same values read as kappa would be 50: the light chain decides the direction", involved: 10,
-                uninvolved: 500, lightChain: .lambda, status: .abnormal, ratio: 50, formula: .uninvolvedOverInvolved),
-            DerivedRatioCase(
-                name: "uninvolved 0: ratio 0, abnormal", involved: 150, uninvolved: 0, lightChain: .lambda,
-                status: .abnormal, ratio: 0, formula: .uninvolvedOverInvolved),
-            DerivedRatioCase(
-                name: "involved 0: infinite ratio, abnormal, reported as null", involved: 0, uninvolved: 10,
-                lightChain: .lambda, status: .abnormal, ratio: nil, formula: .uninvolvedOverInvolved),
-        ])
+            .row(.lambda, "exactly 0.26 (26/100) is normal", involved: 100, uninvolved: 26, .normal, ratio: 0.26),
+            .row(.lambda, "exactly 1.65 (165/100) is normal", involved: 100, uninvolved: 165, .normal, ratio: 1.65),
+            .row(.lambda, "0.25 is abnormal", involved: 100, uninvolved: 25, .abnormal, ratio: 0.25),
+            .row(.lambda, "1.66 is abnormal", involved: 100, uninvolved: 166, .abnormal, ratio: 1.66),
+            .row(.lambda, "lambda myeloma 10/500 = 0.02 is abnormal",
+                involved: 500, uninvolved: 10, .abnormal, ratio: 0.02),
+            .row(.lambda, "the same values read as kappa would be 50: the light chain decides the direction",
+                involved: 10, uninvolved: 500, .abnormal, ratio: 50),
+            .row(.lambda, "uninvolved 0: ratio 0, abnormal", involved: 150, uninvolved: 0, .abnormal, ratio: 0),
+            .row(.lambda, "involved 0: infinite ratio, abnormal, reported as null",
+                involved: 0, uninvolved: 10, .abnormal, ratio: nil),
+        ] as [DerivedRatioCase])
     func lambda(_ row: DerivedRatioCase) { Self.check(row) }
 
     @Test(
         "light chain not given: abnormal when i/u > 1/0.26 or < 0.26, normal when 1/1.65 <= i/u <= 1.65, else unknown",
         arguments: [
-            DerivedRatioCase(
-                name: "exactly 1/0.26 (100/26, one ulp above the double 1/0.26) is not abnormal: unknown",
-                involved: 100, uninvolved: 26, lightChain: nil, status: .unknown, ratio: 100.0 / 26,
-                formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "above 1/0.26 (101/26) is abnormal", involved: 101, uninvolved: 26, lightChain: nil,
-                status: .abnormal, ratio: 101.0 / 26, formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "exactly 0.26 (26/100) is not abnormal: unknown", involved: 26, uninvolved: 100, lightChain: nil,
-                status: .unknown, ratio: 0.26, formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "below 0.26 (25/100) is abnormal", involved: 25, uninvolved: 100, lightChain: nil,
-                status: .abnormal, ratio: 0.25, formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "exactly 1.65 (165/100) is normal", involved: 165, uninvolved: 100, lightChain: nil,
-                status: .normal, ratio: 1.65, formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "exactly 1/1.65 (100/165) is normal", involved: 100, uninvolved: 165, lightChain: nil,
-                status: .normal, ratio: 100.0 / 165, formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "just above 1.65 (166/100) is unknown", involved: 166, uninvolved: 100, lightChain: nil,
-                status: .unknown, ratio: 1.66, formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "just below 1/1.65 (100/166) is unknown", involved: 100, uninvolved: 166, lightChain: nil,
-                status: .unknown, ratio: 100.0 / 166, formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "1 is normal", involved: 12, uninvolved: 12, lightChain: nil, status: .normal, ratio: 1,
-                formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "50 is abnormal", involved: 500, uninvolved: 10, lightChain: nil, status: .abnormal, ratio: 50,
-                formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "uninvolved 0 is abnormal (infinite, null)", involved: 150, uninvolved: 0, lightChain: nil,
-                status: .abnormal, ratio: nil, formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "involved 0 is abnormal (0)", involved: 0, uninvolved: 10, lightChain: nil, status: .abnormal,
-                ratio: 0, formula: .involvedOverUninvolved),
-            DerivedRatioCase(
-                name: "both 0 is unknown", involved: 0, uninvolved: 0, lightChain: nil, status: .unknown, ratio: nil,
-                formula: .involvedOverUninvolved),
-        ])
+            .row(nil, "exactly 1/0.26 (100/26, one ulp above the double 1/0.26) is not abnormal: unknown",
+                involved: 100, uninvolved: 26, .unknown, ratio: 100.0 / 26),
+            .row(nil, "above 1/0.26 (101/26) is abnormal", involved: 101, uninvolved: 26, .abnormal, ratio: 101.0 / 26),
+            .row(nil, "exactly 0.26 (26/100) is not abnormal: unknown",
+                involved: 26, uninvolved: 100, .unknown, ratio: 0.26),
+            .row(nil, "below 0.26 (25/100) is abnormal", involved: 25, uninvolved: 100, .abnormal, ratio: 0.25),
+            .row(nil, "exactly 1.65 (165/100) is normal", involved: 165, uninvolved: 100, .normal, ratio: 1.65),
+            .row(nil, "exactly 1/1.65 (100/165) is normal",
+                involved: 100, uninvolved: 165, .normal, ratio: 100.0 / 165),
+            .row(nil, "just above 1.65 (166/100) is unknown", involved: 166, uninvolved: 100, .unknown, ratio: 1.66),
+            .row(nil, "just below 1/1.65 (100/166) is unknown",
+                involved: 100, uninvolved: 166, .unknown, ratio: 100.0 / 166),
+            .row(nil, "1 is normal", involved: 12, uninvolved: 12, .normal, ratio: 1),
+            .row(nil, "50 is abnormal", involved: 500, uninvolved: 10, .abnormal, ratio: 50),
+            .row(nil, "uninvolved 0 is abnormal (infinite, null)", involved: 150, uninvolved: 0, .abnormal, ratio: nil),
+            .row(nil, "involved 0 is abnormal (0)", involved: 0, uninvolved: 10, .abnormal, ratio: 0),
+            .row(nil, "both 0 is unknown", involved: 0, uninvolved: 0, .unknown, ratio: nil),
+        ] as [DerivedRatioCase])
     func lightChainNotGiven(_ row: DerivedRatioCase) { Self.check(row) }
+}
+
+/// A best assessment that meets CR whatever the FLC (both immunofixations negative, marrow 2%, no
+/// clonal plasma cells), with the given FLC values: whether it is sCR turns on the FLC ratio alone.
+private func completeResponse(involved: Double, uninvolved: Double, flcRatioNormal: Bool? = nil) -> A {
+    A(
+        involvedFLCMgL: involved, uninvolvedFLCMgL: uninvolved, flcRatioNormal: flcRatioNormal,
+        serumImmunofixation: .negative, urineImmunofixation: .negative, boneMarrowPlasmaCellsPct: 2,
+        clonalPlasmaCellsInMarrow: false)
 }
 
 @Suite("Response rules of the 2026.11.2 engine: derived FLC ratio, marrow PD, not_evaluable (DOMAIN.md section 4)")
@@ -203,9 +172,7 @@ struct ResponseFLCRatioMarrowNotEvaluableTests {
             ResponseCase(
                 name: "sCR by a ratio derived normal at best (kappa 12/10 = 1.2)",
                 baseline: A(serumMProteinGDl: 3.0),
-                best: A(
-                    involvedFLCMgL: 12, uninvolvedFLCMgL: 10, serumImmunofixation: .negative,
-                    urineImmunofixation: .negative, boneMarrowPlasmaCellsPct: 2, clonalPlasmaCellsInMarrow: false),
+                best: completeResponse(involved: 12, uninvolved: 10),
                 computed: .sCR,
                 basis: [
                     "serum_immunofixation_negative", "urine_immunofixation_negative", "no_plasmacytoma",
@@ -216,23 +183,17 @@ struct ResponseFLCRatioMarrowNotEvaluableTests {
             ResponseCase(
                 name: "CR, not sCR: ratio derived abnormal at best (kappa 20/10 = 2)",
                 baseline: A(serumMProteinGDl: 3.0),
-                best: A(
-                    involvedFLCMgL: 20, uninvolvedFLCMgL: 10, serumImmunofixation: .negative,
-                    urineImmunofixation: .negative, boneMarrowPlasmaCellsPct: 2, clonalPlasmaCellsInMarrow: false),
+                best: completeResponse(involved: 20, uninvolved: 10),
                 computed: .CR, lightChain: .kappa),
             ResponseCase(
                 name: "CR, not sCR: ratio unknown at best (light chain not given, 2.0) counts as not normal",
                 baseline: A(serumMProteinGDl: 3.0),
-                best: A(
-                    involvedFLCMgL: 20, uninvolvedFLCMgL: 10, serumImmunofixation: .negative,
-                    urineImmunofixation: .negative, boneMarrowPlasmaCellsPct: 2, clonalPlasmaCellsInMarrow: false),
+                best: completeResponse(involved: 20, uninvolved: 10),
                 computed: .CR),
             ResponseCase(
                 name: "sCR with the light chain not given: 10/12 lies within 1/1.65..1.65, normal either way",
                 baseline: A(serumMProteinGDl: 3.0),
-                best: A(
-                    involvedFLCMgL: 10, uninvolvedFLCMgL: 12, serumImmunofixation: .negative,
-                    urineImmunofixation: .negative, boneMarrowPlasmaCellsPct: 2, clonalPlasmaCellsInMarrow: false),
+                best: completeResponse(involved: 10, uninvolved: 12),
                 computed: .sCR),
         ])
     func flcRatioDerived(_ row: ResponseCase) { row.check() }
@@ -289,16 +250,12 @@ struct ResponseFLCRatioMarrowNotEvaluableTests {
             ResponseCase(
                 name: "best given abnormal although kappa 12/10 derives normal: CR, not sCR",
                 baseline: A(serumMProteinGDl: 3.0),
-                best: A(
-                    involvedFLCMgL: 12, uninvolvedFLCMgL: 10, flcRatioNormal: false, serumImmunofixation: .negative,
-                    urineImmunofixation: .negative, boneMarrowPlasmaCellsPct: 2, clonalPlasmaCellsInMarrow: false),
+                best: completeResponse(involved: 12, uninvolved: 10, flcRatioNormal: false),
                 computed: .CR, lightChain: .kappa),
             ResponseCase(
                 name: "best given normal although kappa 20/10 derives abnormal: sCR without flc_ratio_derived",
                 baseline: A(serumMProteinGDl: 3.0),
-                best: A(
-                    involvedFLCMgL: 20, uninvolvedFLCMgL: 10, flcRatioNormal: true, serumImmunofixation: .negative,
-                    urineImmunofixation: .negative, boneMarrowPlasmaCellsPct: 2, clonalPlasmaCellsInMarrow: false),
+                best: completeResponse(involved: 20, uninvolved: 10, flcRatioNormal: true),
                 computed: .sCR,
                 basis: [
                     "serum_immunofixation_negative", "urine_immunofixation_negative", "no_plasmacytoma",

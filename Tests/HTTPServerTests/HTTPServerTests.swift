@@ -5,24 +5,6 @@ import Synchronization
 import TestSupport
 import Testing
 
-/// Starts a server on a free port with the given router, runs `body`, stops the server.
-func withServer(
-    _ router: Router, maxBody: Int = 1024, _ body: (HTTPServer, HTTPTestClient) throws -> Void
-) throws {
-    var configuration = HTTPServerConfiguration()
-    configuration.port = 0
-    configuration.threads = 2
-    configuration.maxBodyBytes = maxBody
-    configuration.drainTimeoutSeconds = 5
-    configuration.accessLog.destination = .off
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
-    let server = HTTPServer(configuration: configuration, router: router, logger: logger)
-    try server.start()
-    defer { server.stop() }
-    try body(server, HTTPTestClient(port: server.port))
-}
-
 func echoRouter() -> Router {
     var router = Router()
     router.get("/hello") { _ in .text("hello") }
@@ -223,14 +205,8 @@ func echoRouter() -> Router {
         router.get("/other") { request in
             .text((request.headers["X-Secret"] ?? "-") + "|" + (kept.withLock { $0 }?["X-Secret"] ?? "-"))
         }
-        var configuration = HTTPServerConfiguration()
-        configuration.port = 0
-        configuration.threads = 1  // one event loop: the next request reuses the same state
-        configuration.accessLog.destination = .off
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let server = HTTPServer(configuration: configuration, router: router, logger: logger)
-        try server.start()
+        // One event loop: the next request reuses the same state.
+        let server = try startTestServer(router) { $0.threads = 1 }
         defer { server.stop() }
         let client = HTTPTestClient(port: server.port)
         #expect(try client.get("/keep", headers: [("X-Secret", "first")]).text == "first")
@@ -257,14 +233,7 @@ func echoRouter() -> Router {
             let query = request.query.items.map { "\($0.name)=\($0.value)" }
             return .text(names.joined(separator: ",") + "|" + query.joined(separator: "&") + "|" + (request.headers["accept"] ?? "-"))
         }
-        var configuration = HTTPServerConfiguration()
-        configuration.port = 0
-        configuration.threads = 1
-        configuration.accessLog.destination = .off
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let server = HTTPServer(configuration: configuration, router: router, logger: logger)
-        try server.start()
+        let server = try startTestServer(router) { $0.threads = 1 }
         defer { server.stop() }
         let client = HTTPTestClient(port: server.port)
         let headers = [("Accept", "a/b"), ("user-agent", "u"), ("X-Request-ID", "r-1"), ("X-Other", "o"), ("ACCEPT-ENCODING", "e")]
@@ -307,14 +276,7 @@ func echoRouter() -> Router {
             usleep(600_000)
             return .text("finished")
         }
-        var configuration = HTTPServerConfiguration()
-        configuration.port = 0
-        configuration.threads = 2
-        configuration.accessLog.destination = .off
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let server = HTTPServer(configuration: configuration, router: router, logger: logger)
-        try server.start()
+        let server = try startTestServer(router) { $0.threads = 2 }
         let client = HTTPTestClient(port: server.port)
         let result = Mutex<TestResponse?>(nil)
         let thread = Thread {
@@ -344,15 +306,10 @@ func echoRouter() -> Router {
             }
             return HTTPResponse(status: 201, contentType: "text/plain", body: request.body + Array("|\(request.headers["X-Test"] ?? "")".utf8))
         }
-        var configuration = HTTPServerConfiguration()
-        configuration.port = 0
-        configuration.threads = threads
-        configuration.blockingWorkers = 4
-        configuration.accessLog.destination = .off
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let server = HTTPServer(configuration: configuration, router: router, logger: logger)
-        try server.start()
+        let server = try startTestServer(router) { configuration in
+            configuration.threads = threads
+            configuration.blockingWorkers = 4
+        }
         return (server, HTTPTestClient(port: server.port))
     }
 

@@ -15,16 +15,10 @@ private func hostileServer(
         return .text("\(request.body.count)")
     }
     router.post("/open", admission: admission) { request in .text("\(request.body.count)") }
-    var configuration = HTTPServerConfiguration()
-    configuration.port = 0
-    configuration.threads = 2
-    configuration.accessLog.destination = .off
-    configure(&configuration)
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
-    let server = HTTPServer(configuration: configuration, router: router, logger: logger)
-    try server.start()
-    return server
+    return try startTestServer(router) { configuration in
+        configuration.threads = 2
+        configure(&configuration)
+    }
 }
 
 private func head(_ lines: String...) -> [UInt8] {

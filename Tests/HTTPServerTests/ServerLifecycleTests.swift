@@ -23,24 +23,19 @@ private func processCounts() -> (threads: Int, fds: Int) {
         var router = Router()
         router.get("/hello") { _ in .text("hello") }
         router.post("/slow", mayBlock: true) { _ in .text("done") }
-        var configuration = HTTPServerConfiguration()
-        configuration.port = 0
-        configuration.threads = 2
-        configuration.blockingWorkers = 3
-        configuration.accessLog.destination = .off
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
+        let configure = { (configuration: inout HTTPServerConfiguration) in
+            configuration.threads = 2
+            configuration.blockingWorkers = 3
+        }
         // One server first, so that one-time process state (Foundation's, the metrics system's) exists.
         do {
-            let warm = HTTPServer(configuration: configuration, router: router, logger: logger)
-            try warm.start()
+            let warm = try startTestServer(router, configure)
             _ = try HTTPTestClient(port: warm.port).request("POST", "/slow", body: [])
             warm.stop()
         }
         let before = processCounts()
         for cycle in 0..<200 {
-            let server = HTTPServer(configuration: configuration, router: router, logger: logger)
-            try server.start()
+            let server = try startTestServer(router, configure)
             let client = HTTPTestClient(port: server.port)
             #expect(try client.get("/hello").status == 200, "cycle \(cycle)")
             #expect(try client.request("POST", "/slow", body: []).status == 200, "cycle \(cycle)")
@@ -84,16 +79,11 @@ private func processCounts() -> (threads: Int, fds: Int) {
             finished.set(true)
             return .text("late")
         }
-        var configuration = HTTPServerConfiguration()
-        configuration.port = 0
-        configuration.threads = 1
-        configuration.blockingWorkers = 2
-        configuration.drainTimeoutSeconds = 0.2
-        configuration.accessLog.destination = .off
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let server = HTTPServer(configuration: configuration, router: router, logger: logger)
-        try server.start()
+        let server = try startTestServer(router) { configuration in
+            configuration.threads = 1
+            configuration.blockingWorkers = 2
+            configuration.drainTimeoutSeconds = 0.2
+        }
         defer { release.set(true) }
         let client = HTTPTestClient(port: server.port, timeoutSeconds: 30)
         let answer = Shared<String?>(nil)
@@ -129,16 +119,11 @@ private func processCounts() -> (threads: Int, fds: Int) {
             try? waitUntil("the test to release the handler", timeout: .seconds(120)) { release.get() }
             return .text("late")
         }
-        var configuration = HTTPServerConfiguration()
-        configuration.port = 0
-        configuration.threads = 1
-        configuration.blockingWorkers = 2
-        configuration.drainTimeoutSeconds = 100
-        configuration.accessLog.destination = .off
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let server = HTTPServer(configuration: configuration, router: router, logger: logger)
-        try server.start()
+        let server = try startTestServer(router) { configuration in
+            configuration.threads = 1
+            configuration.blockingWorkers = 2
+            configuration.drainTimeoutSeconds = 100
+        }
         defer { release.set(true) }
         let client = HTTPTestClient(port: server.port)
         let fd = try client.openConnection()

@@ -55,16 +55,10 @@ struct SelfSignedCertificate {
     func tlsServer(_ tls: TLSConfiguration) throws -> HTTPServer {
         var router = Router()
         router.get("/hello") { _ in .text("hello over tls") }
-        var configuration = HTTPServerConfiguration()
-        configuration.port = 0
-        configuration.threads = 2
-        configuration.accessLog.destination = .off
-        configuration.tls = tls
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let server = HTTPServer(configuration: configuration, router: router, logger: logger)
-        try server.start()
-        return server
+        return try startTestServer(router) { configuration in
+            configuration.threads = 2
+            configuration.tls = tls
+        }
     }
 
     @Test func aVerifyingClientConnectsAndGetsStrictTransportSecurity() throws {

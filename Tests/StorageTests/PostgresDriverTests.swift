@@ -34,6 +34,17 @@ final class ScratchPostgresDatabase {
 
     func drop() { try? Self.onServer(server) { try $0.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") } }
 
+    /// Runs `body` with a scratch database on `server` opened once per entry of `pools` (with that
+    /// pool size): instances of the registry sharing one database. Closes them, then drops it.
+    static func withInstances(server: String, pools: [Int], _ body: ([Database]) throws -> Void) throws {
+        let scratch = try ScratchPostgresDatabase(server: server)
+        defer { scratch.drop() }
+        var instances: [Database] = []
+        defer { instances.forEach { $0.close() } }
+        for pool in pools { instances.append(try scratch.open(pool: pool)) }
+        try body(instances)
+    }
+
     static func onServer(_ url: String, _ body: (Connection) throws -> Void) throws {
         var configuration = Database.PostgresConfiguration(url: url)
         configuration.poolSize = 1
@@ -41,6 +52,33 @@ final class ScratchPostgresDatabase {
         defer { server.close() }
         try server.read(body)
     }
+}
+
+/// Runs `write(database, thread, call)` `perThread` times on each of `threads` threads, the even
+/// threads on `a` and the odd ones on `b`, all at once. Returns whether they all ended within
+/// `timeout` and how many calls threw.
+func writeFromTwoInstances(
+    _ a: Database, _ b: Database, threads: Int, perThread: Int, timeout: Double = 60,
+    _ write: @escaping @Sendable (Database, Int, Int) throws -> Void
+) -> (ended: DispatchTimeoutResult, failures: Int) {
+    let done = DispatchGroup()
+    let failures = Atomic<Int>(0)
+    for t in 0..<threads {
+        done.enter()
+        Thread.detachNewThread {
+            defer { done.leave() }
+            let database = t % 2 == 0 ? a : b
+            for i in 0..<perThread {
+                do {
+                    try write(database, t, i)
+                } catch {
+                    failures.add(1, ordering: .relaxed)
+                }
+            }
+        }
+    }
+    let ended = done.wait(timeout: .now() + timeout)
+    return (ended, failures.load(ordering: .relaxed))
 }
 
 @Suite struct PostgresPlaceholderTests {
@@ -142,115 +180,79 @@ final class ScratchPostgresDatabase {
     /// Two `Database`s on one PostgreSQL database stand for two instances: while one is inside a
     /// write, the other's write waits for it (the advisory lock), as two processes on one SQLite file do.
     @Test(arguments: postgresServers) func writesOfTwoInstancesNeverOverlap(server: String) throws {
-        let scratch = try ScratchPostgresDatabase(server: server)
-        defer { scratch.drop() }
-        let a = try scratch.open()
-        let b = try scratch.open()
-        defer {
-            a.close()
-            b.close()
-        }
-        try a.write { try $0.execute("CREATE TABLE counter (n integer); INSERT INTO counter VALUES (0)") }
-        // Read-then-write increments from both instances at once: with the writes serialized, none is lost.
-        let perThread = 25
-        let threads = 4
-        let done = DispatchGroup()
-        let failures = Atomic<Int>(0)
-        for t in 0..<threads {
-            done.enter()
-            Thread.detachNewThread {
-                defer { done.leave() }
-                let database = t % 2 == 0 ? a : b
-                for _ in 0..<perThread {
-                    do {
-                        try database.groupedWrite { connection in
-                            let n = try connection.queryOne("SELECT n FROM counter") { $0.int(0) } ?? 0
-                            try connection.run("UPDATE counter SET n = ?", [n + 1])
-                        }
-                    } catch {
-                        failures.add(1, ordering: .relaxed)
-                    }
+        try ScratchPostgresDatabase.withInstances(server: server, pools: [4, 4]) { instances in
+            let a = instances[0], b = instances[1]
+            try a.write { try $0.execute("CREATE TABLE counter (n integer); INSERT INTO counter VALUES (0)") }
+            // Read-then-write increments from both instances at once: with the writes serialized, none is lost.
+            let perThread = 25
+            let threads = 4
+            let run = writeFromTwoInstances(a, b, threads: threads, perThread: perThread) { database, _, _ in
+                try database.groupedWrite { connection in
+                    let n = try connection.queryOne("SELECT n FROM counter") { $0.int(0) } ?? 0
+                    try connection.run("UPDATE counter SET n = ?", [n + 1])
                 }
             }
+            #expect(run.ended == .success)
+            #expect(run.failures == 0)
+            #expect(try a.read { try $0.queryOne("SELECT n FROM counter") { $0.int(0) } } == perThread * threads)
         }
-        #expect(done.wait(timeout: .now() + 60) == .success)
-        #expect(failures.load(ordering: .relaxed) == 0)
-        #expect(try a.read { try $0.queryOne("SELECT n FROM counter") { $0.int(0) } } == perThread * threads)
     }
 
     /// Row-locked grouped writes (single-case writes) of two instances run side by side; one that
     /// reads its row FOR UPDATE before writing it loses no update, and an exclusive write still
     /// keeps them all out while it runs (the writers' lock, taken shared by them).
     @Test(arguments: postgresServers) func rowLockedWritesOfTwoInstancesLoseNoUpdateAndWaitForAnExclusiveOne(server: String) throws {
-        let scratch = try ScratchPostgresDatabase(server: server)
-        defer { scratch.drop() }
-        let a = try scratch.open()
-        let b = try scratch.open()
-        defer {
-            a.close()
-            b.close()
-        }
-        try a.write { try $0.execute("CREATE TABLE counter (id integer PRIMARY KEY, n integer); INSERT INTO counter VALUES (1, 0), (2, 0)") }
-        let perThread = 25
-        let threads = 4
-        let done = DispatchGroup()
-        let failures = Atomic<Int>(0)
-        for t in 0..<threads {
-            done.enter()
+        try ScratchPostgresDatabase.withInstances(server: server, pools: [4, 4]) { instances in
+            let a = instances[0], b = instances[1]
+            try a.write { try $0.execute("CREATE TABLE counter (id integer PRIMARY KEY, n integer); INSERT INTO counter VALUES (1, 0), (2, 0)") }
+            let perThread = 25
+            let threads = 4
+            let run = writeFromTwoInstances(a, b, threads: threads, perThread: perThread) { database, t, i in
+                try database.rowLockedGroupedWrite { connection in
+                    let id = 1 + (t + i) % 2
+                    let n = try connection.queryOne("SELECT n FROM counter WHERE id = ? FOR UPDATE", [id]) { $0.int(0) } ?? 0
+                    try connection.run("UPDATE counter SET n = ? WHERE id = ?", [n + 1, id])
+                }
+            }
+            #expect(run.ended == .success)
+            #expect(run.failures == 0)
+            #expect(try a.read { try $0.queryOne("SELECT sum(n) FROM counter") { $0.int(0) } } == perThread * threads)
+
+            // An exclusive write on A: B's row-locked write waits until it has committed, and then sees it.
+            let entered = DispatchSemaphore(value: 0)
+            let release = DispatchSemaphore(value: 0)
+            let exclusive = DispatchGroup()
+            exclusive.enter()
             Thread.detachNewThread {
-                defer { done.leave() }
-                let database = t % 2 == 0 ? a : b
-                for i in 0..<perThread {
-                    do {
-                        try database.rowLockedGroupedWrite { connection in
-                            let id = 1 + (t + i) % 2
-                            let n = try connection.queryOne("SELECT n FROM counter WHERE id = ? FOR UPDATE", [id]) { $0.int(0) } ?? 0
-                            try connection.run("UPDATE counter SET n = ? WHERE id = ?", [n + 1, id])
-                        }
-                    } catch {
-                        failures.add(1, ordering: .relaxed)
+                defer { exclusive.leave() }
+                _ = try? a.write { connection in
+                    try connection.transaction {
+                        try connection.run("UPDATE counter SET n = 1000 WHERE id = 1")
+                        entered.signal()
+                        _ = release.wait(timeout: .now() + 30)
                     }
                 }
             }
-        }
-        #expect(done.wait(timeout: .now() + 60) == .success)
-        #expect(failures.load(ordering: .relaxed) == 0)
-        #expect(try a.read { try $0.queryOne("SELECT sum(n) FROM counter") { $0.int(0) } } == perThread * threads)
-
-        // An exclusive write on A: B's row-locked write waits until it has committed, and then sees it.
-        let entered = DispatchSemaphore(value: 0)
-        let release = DispatchSemaphore(value: 0)
-        let exclusive = DispatchGroup()
-        exclusive.enter()
-        Thread.detachNewThread {
-            defer { exclusive.leave() }
-            _ = try? a.write { connection in
-                try connection.transaction {
-                    try connection.run("UPDATE counter SET n = 1000 WHERE id = 1")
-                    entered.signal()
-                    _ = release.wait(timeout: .now() + 30)
+            #expect(entered.wait(timeout: .now() + 30) == .success)
+            let waited = Atomic<Bool>(false)
+            let rowLocked = DispatchGroup()
+            rowLocked.enter()
+            Thread.detachNewThread {
+                defer { rowLocked.leave() }
+                // Another row than the exclusive write's: only the writers' lock can make it wait.
+                try? b.rowLockedGroupedWrite { connection in
+                    try connection.run("UPDATE counter SET n = n + 1 WHERE id = 2")
                 }
+                waited.store(true, ordering: .sequentiallyConsistent)
             }
+            #expect(rowLocked.wait(timeout: .now() + 0.5) == .timedOut, "a row-locked write ran during an exclusive one")
+            let ranEarly = waited.load(ordering: .sequentiallyConsistent)
+            #expect(!ranEarly)
+            release.signal()
+            #expect(exclusive.wait(timeout: .now() + 30) == .success)
+            #expect(rowLocked.wait(timeout: .now() + 30) == .success)
+            #expect(try a.read { try $0.queryOne("SELECT n FROM counter WHERE id = 1") { $0.int(0) } } == 1000)
         }
-        #expect(entered.wait(timeout: .now() + 30) == .success)
-        let waited = Atomic<Bool>(false)
-        let rowLocked = DispatchGroup()
-        rowLocked.enter()
-        Thread.detachNewThread {
-            defer { rowLocked.leave() }
-            // Another row than the exclusive write's: only the writers' lock can make it wait.
-            try? b.rowLockedGroupedWrite { connection in
-                try connection.run("UPDATE counter SET n = n + 1 WHERE id = 2")
-            }
-            waited.store(true, ordering: .sequentiallyConsistent)
-        }
-        #expect(rowLocked.wait(timeout: .now() + 0.5) == .timedOut, "a row-locked write ran during an exclusive one")
-        let ranEarly = waited.load(ordering: .sequentiallyConsistent)
-        #expect(!ranEarly)
-        release.signal()
-        #expect(exclusive.wait(timeout: .now() + 30) == .success)
-        #expect(rowLocked.wait(timeout: .now() + 30) == .success)
-        #expect(try a.read { try $0.queryOne("SELECT n FROM counter WHERE id = 1") { $0.int(0) } } == 1000)
     }
 
     /// A grouped write that fails in SQL (a duplicate key) or in Swift is undone alone; the others
@@ -329,40 +331,26 @@ final class ScratchPostgresDatabase {
     }
 
     @Test(arguments: postgresServers) func theShippedMigrationsApplyOnceEvenFromTwoInstancesAtOnce(server: String) throws {
-        let scratch = try ScratchPostgresDatabase(server: server)
-        defer { scratch.drop() }
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../Migrations/postgres").standardizedFileURL.path
         let runner = try MigrationRunner(directory: folder)
-        let a = try scratch.open()
-        let b = try scratch.open()
-        defer {
-            a.close()
-            b.close()
-        }
-        let applied = Mutex<[[Int]]>([])
-        let errors = Atomic<Int>(0)
-        let done = DispatchGroup()
-        for database in [a, b] {
-            done.enter()
-            Thread.detachNewThread {
-                defer { done.leave() }
-                do {
-                    let versions = try runner.migrate(database)
-                    applied.withLock { $0.append(versions) }
-                } catch {
-                    errors.add(1, ordering: .relaxed)
-                }
+        try ScratchPostgresDatabase.withInstances(server: server, pools: [4, 4]) { instances in
+            let a = instances[0], b = instances[1]
+            let applied = Mutex<[[Int]]>([])
+            // One thread on each instance.
+            let run = writeFromTwoInstances(a, b, threads: 2, perThread: 1) { database, _, _ in
+                let versions = try runner.migrate(database)
+                applied.withLock { $0.append(versions) }
             }
+            #expect(run.ended == .success)
+            #expect(run.failures == 0)
+            // One instance applied all six, the other found nothing to do.
+            #expect(applied.withLock { $0.map(\.count).sorted() } == [0, runner.migrations.count])
+            #expect(runner.isCurrent(b))
+            #expect(try runner.status(a).allSatisfy { $0.appliedAt != nil })
+            // The names and order are SQLite's: one numbering for both dialects.
+            let sqlite = try MigrationRunner(directory: folder.replacingOccurrences(of: "/postgres", with: "/sqlite"))
+            #expect(sqlite.migrations.map { "\($0.version)_\($0.name)" } == runner.migrations.map { "\($0.version)_\($0.name)" })
         }
-        #expect(done.wait(timeout: .now() + 60) == .success)
-        #expect(errors.load(ordering: .relaxed) == 0)
-        // One instance applied all six, the other found nothing to do.
-        #expect(applied.withLock { $0.map(\.count).sorted() } == [0, runner.migrations.count])
-        #expect(runner.isCurrent(b))
-        #expect(try runner.status(a).allSatisfy { $0.appliedAt != nil })
-        // The names and order are SQLite's: one numbering for both dialects.
-        let sqlite = try MigrationRunner(directory: folder.replacingOccurrences(of: "/postgres", with: "/sqlite"))
-        #expect(sqlite.migrations.map { "\($0.version)_\($0.name)" } == runner.migrations.map { "\($0.version)_\($0.name)" })
     }
 }
