@@ -113,7 +113,7 @@ struct CaseBuilder {
     /// The object of leaves sorted by keys: a leaf of one key is a member; the leaves that share a
     /// first key make the object under it.
     static func object(_ leaves: ArraySlice<Leaf>) -> JSONValue {
-        var members = [String: JSONValue](minimumCapacity: leaves.count)
+        var members = JSONObject(minimumCapacity: leaves.count)
         var position = leaves.startIndex
         while position < leaves.endIndex {
             let key = leaves[position].keys.first!

@@ -91,11 +91,11 @@ struct JSONParser {
         skipWhitespace()
         if index < bytes.count, bytes[index] == 0x7D {
             index += 1
-            return .object([:])
+            return .object(JSONObject())
         }
         let base = memberStack.count
-        // Past `linearMemberLimit` members, the object moves from the stack into this dictionary.
-        var large: [String: JSONValue] = [:]
+        // Past `linearMemberLimit` members, the names are also indexed here (then kept by the object).
+        var positions: [String: Int] = [:]
         var isLarge = false
         while true {
             skipWhitespace()
@@ -107,42 +107,53 @@ struct JSONParser {
             skipWhitespace()
             let value = try parseValue(depth: depth)
             if isLarge {
-                guard large.updateValue(value, forKey: key) == nil else { throw error("a member name appears twice") }
+                guard positions.updateValue(memberStack.count - base, forKey: key) == nil else {
+                    throw error("a member name appears twice")
+                }
             } else {
-                // String equality, as the dictionary's: canonically equivalent names are the same name.
+                // String equality, as the index's: canonically equivalent names are the same name.
                 var earlier = base
                 while earlier < memberStack.count {
                     if memberStack[earlier].key == key { throw error("a member name appears twice") }
                     earlier += 1
                 }
-                memberStack.append((key, value))
-                if memberStack.count - base > JSONParser.linearMemberLimit {
-                    large.reserveCapacity(4 * JSONParser.linearMemberLimit)
-                    while memberStack.count > base {
-                        let member = memberStack.removeLast()
-                        large[member.key] = member.value
-                    }
+                if memberStack.count - base == JSONParser.linearMemberLimit {
+                    positions.reserveCapacity(4 * JSONParser.linearMemberLimit)
+                    for earlier in base..<memberStack.count { positions[memberStack[earlier].key] = earlier - base }
+                    positions[key] = memberStack.count - base
                     isLarge = true
                 }
             }
+            memberStack.append((key, value))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end") }
             if bytes[index] == 0x2C {
                 index += 1
             } else if bytes[index] == 0x7D {
                 index += 1
-                if isLarge { return .object(large) }
-                var members = [String: JSONValue](minimumCapacity: memberStack.count - base)
-                // Moved off the stack (last first: a dictionary has no order), not copied.
-                while memberStack.count > base {
-                    let member = memberStack.removeLast()
-                    members[member.key] = member.value
-                }
-                return .object(members)
+                return .object(JSONObject(uniqueMembers: popMembers(from: base), positions: isLarge ? positions : nil))
             } else {
                 throw error("expected ',' or '}'")
             }
         }
+    }
+
+    /// The members from `base` up, moved (not copied) into an array of their own, in the order
+    /// read; the stack is left shorter.
+    private mutating func popMembers(from base: Int) -> [JSONObject.Member] {
+        let count = memberStack.count - base
+        let members = [JSONObject.Member](unsafeUninitializedCapacity: count) { buffer, initialized in
+            memberStack.withUnsafeMutableBufferPointer { stack in
+                buffer.baseAddress!.moveInitialize(from: stack.baseAddress! + base, count: count)
+            }
+            initialized = count
+        }
+        // The moved-from slots hold no values any more: drop them without releasing anything.
+        memberStack.withUnsafeMutableBufferPointer { stack in
+            (stack.baseAddress! + base).initialize(repeating: ("", .null), count: count)
+        }
+        memberStack.removeLast(count)
+        return members
     }
 
     private mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {

@@ -173,7 +173,7 @@ struct SplitParse {
 
     func parse() -> JSONValue? {
         guard let members = scan() else { return nil }
-        var object: [String: JSONValue] = Dictionary(minimumCapacity: members.count)
+        var object = JSONObject(minimumCapacity: members.count)
         for member in members {
             guard case .string(let name)? = piece(member.name, depth: 0) else { return nil }
             let value: JSONValue

@@ -43,7 +43,7 @@ import Testing
         case (.object(let x), .object(let y)):
             guard x.count == y.count else { return false }
             for (key, value) in x {
-                guard let position = y.index(forKey: key), Array(y[position].key.utf8) == Array(key.utf8),
+                guard let position = y.position(of: key), Array(y[position].key.utf8) == Array(key.utf8),
                     identical(value, y[position].value)
                 else { return false }
             }
