@@ -12,12 +12,17 @@
 /// dictionary's did; the order is kept for nothing but speed (writers sort names, see
 /// `JSONValue.write`).
 public struct JSONObject: Sendable {
-    public typealias Member = (key: String, value: JSONValue)
+    /// One member. A struct, not a tuple: an array of tuples is destroyed and copied through the
+    /// runtime's generic tuple code, which cost more than the members' own work.
+    public struct Member: Sendable {
+        public var key: String
+        public var value: JSONValue
+    }
 
     /// Past this many members, `positions` indexes the names.
     static let indexedFrom = 16
 
-    public private(set) var members: [Member]
+    private(set) var members: [Member]
     /// The position of each name in `members`, when there are more than `indexedFrom` of them.
     private var positions: [String: Int]?
 
@@ -31,7 +36,7 @@ public struct JSONObject: Sendable {
     }
 
     public init(_ dictionary: [String: JSONValue]) {
-        members = Array(dictionary.lazy.map { (key: $0.key, value: $0.value) })
+        members = dictionary.map { Member(key: $0.key, value: $0.value) }
         positions = JSONObject.index(of: members)
     }
 
@@ -83,7 +88,7 @@ public struct JSONObject: Sendable {
             members[position].value = value
             return old
         }
-        members.append((key, value))
+        members.append(Member(key: key, value: value))
         if positions != nil {
             positions![key] = members.count - 1
         } else if members.count > JSONObject.indexedFrom {
@@ -123,7 +128,11 @@ public struct JSONObject: Sendable {
 extension JSONObject: RandomAccessCollection {
     public var startIndex: Int { 0 }
     public var endIndex: Int { members.count }
-    public subscript(position: Int) -> Member { members[position] }
+    /// A (key, value) tuple, so that `for (key, value) in object` reads as it did over a dictionary.
+    public subscript(position: Int) -> (key: String, value: JSONValue) {
+        let member = members[position]
+        return (member.key, member.value)
+    }
 }
 
 extension JSONObject: Hashable {

@@ -8,7 +8,7 @@
 /// collected on two stacks shared by every level and each object or array is allocated once at its
 /// final size (no regrowth, no rehashing); ASCII strings skip UTF-8 validation; most numbers are read
 /// without making a String (the result is the same correctly rounded Double).
-struct JSONParser {
+struct JSONParser: ~Copyable {
     static let maximumDepth = 128
     /// Up to this many members, a duplicate name is found by comparing with the earlier names of the
     /// object; past it, by a dictionary (a comparison is cheaper than hashing for a few names).
@@ -17,9 +17,9 @@ struct JSONParser {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     /// The members of the objects being read, innermost last.
-    private var memberStack: [(key: String, value: JSONValue)] = []
+    private var memberStack = MoveStack<JSONObject.Member>()
     /// The items of the arrays being read, innermost last.
-    private var itemStack: [JSONValue] = []
+    private var itemStack = MoveStack<JSONValue>()
     /// Short ASCII strings already made, by their bytes: member names and codes repeat throughout a
     /// document, and reusing one costs less than making it again. Only for large documents (a small
     /// one would spend more on the table than it saves).
@@ -114,46 +114,28 @@ struct JSONParser {
                 // String equality, as the index's: canonically equivalent names are the same name.
                 var earlier = base
                 while earlier < memberStack.count {
-                    if memberStack[earlier].key == key { throw error("a member name appears twice") }
+                    if memberStack.withElement(at: earlier, { $0.key == key }) { throw error("a member name appears twice") }
                     earlier += 1
                 }
                 if memberStack.count - base == JSONParser.linearMemberLimit {
                     positions.reserveCapacity(4 * JSONParser.linearMemberLimit)
-                    for earlier in base..<memberStack.count { positions[memberStack[earlier].key] = earlier - base }
+                    for earlier in base..<memberStack.count { positions[memberStack.withElement(at: earlier, { $0.key })] = earlier - base }
                     positions[key] = memberStack.count - base
                     isLarge = true
                 }
             }
-            memberStack.append((key, value))
+            memberStack.push(JSONObject.Member(key: key, value: value))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end") }
             if bytes[index] == 0x2C {
                 index += 1
             } else if bytes[index] == 0x7D {
                 index += 1
-                return .object(JSONObject(uniqueMembers: popMembers(from: base), positions: isLarge ? positions : nil))
+                return .object(JSONObject(uniqueMembers: memberStack.pop(from: base), positions: isLarge ? positions : nil))
             } else {
                 throw error("expected ',' or '}'")
             }
         }
-    }
-
-    /// The members from `base` up, moved (not copied) into an array of their own, in the order
-    /// read; the stack is left shorter.
-    private mutating func popMembers(from base: Int) -> [JSONObject.Member] {
-        let count = memberStack.count - base
-        let members = [JSONObject.Member](unsafeUninitializedCapacity: count) { buffer, initialized in
-            memberStack.withUnsafeMutableBufferPointer { stack in
-                buffer.baseAddress!.moveInitialize(from: stack.baseAddress! + base, count: count)
-            }
-            initialized = count
-        }
-        // The moved-from slots hold no values any more: drop them without releasing anything.
-        memberStack.withUnsafeMutableBufferPointer { stack in
-            (stack.baseAddress! + base).initialize(repeating: ("", .null), count: count)
-        }
-        memberStack.removeLast(count)
-        return members
     }
 
     private mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
@@ -168,34 +150,18 @@ struct JSONParser {
         while true {
             skipWhitespace()
             let item = try parseValue(depth: depth)
-            itemStack.append(item)
+            itemStack.push(item)
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end") }
             if bytes[index] == 0x2C {
                 index += 1
             } else if bytes[index] == 0x5D {
                 index += 1
-                return .array(popItems(from: base))
+                return .array(itemStack.pop(from: base))
             } else {
                 throw error("expected ',' or ']'")
             }
         }
-    }
-
-    /// The items from `base` up, moved (not copied) into an array of their own; the stack is left
-    /// with `.null` in their place, then shortened.
-    private mutating func popItems(from base: Int) -> [JSONValue] {
-        let count = itemStack.count - base
-        let items = [JSONValue](unsafeUninitializedCapacity: count) { buffer, initialized in
-            itemStack.withUnsafeMutableBufferPointer { stack in
-                let source = stack.baseAddress! + base
-                buffer.baseAddress!.moveInitialize(from: source, count: count)
-                source.initialize(repeating: .null, count: count)
-            }
-            initialized = count
-        }
-        while itemStack.count > base { itemStack.removeLast() }
-        return items
     }
 
     /// Powers of ten that a Double holds exactly (10^22 is the largest).
