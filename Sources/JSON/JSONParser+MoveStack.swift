@@ -32,11 +32,12 @@ struct MoveStack<Element>: ~Copyable {
     mutating func pop(from start: Int) -> [Element] {
         let moved = count - start
         guard moved > 0 else { return [] }
-        let from = base + start
-        let array = [Element](unsafeUninitializedCapacity: moved) { buffer, initialized in
-            buffer.baseAddress!.moveInitialize(from: from, count: moved)
-            initialized = moved
-        }
+        // Not `Array(unsafeUninitializedCapacity:)`: that allocates through an unspecialized
+        // function which looks up the array's type metadata at run time, which cost more than the
+        // allocation itself. `reserveCapacity` is specialized.
+        var array: [Element] = []
+        array.reserveCapacity(moved)
+        for position in start..<count { array.append((base + position).move()) }
         count = start
         return array
     }
