@@ -95,7 +95,7 @@ struct JSONParser: ~Copyable {
         }
         let base = memberStack.count
         // Past `linearMemberLimit` members, the names are also indexed here (then kept by the object).
-        var positions: [String: Int] = [:]
+        var positions = [String: Int]()
         var isLarge = false
         while true {
             skipWhitespace()
@@ -244,8 +244,16 @@ struct JSONParser: ~Copyable {
                 let quote = word ^ (ones &* 0x22)
                 let backslash = word ^ (ones &* 0x5C)
                 // A byte is zero (or below 0x20) exactly when this leaves its high bit set.
-                let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
-                if special & highBits != 0 { break }
+                let special = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)) & highBits
+                if special != 0 {
+                    // The lowest flagged byte is a true one (a borrow only flags bytes above it): the
+                    // bytes before it are ordinary, so step over them; the loop below reads that byte.
+                    let ordinary = special.trailingZeroBitCount >> 3
+                    let before = ordinary == 0 ? 0 : word & (UInt64.max >> (64 - 8 * ordinary))
+                    if before & highBits != 0 { union = 0x80 }
+                    index += ordinary
+                    break
+                }
                 if word & highBits != 0 { union = 0x80 }
                 index += 8
             }
