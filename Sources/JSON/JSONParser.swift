@@ -35,10 +35,22 @@ struct JSONParser: ~Copyable {
         var string = ""
     }
 
+    /// Longer ASCII strings already made (a FHIR Bundle repeats its code system URLs and each
+    /// Patient's reference in every resource), by a hash of their bytes. Same rule as above.
+    private var recentLongStrings: [RecentLongString] = []
+    private static let recentLongStringSlots = 512
+    private static let recentLongStringMaximum = 96
+
+    private struct RecentLongString {
+        var hash: UInt64 = 0
+        var string = ""
+    }
+
     private init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
         if bytes.count >= JSONParser.recentStringsFromBytes {
             recentStrings = [RecentString](repeating: RecentString(), count: JSONParser.recentStringSlots)
+            recentLongStrings = [RecentLongString](repeating: RecentLongString(), count: JSONParser.recentLongStringSlots)
         }
     }
 
@@ -263,7 +275,10 @@ struct JSONParser: ~Copyable {
             if byte == 0x22 {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                if union < 0x80, slice.count <= 16, !recentStrings.isEmpty { return recentString(slice) }
+                if union < 0x80, !recentStrings.isEmpty {
+                    if slice.count <= 16 { return recentString(slice) }
+                    if slice.count <= JSONParser.recentLongStringMaximum { return recentLongString(slice) }
+                }
                 guard union < 0x80 || JSONParser.isValidUTF8(slice) else { throw error("invalid UTF-8") }
                 return String(decoding: slice, as: UTF8.self)
             }
@@ -351,6 +366,47 @@ struct JSONParser: ~Copyable {
         let string = String(decoding: slice, as: UTF8.self)
         recentStrings[slot] = RecentString(low: low, high: high, count: slice.count, string: string)
         return string
+    }
+
+    /// The String of 17 to `recentLongStringMaximum` ASCII bytes, from `recentLongStrings` when it
+    /// holds them (the bytes compared, not only the hash).
+    private mutating func recentLongString(_ slice: UnsafeBufferPointer<UInt8>) -> String {
+        let raw = UnsafeRawPointer(slice.baseAddress!)
+        let count = slice.count
+        var hash = UInt64(count)
+        var offset = 0
+        while offset + 8 <= count {
+            hash = (hash ^ UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))) &* 0x9E37_79B9_7F4A_7C15
+            offset += 8
+        }
+        if offset < count {
+            // The last eight bytes, overlapping the word before (count > 16).
+            hash = (hash ^ UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self))) &* 0xC2B2_AE3D_27D4_EB4F
+        }
+        let slot = Int(truncatingIfNeeded: (hash ^ (hash >> 31)) & UInt64(JSONParser.recentLongStringSlots - 1))
+        if recentLongStrings[slot].hash == hash {
+            let cached = recentLongStrings[slot].string
+            let same = cached.utf8.withContiguousStorageIfAvailable { stored in
+                stored.count == count && JSONParser.sameBytes(raw, UnsafeRawPointer(stored.baseAddress!), count: count)
+            }
+            if same == true { return cached }
+        }
+        let string = String(decoding: slice, as: UTF8.self)
+        recentLongStrings[slot] = RecentLongString(hash: hash, string: string)
+        return string
+    }
+
+    /// Whether `count` (at least 8) bytes at `a` and `b` are the same, a word at a time.
+    private static func sameBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
+        var offset = 0
+        while offset + 8 <= count {
+            if a.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != b.loadUnaligned(fromByteOffset: offset, as: UInt64.self) {
+                return false
+            }
+            offset += 8
+        }
+        return offset == count
+            || a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
     }
 
     private mutating func parseHex4() throws(JSONParseError) -> UInt32 {
