@@ -173,13 +173,35 @@ extension JSONValue {
             out.append(0x22)
             return
         }
-        // Text with quotes (JSON inside a string, say): copy the runs between the bytes to escape whole.
+        // Text with quotes (JSON inside a string, say): copy the runs between the bytes to escape whole,
+        // finding them eight bytes at a time (a FHIR answer carries each case's classification so).
         let escaped = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
             var runStart = 0
-            for (i, byte) in bytes.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
-                writeEscaped(byte, into: &out)
-                runStart = i + 1
+            var i = 0
+            let count = bytes.count
+            while i < count {
+                if i + 8 <= count, let base = bytes.baseAddress {
+                    let word = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+                    let ones: UInt64 = 0x0101_0101_0101_0101
+                    let quote = word ^ (ones &* 0x22)
+                    let backslash = word ^ (ones &* 0x5C)
+                    let flagged =
+                        (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word))
+                        & 0x8080_8080_8080_8080
+                    if flagged == 0 {
+                        i += 8
+                        continue
+                    }
+                    // The lowest flagged byte is one to escape (a borrow only flags bytes above it).
+                    i += flagged.trailingZeroBitCount >> 3
+                }
+                let byte = bytes[i]
+                if byte < 0x20 || byte == 0x22 || byte == 0x5C {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
+                    writeEscaped(byte, into: &out)
+                    runStart = i + 1
+                }
+                i += 1
             }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
             return true
