@@ -148,7 +148,7 @@ extension Application {
 
     /// The case representation with its `ETag` (and `Location` when it was created).
     func caseResponse(_ stored: StoredCase, status: Int, includeLocation: Bool = false) -> HTTPResponse {
-        var response = HTTPResponse.json(stored.toJSON(), status: status)
+        var response = HTTPResponse(status: status, contentType: "application/json", body: stored.representation())
         response.headers.set("ETag", etag(stored.version))
         if includeLocation { response.headers.set("Location", "/v1/cases/\(stored.externalID)") }
         return response

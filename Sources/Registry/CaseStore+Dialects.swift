@@ -29,7 +29,8 @@ extension CaseStore {
             if inserted == 1 {
                 return StoredCase(
                     id: id, site: site, externalID: prepared.externalID, version: 1, createdAt: at, updatedAt: at,
-                    data: prepared.data, classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version)
+                    data: prepared.data, classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version,
+                    serialized: prepared.serialized)
             }
             let existingID = try database.read { connection in
                 try connection.queryOne(
@@ -42,6 +43,49 @@ extension CaseStore {
             }
         }
     }
+
+    /// SQLite: the case first, its change number read in the same statement, and a taken
+    /// (site, external id) left to the unique index (`ON CONFLICT DO NOTHING`): one statement
+    /// where a read of the existing case, the insert and a read of the new data version were three,
+    /// on the writer every write waits for. A taken key inserts nothing and changes nothing (so
+    /// the batch needs no undo, see `GroupCommitQueue.commitWithoutSavepoints`); the existing
+    /// case's id is then read, in this transaction, for the 409. The data version moves with the
+    /// case (`nextChangeSequence`: the change number is the new data version).
+    static func createInsertingFirst(
+        _ prepared: PreparedCase, site: String, keyID: String?, at: String, connection: Connection
+    ) throws -> StoredCase {
+        let id = newCaseID()
+        let inserted = try connection.run(
+            createCaseInsertingFirstSQL,
+            [id, site, prepared.externalID, at, at, prepared.dataText, prepared.classificationText, ClassificationEngine.version]
+                + prepared.indexedValues)
+        guard inserted == 1 else {
+            let existingID = try connection.queryOne(
+                "SELECT id FROM cases WHERE site = ? AND external_id = ?", [site, prepared.externalID]) { $0.string(0) }
+            guard let existingID else {
+                throw DatabaseError(resultCode: 19, message: "a case was not inserted and no case holds its key")
+            }
+            throw RegistryError.duplicate(externalID: prepared.externalID, caseID: existingID)
+        }
+        try connection.run(bumpSQLiteDataVersionSQL)
+        try audit(
+            connection, site: site, externalID: prepared.externalID, caseID: id, action: "create", keyID: keyID, at: at,
+            version: 1, pathsJSON: prepared.creationPathsJSON)
+        return StoredCase(
+            id: id, site: site, externalID: prepared.externalID, version: 1, createdAt: at, updatedAt: at, data: prepared.data,
+            classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version,
+            serialized: prepared.serialized)
+    }
+
+    /// One row when the case was created, none when (site, external_id) is taken. Its change number
+    /// is the data version plus one, as `nextChangeSequence` hands out; the bump follows it.
+    static let createCaseInsertingFirstSQL = """
+        INSERT INTO cases (id, site, external_id, version, change_seq, created_at, updated_at, data, classification,
+            engine_version, \(PreparedCase.indexedColumns.joined(separator: ", ")))
+        VALUES (?, ?, ?, 1, (SELECT CAST(value AS BIGINT) + 1 FROM registry_meta WHERE key = 'data_version'), ?, ?, ?, ?, ?,
+            \(PreparedCase.indexedColumns.map { _ in "?" }.joined(separator: ", ")))
+        ON CONFLICT (site, external_id) DO NOTHING
+        """
 
     /// PostgreSQL: a PUT that found no case and lost the race to create it (another instance
     /// inserted the same (site, external id) and committed first) is undone to a savepoint and

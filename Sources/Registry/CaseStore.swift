@@ -191,10 +191,7 @@ public final class CaseStore: Sendable {
             return try createInOneStatement(prepared, site: site, keyID: keyID, at: at)
         }
         return try database.rowLockedGroupedWrite { connection in
-            if let existing = try Self.existing(connection, site: site, externalID: prepared.externalID) {
-                throw RegistryError.duplicate(externalID: prepared.externalID, caseID: existing.id)
-            }
-            return try Self.insert(prepared, site: site, keyID: keyID, at: at, connection: connection)
+            try Self.createInsertingFirst(prepared, site: site, keyID: keyID, at: at, connection: connection)
         }
     }
 
@@ -294,13 +291,15 @@ public final class CaseStore: Sendable {
             connection.runBeforeCommit(bumpDataVersionSQL)
             return try connection.queryOne("SELECT nextval('cases_change_seq')") { $0.int(0) } ?? 0
         }
-        return try connection.queryOne(
-            """
-            UPDATE registry_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'data_version'
-            RETURNING CAST(value AS BIGINT)
-            """
-        ) { $0.int(0) } ?? 0
+        // Two statements, not one UPDATE ... RETURNING: SQLite collects RETURNING rows in a
+        // temporary B-tree, built and dropped for every case written.
+        try connection.run(bumpSQLiteDataVersionSQL)
+        return try connection.queryOne(dataVersionSQL(.sqlite)) { $0.int(0) } ?? 0
     }
+
+    /// SQLite: moves the data version by one (the writer is alone: nothing can come between).
+    static let bumpSQLiteDataVersionSQL =
+        "UPDATE registry_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'data_version'"
 
     /// PostgreSQL: moves the data version by one: adds one to the first of its slots that no other
     /// transaction holds now (`SKIP LOCKED`: never waits for one; only when every slot is held, it
@@ -381,17 +380,6 @@ public final class CaseStore: Sendable {
         WHERE row_id = ?
         """
 
-    static func insert(_ prepared: PreparedCase, site: String, keyID: String?, at: String, connection: Connection) throws
-        -> StoredCase
-    {
-        var clock = ContinuousClock.now
-        let id = try insert(
-            prepared, site: site, keyID: keyID, at: at, connection: connection, sequence: nil, timings: nil, clock: &clock)
-        return StoredCase(
-            id: id, site: site, externalID: prepared.externalID, version: 1, createdAt: at, updatedAt: at, data: prepared.data,
-            classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version)
-    }
-
     /// Inserts a new case and its audit entry; returns the case's id. `sequence` hands out change
     /// numbers (nil: take each from the database).
     static func insert(
@@ -446,7 +434,8 @@ public final class CaseStore: Sendable {
                 prepared, site: site, keyID: keyID, at: at, connection: connection, sequence: sequence, timings: nil, clock: &clock)
             let stored = StoredCase(
                 id: id, site: site, externalID: prepared.externalID, version: 1, createdAt: at, updatedAt: at, data: prepared.data,
-                classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version)
+                classification: prepared.classificationJSON, engineVersion: ClassificationEngine.version,
+                serialized: prepared.serialized)
             return (stored, .created)
         }
         if let ifMatch, !ifMatch.isSatisfied(byVersion: existing.version) {
@@ -471,7 +460,8 @@ public final class CaseStore: Sendable {
         let stored = StoredCase(
             id: existing.id, site: site, externalID: prepared.externalID, version: version, createdAt: existing.createdAt,
             updatedAt: at, data: prepared.data, classification: prepared.classificationJSON,
-            engineVersion: ClassificationEngine.version)
+            engineVersion: ClassificationEngine.version,
+            serialized: prepared.serialized)
         return (stored, .updated)
     }
 

@@ -15,6 +15,16 @@ public struct StoredCase: Sendable, Equatable {
     public let data: JSONValue
     public let classification: JSONValue
     public let engineVersion: String
+    /// `data` and `classification` as just serialized for storage, when this case was written by
+    /// this process: `representation()` then splices them instead of serializing both again.
+    var serialized: SerializedParts? = nil
+
+    /// The same case, whether or not its serialized parts are at hand.
+    public static func == (a: StoredCase, b: StoredCase) -> Bool {
+        a.id == b.id && a.site == b.site && a.externalID == b.externalID && a.version == b.version
+            && a.createdAt == b.createdAt && a.updatedAt == b.updatedAt && a.data == b.data
+            && a.classification == b.classification && a.engineVersion == b.engineVersion
+    }
 
     /// The API representation: the data-dictionary fields plus `id`, `site`, `version`,
     /// `created_at`, `updated_at`, `classification`, `engine_version`.
@@ -75,6 +85,8 @@ struct PreparedCase {
     let creationPathsJSON: String
 
     var externalID: String { record.externalID }
+
+    var serialized: SerializedParts { SerializedParts(data: dataText, classification: classificationText) }
 
     /// The columns the cohort queries filter and group on, derived from the case and its classification.
     static let indexedColumns = [

@@ -80,9 +80,15 @@ final class GroupCommitQueue: @unchecked Sendable {
             condition.lock()
             for member in batch { member.outcome = outcome }
             activeLeaders -= 1
-            for member in batch where member !== job { member.wakeUp.signal() }
             // The next batch's leader: the first waiting job (it takes whatever is pending then).
-            pending.first?.wakeUp.signal()
+            let nextLeader = pending.first
+            condition.unlock()
+            // Woken after the lock is released: a thread woken while the leader still holds it
+            // would wake only to wait for the lock, a second sleep for every member. A job woken
+            // to lead that another leader has taken meanwhile finds itself in a batch and waits on.
+            for member in batch where member !== job { member.wakeUp.signal() }
+            nextLeader?.wakeUp.signal()
+            return outcome
         }
         let outcome = job.outcome!
         condition.unlock()
@@ -90,9 +96,10 @@ final class GroupCommitQueue: @unchecked Sendable {
     }
 
     /// The batch in one transaction. Row-locked batches (PostgreSQL) are first tried whole, without
-    /// savepoints (`commitOptimistically`); a batch in which anything fails is rolled back and run
-    /// again job by job, each job in a savepoint (`commitJobByJob`, the only way on SQLite), so a
-    /// job that fails is undone alone and the others still commit, as if there were no first try.
+    /// savepoints (`commitOptimistically`), and so are SQLite's (`commitWithoutSavepoints`); a batch
+    /// in which something fails that must be undone is rolled back and run again job by job, each
+    /// job in a savepoint (`commitJobByJob`), so a job that fails is undone alone and the others
+    /// still commit, as if there were no first try.
     private static func commit(_ batch: [Job], rowLocked: Bool, database: Database) -> Result<Void, any Error> {
         Result {
             try database.withGroupWriter(rowLocked: rowLocked) { connection in
@@ -101,9 +108,40 @@ final class GroupCommitQueue: @unchecked Sendable {
                 {
                     return
                 }
+                if case .sqlite(let driver) = connection.driver, try commitWithoutSavepoints(batch, connection: connection, driver: driver) {
+                    return
+                }
                 try commitJobByJob(batch, rowLocked: rowLocked, connection: connection)
             }
         }
+    }
+
+    /// SQLite: the batch in one transaction without a savepoint per job. A savepoint made SQLite
+    /// copy every page a job changed into a journal first (about a dozen pages per case write),
+    /// only to be thrown away at its release: the writer's work, which every write waits for.
+    /// A job that fails without having changed a row (a 409, 404 or 412 is decided by reading
+    /// first) has nothing to undo: the others go on. A job that fails after changing rows, or an
+    /// error that ended the transaction, rolls the whole transaction back (false): the batch is
+    /// then run again job by job, each in a savepoint, as if there had been no first try.
+    private static func commitWithoutSavepoints(_ batch: [Job], connection: Connection, driver: SQLiteConnection) throws -> Bool {
+        connection.beforeCommit.removeAll()
+        try connection.control(connection.dialect.begin(immediate: true))
+        for job in batch {
+            let changesBefore = driver.totalChanges
+            let askedBefore = connection.beforeCommit.count
+            if run(job, connection) { continue }
+            guard driver.isInTransaction, driver.totalChanges == changesBefore, connection.beforeCommit.count == askedBefore else {
+                connection.rollback()
+                return false
+            }
+        }
+        do {
+            try connection.commit()
+        } catch {
+            connection.rollback()
+            throw error
+        }
+        return true
     }
 
     /// PostgreSQL, row-locked batches: savepoints are subtransactions there, with a cost in server

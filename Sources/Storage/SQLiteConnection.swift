@@ -9,6 +9,7 @@ final class SQLiteConnection {
 
     /// Opens (creating if asked) the database file. The corresponding C function is `sqlite3_open_v2`.
     public init(path: String, readOnly: Bool = false) throws(DatabaseError) {
+        _ = Self.savepointJournalsInMemory
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -21,6 +22,23 @@ final class SQLiteConnection {
         self.path = path
         sqlite3_extended_result_codes(db, 1)
     }
+
+    /// Set once, before the first connection opens (SQLite accepts it only before it initializes).
+    /// The group commit runs each write of a batch in a savepoint, and SQLite journals every page a
+    /// savepoint changes; past its default of 64 KiB that journal went to a temporary file in
+    /// /var/tmp, created, written page by page and deleted for nearly every batch: more write(2)
+    /// calls than the WAL itself, inside the section every write of the process waits for.
+    /// 128 KiB holds 31 pages, and a case write changes about a dozen; a larger journal still
+    /// spills to a file. SQLite allocates the in-memory journal as one block of this size, from
+    /// its first page on, and frees it when the savepoint is released: it must stay below the
+    /// allocator's mmap threshold (256 KiB, `Allocator.swift`), or every write maps and unmaps it
+    /// (4 MiB did: an mmap, page faults and an munmap with its TLB shootdown per case). Not more
+    /// than 128 KiB either: with SQLite 3.40.1, 160 KiB and above made a journal that then spilled
+    /// fail with SQLITE_FULL (WriterCostTests spills one).
+    static let savepointJournalBytes: Int32 = 128 * 1024
+    private static let savepointJournalsInMemory: Void = {
+        _ = csqlite_config_statement_journal_spill(savepointJournalBytes)
+    }()
 
     deinit {
         statementCache.removeAll()
@@ -102,6 +120,13 @@ final class SQLiteConnection {
     }
 
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// Rows inserted, updated or deleted by statements that completed on this connection since it
+    /// opened. A statement that fails has its own changes undone and does not count.
+    var totalChanges: Int64 { sqlite3_total_changes64(handle) }
+
+    /// False when no transaction is open (SQLite ends one by itself after some errors).
+    var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     /// The integer result of a pragma such as `page_count`.
     public func pragmaInteger(_ name: String) throws(DatabaseError) -> Int64 {

@@ -28,6 +28,26 @@ import Testing
         #expect(body["created_at"] != nil && body["updated_at"] != nil)
     }
 
+    /// The write answers splice the stored texts (`StoredCase.representation`); a read serializes
+    /// the case it parsed from the database. Both give the same bytes, for a create, an update and a merge patch.
+    @Test(arguments: TestBackend.all) func writeAnswersAreByteForByteTheCaseAsReadBack(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
+        let auth = try service.key(site: "HOSP-A", role: .submitter)
+        let created = try service.client.send("POST", "/v1/cases", json: caseJSON("A-1"), headers: [auth])
+        #expect(created.status == 201)
+        #expect(created.header("content-type") == "application/json")
+        #expect(created.body == (try service.client.get("/v1/cases/A-1", headers: [auth])).body)
+        let put = try service.client.send("PUT", "/v1/cases/A-1", json: caseJSON("A-1", ["birth_year": 1950]), headers: [auth])
+        #expect(put.status == 200)
+        #expect(put.jsonValue?["version"] == 2)
+        #expect(put.body == (try service.client.get("/v1/cases/A-1", headers: [auth])).body)
+        let patched = try service.client.send(
+            "PATCH", "/v1/cases/A-1", json: #"{"sex":"male"}"#, contentType: "application/merge-patch+json", headers: [auth])
+        #expect(patched.status == 200)
+        #expect(patched.jsonValue?["sex"] == "male")
+        #expect(patched.body == (try service.client.get("/v1/cases/A-1", headers: [auth])).body)
+    }
+
     @Test(arguments: TestBackend.all) func aDuplicateExternalIDIs409PointingAtTheExistingCase(backend: TestBackend) throws {
         let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
@@ -119,6 +139,37 @@ import Testing
         #expect(all.filter { $0 == 200 }.count == 1)
         #expect(all.filter { $0 == 412 }.count == 11)
         #expect(try service.client.get("/v1/cases/R-1", headers: [auth]).header("etag") == "\"2\"")
+    }
+
+    /// Creates of one external id at once, mixed with creates of new ids, so that batches hold
+    /// both: exactly one 201 per id, every 409 names the stored case, each stored case has one
+    /// create entry in the audit trail, and (SQLite) the data version moved once per stored case.
+    @Test(arguments: TestBackend.all) func concurrentCreatesOfOneExternalIDStoreOneCase(backend: TestBackend) throws {
+        let service = try TestService(backend: backend)
+        let auth = try service.key(site: "HOSP-A", role: .submitter)
+        let versionBefore = try CaseStore(database: service.database).dataVersion()
+        let answers = Mutex<[(id: String, status: Int, body: String)]>([])
+        let client = service.client
+        DispatchQueue.concurrentPerform(iterations: 24) { i in
+            let id = i % 2 == 0 ? "D-1" : "N-\(i)"
+            let response = try? client.send("POST", "/v1/cases", json: caseJSON(id), headers: [auth])
+            answers.withLock { $0.append((id, response?.status ?? -1, response?.text ?? "")) }
+        }
+        let all = answers.withLock { $0 }
+        let same = all.filter { $0.id == "D-1" }
+        #expect(same.filter { $0.status == 201 }.count == 1)
+        #expect(same.filter { $0.status == 409 }.count == 11)
+        #expect(all.filter { $0.id != "D-1" }.allSatisfy { $0.status == 201 })
+        let stored = try #require(try JSONValue.parse(service.client.get("/v1/cases/D-1", headers: [auth]).text)["id"]?.stringValue)
+        for refused in same where refused.status == 409 { #expect(refused.body.contains(stored)) }
+        let history = try service.client.get("/v1/cases/D-1/history", headers: [auth])
+        #expect(history.jsonValue?["entries"]?.arrayValue?.count == 1)
+        let versionAfter = try CaseStore(database: service.database).dataVersion()
+        if case .sqlite = backend {
+            #expect(versionAfter == versionBefore + 13)  // the change number is the data version
+        } else {
+            #expect(versionAfter > versionBefore)  // PostgreSQL bumps once per committed batch
+        }
     }
 
     @Test(arguments: TestBackend.all) func mergePatchUpdatesFieldsAndNullRemovesOne(backend: TestBackend) throws {

@@ -4,6 +4,8 @@
 # case is in the database; and a 100,000-case import over HTTP and through `icmm import`.
 # Usage: benchmarks/registry/run.sh   (from the repo root, after `swift build -c release`)
 # BASELINE=/path/to/an/older/icmm first runs the same POST /v1/cases load against that binary.
+# BASELINE_MIGRATIONS=/path/to/its/Migrations: that build's migrations, when this tree has newer
+# ones (an older binary refuses a database that has migrations it does not know).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10s}
@@ -30,10 +32,12 @@ http_import() {
 }
 
 if [ -n "${BASELINE:-}" ]; then
-  "$BASELINE" migrate --db "$WORK/base.sqlite" >/dev/null 2>&1
-  export ICMM_KEY=$("$BASELINE" keys create --site BENCH --role submitter --db "$WORK/base.sqlite" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+  BASELINE_ARGS=()
+  [ -z "${BASELINE_MIGRATIONS:-}" ] || BASELINE_ARGS=(--migrations "$BASELINE_MIGRATIONS")
+  "$BASELINE" migrate "${BASELINE_ARGS[@]}" --db "$WORK/base.sqlite" >/dev/null 2>&1
+  export ICMM_KEY=$("$BASELINE" keys create "${BASELINE_ARGS[@]}" --site BENCH --role submitter --db "$WORK/base.sqlite" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
   # The same settings as below: default log, per-key limit lifted.
-  "$BASELINE" serve --port 18094 --db "$WORK/base.sqlite" --rate-limit 1000000/s --burst 1000000 >"$OUT/registry-serve-baseline.log" 2>&1 & SERVER=$!
+  "$BASELINE" serve "${BASELINE_ARGS[@]}" --port 18094 --db "$WORK/base.sqlite" --rate-limit 1000000/s --burst 1000000 >"$OUT/registry-serve-baseline.log" 2>&1 & SERVER=$!
   for _ in $(seq 50); do curl -fs http://127.0.0.1:18094/healthz >/dev/null && break; sleep 0.1; done
   echo "== BASELINE: POST /v1/cases, wrk -t2 -c32 -d$DURATION, synchronous=FULL ($(uptime))"
   wrk -t2 -c32 -d"$DURATION" -s benchmarks/registry/post_case.lua http://127.0.0.1:18094 | tee "$OUT/registry-wrk-baseline.txt" | grep -E "Requests/sec|acknowledged_201|other_status"

@@ -1,0 +1,3 @@
+-- Nothing to do on PostgreSQL: sqlite/0008 rewrites audit_log's CHECK on `action` as equalities,
+-- because SQLite built a temporary B-tree for the IN list on every insert. PostgreSQL evaluates
+-- `action IN (...)` directly; both dialects allow the same four actions.
