@@ -24,4 +24,22 @@ public enum Allocator {
         _ = malloc_trim(0)
         #endif
     }
+
+    /// The allocator's figures, every arena together (glibc's `mallinfo2`): bytes handed out and
+    /// not yet freed, and bytes freed but kept in the arenas. A leak grows the first; memory the
+    /// allocator keeps (fragmentation, untrimmed arenas) the second.
+    public struct Statistics: Sendable, Equatable {
+        public var inUseBytes: Int
+        public var freeBytes: Int
+    }
+
+    public static func statistics() -> Statistics {
+        #if os(Linux)
+        let info = mallinfo2()
+        // uordblks: in use in the arenas; hblkhd: in mappings of their own (large blocks).
+        return Statistics(inUseBytes: Int(info.uordblks + info.hblkhd), freeBytes: Int(info.fordblks))
+        #else
+        return Statistics(inUseBytes: 0, freeBytes: 0)
+        #endif
+    }
 }

@@ -32,6 +32,10 @@ extension Application {
         let connectionsGauge = metrics.makeGauge(name: "http_open_connections", help: "Open HTTP connections.")
         let databaseSizeGauge = metrics.makeGauge(name: "database_size_bytes", help: "Size of the database (SQLite: pages in use).")
         let pool = database.poolStatistics.map { _ in DatabasePoolMetrics(metrics) }
+        let sqliteMemory = database.dialect == .sqlite ? SQLiteMemoryMetrics(metrics) : nil
+        let heapInUse = metrics.makeGauge(name: "process_heap_in_use_bytes", help: "Bytes allocated and not freed (malloc).")
+        let heapFree = metrics.makeGauge(
+            name: "process_heap_free_bytes", help: "Bytes freed but kept by the allocator, not returned to the system.")
         router.get("/metrics") { [self] request in
             if !publicMetrics { _ = try authorize(request, roles: [.admin]) }
             let server = runningServer
@@ -39,8 +43,13 @@ extension Application {
             connectionsGauge.set(Double(server?.currentConnections ?? 0))
             if let size = try? database.sizeInBytes() { databaseSizeGauge.set(Double(size)) }
             if let pool, let statistics = database.poolStatistics { pool.update(statistics) }
+            sqliteMemory?.update(SQLiteMemoryStatistics.current())
+            let heap = Allocator.statistics()
+            heapInUse.set(Double(heap.inUseBytes))
+            heapFree.set(Double(heap.freeBytes))
             var buffer: [UInt8] = []
             metrics.emit(into: &buffer)
+            server?.requestDurations.render(into: &buffer)
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: buffer)
         }
 
@@ -75,5 +84,22 @@ final class DatabasePoolMetrics: Sendable {
             return statistics.waits - counted
         }
         if newWaits > 0 { waits.increment(by: Int64(newWaits)) }
+    }
+}
+
+/// SQLite's allocations on `/metrics` (SQLite only): all of them, and the page caches' share.
+final class SQLiteMemoryMetrics: Sendable {
+    let inUse: Gauge
+    let pageCache: Gauge
+
+    init(_ metrics: PrometheusCollectorRegistry) {
+        inUse = metrics.makeGauge(name: "sqlite_memory_bytes", help: "Bytes SQLite has allocated, all connections together.")
+        pageCache = metrics.makeGauge(
+            name: "sqlite_page_cache_bytes", help: "Of sqlite_memory_bytes, the page caches' (bounded by each connection's cache_size).")
+    }
+
+    func update(_ statistics: SQLiteMemoryStatistics) {
+        inUse.set(Double(statistics.bytesInUse))
+        pageCache.set(Double(statistics.pageCacheBytes))
     }
 }

@@ -103,11 +103,9 @@ public final class Application: Sendable {
 }
 
 extension Application {
-    /// The swift-metrics backend for `registry`, with the HTTP layer's duration histogram buckets
-    /// (seconds) in place of the factory's defaults; bootstrap swift-metrics with it once per process.
+    /// The swift-metrics backend for `registry`; bootstrap swift-metrics with it once per process.
+    /// (The HTTP layer's duration histogram is its own: `HTTPServer.requestDurations`.)
     public static func metricsFactory(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
-        var factory = PrometheusMetricsFactory(registry: registry)
-        factory.valueHistogramBuckets[HTTPServer.durationHistogram.label] = HTTPServer.durationHistogram.buckets
-        return factory
+        PrometheusMetricsFactory(registry: registry)
     }
 }

@@ -241,17 +241,17 @@ void *icmm_mhd_check_uri(void *cls, const char *uri, struct MHD_Connection *conn
     (void)connection;
     if (uri == NULL) return NULL;
     unsigned long max_parameters = (unsigned long)(uintptr_t)cls;
+    /* glibc's vectorized searches rather than a loop over every byte (this runs per request). */
+    const char *query = strchr(uri, '?');
+    size_t path_length = query != NULL ? (size_t)(query - uri) : strlen(uri);
+    for (const char *p = memchr(uri, '%', path_length); p != NULL;
+         p = memchr(p + 1, '%', path_length - (size_t)(p + 1 - uri))) {
+        if (p[1] == '0' && p[2] == '0') return (void *)(uintptr_t)ICMM_URI_NUL;
+    }
     unsigned long parameters = 0;
-    int in_query = 0;
-    for (const char *p = uri; *p != '\0'; p++) {
-        if (*p == '?' && !in_query) {
-            in_query = 1;
-            parameters = 1;
-        } else if (in_query && *p == '&') {
-            parameters++;
-        } else if (!in_query && p[0] == '%' && p[1] == '0' && p[2] == '0') {
-            return (void *)(uintptr_t)ICMM_URI_NUL;
-        }
+    if (query != NULL) {
+        parameters = 1;
+        for (const char *p = strchr(query + 1, '&'); p != NULL; p = strchr(p + 1, '&')) parameters++;
     }
     if (max_parameters > 0 && parameters > max_parameters) {
         /* libmicrohttpd 0.9.75 parses the query right after this callback into the connection's
@@ -259,8 +259,7 @@ void *icmm_mhd_check_uri(void *cls, const char *uri, struct MHD_Connection *conn
          * (the client waits for the timeout). Emptying the query string here, in the request-line
          * buffer this pointer points into (libmicrohttpd's, owned by this connection and this
          * thread), leaves nothing to parse; the access handler then answers 414. */
-        char *query = strchr((char *)uri, '?');
-        if (query != NULL && query[1] != '\0') query[1] = '\0';
+        if (query[1] != '\0') ((char *)query)[1] = '\0';  /* parameters > 0: there is a '?' */
         return (void *)(uintptr_t)ICMM_URI_TOO_MANY_PARAMETERS;
     }
     return NULL;

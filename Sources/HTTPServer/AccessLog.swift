@@ -222,8 +222,12 @@ struct AccessLogLine: ~Copyable {
     /// The last formatted line, newline included; valid until the next `format`.
     var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: storage, count: count) }
 
+    /// `requestIDIsPlain`: the caller vouches that the id has only characters a line can carry as
+    /// they are (the server's ids: generated, or a client's that passed `usableRequestID`), so
+    /// they are copied without the check of each byte.
     mutating func format(
-        _ format: AccessLogConfiguration.Format, method: String, route: String, status: Int, nanoseconds: UInt64, requestID: String
+        _ format: AccessLogConfiguration.Format, method: String, route: String, status: Int, nanoseconds: UInt64, requestID: String,
+        requestIDIsPlain: Bool = false
     ) {
         count = 0
         var now = timespec()
@@ -236,14 +240,14 @@ struct AccessLogLine: ~Copyable {
             appendMiddle(format, method: method, route: route, status: status)
             appendMilliseconds(nanoseconds)
             append("ms ")
-            appendEscaped(requestID)
+            appendRequestID(requestID, plain: requestIDIsPlain)
         case .json:
             append(#"{"time":""#)
             appendTime(millis: millis)
             appendMiddle(format, method: method, route: route, status: status)
             appendMilliseconds(nanoseconds)
             append(#","request_id":""#)
-            appendEscaped(requestID)
+            appendRequestID(requestID, plain: requestIDIsPlain)
             append(#""}"#)
         }
         storage[count] = 0x0A  // always room: `put` stops one byte short of the capacity
@@ -337,6 +341,15 @@ struct AccessLogLine: ~Copyable {
     /// characters; control characters, quotes and backslashes are replaced all the same.
     private mutating func appendEscaped(_ text: String) {
         appendReplacing(text, limit: 256) { byte in !(byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F) }
+    }
+
+    @inline(__always)
+    private mutating func appendRequestID(_ text: String, plain: Bool) {
+        if plain {
+            let copied: Void? = text.utf8.withContiguousStorageIfAvailable { put(UnsafeBufferPointer(rebasing: $0.prefix(256))) }
+            if copied != nil { return }
+        }
+        appendEscaped(text)
     }
 
     /// Copies at most `limit` bytes of `text` in one copy (a native string's own bytes), then

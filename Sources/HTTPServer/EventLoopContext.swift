@@ -10,9 +10,9 @@ import Synchronization
 /// writes: no shared counter, no lock, no hashing (shared counters cost a cache-line transfer
 /// between cores on every request).
 final class EventLoopContext: @unchecked Sendable {
-    // @unchecked: `requestCounter` and `handles` are used only by the owning thread; the in-flight
-    // count is atomic because `HTTPServer.stop()` reads it, the pending metrics are behind a Mutex
-    // because `/metrics` flushes them from another thread.
+    // @unchecked: `requestCounter` is used only by the owning thread; the in-flight count is atomic
+    // because `HTTPServer.stop()` reads it, the unpublished metrics are behind a Mutex because
+    // `/metrics` flushes them from another thread.
     //
     // @exclusivity(unchecked) on the owning thread's fields: Swift checks every access to a class's
     // stored property at run time (about 60 instructions each, several per request), to catch an
@@ -28,8 +28,6 @@ final class EventLoopContext: @unchecked Sendable {
     var inFlight: Int { inFlightCount.load(ordering: .acquiring) }
     func requestBegan() { inFlightCount.wrappingAdd(1, ordering: .releasing) }
     func requestCompleted() { inFlightCount.wrappingSubtract(1, ordering: .releasing) }
-    /// Handles this thread has used, unretained (the shared table keeps them).
-    @exclusivity(unchecked) private var handles: [Unmanaged<RequestMetricHandles>] = []
     /// This thread's access-log lines, collected by the log's writer thread; nil when the log is off.
     private let accessLogBuffer: AccessLogBuffer?
     private let accessLog: AccessLog
@@ -43,9 +41,17 @@ final class EventLoopContext: @unchecked Sendable {
     private let accessLogFlushBytes: Int
     private let accessLogMaxBytes: Int
 
-    init(slot: UInt8, accessLog: AccessLog) {
+    /// The server's metric handles and duration histograms, which this thread's counts reach when
+    /// they are published.
+    private let metrics: RequestMetricTable
+    /// `RequestDurationHistograms.boundsNanoseconds`, this thread's own copy (no lazy global read
+    /// per request).
+    private let durationBounds: [UInt64] = RequestDurationHistograms.boundsNanoseconds
+
+    init(slot: UInt8, accessLog: AccessLog, metrics: RequestMetricTable) {
         self.slot = slot
         self.accessLog = accessLog
+        self.metrics = metrics
         accessLogBuffer = accessLog.isEnabled ? accessLog.makeBuffer() : nil
         accessLogFormat = accessLog.configuration.format
         accessLogFlushBytes = accessLog.configuration.flushBytes
@@ -89,10 +95,13 @@ final class EventLoopContext: @unchecked Sendable {
     }
 
     /// Formats the request's line into this thread's buffer; the writer thread does the I/O.
+    /// `requestID` is a request's own (`RequestState.requestID`): generated, or a client's that
+    /// passed `usableRequestID`, so it has only characters a log line carries as they are.
     func logRequest(method: String, route: String, status: Int, nanoseconds: UInt64, requestID: String) {
         guard let accessLogBuffer else { return }
         accessLogLine.format(
-            accessLogFormat, method: method, route: route, status: status, nanoseconds: nanoseconds, requestID: requestID)
+            accessLogFormat, method: method, route: route, status: status, nanoseconds: nanoseconds, requestID: requestID,
+            requestIDIsPlain: true)
         let full = accessLogBuffer.append(accessLogLine.bytes, flushBytes: accessLogFlushBytes, maxBytes: accessLogMaxBytes)
         if full { accessLog.requestFlush() }
     }
@@ -105,63 +114,83 @@ final class EventLoopContext: @unchecked Sendable {
         let slot = slot
         return String(unsafeUninitializedCapacity: 15) { buffer in
             let digits: StaticString = "0123456789abcdef"
-            for i in 0..<4 { buffer[i] = digits.utf8Start[Int((prefix >> UInt16(12 - 4 * i)) & 0xF)] }
+            let hex = digits.utf8Start  // read once: each read checks the string's representation
+            for i in 0..<4 { buffer[i] = hex[Int((prefix >> UInt16(12 - 4 * i)) & 0xF)] }
             buffer[4] = 0x2D  // "-"
-            buffer[5] = digits.utf8Start[Int(slot >> 4)]
-            buffer[6] = digits.utf8Start[Int(slot & 0xF)]
-            for i in 0..<8 { buffer[7 + i] = digits.utf8Start[Int((n >> UInt32(28 - 4 * i)) & 0xF)] }
+            buffer[5] = hex[Int(slot >> 4)]
+            buffer[6] = hex[Int(slot & 0xF)]
+            for i in 0..<8 { buffer[7 + i] = hex[Int((n >> UInt32(28 - 4 * i)) & 0xF)] }
             return 15
         }
     }
 
-    /// Records one answered request. Observations wait in this thread's batch and reach the shared
-    /// counter and histogram 64 at a time (or when `/metrics` is read, see `flushMetrics`), so that
-    /// the two cores do not pass those cache lines back and forth on every request.
-    func recordRequest(route: String, method: String, status: Int, nanoseconds: UInt64, shared: RequestMetricTable) {
-        let handles = metricHandles(route: route, method: method, status: status, shared: shared)
-        let seconds = Double(nanoseconds) / 1e9
-        pendingMetrics.withLock { pending in
-            pending.append((handles, seconds))
-            if pending.count >= 64 { Self.flush(&pending) }
+    /// Records one answered request: a count for its (route, method, status) and its duration in
+    /// a bucket, in this thread's own tallies. They reach the shared counter and histogram when
+    /// `/metrics` is read (`flushMetrics`) or the server stops, so that the two cores do not pass
+    /// those cache lines back and forth on every request.
+    func recordRequest(route: String, method: String, status: Int, nanoseconds: UInt64) {
+        let bucket = durationBounds.withUnsafeBufferPointer { RequestDurationHistograms.bucket(ofNanoseconds: nanoseconds, bounds: $0) }
+        unpublished.withLock { unpublished in
+            let index = unpublished.index(route: route, method: method, status: status, metrics: metrics)
+            unpublished.series[index].requests += 1
+            unpublished.series[index].sumNanoseconds &+= nanoseconds
+            unpublished.buckets[index &* RequestDurationHistograms.bucketCount &+ bucket] += 1
         }
     }
 
-    /// Hands the waiting observations to the metrics backend (any thread may call it).
-    func flushMetrics() { pendingMetrics.withLock { Self.flush(&$0) } }
+    /// Hands this thread's tallies to the metrics backend and the duration histograms (any thread
+    /// may call it).
+    func flushMetrics() { unpublished.withLock { $0.publish(to: metrics) } }
 
-    /// Observations not yet handed to the backend. The handles are unretained: the shared table
-    /// keeps every handle for the life of the server, and retaining one (an atomic write on a
-    /// shared object) on every request is the cost this batch avoids.
-    private let pendingMetrics = Mutex<[(handles: Unmanaged<RequestMetricHandles>, seconds: Double)]>([])
+    /// What this thread counted and has not yet published, per (route, method, status) it answered.
+    private let unpublished = Mutex<UnpublishedMetrics>(UnpublishedMetrics())
+}
 
-    private static func flush(_ pending: inout [(handles: Unmanaged<RequestMetricHandles>, seconds: Double)]) {
+/// One event loop's request counts and duration buckets not yet published, one entry per series
+/// it has answered (the list is kept between publications: finding a series is a short scan).
+private struct UnpublishedMetrics {
+    struct Series {
+        /// Unretained: the shared table keeps every handle for the life of the server, and
+        /// retaining one (an atomic write on a shared object) per request is what this avoids.
+        let handles: Unmanaged<RequestMetricHandles>
+        var requests: Int64 = 0
+        var sumNanoseconds: UInt64 = 0
+    }
+    var series: [Series] = []
+    /// `RequestDurationHistograms.bucketCount` per-bucket counts per series, in the order of `series`.
+    var buckets: [Int64] = []
+
+    /// The index of the series, added when new.
+    mutating func index(route: String, method: String, status: Int, metrics: RequestMetricTable) -> Int {
         var index = 0
-        while index < pending.count {
-            // A run of observations of one (route, method, status): one counter increment.
-            let handles = pending[index].handles
-            let target = handles.takeUnretainedValue()
-            var count: Int64 = 0
-            while index < pending.count && pending[index].handles.toOpaque() == handles.toOpaque() {
-                target.duration.record(pending[index].seconds)
-                count += 1
-                index += 1
-            }
-            target.counter.increment(by: count)
+        while index < series.count {
+            let matches = series[index].handles._withUnsafeGuaranteedRef { $0.status == status && $0.route == route && $0.method == method }
+            if matches { return index }
+            index += 1
         }
-        pending.removeAll(keepingCapacity: true)
+        // Bounded: a client probing many odd methods must not grow the list without end.
+        if series.count >= 64 {
+            publish(to: metrics)
+            series.removeAll(keepingCapacity: true)
+            buckets.removeAll(keepingCapacity: true)
+        }
+        series.append(Series(handles: Unmanaged.passUnretained(metrics.handles(route: route, method: method, status: status))))
+        buckets.append(contentsOf: repeatElement(0, count: RequestDurationHistograms.bucketCount))
+        return series.count - 1
     }
 
-    /// The handles for (route, method, status): from this thread's list, else from the shared table.
-    private func metricHandles(route: String, method: String, status: Int, shared: RequestMetricTable) -> Unmanaged<RequestMetricHandles> {
-        for entry in handles {
-            let matches = entry._withUnsafeGuaranteedRef { $0.status == status && $0.route == route && $0.method == method }
-            if matches { return entry }
+    /// Adds the counts to the shared counters and histograms and zeroes them.
+    mutating func publish(to metrics: RequestMetricTable) {
+        let width = RequestDurationHistograms.bucketCount
+        for index in series.indices where series[index].requests > 0 {
+            let handles = series[index].handles.takeUnretainedValue()
+            handles.counter.increment(by: series[index].requests)
+            metrics.durations.add(
+                route: handles.route, buckets: buckets[index * width..<(index + 1) * width], sumNanoseconds: series[index].sumNanoseconds)
+            series[index].requests = 0
+            series[index].sumNanoseconds = 0
+            for bucket in index * width..<(index + 1) * width { buckets[bucket] = 0 }
         }
-        let made = Unmanaged.passUnretained(shared.handles(route: route, method: method, status: status))
-        // Bounded: a client probing many odd methods must not grow the list without end.
-        if handles.count >= 64 { handles.removeFirst() }
-        handles.append(made)
-        return made
     }
 }
 
@@ -176,6 +205,8 @@ final class RequestMetricTable: Sendable {
     }
 
     private let table = Mutex<[Key: RequestMetricHandles]>([:])
+    /// `http_request_duration_seconds`, by route.
+    let durations = RequestDurationHistograms()
 
     func handles(route: String, method: String, status: Int) -> RequestMetricHandles {
         let key = Key(route: route, method: method, status: status)
@@ -188,15 +219,14 @@ final class RequestMetricTable: Sendable {
     }
 }
 
-/// `http_requests_total{route,method,status}` and `http_request_duration_seconds{route}`. These are
-/// the backend's handlers themselves: their calls are not generic, unlike those of the
-/// `Counter`/`Recorder` wrappers (which this code would never unregister anyway).
+/// `http_requests_total{route,method,status}`: the backend's handler itself (its calls are not
+/// generic, unlike those of the `Counter` wrapper, which this code would never unregister anyway).
+/// The durations go to `RequestDurationHistograms`.
 final class RequestMetricHandles: Sendable {
     let route: String
     let method: String
     let status: Int
     let counter: any CounterHandler
-    let duration: any RecorderHandler
 
     init(route: String, method: String, status: Int) {
         self.route = route
@@ -204,8 +234,6 @@ final class RequestMetricHandles: Sendable {
         self.status = status
         counter = MetricsSystem.factory.makeCounter(
             label: "http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))])
-        duration = MetricsSystem.factory.makeRecorder(
-            label: HTTPServer.durationHistogram.label, dimensions: [("route", route)], aggregate: true)
     }
 }
 
@@ -218,10 +246,12 @@ final class EventLoopContexts: Sendable {
     /// Made only if libmicrohttpd ran more threads than it was asked to (it does not).
     private let extra: Mutex<[EventLoopContext]>
     private let accessLog: AccessLog
+    private let metrics: RequestMetricTable
 
-    init(threads: Int, accessLog: AccessLog) {
+    init(threads: Int, accessLog: AccessLog, metrics: RequestMetricTable) {
         self.accessLog = accessLog
-        all = (0..<threads).map { EventLoopContext(slot: UInt8(truncatingIfNeeded: $0), accessLog: accessLog) }
+        self.metrics = metrics
+        all = (0..<threads).map { EventLoopContext(slot: UInt8(truncatingIfNeeded: $0), accessLog: accessLog, metrics: metrics) }
         extra = Mutex([])
     }
 
@@ -236,7 +266,7 @@ final class EventLoopContexts: Sendable {
             index < all.count
             ? all[index]
             : extra.withLock { extra in
-                let made = EventLoopContext(slot: UInt8(truncatingIfNeeded: index), accessLog: accessLog)
+                let made = EventLoopContext(slot: UInt8(truncatingIfNeeded: index), accessLog: accessLog, metrics: metrics)
                 extra.append(made)
                 return made
             }
@@ -251,7 +281,7 @@ final class EventLoopContexts: Sendable {
         for context in every { context.forEachDispatched(body) }
     }
 
-    /// Hands every thread's waiting observations to the metrics backend (before a scrape).
+    /// Hands every thread's counts to the metrics backend and the histograms (before a scrape).
     func flushMetrics() {
         for context in every { context.flushMetrics() }
     }

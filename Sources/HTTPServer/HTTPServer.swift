@@ -148,8 +148,12 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     /// Brings `http_requests_total` and `http_request_duration_seconds` up to date: each event loop
-    /// hands its observations to the metrics backend in batches. Call it before rendering metrics.
+    /// keeps its own counts until asked. Call it before rendering metrics.
     public func flushRequestMetrics() { running?.contexts.flushMetrics() }
+
+    /// `http_request_duration_seconds{route}` for this server's requests (see
+    /// `RequestDurationHistograms`): `/metrics` appends it after the registry's metrics.
+    public var requestDurations: RequestDurationHistograms { requestMetrics.durations }
 
     /// Requests begun and not yet completed: a graceful stop waits for this to reach zero.
     public var requestsInFlight: Int { running?.contexts.inFlight ?? 0 }
@@ -174,7 +178,7 @@ public final class HTTPServer: @unchecked Sendable {
         } catch {
             throw .accessLog(error)
         }
-        let contexts = EventLoopContexts(threads: configuration.threads, accessLog: accessLog)
+        let contexts = EventLoopContexts(threads: configuration.threads, accessLog: accessLog, metrics: requestMetrics)
         // Workers and the log writer first: the daemon may call back as soon as it starts.
         let workers = WorkerPool(threads: max(1, configuration.blockingWorkers))
         accessLog.start()
@@ -328,8 +332,8 @@ public final class HTTPServer: @unchecked Sendable {
         public let handlersStillRunning: Int
     }
 
-    /// The request-duration histogram (seconds, by route): its label and bucket bounds, for the
-    /// metrics factory (`PrometheusMetricsFactory.valueHistogramBuckets[label] = buckets`).
+    /// The request-duration histogram (seconds, by route): its name and bucket bounds
+    /// (`RequestDurationHistograms`).
     public static let durationHistogram = (
         label: "http_request_duration_seconds", buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
     )

@@ -242,7 +242,7 @@ extension CaseStore {
         struct DryRunFinished: Error { let summary: ImportSummary }
         var clock = ContinuousClock.now
         do {
-            let summary = try database.write { connection in
+            let summary = try database.bulkWrite { connection in
                 try connection.transaction {
                     var items: [ImportSummary.Item] = []
                     var failures: [ImportRecordErrors] = []

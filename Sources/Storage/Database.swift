@@ -102,6 +102,15 @@ public final class Database: Sendable {
         }
     }
 
+    /// `write` for a write of many pages (an import): on SQLite it first lets a background checkpoint
+    /// of an earlier large write finish (up to `checkpointWait`), so that this write starts the WAL
+    /// over instead of appending to it (see `BackgroundCheckpointer.waitUntilIdle`). The wait comes
+    /// before the writer is taken: other writes go on meanwhile.
+    public func bulkWrite<T>(checkpointWait: Duration = .seconds(60), _ body: (Connection) throws -> T) throws -> T {
+        if case .sqlite(let db) = backend { db.checkpointer.waitUntilIdle(timeout: checkpointWait) }
+        return try write(body)
+    }
+
     /// Runs `body` on a reader connection. Readers see the last committed state.
     public func read<T>(_ body: (Connection) throws -> T) throws -> T {
         switch backend {

@@ -314,39 +314,8 @@ public enum SurvivalAnalysis {
     /// and each subject's group index.
     static func groupIndices(_ group: [String]?, count n: Int) -> (keys: [String], index: [Int]) {
         guard let group else { return (["all"], [Int](repeating: 0, count: n)) }
-        var lookup: [String: Int] = [:]
-        var raw = [Int](repeating: 0, count: n)
-        var firstSeen: [String] = []
-        var last = -1
-        for i in 0..<n {
-            let key = group[i]
-            // Few distinct keys is the rule: comparing small strings is much cheaper than hashing.
-            if last >= 0, firstSeen[last] == key {
-                raw[i] = last
-                continue
-            }
-            var found = -1
-            if firstSeen.count <= 8 {
-                for (k, seen) in firstSeen.enumerated() where seen == key {
-                    found = k
-                    break
-                }
-            } else if let g = lookup[key] {
-                found = g
-            }
-            if found < 0 {
-                found = firstSeen.count
-                lookup[key] = found
-                firstSeen.append(key)
-            }
-            raw[i] = found
-            last = found
-        }
-        let sortedKeys = firstSeen.sorted()
-        var remap = [Int](repeating: 0, count: firstSeen.count)
-        for (newIndex, key) in sortedKeys.enumerated() { remap[lookup[key]!] = newIndex }
-        for i in 0..<n { raw[i] = remap[raw[i]] }
-        return (sortedKeys, raw)
+        let (keys, numbers, position) = LevelCoder.numberSorted(group)
+        return (keys, numbers.map { position[$0] })
     }
 
     static func groupReport(key: String, curve: KaplanMeierCurve, options: AnalysisOptions) -> GroupReport {

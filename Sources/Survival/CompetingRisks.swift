@@ -64,7 +64,7 @@ public enum CompetingRisks {
         if let group = data.group, group.count != n {
             throw .lengthMismatch(column: "group", expected: n, actual: group.count)
         }
-        for (i, t) in data.time.enumerated() where !(t.isFinite && t >= 0) { throw .invalidTime(index: i) }
+        if let i = data.time.firstIndex(where: { !($0.isFinite && $0 >= 0) }) { throw .invalidTime(index: i) }
         if !(options.confLevel > 0 && options.confLevel < 1) {
             throw .invalidOption("confidence level must be strictly between 0 and 1")
         }
@@ -75,36 +75,39 @@ public enum CompetingRisks {
             throw .invalidOption("a declared cause must be a non-empty value other than \(censored)")
         }
         // Causes in code-point order; cause number k + 1 for causes[k] (0 = censored).
-        let (seen, seenIndex) = SurvivalAnalysis.groupIndices(data.cause, count: n)
+        let (seen, seenNumber) = LevelCoder.number(data.cause)
         let causes = Array(Set(seen.filter { $0 != censored }).union(options.causes)).sorted()
         let seenCode = seen.map { c in c == censored ? Int32(0) : Int32(causes.firstIndex(of: c)! + 1) }
-        let code = seenIndex.map { seenCode[$0] }
-        let (keys, groupIndex) = SurvivalAnalysis.groupIndices(data.group, count: n)
+        // Group keys in code-point order; a subject's group is the position of its key there.
+        let (keys, groupNumber, groupPosition) =
+            data.group.map(LevelCoder.numberSorted) ?? (["all"], [Int](repeating: 0, count: n), [0])
         let z = Distributions.normalQuantile(1 - (1 - options.confLevel) / 2)
         let times = Array(Set(options.times)).sorted()
 
         let (order, sortedTime) = sortTimes(data.time)
-        let sortedCode = order.map { code[Int($0)] }
-        let sortedGroup = order.map { Int32(groupIndex[Int($0)]) }
+        let sortedCode = order.map { seenCode[seenNumber[Int($0)]] }
+        let sortedGroup = order.map { Int32(groupPosition[groupNumber[Int($0)]]) }
+        let curves = CumulativeIncidenceCurve.estimateSorted(
+            time: sortedTime, code: sortedCode, group: sortedGroup, groupCount: keys.count, causeCount: causes.count)
         var groups: [IncidenceGroup] = []
         for (c, cause) in causes.enumerated() {
-            let curves = CumulativeIncidenceCurve.estimateSorted(
-                time: sortedTime, code: sortedCode, group: sortedGroup, groupCount: keys.count, cause: Int32(c + 1))
             for (g, key) in keys.enumerated() {
-                groups.append(IncidenceGroup(key: key, cause: cause, curve: curves[g], times: times, z: z))
+                groups.append(IncidenceGroup(key: key, cause: cause, curve: curves[c][g], times: times, z: z))
             }
         }
 
         var gray: [GrayTestResult]? = nil
         if keys.count >= 2 {
+            let df = keys.count - 1
+            let withEvents = causes.indices.filter { c in curves[c].contains { $0.events > 0 } }.map { Int32($0 + 1) }
+            let stats = GrayTest.statistics(
+                time: sortedTime, code: sortedCode, codeCount: causes.count + 1, causes: withEvents,
+                group: sortedGroup, groupCount: keys.count)
             gray = causes.enumerated().map { c, cause in
-                let number = Int32(c + 1)
-                let df = keys.count - 1
-                if !sortedCode.contains(number) {
+                guard let m = withEvents.firstIndex(of: Int32(c + 1)) else {
                     return GrayTestResult(cause: cause, statistic: nil, df: df, pValue: nil, reason: "no events of this cause")
                 }
-                let stat = GrayTest.statistic(
-                    time: sortedTime, code: sortedCode, cause: number, group: sortedGroup, groupCount: keys.count)
+                let stat = stats[m]
                 return GrayTestResult(
                     cause: cause, statistic: stat, df: df,
                     pValue: stat.map { Distributions.chiSquareUpperTail($0, df: Double(df)) },
@@ -115,6 +118,7 @@ public enum CompetingRisks {
         var fineGray: [FineGrayReport]? = nil
         if !data.covariates.isEmpty {
             let (columns, terms) = try designColumns(data.covariates, count: n)
+            let code = seenNumber.map { seenCode[$0] }
             var reports: [FineGrayReport] = []
             for (c, cause) in causes.enumerated() {
                 do throws(SurvivalError) {

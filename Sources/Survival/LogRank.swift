@@ -56,18 +56,39 @@ public struct LogRankTest: Sendable, Equatable {
     static func compute(
         time: [Double], event: [Bool], group: [Int32], groupCount k: Int, rho: Double
     ) throws(SurvivalError) -> LogRankTest {
-        let n = time.count
-        // The running sums live in one scratch block: the loop below runs once per distinct time
-        // (a million at the benchmark's size), and five arrays mutated there cost a uniqueness
-        // and bounds check on every access. Same operations, same order as before.
+        // The running sums live in one scratch block: the loop runs once per distinct time
+        // (a million at the benchmark's size), and arrays mutated there cost a uniqueness and
+        // bounds check on every access. Risk, deaths, leaving; observed, expected, variance.
         let scratch = UnsafeMutableBufferPointer<Double>.allocate(capacity: 5 * k + k * k)
         scratch.initialize(repeating: 0)
         defer { scratch.deallocate() }
         let base = scratch.baseAddress!
-        let risk = base, observedSums = base + k, expectedSums = base + 2 * k
-        let deathsByGroup = base + 3 * k, leaving = base + 4 * k, variance = base + 5 * k
-        for g in group { risk[Int(g)] += 1 }
+        let risk = base, deathsByGroup = base + k, leaving = base + 2 * k, sums = base + 3 * k
         var km = 1.0  // pooled Kaplan-Meier just before the current time
+        forEachDeathTime(
+            time: time, event: event, group: group, groupCount: k, risk: risk, deathsByGroup: deathsByGroup,
+            leaving: leaving
+        ) { deaths, nRisk in
+            let wt = rho == 0 ? 1.0 : pow(km, rho)
+            accumulate(sums, k: k, weight: wt, deaths: deaths, nRisk: nRisk, deathsByGroup: deathsByGroup, risk: risk)
+            km *= (nRisk - deaths) / nRisk
+        }
+        return try finish(observed: sums, expected: sums + k, variance: sums + 2 * k, groupCount: k)
+    }
+
+    /// The pass over subjects sorted by time that every test of the family makes: `risk` starts
+    /// as the group sizes; at each distinct time the deaths per group are put in
+    /// `deathsByGroup`, and when there are any `atDeathTime` gets their total and the number at
+    /// risk (with `risk` still the counts at risk per group); then the time's subjects leave
+    /// `risk`.
+    @inline(__always)
+    static func forEachDeathTime(
+        time: [Double], event: [Bool], group: [Int32], groupCount k: Int, risk: UnsafeMutablePointer<Double>,
+        deathsByGroup: UnsafeMutablePointer<Double>, leaving: UnsafeMutablePointer<Double>,
+        _ atDeathTime: (_ deaths: Double, _ nRisk: Double) -> Void
+    ) {
+        let n = time.count
+        for g in group { risk[Int(g)] += 1 }
         time.withUnsafeBufferPointer { time in
             event.withUnsafeBufferPointer { event in
                 group.withUnsafeBufferPointer { group in
@@ -86,32 +107,37 @@ public struct LogRankTest: Sendable, Equatable {
                             }
                             j += 1
                         }
-                        let nRisk = Double(n - i)
-                        if deaths > 0 {
-                            let wt = rho == 0 ? 1.0 : pow(km, rho)
-                            for g in 0..<k {
-                                observedSums[g] += deathsByGroup[g] * wt
-                                expectedSums[g] += wt * deaths * risk[g] / nRisk
-                            }
-                            if nRisk > 1 {
-                                let kt = wt * wt * deaths * (nRisk - deaths) / (nRisk * (nRisk - 1))
-                                for a in 0..<k {
-                                    let tmp = kt * risk[a]
-                                    variance[a * k + a] += tmp
-                                    for b in 0..<k {
-                                        variance[a * k + b] -= tmp * risk[b] / nRisk
-                                    }
-                                }
-                            }
-                            km *= (nRisk - deaths) / nRisk
-                        }
+                        if deaths > 0 { atDeathTime(deaths, Double(n - i)) }
                         for g in 0..<k { risk[g] -= leaving[g] }
                         i = j
                     }
                 }
             }
         }
-        return try finish(observed: observedSums, expected: expectedSums, variance: variance, groupCount: k)
+    }
+
+    /// One distinct time's terms, with weight S(t-)^rho: into `sums` (observed, expected, then
+    /// the k x k variance).
+    @inline(__always)
+    static func accumulate(
+        _ sums: UnsafeMutablePointer<Double>, k: Int, weight wt: Double, deaths: Double, nRisk: Double,
+        deathsByGroup: UnsafeMutablePointer<Double>, risk: UnsafeMutablePointer<Double>
+    ) {
+        let observedSums = sums, expectedSums = sums + k, variance = sums + 2 * k
+        for g in 0..<k {
+            observedSums[g] += deathsByGroup[g] * wt
+            expectedSums[g] += wt * deaths * risk[g] / nRisk
+        }
+        if nRisk > 1 {
+            let kt = wt * wt * deaths * (nRisk - deaths) / (nRisk * (nRisk - 1))
+            for a in 0..<k {
+                let tmp = kt * risk[a]
+                variance[a * k + a] += tmp
+                for b in 0..<k {
+                    variance[a * k + b] -= tmp * risk[b] / nRisk
+                }
+            }
+        }
     }
 
     /// The test from its weighted observed and expected counts and variance matrix (k x k).

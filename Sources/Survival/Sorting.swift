@@ -1,7 +1,9 @@
 /// Stable ascending sort of non-negative, finite doubles (times) that also returns the
 /// permutation, by LSD radix sort on the IEEE-754 bit patterns: for x >= 0 the bit pattern orders
-/// exactly like the value, so the sort takes a fixed number of linear passes (11-bit digits,
-/// passes where every key has the same digit skipped). Ties keep their input order.
+/// exactly like the value, so the sort takes a fixed number of linear passes. Only the bits that
+/// differ between keys are sorted on (the span from the lowest to the highest such bit, in
+/// 11-bit digits: whole days up to a few thousand take two passes), and passes where every key
+/// has the same digit are skipped. Ties keep their input order.
 ///
 /// - Precondition: every value is finite and >= 0 (the engine validates before sorting).
 /// - Returns: `order` (subject indices, ascending by value) and `sorted` (the values in that order).
@@ -15,13 +17,14 @@ func sortTimes(_ values: UnsafeBufferPointer<Double>) -> (order: [Int32], sorted
         }
         return (idx, idx.map { values[Int($0)] == 0 ? 0 : values[Int($0)] })
     }
-    let digitBits: UInt64 = 11
-    let buckets = 1 << Int(digitBits)
-    let passes = 6  // 6 * 11 >= 64
+    var anyBits: UInt64 = 0, allBits: UInt64 = ~0
     var keys = [UInt64](unsafeUninitializedCapacity: n) { buffer, count in
         for i in 0..<n {
             let v = values[i]
-            buffer[i] = v == 0 ? 0 : v.bitPattern  // folds -0.0 into +0.0
+            let key = v == 0 ? 0 : v.bitPattern  // folds -0.0 into +0.0
+            buffer[i] = key
+            anyBits |= key
+            allBits &= key
         }
         count = n
     }
@@ -29,12 +32,19 @@ func sortTimes(_ values: UnsafeBufferPointer<Double>) -> (order: [Int32], sorted
         for i in 0..<n { buffer[i] = Int32(i) }
         count = n
     }
+    // Bits outside [low, high) are the same in every key, so they cannot change the order.
+    let varying = anyBits ^ allBits
+    if varying == 0 { return (idx, keys.map { Double(bitPattern: $0) }) }
+    let low = UInt64(varying.trailingZeroBitCount), high = UInt64(64 - varying.leadingZeroBitCount)
+    let digitBits: UInt64 = 11
+    let buckets = 1 << Int(digitBits)
+    let passes = Int((high - low + digitBits - 1) / digitBits)
     // All digit histograms in one pass.
     var counts = [Int](repeating: 0, count: buckets * passes)
     keys.withUnsafeBufferPointer { k in
         counts.withUnsafeMutableBufferPointer { c in
             for i in 0..<n {
-                var key = k[i]
+                var key = k[i] >> low
                 for pass in 0..<passes {
                     c[pass &* buckets &+ Int(key & UInt64(buckets - 1))] &+= 1
                     key >>= digitBits
@@ -46,7 +56,7 @@ func sortTimes(_ values: UnsafeBufferPointer<Double>) -> (order: [Int32], sorted
     var idx2 = [Int32](repeating: 0, count: n)
     for pass in 0..<passes {
         let base = pass * buckets
-        let shift = UInt64(pass) * digitBits
+        let shift = low + UInt64(pass) * digitBits
         let firstDigit = Int((keys[0] >> shift) & UInt64(buckets - 1))
         if counts[base + firstDigit] == n { continue }  // every key has this digit: a no-op pass
         var total = 0

@@ -65,6 +65,15 @@ import Testing
         #expect(!text.contains(#"http_request_duration_seconds_bucket{route="/healthz",le="5000"#))
         #expect(text.contains("http_open_connections"))
         #expect(text.contains("database_size_bytes"))
+        // Memory, split so that a growth can be placed: SQLite's (its page caches apart) and the allocator's.
+        func gauge(_ name: String) -> Double? {
+            text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+        }
+        #expect((gauge("sqlite_memory_bytes") ?? 0) > 0)
+        #expect((gauge("sqlite_page_cache_bytes") ?? -1) >= 0)
+        #expect((gauge("sqlite_page_cache_bytes") ?? .infinity) <= (gauge("sqlite_memory_bytes") ?? 0))
+        #expect((gauge("process_heap_in_use_bytes") ?? 0) > 0)
+        #expect(gauge("process_heap_free_bytes") != nil)
     }
 
     /// Each event loop hands its observations to the backend in batches of 64: a scrape must still

@@ -74,4 +74,65 @@ import Testing
         defer { reopened.close() }
         #expect(try reopened.read { try $0.queryOne("SELECT count(*) FROM t") { $0.int(0) } } == 5_000)
     }
+
+    /// A large write that begins while the background checkpoint of the previous one still runs
+    /// could not start the WAL over, and appended to it: 100,000-case imports sent one after the
+    /// other grew the WAL by 250 MB each. `bulkWrite` lets that checkpoint finish first, so the
+    /// second write reuses the WAL from its start and the file stays the size of one write.
+    @Test func aBulkWriteRightAfterALargeOneStartsTheWALOver() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        let path = tmp.file("db.sqlite")
+        let database = try Database(configuration: .init(path: path))
+        defer { database.close() }
+        let checkpointer = try #require(backgroundCheckpointer(database))
+        try database.write { try $0.run("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)") }
+        let payload = String(repeating: "z", count: 3_000)  // about one page per row
+        func largeWrite(from first: Int) throws {
+            try database.bulkWrite { connection in
+                try connection.transaction {
+                    for i in first..<(first + 6_000) { try connection.run("INSERT INTO t (id, payload) VALUES (?, ?)", [i, payload]) }
+                }
+            }
+        }
+        try largeWrite(from: 0)
+        // The commit asked for a background checkpoint before it returned; it is copying now.
+        let afterFirst = walBytes(path)
+        #expect(afterFirst > Int(BackgroundCheckpointer.deferAbovePages) * 4_096)
+        try largeWrite(from: 10_000)
+        let afterSecond = walBytes(path)
+        #expect(afterSecond < afterFirst + afterFirst / 4, "the second write appended to the WAL: \(afterFirst) then \(afterSecond) bytes")
+        #expect(checkpointer.waitUntilIdle(timeout: .seconds(60)))
+        #expect(checkpointer.completedCount >= 2)
+        #expect(try database.read { try $0.queryOne("SELECT count(*) FROM t") { $0.int(0) } } == 12_000)
+    }
+
+    /// The writer's page cache is what a successful import leaves in the server's memory (about
+    /// 33 MB at the default `writerCacheKiB`): it fills up to its cap and no further, however
+    /// large and however many the writes.
+    @Test func theWritersPageCacheStaysWithinItsCap() throws {
+        let tmp = TemporaryDirectory()
+        defer { tmp.remove() }
+        var configuration = Database.Configuration(path: tmp.file("db.sqlite"))
+        configuration.writerCacheKiB = 2 * 1024
+        let database = try Database(configuration: configuration)
+        defer { database.close() }
+        try database.write { try $0.run("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)") }
+        let payload = String(repeating: "c", count: 3_000)
+        var sizes: [Int] = []
+        for round in 0..<3 {
+            // 1,500 pages (6 MB) per write: three times the cap.
+            sizes.append(
+                try database.write { connection in
+                    try connection.transaction {
+                        for i in 0..<1_500 { try connection.run("INSERT INTO t (id, payload) VALUES (?, ?)", [round * 10_000 + i, payload]) }
+                    }
+                    guard case .sqlite(let sqlite) = connection.driver else { return 0 }
+                    return sqlite.pageCacheBytes
+                })
+        }
+        // The cap counts pages and their extra bytes; SQLite's figure adds its page headers (a few %).
+        let cap = configuration.writerCacheKiB * 1_024
+        for size in sizes { #expect(size > cap / 2 && size <= cap + cap / 20, "page cache \(size) bytes, cap \(cap)") }
+    }
 }

@@ -124,6 +124,27 @@ import Foundation
         #expect(argsortTimes([1, -0.0, 0, 2e300, 5e-324]).map(Int.init) == [1, 2, 4, 0, 3])
     }
 
+    /// The radix sort sorts on the bits that differ between keys only: constant columns, whole
+    /// days, a narrow band of fractions, zeros among large values and full-range doubles.
+    @Test func radixSortOnTheVaryingBitsIsAStableSort() {
+        var rng = SplitMix(state: 9)
+        let columns: [[Double]] = [
+            Array(repeating: 7, count: 600),
+            Array(repeating: 0, count: 300) + [-0.0],
+            (0..<3000).map { _ in Double(Int.random(in: 1...3000, using: &rng)) },
+            (0..<3000).map { _ in 1 + Double(Int.random(in: 0...7, using: &rng)) / 1024 },
+            (0..<2000).map { i in i % 3 == 0 ? 0 : Double.random(in: 1e10..<1e12, using: &rng) },
+            (0..<2000).map { _ in Double.random(in: 0..<1, using: &rng) * pow(2, Double(Int.random(in: -1000...1000, using: &rng))) },
+        ]
+        for values in columns {
+            let (order, sorted) = sortTimes(values)
+            let expected = values.indices.sorted { values[$0] < values[$1] || (values[$0] == values[$1] && $0 < $1) }
+            #expect(order.map(Int.init) == expected)
+            #expect(sorted == expected.map { values[$0] == 0 ? 0 : values[$0] })
+            #expect(sorted.allSatisfy { $0.sign == .plus })
+        }
+    }
+
     @Test func comparatorDetectsDifferences() throws {
         let a = try JSONTree.parse(Data(#"{"x": 1.0, "p_value": 1e-30, "y": null, "z": [1, 2]}"#.utf8))
         let b = try JSONTree.parse(Data(#"{"x": 1.000001, "p_value": 2e-30, "y": 0, "z": [1]}"#.utf8))

@@ -36,14 +36,14 @@ do {
     for _ in 0..<5 { runs.append(seconds(try clock.measure { report = try CompetingRisks.analyze(data, options: options) })) }
     let incidence = median(runs)
     let gray = report.grayTest!.map { String(format: "%.8g", $0.statistic ?? .nan) }.joined(separator: " ")
-    print(String(format: "icmm cuminc+gray: %.4f s  (gray stats %@)", incidence, gray))
+    print(String(format: "icmm cuminc+gray: %.6f s  (gray stats %@)", incidence, gray))
     data.covariates = [.numeric("x1", x1), .numeric("x2", x2), .categorical("f", f)]
     runs = []
     for _ in 0..<3 { runs.append(seconds(try clock.measure { report = try CompetingRisks.analyze(data, options: options) })) }
     let all = median(runs)
     let coef = report.fineGray!.flatMap { $0.terms.map { String(format: "%.8g", $0.coef ?? .nan) } }.joined(separator: " ")
-    print(String(format: "icmm crr (2 causes): %.4f s  (coef %@)", all - incidence, coef))
-    print(String(format: "icmm total: %.4f s", all))
+    print(String(format: "icmm crr (2 causes): %.6f s  (coef %@)", all - incidence, coef))
+    print(String(format: "icmm total: %.6f s", all))
 } catch {
     FileHandle.standardError.write(Data("error: \(error)\n".utf8))
     exit(1)

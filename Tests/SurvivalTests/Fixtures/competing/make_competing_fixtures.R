@@ -132,5 +132,15 @@ add_case("pbc", pb, list(time = "time", event = "status", group = "edema",
 add_case("mgus2_all", mg, list(time = "time", event = "event", numeric = I(character(0)),
                                categorical = I(character(0))), c(60, 120, 400))
 
+# 5. mgus (the 1993 MGUS series): the type of plasma cell disorder at progression (AM, LP, MA,
+#    MM) and death without progression, five causes, by a three-level age band; some causes have
+#    no event in some groups. Days, few ties. No covariates.
+mgt <- data.frame(time = ifelse(!is.na(mgus$pcdx), mgus$pctime, mgus$futime),
+                  event = ifelse(!is.na(mgus$pcdx), as.character(mgus$pcdx), ifelse(mgus$death == 1, "death", "0")),
+                  ageband = as.character(cut(mgus$age, c(0, 60, 70, Inf), labels = c("lt60", "60to69", "ge70"))))
+add_case("mgus_types", mgt, list(time = "time", event = "event", group = "ageband",
+                                 numeric = I(character(0)), categorical = I(character(0))),
+         c(365, 3650, 7300))
+
 write_json(cases, "cases.json", auto_unbox = TRUE, digits = NA, na = "null", null = "null", pretty = TRUE)
 cat("wrote", length(cases), "cases\n")
