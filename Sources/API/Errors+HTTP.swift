@@ -175,7 +175,7 @@ enum ErrorReport {
     static func records(_ records: [ImportRecordErrors]) -> JSONValue {
         .array(
             records.prefix(maxRecords).map { record in
-                var members: [String: JSONValue] = [
+                var members: JSONObject = [
                     "index": .number(Double(record.index)),
                     "external_id": record.externalID.map(JSONValue.string) ?? .null,
                     "errors": .array(

@@ -111,7 +111,7 @@ extension CaseRecord {
 
 /// Collects object members; assigning nil leaves the key out.
 struct JSONObjectBuilder {
-    private(set) var members: [String: JSONValue] = [:]
+    private(set) var members = JSONObject()
 
     subscript(key: String) -> JSONValue? {
         get { members[key] }

@@ -317,7 +317,7 @@ private struct CaseValidator {
     /// The members of an object, after reporting every unknown key. nil when absent or not an object.
     mutating func object(
         _ value: JSONValue?, at pointer: JSONPointer, keys: [String], required: Bool = false
-    ) -> [String: JSONValue]? {
+    ) -> JSONObject? {
         guard let value else {
             if required { fail(pointer, .required, "is required") }
             return nil

@@ -132,7 +132,7 @@ extension Classification.Workup {
 extension Classification.Response {
     /// `not_evaluable` and `not_evaluable_reason` are present only when `computed` is null.
     public func toJSON() -> JSONValue {
-        var members: [String: JSONValue] = [
+        var members: JSONObject = [
             "computed": computed.json,
             "reported": reported.json,
             "category": category.json,

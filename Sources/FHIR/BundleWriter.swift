@@ -66,7 +66,7 @@ public struct BundleWriter: Sendable {
     }
 
     func patient(_ record: JSONValue) -> JSONValue {
-        var members: [String: JSONValue] = ["resourceType": "Patient", "id": .string(Self.patientID)]
+        var members: JSONObject = ["resourceType": "Patient", "id": .string(Self.patientID)]
         if let id = record["external_id"] { members["identifier"] = [["value": id]] }
         if let sex = record["sex"]?.stringValue { members["gender"] = .string(sex) }
         // Only the year is stored; FHIR's date type allows a year alone.
@@ -81,7 +81,7 @@ public struct BundleWriter: Sendable {
     }
 
     func coding(_ rule: Terminology.Rule) -> JSONValue {
-        var members: [String: JSONValue] = ["system": .string(rule.system), "code": .string(rule.code)]
+        var members: JSONObject = ["system": .string(rule.system), "code": .string(rule.code)]
         if !rule.display.isEmpty { members["display"] = .string(rule.display) }
         return .object(members)
     }
@@ -90,8 +90,8 @@ public struct BundleWriter: Sendable {
 
     func code(for path: String) -> JSONValue { terminology.preferredCode(field: path).map(coding) ?? fieldCoding(path) }
 
-    func observation(_ code: JSONValue, _ members: [String: JSONValue]) -> JSONValue {
-        var resource: [String: JSONValue] = [
+    func observation(_ code: JSONValue, _ members: JSONObject) -> JSONValue {
+        var resource: JSONObject = [
             "resourceType": "Observation", "status": "final", "code": ["coding": [code]], "subject": Self.subject,
         ]
         for (key, value) in members { resource[key] = value }
@@ -106,7 +106,7 @@ public struct BundleWriter: Sendable {
 
     func medication(_ agent: JSONValue) -> JSONValue {
         let name = agent.stringValue ?? ""
-        var concept: [String: JSONValue] = ["text": .string(name)]
+        var concept: JSONObject = ["text": .string(name)]
         if let rule = terminology.preferredCode(field: "therapy.agents", value: name) { concept["coding"] = [coding(rule)] }
         return [
             "resourceType": "MedicationStatement", "status": "completed", "medicationCodeableConcept": .object(concept),
@@ -145,7 +145,7 @@ public struct BundleWriter: Sendable {
             return [observation(code(for: path), ["valueDateTime": value])]
         case .quantity:
             let unit = terminology.preferredUnit(field: path)
-            var quantity: [String: JSONValue] = ["value": value]
+            var quantity: JSONObject = ["value": value]
             if let unit {
                 quantity["system"] = .string(unit.system)
                 quantity["code"] = .string(unit.code)

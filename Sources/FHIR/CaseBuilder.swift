@@ -27,18 +27,17 @@ struct CaseBuilder {
 
     /// A scalar field; the same field given again with another value is a conflict (both named).
     mutating func set(_ field: String, _ value: JSONValue, at path: String) {
-        if let existing = scalars[field] {
-            if existing.value != value && existing.path != path {
-                issues.append(
-                    OutcomeIssue(
-                        code: "business-rule", registryCode: MappingCode.conflictingValues, expression: [existing.path, path],
-                        diagnostics: "\(field): \(MappingCode.conflictingValues): two elements give this field different values; send one."))
-            }
-            return
-        }
         // Room for a case's usual fields at once, rather than growing (and rehashing) five times.
         if scalars.isEmpty { scalars.reserveCapacity(24) }
-        scalars[field] = (value, path)
+        // Inserted with one lookup; a field given before keeps its first value (put back).
+        guard let existing = scalars.updateValue((value, path), forKey: field) else { return }
+        scalars[field] = existing
+        if existing.value != value && existing.path != path {
+            issues.append(
+                OutcomeIssue(
+                    code: "business-rule", registryCode: MappingCode.conflictingValues, expression: [existing.path, path],
+                    diagnostics: "\(field): \(MappingCode.conflictingValues): two elements give this field different values; send one."))
+        }
     }
 
     mutating func append(_ field: String, _ value: JSONValue, at path: String) {
@@ -113,7 +112,7 @@ struct CaseBuilder {
     /// The object of leaves sorted by keys: a leaf of one key is a member; the leaves that share a
     /// first key make the object under it.
     static func object(_ leaves: ArraySlice<Leaf>) -> JSONValue {
-        var members = [String: JSONValue](minimumCapacity: leaves.count)
+        var members = JSONObject(minimumCapacity: leaves.count)
         var position = leaves.startIndex
         while position < leaves.endIndex {
             let key = leaves[position].keys.first!

@@ -30,6 +30,7 @@ extension Mapping {
         if let status = resource["status"]?.stringValue, Self.voidStatuses.contains(status) { return false }
         guard let (target, codingIndex) = target(resource["code"]) else { return false }
         let field: String
+        var fieldKind: CaseField.Kind?
         switch target {
         case .field(let name):
             guard let kind = CaseField.kind(of: name), name != "external_id" else {
@@ -38,7 +39,7 @@ extension Mapping {
                     "case: \(MappingCode.unknownCode): the urn:icmm:field code is not a field of the case data dictionary (external_id comes from Patient.identifier).")
                 return true
             }
-            _ = kind
+            fieldKind = kind
             field = name
         case .rule(let rule):
             field = rule.field
@@ -47,7 +48,7 @@ extension Mapping {
             diseaseStatus(resource, base: base, into: &patient)
             return true
         }
-        guard let kind = CaseField.kind(of: field) else { return false }
+        guard let kind = fieldKind ?? CaseField.kind(of: field) else { return false }
         if let value = observationValue(resource, base: base, field: field, kind: kind) {
             if kind == .codeArray {
                 if value.json == .string(CaseField.emptyArrayValue) {

@@ -17,6 +17,9 @@ struct Mapping {
     var patients: [Patient] = []
     /// `urn:uuid:...`, absolute URLs and `Patient/<id>` -> index into `patients`.
     var patientKeys: [String: Int] = [:]
+    /// The last reference found in `patientKeys` and its Patient: a Patient's resources usually
+    /// follow one another, and comparing a String is cheaper than hashing it.
+    var lastPatientReference: (reference: String, position: Int)?
     /// `fullUrl` and `Medication/<id>` -> the Medication resource.
     var medications: [String: JSONValue] = [:]
     /// fullUrls of every entry with a resource: a reference to one of them that is no Patient is
@@ -171,6 +174,7 @@ struct Mapping {
                 }
                 let position = patients.count
                 patients.append(patient)
+                lastPatientReference = nil
                 if let fullUrl { patientKeys[fullUrl] = position }
                 if let id = resource["id"]?.stringValue { patientKeys["Patient/" + id] = position }
             case "Medication":
@@ -200,8 +204,11 @@ struct Mapping {
         var patientPosition: Int?
         if let referenceElement {
             let reference = referenceValue?["reference"]?.stringValue
-            if let reference, let position = patientKeys[reference] ?? patientKeys[Self.relative(reference)] {
+            if let reference, let last = lastPatientReference, last.reference == reference {
+                patientPosition = last.position
+            } else if let reference, let position = patientKeys[reference] ?? patientKeys[Self.relative(reference)] {
                 patientPosition = position
+                lastPatientReference = (reference, position)
             } else if let reference, reference.hasPrefix("Patient/") || (reference.contains(":") && !isFullUrl(reference))
                 || reference.hasSuffix("/Patient/" + (reference.split(separator: "/").last.map(String.init) ?? ""))
             {

@@ -36,7 +36,7 @@ public struct OutcomeIssue: Sendable, Equatable, CustomStringConvertible {
     public static let registryCodeSystem = "https://icmm-registry.example/fhir/CodeSystem/registry-code"
 
     public func toJSON() -> JSONValue {
-        var members: [String: JSONValue] = [
+        var members: JSONObject = [
             "severity": .string(severity.rawValue), "code": .string(code), "diagnostics": .string(diagnostics),
         ]
         if !expression.isEmpty { members["expression"] = .array(expression.map(JSONValue.string)) }

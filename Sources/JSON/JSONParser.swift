@@ -8,7 +8,7 @@
 /// collected on two stacks shared by every level and each object or array is allocated once at its
 /// final size (no regrowth, no rehashing); ASCII strings skip UTF-8 validation; most numbers are read
 /// without making a String (the result is the same correctly rounded Double).
-struct JSONParser {
+struct JSONParser: ~Copyable {
     static let maximumDepth = 128
     /// Up to this many members, a duplicate name is found by comparing with the earlier names of the
     /// object; past it, by a dictionary (a comparison is cheaper than hashing for a few names).
@@ -17,9 +17,9 @@ struct JSONParser {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     /// The members of the objects being read, innermost last.
-    private var memberStack: [(key: String, value: JSONValue)] = []
+    private var memberStack = MoveStack<JSONObject.Member>()
     /// The items of the arrays being read, innermost last.
-    private var itemStack: [JSONValue] = []
+    private var itemStack = MoveStack<JSONValue>()
     /// Short ASCII strings already made, by their bytes: member names and codes repeat throughout a
     /// document, and reusing one costs less than making it again. Only for large documents (a small
     /// one would spend more on the table than it saves).
@@ -35,10 +35,22 @@ struct JSONParser {
         var string = ""
     }
 
+    /// Longer ASCII strings already made (a FHIR Bundle repeats its code system URLs and each
+    /// Patient's reference in every resource), by a hash of their bytes. Same rule as above.
+    private var recentLongStrings: [RecentLongString] = []
+    private static let recentLongStringSlots = 512
+    private static let recentLongStringMaximum = 96
+
+    private struct RecentLongString {
+        var hash: UInt64 = 0
+        var string = ""
+    }
+
     private init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
         if bytes.count >= JSONParser.recentStringsFromBytes {
             recentStrings = [RecentString](repeating: RecentString(), count: JSONParser.recentStringSlots)
+            recentLongStrings = [RecentLongString](repeating: RecentLongString(), count: JSONParser.recentLongStringSlots)
         }
     }
 
@@ -91,11 +103,11 @@ struct JSONParser {
         skipWhitespace()
         if index < bytes.count, bytes[index] == 0x7D {
             index += 1
-            return .object([:])
+            return .object(JSONObject())
         }
         let base = memberStack.count
-        // Past `linearMemberLimit` members, the object moves from the stack into this dictionary.
-        var large: [String: JSONValue] = [:]
+        // Past `linearMemberLimit` members, the names are also indexed here (then kept by the object).
+        var positions = [String: Int]()
         var isLarge = false
         while true {
             skipWhitespace()
@@ -107,38 +119,31 @@ struct JSONParser {
             skipWhitespace()
             let value = try parseValue(depth: depth)
             if isLarge {
-                guard large.updateValue(value, forKey: key) == nil else { throw error("a member name appears twice") }
+                guard positions.updateValue(memberStack.count - base, forKey: key) == nil else {
+                    throw error("a member name appears twice")
+                }
             } else {
-                // String equality, as the dictionary's: canonically equivalent names are the same name.
+                // String equality, as the index's: canonically equivalent names are the same name.
                 var earlier = base
                 while earlier < memberStack.count {
-                    if memberStack[earlier].key == key { throw error("a member name appears twice") }
+                    if memberStack.withElement(at: earlier, { $0.key == key }) { throw error("a member name appears twice") }
                     earlier += 1
                 }
-                memberStack.append((key, value))
-                if memberStack.count - base > JSONParser.linearMemberLimit {
-                    large.reserveCapacity(4 * JSONParser.linearMemberLimit)
-                    while memberStack.count > base {
-                        let member = memberStack.removeLast()
-                        large[member.key] = member.value
-                    }
+                if memberStack.count - base == JSONParser.linearMemberLimit {
+                    positions.reserveCapacity(4 * JSONParser.linearMemberLimit)
+                    for earlier in base..<memberStack.count { positions[memberStack.withElement(at: earlier, { $0.key })] = earlier - base }
+                    positions[key] = memberStack.count - base
                     isLarge = true
                 }
             }
+            memberStack.push(JSONObject.Member(key: key, value: value))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end") }
             if bytes[index] == 0x2C {
                 index += 1
             } else if bytes[index] == 0x7D {
                 index += 1
-                if isLarge { return .object(large) }
-                var members = [String: JSONValue](minimumCapacity: memberStack.count - base)
-                // Moved off the stack (last first: a dictionary has no order), not copied.
-                while memberStack.count > base {
-                    let member = memberStack.removeLast()
-                    members[member.key] = member.value
-                }
-                return .object(members)
+                return .object(JSONObject(uniqueMembers: memberStack.pop(from: base), positions: isLarge ? positions : nil))
             } else {
                 throw error("expected ',' or '}'")
             }
@@ -157,34 +162,18 @@ struct JSONParser {
         while true {
             skipWhitespace()
             let item = try parseValue(depth: depth)
-            itemStack.append(item)
+            itemStack.push(item)
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end") }
             if bytes[index] == 0x2C {
                 index += 1
             } else if bytes[index] == 0x5D {
                 index += 1
-                return .array(popItems(from: base))
+                return .array(itemStack.pop(from: base))
             } else {
                 throw error("expected ',' or ']'")
             }
         }
-    }
-
-    /// The items from `base` up, moved (not copied) into an array of their own; the stack is left
-    /// with `.null` in their place, then shortened.
-    private mutating func popItems(from base: Int) -> [JSONValue] {
-        let count = itemStack.count - base
-        let items = [JSONValue](unsafeUninitializedCapacity: count) { buffer, initialized in
-            itemStack.withUnsafeMutableBufferPointer { stack in
-                let source = stack.baseAddress! + base
-                buffer.baseAddress!.moveInitialize(from: source, count: count)
-                source.initialize(repeating: .null, count: count)
-            }
-            initialized = count
-        }
-        while itemStack.count > base { itemStack.removeLast() }
-        return items
     }
 
     /// Powers of ten that a Double holds exactly (10^22 is the largest).
@@ -267,8 +256,16 @@ struct JSONParser {
                 let quote = word ^ (ones &* 0x22)
                 let backslash = word ^ (ones &* 0x5C)
                 // A byte is zero (or below 0x20) exactly when this leaves its high bit set.
-                let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
-                if special & highBits != 0 { break }
+                let special = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)) & highBits
+                if special != 0 {
+                    // The lowest flagged byte is a true one (a borrow only flags bytes above it): the
+                    // bytes before it are ordinary, so step over them; the loop below reads that byte.
+                    let ordinary = special.trailingZeroBitCount >> 3
+                    let before = ordinary == 0 ? 0 : word & (UInt64.max >> (64 - 8 * ordinary))
+                    if before & highBits != 0 { union = 0x80 }
+                    index += ordinary
+                    break
+                }
                 if word & highBits != 0 { union = 0x80 }
                 index += 8
             }
@@ -278,7 +275,10 @@ struct JSONParser {
             if byte == 0x22 {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                if union < 0x80, slice.count <= 16, !recentStrings.isEmpty { return recentString(slice) }
+                if union < 0x80, !recentStrings.isEmpty {
+                    if slice.count <= 16 { return recentString(slice) }
+                    if slice.count <= JSONParser.recentLongStringMaximum { return recentLongString(slice) }
+                }
                 guard union < 0x80 || JSONParser.isValidUTF8(slice) else { throw error("invalid UTF-8") }
                 return String(decoding: slice, as: UTF8.self)
             }
@@ -366,6 +366,47 @@ struct JSONParser {
         let string = String(decoding: slice, as: UTF8.self)
         recentStrings[slot] = RecentString(low: low, high: high, count: slice.count, string: string)
         return string
+    }
+
+    /// The String of 17 to `recentLongStringMaximum` ASCII bytes, from `recentLongStrings` when it
+    /// holds them (the bytes compared, not only the hash).
+    private mutating func recentLongString(_ slice: UnsafeBufferPointer<UInt8>) -> String {
+        let raw = UnsafeRawPointer(slice.baseAddress!)
+        let count = slice.count
+        var hash = UInt64(count)
+        var offset = 0
+        while offset + 8 <= count {
+            hash = (hash ^ UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))) &* 0x9E37_79B9_7F4A_7C15
+            offset += 8
+        }
+        if offset < count {
+            // The last eight bytes, overlapping the word before (count > 16).
+            hash = (hash ^ UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self))) &* 0xC2B2_AE3D_27D4_EB4F
+        }
+        let slot = Int(truncatingIfNeeded: (hash ^ (hash >> 31)) & UInt64(JSONParser.recentLongStringSlots - 1))
+        if recentLongStrings[slot].hash == hash {
+            let cached = recentLongStrings[slot].string
+            let same = cached.utf8.withContiguousStorageIfAvailable { stored in
+                stored.count == count && JSONParser.sameBytes(raw, UnsafeRawPointer(stored.baseAddress!), count: count)
+            }
+            if same == true { return cached }
+        }
+        let string = String(decoding: slice, as: UTF8.self)
+        recentLongStrings[slot] = RecentLongString(hash: hash, string: string)
+        return string
+    }
+
+    /// Whether `count` (at least 8) bytes at `a` and `b` are the same, a word at a time.
+    private static func sameBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
+        var offset = 0
+        while offset + 8 <= count {
+            if a.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != b.loadUnaligned(fromByteOffset: offset, as: UInt64.self) {
+                return false
+            }
+            offset += 8
+        }
+        return offset == count
+            || a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
     }
 
     private mutating func parseHex4() throws(JSONParseError) -> UInt32 {

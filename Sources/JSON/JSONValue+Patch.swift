@@ -3,7 +3,7 @@ extension JSONValue {
     /// member, any other value (arrays included) replaces the target.
     public func merging(patch: JSONValue) -> JSONValue {
         guard case .object(let patchMembers) = patch else { return patch }
-        var result: [String: JSONValue]
+        var result: JSONObject
         if case .object(let members) = self { result = members } else { result = [:] }
         for (key, value) in patchMembers {
             if value.isNull {

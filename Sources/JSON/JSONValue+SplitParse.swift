@@ -30,7 +30,7 @@ struct SplitParse {
     let bytes: UnsafeBufferPointer<UInt8>
     let member: [UInt8]
 
-    private struct Member {
+    struct Member {
         var name: Range<Int>
         var value: Range<Int>
         /// For the array `member`: the index of the comma between its two halves.
@@ -120,15 +120,58 @@ struct SplitParse {
         return nil
     }
 
+    /// Where the array starting at `start` ends and a comma between two of its elements near its
+    /// middle, guessed without reading the array (reading it was a tenth of the parse, on one
+    /// thread): when the array is the document's last member it ends at the `]` before the final
+    /// `}`; when its elements are objects that begin with the same member name (a Bundle's
+    /// `{"fullUrl":`), `}`, `,`, `{` and that name, found from the middle on, are most likely
+    /// between two elements. Only a guess: the parse of the two halves checks it, and when either
+    /// does not parse, `parse` reads the document again with `scan(guessing: false)`.
+    private func guessedSplit(_ start: Int) -> (end: Int, comma: Int)? {
+        var last = bytes.count - 1
+        while last > start, Self.isSpace(bytes[last]) { last -= 1 }
+        guard last > start, bytes[last] == 0x7D else { return nil }
+        last -= 1
+        while last > start, Self.isSpace(bytes[last]) { last -= 1 }
+        guard last > start, bytes[last] == 0x5D else { return nil }
+        // The first element's first member name, quotes included.
+        var index = start + 1
+        skipSpaces(&index)
+        guard index < last, bytes[index] == 0x7B else { return nil }
+        index += 1
+        skipSpaces(&index)
+        guard index < last, bytes[index] == 0x22, let nameEnd = stringEnd(index), nameEnd < last else { return nil }
+        let name = index..<nameEnd
+        var candidate = (start + last) / 2
+        while candidate < last {
+            defer { candidate += 1 }
+            guard bytes[candidate] == 0x7D else { continue }
+            var next = candidate + 1
+            skipSpaces(&next)
+            guard next < last, bytes[next] == 0x2C else { continue }
+            let comma = next
+            next += 1
+            skipSpaces(&next)
+            guard next < last, bytes[next] == 0x7B else { continue }
+            next += 1
+            skipSpaces(&next)
+            guard next + name.count < last, name.indices.allSatisfy({ bytes[next + $0 - name.lowerBound] == bytes[$0] }) else { continue }
+            return (last + 1, comma)
+        }
+        return nil
+    }
+
     /// The top-level members, or nil when the document is not `{ "name": value, ... }` with the
-    /// array `member` among them.
-    private func scan() -> [Member]? {
+    /// array `member` among them. `guessing`: the array's end and split found by `guessedSplit`
+    /// when it finds them.
+    func scan(guessing: Bool) -> (members: [Member], guessed: Bool)? {
         var index = 0
         skipSpaces(&index)
         guard index < bytes.count, bytes[index] == 0x7B else { return nil }
         index += 1
         var members: [Member] = []
         var splitFound = false
+        var guessedAny = false
         while true {
             skipSpaces(&index)
             guard index < bytes.count, bytes[index] == 0x22, let nameEnd = stringEnd(index) else { return nil }
@@ -139,7 +182,9 @@ struct SplitParse {
             index += 1
             skipSpaces(&index)
             let isMember = name.count == member.count + 2 && member.indices.allSatisfy { bytes[name.lowerBound + 1 + $0] == member[$0] }
-            guard let (end, comma) = valueEnd(index, split: isMember && !splitFound) else { return nil }
+            let guessed = guessing && isMember && !splitFound ? guessedSplit(index) : nil
+            guard let (end, comma) = guessed ?? valueEnd(index, split: isMember && !splitFound) else { return nil }
+            if guessed != nil { guessedAny = true }
             if comma != nil { splitFound = true }
             members.append(Member(name: name, value: index..<end, splitComma: comma))
             index = end
@@ -153,7 +198,7 @@ struct SplitParse {
             index += 1
             skipSpaces(&index)
             guard index == bytes.count, splitFound else { return nil }
-            return members
+            return (members, guessedAny)
         }
     }
 
@@ -172,8 +217,15 @@ struct SplitParse {
     }
 
     func parse() -> JSONValue? {
-        guard let members = scan() else { return nil }
-        var object: [String: JSONValue] = Dictionary(minimumCapacity: members.count)
+        guard let (members, guessed) = scan(guessing: true) else { return nil }
+        if let value = parse(members) { return value }
+        // A wrong guess (or a document that is not valid JSON): read it again, without guessing.
+        guard guessed, let (members, _) = scan(guessing: false) else { return nil }
+        return parse(members)
+    }
+
+    private func parse(_ members: [Member]) -> JSONValue? {
+        var object = JSONObject(minimumCapacity: members.count)
         for member in members {
             guard case .string(let name)? = piece(member.name, depth: 0) else { return nil }
             let value: JSONValue

@@ -11,7 +11,7 @@ public enum JSONValue: Sendable, Hashable {
     case number(Double)
     case string(String)
     case array([JSONValue])
-    case object([String: JSONValue])
+    case object(JSONObject)
 
     /// The name of this value's JSON type, as used in validation messages.
     public var typeName: String {
@@ -56,7 +56,7 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
-    public var objectValue: [String: JSONValue]? {
+    public var objectValue: JSONObject? {
         if case .object(let o) = self { return o }
         return nil
     }
@@ -140,8 +140,7 @@ extension JSONValue {
             out.append(0x5D)
         case .object(let members):
             out.append(0x7B)
-            // Sorted pairs: no second hash lookup per key.
-            for (i, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
+            for (i, member) in members.sortedMembers().enumerated() {
                 if i > 0 { out.append(0x2C) }
                 JSONValue.writeString(member.key, into: &out)
                 out.append(0x3A)
@@ -174,13 +173,35 @@ extension JSONValue {
             out.append(0x22)
             return
         }
-        // Text with quotes (JSON inside a string, say): copy the runs between the bytes to escape whole.
+        // Text with quotes (JSON inside a string, say): copy the runs between the bytes to escape whole,
+        // finding them eight bytes at a time (a FHIR answer carries each case's classification so).
         let escaped = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
             var runStart = 0
-            for (i, byte) in bytes.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
-                writeEscaped(byte, into: &out)
-                runStart = i + 1
+            var i = 0
+            let count = bytes.count
+            while i < count {
+                if i + 8 <= count, let base = bytes.baseAddress {
+                    let word = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+                    let ones: UInt64 = 0x0101_0101_0101_0101
+                    let quote = word ^ (ones &* 0x22)
+                    let backslash = word ^ (ones &* 0x5C)
+                    let flagged =
+                        (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word))
+                        & 0x8080_8080_8080_8080
+                    if flagged == 0 {
+                        i += 8
+                        continue
+                    }
+                    // The lowest flagged byte is one to escape (a borrow only flags bytes above it).
+                    i += flagged.trailingZeroBitCount >> 3
+                }
+                let byte = bytes[i]
+                if byte < 0x20 || byte == 0x22 || byte == 0x5C {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
+                    writeEscaped(byte, into: &out)
+                    runStart = i + 1
+                }
+                i += 1
             }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
             return true
@@ -231,7 +252,7 @@ extension JSONValue: Codable {
         } else if let a = try? container.decode([JSONValue].self) {
             self = .array(a)
         } else {
-            self = .object(try container.decode([String: JSONValue].self))
+            self = .object(try container.decode(JSONObject.self))
         }
     }
 
@@ -265,6 +286,8 @@ extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Expre
     public init(stringLiteral value: String) { self = .string(value) }
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
-        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+        var members = JSONObject(minimumCapacity: elements.count)
+        for (key, value) in elements { members[key] = value }
+        self = .object(members)
     }
 }

@@ -200,7 +200,7 @@ public struct AuditRecord: Sendable, Equatable {
     public let version: Int?
 
     public func toJSON() -> JSONValue {
-        var members: [String: JSONValue] = [
+        var members: JSONObject = [
             "at": .string(position.at), "action": .string(action), "key_id": keyID.map(JSONValue.string) ?? .null,
             "site": .string(site),
         ]

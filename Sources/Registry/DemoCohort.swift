@@ -56,7 +56,7 @@ public enum DemoCohort {
             let died = months <= followUp
             let endDays = Int((min(months, followUp) * 30.4375).rounded())
             let end = icDiagnosis.adding(days: max(endDays, 1))!
-            var outcome: [String: JSONValue] = died ? ["death_date": .string(end.description)] : ["last_followup_date": .string(end.description)]
+            var outcome: JSONObject = died ? ["death_date": .string(end.description)] : ["last_followup_date": .string(end.description)]
             if died, endDays > 90, rng.uniform() < 0.7 {
                 outcome["progression_date"] = .string(icDiagnosis.adding(days: endDays / 2)!.description)
             }

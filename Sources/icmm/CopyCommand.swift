@@ -51,7 +51,7 @@ struct Copy: ParsableCommand {
         do {
             let summary = try Self.copy(from: from, to: to, migrationsRoot: Resources.locate("Migrations", explicit: migrations, environment: "ICMM_MIGRATIONS"))
             let seconds = (ContinuousClock.now - started) / .seconds(1)
-            var tables: [String: JSONValue] = [:]
+            var tables: JSONObject = [:]
             for table in summary { tables[table.table] = .number(Double(table.rows)) }
             print(JSONValue.object(["copied": .object(tables), "seconds": .number((seconds * 1000).rounded() / 1000)]).serializedString())
         } catch let error as DatabaseCopyError {

@@ -96,7 +96,7 @@ import Testing
             let cns = i >= 20
             let days = 30 + 17 * i
             let end = ic.adding(days: days)!.description
-            var outcome: [String: JSONValue] = [:]
+            var outcome: JSONObject = [:]
             switch (cns, i % 3) {
             case (false, 0): outcome = ["progression_date": .string(end), "last_followup_date": .string(ic.adding(days: days + 40)!.description)]
             case (_, 1): outcome = ["death_date": .string(end)]

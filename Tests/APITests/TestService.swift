@@ -85,7 +85,7 @@ let testNow = Date(timeIntervalSince1970: 1_795_000_000)  // 2026-11-18
 
 /// A valid case in the data-dictionary format, as JSON text, with optional top-level overrides.
 func caseJSON(_ externalID: String, _ overrides: [String: JSONValue] = [:]) -> String {
-    var members: [String: JSONValue] = [
+    var members: JSONObject = [
         "external_id": .string(externalID),
         "sex": "female",
         "birth_year": 1955,

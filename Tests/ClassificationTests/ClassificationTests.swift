@@ -50,7 +50,7 @@ import Testing
         let result = classify(try record(minimalCase))
         let json = result.toJSON()
         #expect(
-            Set(json.objectValue?.keys ?? [:].keys) == [
+            Set((json.objectValue ?? [:]).keys) == [
                 "engine_version", "localization", "workup", "response", "staging", "cns_risk", "therapy", "timing",
             ])
         #expect(

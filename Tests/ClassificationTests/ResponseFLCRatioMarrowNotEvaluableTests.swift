@@ -417,7 +417,7 @@ struct ResponseFLCRatioMarrowNotEvaluableTests {
         #expect(computed.objectValue?.keys.contains("not_evaluable") == false)
         #expect(computed.objectValue?.keys.contains("not_evaluable_reason") == false)
         #expect(
-            Set(computed.objectValue?.keys ?? [:].keys) == [
+            Set((computed.objectValue ?? [:]).keys) == [
                 "computed", "reported", "category", "group", "agreement", "basis", "flc_ratio_derived",
             ])
     }

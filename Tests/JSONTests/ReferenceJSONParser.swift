@@ -59,7 +59,7 @@ struct ReferenceJSONParser {
         skipWhitespace()
         if index < bytes.count, bytes[index] == 0x7D {
             index += 1
-            return .object(members)
+            return .object(JSONObject(members))
         }
         while true {
             skipWhitespace()
@@ -77,7 +77,7 @@ struct ReferenceJSONParser {
                 index += 1
             } else if bytes[index] == 0x7D {
                 index += 1
-                return .object(members)
+                return .object(JSONObject(members))
             } else {
                 throw error("expected ',' or '}'")
             }

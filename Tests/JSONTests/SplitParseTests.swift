@@ -62,6 +62,45 @@ import Testing
         #expect(failed > 1_000, "failed \(failed)")
     }
 
+    /// A Bundle whose `entry` comes last and whose entries begin with the same member name, as
+    /// `guessedSplit` expects; with `nested`, every entry also holds objects beginning with that
+    /// name (`},{"fullUrl":` inside an entry), so the guess from the middle is often wrong.
+    static func entryLastBundle(_ g: inout D.Generator, entries: Int, nested: Bool) -> String {
+        let space = g.pick(["", " ", "\n  "])
+        let items = (0..<entries).map { i -> String in
+            var inner = D.document(&g, depth: 2)
+            if nested { inner = "[{\"fullUrl\":1},{\"fullUrl\":2}," + inner + "]" }
+            return "{" + space + "\"fullUrl\":" + space + "\"u\(i)\"," + space + "\"resource\":" + inner + "}"
+        }
+        return "{\"resourceType\":\"Bundle\"," + space + "\"entry\":[" + items.joined(separator: "," + space) + "]" + space + "}"
+            + g.pick(["", "\n"])
+    }
+
+    /// The guessed split (no scan of the entries) gives the usual value or error; when the guess
+    /// is wrong (nested objects with the entries' first name), the document is read again.
+    @Test func guessedSplitsGiveTheSameValueOrTheSameError() {
+        var g = D.Generator(state: 2718)
+        var disagreements: [String] = []
+        var guessed = 0
+        var splitValues = 0
+        for round in 0..<3_000 {
+            let text = Self.entryLastBundle(&g, entries: 2 + g.below(12), nested: round % 3 == 0)
+            var bytes = Array(text.utf8)
+            if round % 2 == 1 { D.mutate(&bytes, &g) }
+            if round % 2 == 0, case .value = D.fast(bytes) {
+                #expect(Self.splitPath(text) != nil)
+                splitValues += 1
+                let scan = bytes.withUnsafeBufferPointer { SplitParse(bytes: $0, member: Array("entry".utf8)).scan(guessing: true) }
+                if scan?.guessed == true { guessed += 1 }
+            }
+            if !Self.agree(bytes), disagreements.count < 5 { disagreements.append(String(decoding: bytes.prefix(300), as: UTF8.self)) }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements)")
+        #expect(splitValues > 300, "split \(splitValues)")
+        // Most valid documents are guessed (not those whose middle falls in the last entry).
+        #expect(guessed > splitValues * 3 / 4, "guessed \(guessed) of \(splitValues)")
+    }
+
     /// Mutations at the places the split relies on: the comma between the halves, the brackets, the
     /// quotes of member names, the top-level braces.
     @Test func brokenStructureIsTheUsualError() {

@@ -20,20 +20,27 @@ trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$W
 python3 benchmarks/fhir/make_data.py "$N" "$PER" "$WORK/data"
 du -sh "$WORK/data/ndjson" "$WORK/data/fhir" | awk '{print "data:", $2, $1}'
 "$BIN" migrate --db "$WORK/bench.sqlite" >/dev/null
-export ICMM_KEY=$("$BIN" keys create --site CENTRAL --role admin --db "$WORK/bench.sqlite" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+# ROUNDS rounds (default 3), alternating which goes first; each round into its own pair of sites.
+ROUNDS=${ROUNDS:-3}
+# One admin key per method and round: the default per-key rate limit (50 requests/s, burst 200)
+# would otherwise refuse requests with 429 after a few fast rounds; each post_all.py run needs
+# N/PER requests, within one key's burst.
+declare -a KEYS
+for i in $(seq $((2 * ROUNDS))); do
+  KEYS[$i]=$("$BIN" keys create --site CENTRAL --role admin --db "$WORK/bench.sqlite" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+done
 "$BIN" serve --port "$PORT" --db "$WORK/bench.sqlite" >"$OUT/fhir-serve.log" 2>&1 & SERVER=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 
-# ROUNDS rounds (default 3), alternating which goes first; each round into its own pair of sites.
-ROUNDS=${ROUNDS:-3}
 : > "$OUT/fhir.txt"
 for round in $(seq "$ROUNDS"); do
+  NDJSON_KEY=${KEYS[$((2 * round - 1))]}; FHIR_KEY=${KEYS[$((2 * round))]}
   if [ $((round % 2)) = 1 ]; then
-    ndjson=$(python3 benchmarks/fhir/post_all.py "$PORT" "/v1/imports?site=NDJSON-$round" application/x-ndjson "$WORK/data/ndjson")
-    fhir=$(python3 benchmarks/fhir/post_all.py "$PORT" "/v1/fhir?site=FHIR-$round" application/fhir+json "$WORK/data/fhir")
+    ndjson=$(ICMM_KEY=$NDJSON_KEY python3 benchmarks/fhir/post_all.py "$PORT" "/v1/imports?site=NDJSON-$round" application/x-ndjson "$WORK/data/ndjson")
+    fhir=$(ICMM_KEY=$FHIR_KEY python3 benchmarks/fhir/post_all.py "$PORT" "/v1/fhir?site=FHIR-$round" application/fhir+json "$WORK/data/fhir")
   else
-    fhir=$(python3 benchmarks/fhir/post_all.py "$PORT" "/v1/fhir?site=FHIR-$round" application/fhir+json "$WORK/data/fhir")
-    ndjson=$(python3 benchmarks/fhir/post_all.py "$PORT" "/v1/imports?site=NDJSON-$round" application/x-ndjson "$WORK/data/ndjson")
+    fhir=$(ICMM_KEY=$FHIR_KEY python3 benchmarks/fhir/post_all.py "$PORT" "/v1/fhir?site=FHIR-$round" application/fhir+json "$WORK/data/fhir")
+    ndjson=$(ICMM_KEY=$NDJSON_KEY python3 benchmarks/fhir/post_all.py "$PORT" "/v1/imports?site=NDJSON-$round" application/x-ndjson "$WORK/data/ndjson")
   fi
   echo "$round $ndjson $fhir" >> "$OUT/fhir.txt"
 done
