@@ -25,9 +25,15 @@ final class WorkerPool: @unchecked Sendable {
     @discardableResult
     func run(_ job: @escaping @Sendable () -> Void) -> Bool {
         condition.lock()
-        defer { condition.unlock() }
-        guard !closing else { return false }
+        guard !closing else {
+            condition.unlock()
+            return false
+        }
         jobs.append(job)
+        condition.unlock()
+        // Signalled after unlocking, so the woken worker does not wake only to block on the lock
+        // (issue 11: fewer context switches per POST). No wake-up is lost: a worker checks
+        // `jobs` under the lock before each wait, so it either sees this job or is already waiting.
         condition.signal()
         return true
     }
