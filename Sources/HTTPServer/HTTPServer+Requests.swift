@@ -217,6 +217,8 @@ extension HTTPServer {
         guard let running = callbackState.load(ordering: .acquiring)?.takeUnretainedValue(), let daemon = running.daemon else {
             return true
         }
+        // A stopping server takes no new connection (see `stop()`: this replaces quiescing).
+        if running.draining.load(ordering: .acquiring) { return false }
         return Int(icmm_mhd_current_connections(daemon)) < configuration.connectionLimit
     }
 

@@ -264,13 +264,19 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Stops accepting connections, waits (up to the drain timeout) for the requests in flight to
     /// be answered, then stops the daemon, the workers and the access-log writer.
-    /// The corresponding C functions are `MHD_quiesce_daemon` and `MHD_stop_daemon`.
+    ///
+    /// New connections are turned away by the accept policy once `draining` is set (libmicrohttpd
+    /// accepts and closes them at once), not by `MHD_quiesce_daemon`: on an epoll daemon with
+    /// its own threads, quiescing removes the listen socket from each event loop's epoll set from
+    /// this thread while the event loop may remove it too (its "at the connection limit or
+    /// quiesced" branch), and whichever loses gets ENOENT and MHD_PANIC aborts the process
+    /// (libmicrohttpd 0.9.75 daemon.c, seen in a whole-suite run). `MHD_stop_daemon` closes the
+    /// listen socket.
     @discardableResult
     public func stop() -> StopOutcome {
         guard let running, let daemon = running.daemon else { return StopOutcome(unanswered: 0, handlersStillRunning: 0) }
         let deadline = ContinuousClock.now + .milliseconds(Int(configuration.drainTimeoutSeconds * 1000))
         running.draining.store(true, ordering: .releasing)
-        let listenSocket = MHD_quiesce_daemon(daemon)
         // In flight: from the headers until libmicrohttpd's completion notice, which comes after
         // the response was sent. So a request answered by a worker counts until it is delivered.
         var nextLook = ContinuousClock.now
@@ -305,7 +311,6 @@ public final class HTTPServer: @unchecked Sendable {
         }
         MHD_stop_daemon(daemon)
         icmm_mhd_deadlines_stop(running.deadlines)
-        if listenSocket >= 0 { close(listenSocket) }
         callbackState.store(nil, ordering: .releasing)
         self.running = nil
         // Handlers still running past the drain finish on their own; their responses have nowhere to go.

@@ -294,6 +294,47 @@ func echoRouter() -> Router {
     }
 }
 
+extension GracefulShutdownTests {
+    /// While a stop drains, a new connection is turned away at once (the accept policy closes it),
+    /// not left waiting in the listen queue until the drain ends: `stop()` no longer quiesces the
+    /// daemon, whose epoll race could abort the process (see `HTTPServer.stop()`).
+    @Test func aConnectionOpenedDuringTheDrainIsClosedAtOnce() throws {
+        var router = Router()
+        let started = Atomic<Bool>(false)
+        router.get("/slow") { _ in
+            started.store(true, ordering: .sequentiallyConsistent)
+            usleep(2_000_000)
+            return .text("finished")
+        }
+        router.get("/fast") { _ in .text("fast") }
+        let server = try startTestServer(router) { $0.threads = 2 }
+        let client = HTTPTestClient(port: server.port)
+        #expect(try client.get("/fast").status == 200)
+        let slow = Mutex<TestResponse?>(nil)
+        let request = Thread {
+            let response = try? client.get("/slow")
+            slow.withLock { $0 = response }
+        }
+        request.start()
+        try waitUntil("the slow request to start") { started.load(ordering: .sequentiallyConsistent) }
+        let stopped = Atomic<Bool>(false)
+        let stopper = Thread {
+            server.stop()
+            stopped.store(true, ordering: .sequentiallyConsistent)
+        }
+        stopper.start()
+        try waitUntil("a new connection to be turned away") { (try? client.get("/fast")) == nil }
+        // Turned away while the slow request was still being answered.
+        let answeredBeforeTurnedAway = slow.withLock { $0 } != nil
+        let stoppedBeforeTurnedAway = stopped.load(ordering: .sequentiallyConsistent)
+        #expect(!answeredBeforeTurnedAway)
+        #expect(!stoppedBeforeTurnedAway)
+        try waitUntil("the stop to finish") { stopped.load(ordering: .sequentiallyConsistent) }
+        #expect(slow.withLock { $0 }?.status == 200)
+        #expect(slow.withLock { $0 }?.text == "finished")
+    }
+}
+
 @Suite struct BlockingHandlerTests {
     func server(threads: Int, release: Shared<Bool>? = nil) throws -> (HTTPServer, HTTPTestClient) {
         var router = Router()
