@@ -1,4 +1,5 @@
 @testable import HTTPServer
+import TestSupport
 import Testing
 
 /// `HTTPRequest.mediaType` takes an ASCII path over the bytes (issue 11); it must give exactly what
@@ -62,18 +63,5 @@ import Testing
                 #expect(ascii == nil, "\(value.debugDescription)")
             }
         }
-    }
-}
-
-/// A small seeded generator (SplitMix64), so the random inputs are the same on every run.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
