@@ -98,8 +98,8 @@ let package = Package(
 
         // A socket-level HTTP client and temporary folders for the tests of every layer.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "SurvivalTests", dependencies: ["Survival"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"]),
+        .testTarget(name: "SurvivalTests", dependencies: ["Survival", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ClassificationTests", dependencies: ["Classification", "JSON"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Survival"]),
         // Fixture Bundles (and the R4 validator script) are read from the source tree.

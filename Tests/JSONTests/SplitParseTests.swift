@@ -40,7 +40,7 @@ import Testing
     }
 
     @Test func generatedBundlesAndTheirMutationsGiveTheSameValueOrTheSameError() {
-        var g = D.Generator(state: 1414)
+        var g = D.Generator(seed: 1414)
         var disagreements: [String] = []
         var splitValues = 0
         var failed = 0
@@ -79,7 +79,7 @@ import Testing
     /// The guessed split (no scan of the entries) gives the usual value or error; when the guess
     /// is wrong (nested objects with the entries' first name), the document is read again.
     @Test func guessedSplitsGiveTheSameValueOrTheSameError() {
-        var g = D.Generator(state: 2718)
+        var g = D.Generator(seed: 2718)
         var disagreements: [String] = []
         var guessed = 0
         var splitValues = 0
@@ -133,7 +133,7 @@ import Testing
 
     /// A large Bundle-sized document through the public entry point at its default threshold.
     @Test func aLargeDocumentIsSplitAndReadTheSame() throws {
-        var g = D.Generator(state: 99)
+        var g = D.Generator(seed: 99)
         // Entries without objects of random names (those may repeat a name, making the whole invalid).
         let items = (0..<6_000).map { i in
             #"{"fullUrl":"urn:uuid:\#(i)","resource":{"resourceType":"Observation","value":\#(g.pick(D.numbers.filter { !$0.contains("309") })),"#

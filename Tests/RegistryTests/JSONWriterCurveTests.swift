@@ -2,6 +2,7 @@ import Cohorts
 import Foundation
 import Survival
 import Testing
+import TestSupport
 
 /// The compact curve encoder (blocks in raw memory, optionally two at a time on two threads)
 /// writes the text the general member-by-member path writes, byte for byte.
@@ -9,7 +10,7 @@ import Testing
     /// A long curve with what real curves have: censoring-only runs that repeat the previous
     /// values, NaN limits and standard errors, zero survival, integral and tiny numbers.
     static func curve(points n: Int, seed: UInt64) -> CurveTable {
-        var random = SeededGenerator(state: seed)
+        var random = SplitMix64(seed: seed)
         var time: [Double] = [], nRisk: [Int] = [], nEvent: [Int] = [], nCensor: [Int] = []
         var survival: [Double] = [], stdErr: [Double] = [], lower: [Double] = [], upper: [Double] = []
         var s = 1.0, t = 0.0
@@ -86,17 +87,5 @@ import Testing
             #expect(writer.nonFiniteCount == 3)
             #expect(writer.bytes == Self.reference(curve))
         }
-    }
-}
-
-/// SplitMix64, so that a failing curve can be rebuilt.
-struct SeededGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

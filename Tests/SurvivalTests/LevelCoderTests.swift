@@ -1,6 +1,7 @@
 import Testing
 
 @testable import Survival
+import TestSupport
 
 /// `LevelCoder` (the numbering of group keys and causes) must agree with `String ==` and a
 /// dictionary on every kind of column: few short values, many, long ones, non-canonical ones.
@@ -20,7 +21,7 @@ import Testing
     }
 
     static func column(_ distinct: [String], count: Int, seed: UInt64) -> [String] {
-        var rng = SplitMix(state: seed)
+        var rng = SplitMix64(seed: seed)
         return (0..<count).map { _ in distinct[Int.random(in: 0..<distinct.count, using: &rng)] }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Survival
+import TestSupport
 
 /// `icmm analyze`'s two-thread paths give what the one-thread paths give, bit for bit: the CSV
 /// read in two halves, the log-rank family from one pass, the Cox model fitted beside the curves.
@@ -11,7 +12,7 @@ import Testing
     /// A CSV of about 1.5 MB (past the two-halves threshold) with the forms the reader accepts:
     /// CRLF, bare CR and LF line ends, blank lines, spaces, NA and empty values, true/false.
     static func largeCSV(rows: Int, seed: UInt64) -> [UInt8] {
-        var random = SplitMix(state: seed)
+        var random = SplitMix64(seed: seed)
         var text = "t,e,g,age,sex,unused\n"
         let ends = ["\n", "\r\n", "\r"]
         for i in 0..<rows {
@@ -97,7 +98,7 @@ import Testing
 
     /// Random subjects with many ties, `k` groups.
     static func subjects(n: Int, groups k: Int, seed: UInt64) -> (time: [Double], event: [Bool], group: [Int32]) {
-        var random = SplitMix(state: seed)
+        var random = SplitMix64(seed: seed)
         var time: [Double] = [], event: [Bool] = [], group: [Int32] = []
         for _ in 0..<n {
             let g = Int32(random.next() % UInt64(k))
@@ -145,7 +146,7 @@ import Testing
     /// one after the other (an observer forces that order and the separate tests).
     @Test func parallelAnalysisMatchesTheStagesInSequence() throws {
         let (time, event, group) = Self.subjects(n: 5000, groups: 3, seed: 9)
-        var random = SplitMix(state: 10)
+        var random = SplitMix64(seed: 10)
         let age = (0..<time.count).map { _ in Double(random.next() % 6000) / 100 + 30 }
         let sex = (0..<time.count).map { _ in random.next() % 2 == 0 ? "male" : "female" }
         let data = SurvivalData(

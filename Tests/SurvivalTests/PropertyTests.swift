@@ -1,21 +1,10 @@
 import Testing
 
 @testable import Survival
-
-/// A small deterministic generator (SplitMix64), so property tests are reproducible.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 func randomData(seed: UInt64, n: Int, tied: Bool, entry: Bool = false) -> SurvivalData {
-    var rng = SplitMix(state: seed)
+    var rng = SplitMix64(seed: seed)
     var time: [Double] = [], event: [Bool] = [], entries: [Double] = [], group: [String] = []
     for _ in 0..<n {
         var t = -log(Double.random(in: 0.0001..<1, using: &rng)) * 10
@@ -68,7 +57,7 @@ import Foundation
     }
 
     @Test func noCensoringGivesTheEmpiricalSurvivalFunction() throws {
-        var rng = SplitMix(state: 42)
+        var rng = SplitMix64(seed: 42)
         let time = (0..<200).map { _ in Double(Int.random(in: 1...60, using: &rng)) }
         let curve = try KaplanMeierCurve.fit(time: time, event: Array(repeating: true, count: time.count))
         #expect(curve.time == Array(Set(time)).sorted())
@@ -103,7 +92,7 @@ import Foundation
 
     @Test func coxWithEntryAtZeroEqualsRightCensoredCox() throws {
         let data = randomData(seed: 11, n: 300, tied: true)
-        var rng = SplitMix(state: 5)
+        var rng = SplitMix64(seed: 5)
         let x = (0..<300).map { _ in Double.random(in: -1..<1, using: &rng) }
         let time = data.time
         let plain = try CoxModel.fit(time: time, event: data.event, columns: [x], terms: ["x"])
@@ -114,7 +103,7 @@ import Foundation
     }
 
     @Test func radixArgsortIsAStableSort() {
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix64(seed: 7)
         for n in [0, 1, 5, 511, 512, 5000] {
             let values = (0..<n).map { _ in Double(Int.random(in: 0...50, using: &rng)) * 0.25 }
             let order = argsortTimes(values).map(Int.init)
@@ -127,7 +116,7 @@ import Foundation
     /// The radix sort sorts on the bits that differ between keys only: constant columns, whole
     /// days, a narrow band of fractions, zeros among large values and full-range doubles.
     @Test func radixSortOnTheVaryingBitsIsAStableSort() {
-        var rng = SplitMix(state: 9)
+        var rng = SplitMix64(seed: 9)
         let columns: [[Double]] = [
             Array(repeating: 7, count: 600),
             Array(repeating: 0, count: 300) + [-0.0],
