@@ -13,29 +13,34 @@ import Testing
         ((try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int) ?? 0
     }
 
+    /// A database with one table `t`, whose rows (`insertPageRows`) take about one page each.
+    func databaseWithPageTable(_ configuration: Database.Configuration) throws -> Database {
+        let database = try Database(configuration: configuration)
+        try database.write { try $0.run("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)") }
+        return database
+    }
+
+    /// Inserts the rows `ids` into `t` in one transaction, each about one 4 KiB page.
+    func insertPageRows(_ connection: Connection, _ ids: Range<Int>) throws {
+        let payload = String(repeating: "x", count: 3_000)
+        try connection.transaction {
+            for i in ids { try connection.run("INSERT INTO t (id, payload) VALUES (?, ?)", [i, payload]) }
+        }
+    }
+
     /// A write that leaves a WAL of more than 4,096 pages is answered without copying it into the
     /// file; a background thread does that; small writes are checkpointed as SQLite always did.
     @Test func aLargeWriteIsCheckpointedInTheBackgroundAndSmallOnesInline() throws {
         let tmp = TemporaryDirectory()
         defer { tmp.remove() }
         let path = tmp.file("db.sqlite")
-        let database = try Database(configuration: .init(path: path))
+        let database = try databaseWithPageTable(.init(path: path))
         let checkpointer = try #require(backgroundCheckpointer(database))
-        try database.write { try $0.run("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)") }
-        let payload = String(repeating: "x", count: 3_000)  // about one page per row
         for batch in 0..<3 {
-            try database.write { connection in
-                try connection.transaction {
-                    for i in 0..<300 { try connection.run("INSERT INTO t (id, payload) VALUES (?, ?)", [batch * 300 + i, payload]) }
-                }
-            }
+            try database.write { connection in try insertPageRows(connection, (batch * 300)..<(batch * 300 + 300)) }
         }
         #expect(checkpointer.completedCount == 0)  // 900 pages and fewer: SQLite's own inline checkpoint
-        try database.write { connection in
-            try connection.transaction {
-                for i in 0..<6_000 { try connection.run("INSERT INTO t (id, payload) VALUES (?, ?)", [10_000 + i, payload]) }
-            }
-        }
+        try database.write { connection in try insertPageRows(connection, 10_000..<16_000) }
         let deadline = ContinuousClock.now + .seconds(60)
         while checkpointer.completedCount == 0 || checkpointer.isRunning {
             guard ContinuousClock.now < deadline else {
@@ -56,14 +61,10 @@ import Testing
         let tmp = TemporaryDirectory()
         defer { tmp.remove() }
         let path = tmp.file("db.sqlite")
-        let database = try Database(configuration: .init(path: path))
+        let database = try databaseWithPageTable(.init(path: path))
         let checkpointer = try #require(backgroundCheckpointer(database))
-        try database.write { try $0.run("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)") }
-        let payload = String(repeating: "y", count: 3_000)
         try database.write { connection in
-            try connection.transaction {
-                for i in 0..<5_000 { try connection.run("INSERT INTO t (id, payload) VALUES (?, ?)", [i, payload]) }
-            }
+            try insertPageRows(connection, 0..<5_000)
         }
         database.close()  // returns only after the background checkpoint (if it started) ended
         #expect(!checkpointer.isRunning)
@@ -83,17 +84,11 @@ import Testing
         let tmp = TemporaryDirectory()
         defer { tmp.remove() }
         let path = tmp.file("db.sqlite")
-        let database = try Database(configuration: .init(path: path))
+        let database = try databaseWithPageTable(.init(path: path))
         defer { database.close() }
         let checkpointer = try #require(backgroundCheckpointer(database))
-        try database.write { try $0.run("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)") }
-        let payload = String(repeating: "z", count: 3_000)  // about one page per row
         func largeWrite(from first: Int) throws {
-            try database.bulkWrite { connection in
-                try connection.transaction {
-                    for i in first..<(first + 6_000) { try connection.run("INSERT INTO t (id, payload) VALUES (?, ?)", [i, payload]) }
-                }
-            }
+            try database.bulkWrite { connection in try insertPageRows(connection, first..<(first + 6_000)) }
         }
         try largeWrite(from: 0)
         // The commit asked for a background checkpoint before it returned; it is copying now.
@@ -115,18 +110,14 @@ import Testing
         defer { tmp.remove() }
         var configuration = Database.Configuration(path: tmp.file("db.sqlite"))
         configuration.writerCacheKiB = 2 * 1024
-        let database = try Database(configuration: configuration)
+        let database = try databaseWithPageTable(configuration)
         defer { database.close() }
-        try database.write { try $0.run("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)") }
-        let payload = String(repeating: "c", count: 3_000)
         var sizes: [Int] = []
         for round in 0..<3 {
             // 1,500 pages (6 MB) per write: three times the cap.
             sizes.append(
                 try database.write { connection in
-                    try connection.transaction {
-                        for i in 0..<1_500 { try connection.run("INSERT INTO t (id, payload) VALUES (?, ?)", [round * 10_000 + i, payload]) }
-                    }
+                    try insertPageRows(connection, (round * 10_000)..<(round * 10_000 + 1_500))
                     guard case .sqlite(let sqlite) = connection.driver else { return 0 }
                     return sqlite.pageCacheBytes
                 })
