@@ -13,7 +13,7 @@ extension CaseStore {
         var failed = 0
         let at = Timestamp.string(now())
         while true {
-            let batch = try database.read { connection in
+            let pending = try database.read { connection in
                 try connection.query(
                     """
                     SELECT row_id, site, external_id, id, version, data, classification FROM cases
@@ -24,7 +24,6 @@ extension CaseStore {
                     (row.int64(0), row.string(1), row.string(2), row.string(3), row.int(4), row.string(5), row.string(6))
                 }
             }
-            let pending = batch
             if pending.isEmpty { break }
             try database.write { connection in
                 try connection.transaction {
