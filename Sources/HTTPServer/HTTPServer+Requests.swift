@@ -26,6 +26,10 @@ final class RequestState: @unchecked Sendable {
     /// Generated, or the client's when it passed `usableRequestID`: the access log copies it as is.
     @exclusivity(unchecked) var requestID = ""
     @exclusivity(unchecked) var match: Router.Match = .notFound
+    /// What the final call tells the lifecycle, from the matched route (see `completionEvent`):
+    /// decided once on the headers, so that the final call need not copy the route out of `match`
+    /// (a retain and a release of an object both event loops share).
+    @exclusivity(unchecked) var completion: RequestLifecycle.Event = .complete(onWorker: false)
     @exclusivity(unchecked) var bodyLimit = 0
     @exclusivity(unchecked) var body: [UInt8] = []
     /// The response for a request refused on its headers, or the one a worker computed.
@@ -64,6 +68,7 @@ final class RequestState: @unchecked Sendable {
         framing = Framing()
         requestID = ""
         match = .notFound
+        completion = .complete(onWorker: false)
         // Most requests have no body: an empty array needs no new value (a release and a retain
         // of the shared empty storage each).
         if !body.isEmpty { body = [] }
@@ -95,7 +100,20 @@ extension HTTPServer {
         connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?, uploadData: UnsafePointer<CChar>?,
         uploadDataSize: UnsafeMutablePointer<Int>?, requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     ) -> MHD_Result {
-        let running = live
+        // Lent, not retained: `Running` is shared by every event loop, so a retain and a release per
+        // call would pass its cache line between the cores.
+        callbackState.load(ordering: .acquiring)!._withUnsafeGuaranteedRef { running in
+            access(
+                running: running, connection: connection, url: url, method: method, uploadData: uploadData,
+                uploadDataSize: uploadDataSize, requestContext: requestContext)
+        }
+    }
+
+    private func access(
+        running: Running, connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?,
+        uploadData: UnsafePointer<CChar>?, uploadDataSize: UnsafeMutablePointer<Int>?,
+        requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    ) -> MHD_Result {
         if let finding = uriFinding(requestContext.pointee) {
             // First call: the headers are in.
             let context = running.contexts.current
@@ -138,14 +156,10 @@ extension HTTPServer {
         // Resumed by a stop, not by its worker: close it unanswered (the lifecycle stays suspended,
         // so the completion notice logs it as 499 and the worker may still write to the state).
         if state.abandoned { return MHD_Result.NO }
-        let route = state.route
-        let completion: RequestLifecycle.Event =
-            route?.mayBlock == true && route?.eventLoopAttempt != nil
-            ? .completeTryingEventLoopFirst : .complete(onWorker: route?.mayBlock ?? false)
-        switch state.lifecycle.handle(completion) {
+        switch state.lifecycle.handle(state.completion) {
         case .tryOnEventLoop:
             let request = makeRequest(state, connection: connection)
-            let response = route.flatMap { route in
+            let response = state.route.flatMap { route in
                 route.eventLoopAttempt.flatMap { router.attemptOnEventLoop(request, route: route, attempt: $0) }
             }
             switch state.lifecycle.handle(.triedOnEventLoop(answered: response != nil)) {
@@ -180,7 +194,7 @@ extension HTTPServer {
     /// libmicrohttpd's completion notice: after the response was sent, or when the client went
     /// away or the daemon stopped. The request's state is released here and nowhere else.
     func completed(connection: OpaquePointer?, requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>) {
-        if let connection, let deadlines = callbackState.load(ordering: .acquiring)?.takeUnretainedValue().deadlines {
+        if let connection, let deadlines = callbackState.load(ordering: .acquiring)?._withUnsafeGuaranteedRef({ $0.deadlines }) {
             icmm_mhd_request_finished(connection, deadlines)
         }
         guard uriFinding(requestContext.pointee) == nil, let stored = requestContext.pointee else {
@@ -232,10 +246,12 @@ extension HTTPServer {
         if let url, let route = router.literalRoute(url, length: strlen(url), method: state.method) {
             // A literal route's pattern has the path's very bytes: no new string to make.
             state.path = route.pattern
+            state.completion = completionEvent(route)
             state.match = .found(route, parameters: Dictionary())  // `[:]` calls the literal initializer
         } else {
             state.path = url.map(ownedString) ?? "/"
             state.match = router.match(state.method, path: state.path)
+            state.completion = completionEvent(state.route)
         }
         copyHeadersAndQuery(connection, into: state)
         state.requestID =
@@ -283,6 +299,13 @@ extension HTTPServer {
             return .refuse
         }
         return .body
+    }
+
+    /// The lifecycle's final-call event for a request matched to `route`: a route that may block
+    /// runs on a worker, after its event-loop attempt when it has one.
+    private func completionEvent(_ route: Router.Route?) -> RequestLifecycle.Event {
+        guard let route, route.mayBlock else { return .complete(onWorker: false) }
+        return route.eventLoopAttempt != nil ? .completeTryingEventLoopFirst : .complete(onWorker: true)
     }
 
     /// The handler's view of the request: owned copies (they share the state's storage until the
