@@ -15,6 +15,9 @@ final class RequestState: @unchecked Sendable {
     // one thread, and none can overlap here (every access is a short read or write, or a mutating
     // call that runs no callback); the checks cost about 60 instructions per access, dozens of
     // accesses per request (issue 11: the per-request cost).
+    /// See `CacheLinePadding`: the event loops make their states as they need them, and the
+    /// allocator may put two loops' states next to each other.
+    private let leadingPadding = CacheLinePadding()
     @exclusivity(unchecked) var start: UInt64 = 0
     @exclusivity(unchecked) unowned(unsafe) var context: EventLoopContext? = nil
     @exclusivity(unchecked) var lifecycle = RequestLifecycle()
@@ -26,6 +29,12 @@ final class RequestState: @unchecked Sendable {
     /// Generated, or the client's when it passed `usableRequestID`: the access log copies it as is.
     @exclusivity(unchecked) var requestID = ""
     @exclusivity(unchecked) var match: Router.Match = .notFound
+    /// The matched route, unretained: `match` holds it until `reset`. Lent from here to the
+    /// handler's call, the route (one object both event loops use) is not retained and released
+    /// again for the call (each count change passes its cache line between the cores).
+    @exclusivity(unchecked) var matchedRoute: Unmanaged<Router.Route>?
+    /// The matched route's path parameters (a copy of those in `match`).
+    @exclusivity(unchecked) var pathParameters: [String: String] = Dictionary()
     /// What the final call tells the lifecycle, from the matched route (see `completionEvent`):
     /// decided once on the headers, so that the final call need not copy the route out of `match`
     /// (a retain and a release of an object both event loops share).
@@ -45,6 +54,7 @@ final class RequestState: @unchecked Sendable {
     /// Set by a stop whose drain ended before the worker finished: the connection was resumed
     /// to be closed without an answer.
     @exclusivity(unchecked) var abandoned = false
+    private let trailingPadding = CacheLinePadding()
 
     /// What the header fields say about the body and the credentials, tallied while copying them.
     struct Framing {
@@ -68,6 +78,8 @@ final class RequestState: @unchecked Sendable {
         framing = Framing()
         requestID = ""
         match = .notFound
+        matchedRoute = nil
+        if !pathParameters.isEmpty { pathParameters = Dictionary() }
         completion = .complete(onWorker: false)
         // Most requests have no body: an empty array needs no new value (a release and a retain
         // of the shared empty storage each).
@@ -171,7 +183,14 @@ extension HTTPServer {
                 return MHD_Result.NO
             }
         case .respondNow:
-            let response = withRequest(state, connection: connection) { router.respond(to: $0, match: $1) }
+            guard let matchedRoute = state.matchedRoute else {
+                let response = withRequest(state, connection: connection) { router.respond(to: $0, match: $1) }
+                return answer(response, state: state, connection: connection, running: running)
+            }
+            // `state.match` keeps the route alive until the state is reset, after the answer.
+            let response = matchedRoute._withUnsafeGuaranteedRef { route in
+                withRequest(state, route: route, connection: connection) { router.respond(to: $0, route: route) }
+            }
             return answer(response, state: state, connection: connection, running: running)
         case .respondTooLarge:
             state.body = []
@@ -247,11 +266,16 @@ extension HTTPServer {
             // A literal route's pattern has the path's very bytes: no new string to make.
             state.path = route.pattern
             state.completion = completionEvent(route)
+            state.matchedRoute = Unmanaged.passUnretained(route)
             state.match = .found(route, parameters: Dictionary())  // `[:]` calls the literal initializer
         } else {
             state.path = url.map(ownedString) ?? "/"
             state.match = router.match(state.method, path: state.path)
-            state.completion = completionEvent(state.route)
+            if case .found(let route, let parameters) = state.match {
+                state.completion = completionEvent(route)
+                state.matchedRoute = Unmanaged.passUnretained(route)
+                state.pathParameters = parameters
+            }
         }
         copyHeadersAndQuery(connection, into: state)
         state.requestID =
@@ -347,6 +371,19 @@ extension HTTPServer {
                 method: state.method, path: state.path, query: QueryParameters(state.query), headers: HTTPHeaders(copied: state.headers),
                 body: state.body, requestID: state.requestID, pathParameters: parameters, route: pattern,
                 connectionBits: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))), match)
+    }
+
+    /// `withRequest` for a matched route, lent by the caller: the request is built from the
+    /// state's copy of the path parameters, without copying `state.match` (and the route in it).
+    @inline(__always)
+    private func withRequest<Result>(
+        _ state: RequestState, route: Router.Route, connection: OpaquePointer, _ body: (borrowing HTTPRequest) -> Result
+    ) -> Result {
+        body(
+            HTTPRequest(
+                method: state.method, path: state.path, query: QueryParameters(state.query), headers: HTTPHeaders(copied: state.headers),
+                body: state.body, requestID: state.requestID, pathParameters: state.pathParameters, route: route.pattern,
+                connectionBits: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))))
     }
 
     /// Runs a route that may block on a worker. The connection is suspended meanwhile; the worker

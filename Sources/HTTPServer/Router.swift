@@ -224,19 +224,24 @@ public struct Router: Sendable {
         return respond(to: request, match: match)
     }
 
+    /// Runs the route's handler (errors mapped to responses) for a request matched to it.
+    func respond(to request: borrowing HTTPRequest, route: Route) -> HTTPResponse {
+        var response: HTTPResponse
+        do {
+            response = try route.handler(request)
+        } catch {
+            response = errorMapper(error, copy request)
+        }
+        response.route = route.pattern
+        return response
+    }
+
     /// Answers a request already matched, whose `pathParameters` and `route` come from that match
     /// (the server matches once, to decide where to run the handler, and builds the request so).
     func respond(to request: borrowing HTTPRequest, match: Match) -> HTTPResponse {
         switch match {
         case .found(let route, _):
-            var response: HTTPResponse
-            do {
-                response = try route.handler(request)
-            } catch {
-                response = errorMapper(error, copy request)
-            }
-            response.route = route.pattern
-            return response
+            return respond(to: request, route: route)
         case .methodNotAllowed(let allowed):
             return HTTPServerError.methodNotAllowed(allowed: allowed).response
         case .notFound:
