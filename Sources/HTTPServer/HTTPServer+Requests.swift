@@ -28,13 +28,15 @@ final class RequestState: @unchecked Sendable {
     @exclusivity(unchecked) var framing = Framing()
     /// Generated, or the client's when it passed `usableRequestID`: the access log copies it as is.
     @exclusivity(unchecked) var requestID = ""
-    @exclusivity(unchecked) var match: Router.Match = .notFound
-    /// The matched route, unretained: `match` holds it until `reset`. Lent from here to the
-    /// handler's call, the route (one object both event loops use) is not retained and released
-    /// again for the call (each count change passes its cache line between the cores).
+    /// The matched route, unretained: the router keeps every route for as long as the server
+    /// exists (and a worker's closure captures the router). A route is one object both event
+    /// loops use: each change of its reference count would pass its cache line between the cores,
+    /// so the common path lends it (`_withUnsafeGuaranteedRef`) and never retains it.
     @exclusivity(unchecked) var matchedRoute: Unmanaged<Router.Route>?
-    /// The matched route's path parameters (a copy of those in `match`).
+    /// The matched route's path parameters.
     @exclusivity(unchecked) var pathParameters: [String: String] = Dictionary()
+    /// Why no route was found (`.notFound` or `.methodNotAllowed`); unused when `matchedRoute` is set.
+    @exclusivity(unchecked) var unmatched: Router.Match = .notFound
     /// What the final call tells the lifecycle, from the matched route (see `completionEvent`):
     /// decided once on the headers, so that the final call need not copy the route out of `match`
     /// (a retain and a release of an object both event loops share).
@@ -77,9 +79,9 @@ final class RequestState: @unchecked Sendable {
         while query.popLast() != nil {}
         framing = Framing()
         requestID = ""
-        match = .notFound
         matchedRoute = nil
         if !pathParameters.isEmpty { pathParameters = Dictionary() }
+        if case .methodNotAllowed = unmatched { unmatched = .notFound }
         completion = .complete(onWorker: false)
         // Most requests have no body: an empty array needs no new value (a release and a retain
         // of the shared empty storage each).
@@ -92,9 +94,13 @@ final class RequestState: @unchecked Sendable {
         abandoned = false
     }
 
-    var route: Router.Route? {
-        if case .found(let route, _) = match { return route }
-        return nil
+    /// The matched route (retained: for the paths that are not per request, or not this common).
+    var route: Router.Route? { matchedRoute?.takeUnretainedValue() }
+
+    /// The router's answer for this request, made from the fields above.
+    var match: Router.Match {
+        guard let route else { return unmatched }
+        return .found(route, parameters: pathParameters)
     }
 }
 
@@ -187,7 +193,7 @@ extension HTTPServer {
                 let response = withRequest(state, connection: connection) { router.respond(to: $0, match: $1) }
                 return answer(response, state: state, connection: connection, running: running)
             }
-            // `state.match` keeps the route alive until the state is reset, after the answer.
+            // The router keeps the route alive (see `RequestState.matchedRoute`).
             let response = matchedRoute._withUnsafeGuaranteedRef { route in
                 withRequest(state, route: route, connection: connection) { router.respond(to: $0, route: route) }
             }
@@ -262,19 +268,22 @@ extension HTTPServer {
         uriFinding: Int, context: EventLoopContext
     ) -> RequestLifecycle.HeadersVerdict {
         state.method = method.map { HTTPMethod(cString: $0) } ?? .get
-        if let url, let route = router.literalRoute(url, length: strlen(url), method: state.method) {
-            // A literal route's pattern has the path's very bytes: no new string to make.
-            state.path = route.pattern
-            state.completion = completionEvent(route)
-            state.matchedRoute = Unmanaged.passUnretained(route)
-            state.match = .found(route, parameters: Dictionary())  // `[:]` calls the literal initializer
+        if let url, let literal = router.literalRoute(url, length: strlen(url), method: state.method) {
+            literal._withUnsafeGuaranteedRef { route in
+                // A literal route's pattern has the path's very bytes: no new string to make.
+                state.path = route.pattern
+                state.completion = completionEvent(route)
+            }
+            state.matchedRoute = literal
         } else {
             state.path = url.map(ownedString) ?? "/"
-            state.match = router.match(state.method, path: state.path)
-            if case .found(let route, let parameters) = state.match {
+            let match = router.match(state.method, path: state.path)
+            if case .found(let route, let parameters) = match {
                 state.completion = completionEvent(route)
                 state.matchedRoute = Unmanaged.passUnretained(route)
                 state.pathParameters = parameters
+            } else {
+                state.unmatched = match
             }
         }
         copyHeadersAndQuery(connection, into: state)
@@ -374,7 +383,7 @@ extension HTTPServer {
     }
 
     /// `withRequest` for a matched route, lent by the caller: the request is built from the
-    /// state's copy of the path parameters, without copying `state.match` (and the route in it).
+    /// state's copy of the path parameters, without retaining the route.
     @inline(__always)
     private func withRequest<Result>(
         _ state: RequestState, route: Router.Route, connection: OpaquePointer, _ body: (borrowing HTTPRequest) -> Result

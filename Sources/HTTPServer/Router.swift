@@ -172,10 +172,16 @@ public struct Router: Sendable {
     /// (the path as libmicrohttpd passes it), else nil. The server tries it before making a path
     /// string: the route's own pattern then serves as the request's path (same bytes). Anything
     /// else goes through `match`, which answers the same for these bytes.
-    func literalRoute(_ path: UnsafePointer<CChar>, length: Int, method: HTTPMethod) -> Route? {
+    ///
+    /// Unretained: the router keeps its routes as long as it exists, and the server, which uses
+    /// this on every request of both event loops, would otherwise change the count of an object
+    /// the two cores share (see `RequestState.matchedRoute`).
+    func literalRoute(_ path: UnsafePointer<CChar>, length: Int, method: HTTPMethod) -> Unmanaged<Route>? {
         guard length > 0 else { return nil }
         for route in literalRoutes where route.patternBytes.count == length && route.serves(method) {
-            if route.patternBytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, path, length) == 0 }) { return route }
+            if route.patternBytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, path, length) == 0 }) {
+                return Unmanaged.passUnretained(route)
+            }
         }
         return nil
     }
