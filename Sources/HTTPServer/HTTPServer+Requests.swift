@@ -19,7 +19,9 @@ final class RequestState: @unchecked Sendable {
     /// allocator may put two loops' states next to each other.
     private let leadingPadding = CacheLinePadding()
     @exclusivity(unchecked) var start: UInt64 = 0
-    @exclusivity(unchecked) unowned(unsafe) var context: EventLoopContext? = nil
+    /// The event loop's context (which outlives its requests), unretained: `answer` lends it
+    /// rather than retaining and releasing it per request.
+    @exclusivity(unchecked) var context: Unmanaged<EventLoopContext>? = nil
     @exclusivity(unchecked) var lifecycle = RequestLifecycle()
     @exclusivity(unchecked) var method: HTTPMethod = .get
     @exclusivity(unchecked) var path = ""
@@ -136,7 +138,7 @@ extension HTTPServer {
             // First call: the headers are in.
             let context = running.contexts.current
             let state = context.takeState(start: monotonicNanoseconds())
-            state.context = context
+            state.context = Unmanaged.passUnretained(context)
             requestContext.pointee = Unmanaged.passRetained(state).toOpaque()
             context.requestBegan()
             if running.deadlines != nil { icmm_mhd_headers_complete(connection) }
@@ -234,7 +236,7 @@ extension HTTPServer {
             // The worker must not resume a connection libmicrohttpd is about to free.
             running.resumeGate.withLock { _ in state.connectionGone = true }
         }
-        let context = state.context
+        let context = state.context?.takeUnretainedValue()
         if state.dispatched { context?.forgetDispatched(state) }
         if case .release(let answered) = state.lifecycle.handle(.completed), !answered, let context {
             // Never answered: the client went away (or the daemon stopped) first. Logged as nginx does.
@@ -406,7 +408,7 @@ extension HTTPServer {
         state.workerOutstanding = true
         MHD_suspend_connection(connection)
         state.dispatched = true
-        state.context?.rememberDispatched(state, connection: connection)
+        state.context?.takeUnretainedValue().rememberDispatched(state, connection: connection)
         let queued = running.workers.run { [request] in
             let response = router.respond(to: request, match: match)
             running.resumeGate.withLock { open in
@@ -441,7 +443,7 @@ extension HTTPServer {
         if result == MHD_Result.YES { state.sentBody = body }
         let nanoseconds = monotonicNanoseconds() &- state.start
         let route = response.route ?? state.route?.pattern ?? "unmatched"
-        if let context = state.context {
+        state.context?._withUnsafeGuaranteedRef { context in
             context.recordRequest(
                 route: route, method: state.method.rawValue, status: response.status, nanoseconds: nanoseconds)
             context.logRequest(
