@@ -351,15 +351,16 @@ final class PrincipalCache: Sendable {
         let principal: Principal
         /// Nil: the key never expires.
         let expiresAt: Date?
-        let readAt: ContinuousClock.Instant
+        /// Monotonic nanoseconds after which the entry no longer answers (read time + lifetime).
+        let answersUntil: UInt64
         /// The last-use minute already noted for this key (`KeyUsageRecorder`), if any.
         @exclusivity(unchecked) var notedMinute: Int64?
 
-        init(key: [UInt8], principal: Principal, expiresAt: Date?, readAt: ContinuousClock.Instant) {
+        init(key: [UInt8], principal: Principal, expiresAt: Date?, answersUntil: UInt64) {
             self.key = key
             self.principal = principal
             self.expiresAt = expiresAt
-            self.readAt = readAt
+            self.answersUntil = answersUntil
         }
 
         func matches(_ presented: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -380,10 +381,13 @@ final class PrincipalCache: Sendable {
 
     /// How long an entry answers after its key was read from the database.
     let lifetime: Duration
+    private let lifetimeNanoseconds: UInt64
 
     /// - Parameter slots: a power of two (tests use 1, so that every key shares one slot).
     init(slots: Int = PrincipalCache.defaultSlots, lifetime: Duration = PrincipalCache.lifetime) {
         self.lifetime = lifetime
+        let (seconds, attoseconds) = lifetime.components
+        lifetimeNanoseconds = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
         precondition(slots > 0 && slots & (slots - 1) == 0, "slots must be a power of two")
         entries = Mutex(Array(repeating: nil, count: slots))
         mask = slots - 1
@@ -398,10 +402,10 @@ final class PrincipalCache: Sendable {
 
     func get(_ key: UnsafeBufferPointer<UInt8>, minute: Int64) -> Hit? {
         let slot = slot(of: key)
-        let now = ContinuousClock.now
+        let now = PrincipalCache.monotonicNanoseconds()
         return entries.withLock { entries -> Hit? in
             guard let entry = entries[slot], entry.matches(key) else { return nil }
-            guard now - entry.readAt < lifetime else {
+            guard now < entry.answersUntil else {
                 PrincipalCache.wipe(&entries[slot])
                 return nil
             }
@@ -413,7 +417,9 @@ final class PrincipalCache: Sendable {
     func put(_ key: String, _ principal: Principal, expiresAt: Date?) {
         withBytes(key) { bytes in
             let slot = slot(of: bytes)
-            let entry = Entry(key: Array(bytes), principal: principal, expiresAt: expiresAt, readAt: ContinuousClock.now)
+            let entry = Entry(
+                key: Array(bytes), principal: principal, expiresAt: expiresAt,
+                answersUntil: PrincipalCache.monotonicNanoseconds() &+ lifetimeNanoseconds)
             entries.withLock { entries in
                 PrincipalCache.wipe(&entries[slot])
                 entries[slot] = entry
@@ -432,6 +438,14 @@ final class PrincipalCache: Sendable {
             guard let entry = entries[slot], entry.matches(key) else { return }
             entry.notedMinute = minute
         }
+    }
+
+    /// CLOCK_MONOTONIC in nanoseconds: a plain number to compare (ContinuousClock's instants and
+    /// durations cost about 150 instructions a lookup in 128-bit arithmetic).
+    static func monotonicNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
     func removeAll() {
