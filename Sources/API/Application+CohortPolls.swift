@@ -74,16 +74,24 @@ extension Application {
     }
 
     /// `Authorization` and `If-None-Match` (the first of each), found in one pass over the headers:
-    /// both names are 13 bytes long, so most fields are passed over on their length.
+    /// both names are 13 bytes long, so most fields are passed over on their length. A name of 13
+    /// bytes is a small string, held in the string value itself: in its usual spelling it equals
+    /// the literal in one comparison of two words, and only another spelling is folded byte by byte.
     static func pollHeaders(_ headers: HTTPHeaders) -> (authorization: String?, ifNoneMatch: String?) {
         var authorization: String?
         var ifNoneMatch: String?
         for (name, value) in headers {
             guard name.utf8.count == 13 else { continue }
-            if authorization == nil && asciiLowercaseEquals(name, "authorization") {
-                authorization = value
-            } else if ifNoneMatch == nil && asciiLowercaseEquals(name, "if-none-match") {
-                ifNoneMatch = value
+            if name == "Authorization" || name == "If-None-Match" {
+                if name == "Authorization" {
+                    if authorization == nil { authorization = value }
+                } else if ifNoneMatch == nil {
+                    ifNoneMatch = value
+                }
+            } else if asciiLowercaseEquals(name, "authorization") {
+                if authorization == nil { authorization = value }
+            } else if asciiLowercaseEquals(name, "if-none-match") {
+                if ifNoneMatch == nil { ifNoneMatch = value }
             }
         }
         return (authorization, ifNoneMatch)
