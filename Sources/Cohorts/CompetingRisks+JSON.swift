@@ -149,18 +149,7 @@ extension IncidenceResult {
             }
             writer.endArray()
         }
-        if !suppressedLevels.isEmpty {
-            writer.key("suppressed_levels")
-            writer.beginArray()
-            for level in suppressedLevels {
-                writer.beginObject()
-                writer.member("covariate", level.covariate)
-                writer.member("level", level.level)
-                writer.member("n", level.n)
-                writer.endObject()
-            }
-            writer.endArray()
-        }
+        if !suppressedLevels.isEmpty { writer.write(suppressedLevels: suppressedLevels) }
         if !suppressed.isEmpty || !suppressedLevels.isEmpty {
             writer.member(
                 "suppression_note",
