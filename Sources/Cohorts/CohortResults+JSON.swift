@@ -124,10 +124,7 @@ extension CoxResult {
 
     func write(into writer: inout JSONWriter, _ context: CohortContext, noteNonFinite: Bool) {
         writer.beginObject()
-        writer.key("covariates")
-        writer.beginArray()
-        for covariate in query.covariates { writer.string(covariate.name) }
-        writer.endArray()
+        writer.member("covariates", array: query.covariates) { $0.string($1.name) }
         writer.key("cox")
         if let cox { writer.write(cox) } else { writer.null() }
         writer.member("data_version", context.dataVersion)
