@@ -13,13 +13,7 @@ import Testing
     static let directory = repositoryRoot + "/Tests/APITests/Fixtures/cohort"
 
     /// The fixture file, parsed once.
-    static let expected: JSONValue = {
-        do {
-            return try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: directory + "/expected.json")))
-        } catch {
-            fatalError("cannot read \(directory)/expected.json: \(error)")
-        }
-    }()
+    static let expected = fixtureJSON(directory + "/expected.json")
 
     static let survivalFixtures: [String] =
         expected["survival"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []

@@ -17,13 +17,7 @@ import Testing
 @Suite struct CohortIncidenceFixtureTests {
     static let directory = repositoryRoot + "/Tests/APITests/Fixtures/incidence"
 
-    static let expected: JSONValue = {
-        do {
-            return try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: directory + "/expected.json")))
-        } catch {
-            fatalError("cannot read \(directory)/expected.json: \(error)")
-        }
-    }()
+    static let expected = fixtureJSON(directory + "/expected.json")
 
     /// The service with every fixture case imported over HTTP, split over two sites, and an
     /// analyst key (an analyst sees every site).
