@@ -14,16 +14,6 @@ import TestSupport
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
     .standardizedFileURL.path
 
-/// An expected.json written by a fixture's R script; a file that cannot be read or parsed stops
-/// the run with its path (the suites read it once, in a static).
-func fixtureJSON(_ path: String) -> JSONValue {
-    do {
-        return try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: path)))
-    } catch {
-        fatalError("cannot read \(path): \(error)")
-    }
-}
-
 /// One metrics registry for the test process: swift-metrics can be bootstrapped only once.
 let sharedMetrics: PrometheusCollectorRegistry = {
     let registry = PrometheusCollectorRegistry()
