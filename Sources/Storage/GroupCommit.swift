@@ -36,9 +36,10 @@ final class GroupCommitQueue: @unchecked Sendable {
     let maxBatch: Int
     /// The batches of this queue rely on row locks, not on the writers' lock (`SQLDialect.beginGroupedWrite`).
     let rowLocked: Bool
-    /// Batches in flight at once. One where writes are serialized anyway; several for row-locked
-    /// writes on PostgreSQL, each on its own pooled connection, so that this instance's round trips
-    /// to the server overlap instead of queueing (the server merges their WAL flushes).
+    /// Batches in flight at once. One where writes are serialized anyway; for row-locked writes on
+    /// PostgreSQL one per 6 pooled connections (`Database.rowLockedLeaders`), each on its own
+    /// connection: with more cores, more batches overlap (the server merges their WAL flushes);
+    /// on two cores one per instance, whose batches are larger and cheaper per case.
     let maxLeaders: Int
 
     init(maxBatch: Int = 512, rowLocked: Bool = false, maxLeaders: Int = 1) {
