@@ -54,9 +54,8 @@ public final class Database: Sendable {
 
     let backend: Backend
     let groupCommit = GroupCommitQueue()
-    /// Single-case writes (`rowLockedGroupedWrite`); on PostgreSQL one batch at a time per 6 pooled
-    /// connections (`leadersPerPool`; one with the default pool of 2 x cores + 2 on two cores), the
-    /// rest of the pool stays for reads.
+    /// Single-case writes (`rowLockedGroupedWrite`); on PostgreSQL up to half the pool's connections
+    /// commit batches at once (see `GroupCommitQueue.maxLeaders` and `jobsToOverlap`), the rest stay for reads.
     let rowLockedGroupCommit: GroupCommitQueue
     private let committedWrites = Atomic<Int>(0)
 
@@ -76,17 +75,8 @@ public final class Database: Sendable {
         let pool = PostgresDatabase(configuration: configuration)
         _ = try pool.with { _ in }
         backend = .postgres(pool)
-        rowLockedGroupCommit = GroupCommitQueue(rowLocked: true, maxLeaders: Self.rowLockedLeaders(poolSize: configuration.poolSize))
+        rowLockedGroupCommit = GroupCommitQueue(rowLocked: true, maxLeaders: max(1, configuration.poolSize / 2))
     }
-
-    /// Row-locked batches in flight at once on PostgreSQL, for a pool of `poolSize` connections:
-    /// one per 6 connections, at least one. Fewer batches in flight make each batch larger (the
-    /// jobs that arrive while one commits wait for the next), and the server's cost is mostly per
-    /// batch: its BEGIN, lock, bump, COMMIT, WAL flush and the wake-ups of a backend. Measured
-    /// with two instances at 32 connections (`benchmarks/postgres`): with 3 batches in flight per
-    /// instance (half the pool, before) about 3 cases per batch and ~170 us of server CPU per case;
-    /// with one, about 8 and ~120 us, and icmm's CPU per case fell too (fewer leader wake-ups).
-    static func rowLockedLeaders(poolSize: Int) -> Int { max(1, poolSize / 6) }
 
     /// The dialect of every connection of this database.
     public var dialect: SQLDialect {
