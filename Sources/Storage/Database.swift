@@ -55,7 +55,7 @@ public final class Database: Sendable {
     let backend: Backend
     let groupCommit = GroupCommitQueue()
     /// Single-case writes (`rowLockedGroupedWrite`); on PostgreSQL up to half the pool's connections
-    /// commit batches at once (see `GroupCommitQueue.maxLeaders`), the rest stay for reads.
+    /// commit batches at once (see `GroupCommitQueue.maxLeaders` and `jobsToOverlap`), the rest stay for reads.
     let rowLockedGroupCommit: GroupCommitQueue
     private let committedWrites = Atomic<Int>(0)
 

@@ -40,11 +40,19 @@ final class GroupCommitQueue: @unchecked Sendable {
     /// writes on PostgreSQL, each on its own pooled connection, so that this instance's round trips
     /// to the server overlap instead of queueing (the server merges their WAL flushes).
     let maxLeaders: Int
+    /// A batch starts while another is under way only once this many jobs wait for one (with no
+    /// batch under way, the first job starts one at once). The server's cost is mostly per batch
+    /// (BEGIN, lock, bump, COMMIT, WAL flush, waking a backend): started as soon as a leader's
+    /// place was free, batches held ~3 cases, most of them one; held back until one would be
+    /// worth it, they are larger where the machine is busy, and still overlap where the server is
+    /// slow to answer (a slow WAL flush lets jobs pile up).
+    let jobsToOverlap: Int
 
-    init(maxBatch: Int = 512, rowLocked: Bool = false, maxLeaders: Int = 1) {
+    init(maxBatch: Int = 512, rowLocked: Bool = false, maxLeaders: Int = 1, jobsToOverlap: Int = 8) {
         self.maxBatch = maxBatch
         self.rowLocked = rowLocked
         self.maxLeaders = max(1, maxLeaders)
+        self.jobsToOverlap = max(1, jobsToOverlap)
     }
 
     /// Jobs waiting for a batch and batches under way (for tests that must line jobs up in one batch).
@@ -64,8 +72,10 @@ final class GroupCommitQueue: @unchecked Sendable {
         condition.lock()
         pending.append(job)
         while job.outcome == nil {
-            // No batch to start (every leader busy, or this job is in a batch under way): wait.
-            if activeLeaders >= maxLeaders || !job.isPending {
+            // No batch to start (every leader busy, too few jobs waiting to start one beside a batch
+            // under way, or this job is in a batch under way): wait. A job that arrives and makes
+            // enough waiting starts the batch itself; a finishing leader wakes the first waiting one.
+            if activeLeaders >= maxLeaders || !job.isPending || (activeLeaders > 0 && pending.count < jobsToOverlap) {
                 condition.unlock()
                 job.wakeUp.wait()
                 condition.lock()
