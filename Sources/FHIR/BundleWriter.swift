@@ -226,4 +226,62 @@ public enum TransactionResponse {
         }
         return ["resourceType": "Bundle", "type": "transaction-response", "entry": .array(entries)]
     }
+
+    /// `bundle(outcomes, ignored: ignored, dryRun: dryRun)` written as compact JSON with sorted
+    /// names (the same bytes as `JSONValue.write`), without building the tree first: each entry is
+    /// the same text around the case's own strings, and the classification text is escaped
+    /// straight into the answer.
+    public static func write(_ outcomes: [CaseWriteOutcome], ignored: [IngestedBundle.IgnoredCount], dryRun: Bool, into out: inout [UInt8]) {
+        let text = EntryText.shared
+        out.append(contentsOf: text.start)
+        for (index, outcome) in outcomes.enumerated() {
+            if index > 0 { out.append(0x2C) }
+            out.append(contentsOf: text.beforeResult)
+            JSONValue.string(outcome.result).write(into: &out)
+            out.append(contentsOf: dryRun ? text.dryRunTrue : text.dryRunFalse)
+            JSONValue.string(outcome.classificationText).write(into: &out)
+            out.append(contentsOf: text.beforeLocation)
+            JSONValue.string("/v1/cases/" + outcome.externalID).write(into: &out)
+            out.append(contentsOf: outcome.result == "created" ? text.created : text.ok)
+        }
+        if !ignored.isEmpty {
+            // The last entry: an OperationOutcome of the ignored resources, as `bundle` writes it.
+            let all = bundle([], ignored: ignored, dryRun: dryRun)
+            if !outcomes.isEmpty { out.append(0x2C) }
+            all["entry"]?.arrayValue?.last?.write(into: &out)
+        }
+        out.append(contentsOf: text.end)
+    }
+
+    /// The constant text of the answer, around each case's strings.
+    private struct EntryText: Sendable {
+        let start: [UInt8]
+        let beforeResult: [UInt8]
+        let dryRunTrue: [UInt8]
+        let dryRunFalse: [UInt8]
+        let beforeLocation: [UInt8]
+        let created: [UInt8]
+        let ok: [UInt8]
+        let end: [UInt8]
+
+        static let shared = EntryText()
+
+        private init() {
+            func json(_ text: String) -> [UInt8] {
+                var bytes: [UInt8] = []
+                JSONValue.string(text).write(into: &bytes)
+                return bytes
+            }
+            start = Array(#"{"entry":["#.utf8)
+            beforeResult = Array(#"{"response":{"extension":[{"url":"#.utf8) + json(writeResultURL) + Array(#","valueCode":"#.utf8)
+            let dryRunStart = Array(#"},{"url":"#.utf8) + json(dryRunURL) + Array(#","valueBoolean":"#.utf8)
+            let classificationStart = Array(#"},{"url":"#.utf8) + json(classificationURL) + Array(#","valueString":"#.utf8)
+            dryRunTrue = dryRunStart + Array("true".utf8) + classificationStart
+            dryRunFalse = dryRunStart + Array("false".utf8) + classificationStart
+            beforeLocation = Array(#"}],"location":"#.utf8)
+            created = Array(#","status":"#.utf8) + json("201 Created") + Array("}}".utf8)
+            ok = Array(#","status":"#.utf8) + json("200 OK") + Array("}}".utf8)
+            end = Array(#"],"resourceType":"Bundle","type":"transaction-response"}"#.utf8)
+        }
+    }
 }
