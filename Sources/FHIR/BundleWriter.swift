@@ -237,11 +237,11 @@ public enum TransactionResponse {
         for (index, outcome) in outcomes.enumerated() {
             if index > 0 { out.append(0x2C) }
             out.append(contentsOf: text.beforeResult)
-            JSONValue.string(outcome.result).write(into: &out)
+            appendString(outcome.result, into: &out)
             out.append(contentsOf: dryRun ? text.dryRunTrue : text.dryRunFalse)
-            JSONValue.string(outcome.classificationText).write(into: &out)
+            appendString(outcome.classificationText, into: &out)
             out.append(contentsOf: text.beforeLocation)
-            JSONValue.string("/v1/cases/" + outcome.externalID).write(into: &out)
+            appendString("/v1/cases/" + outcome.externalID, into: &out)
             out.append(contentsOf: outcome.result == "created" ? text.created : text.ok)
         }
         if !ignored.isEmpty {
@@ -251,6 +251,65 @@ public enum TransactionResponse {
             all["entry"]?.arrayValue?.last?.write(into: &out)
         }
         out.append(contentsOf: text.end)
+    }
+
+    /// Appends `text` as a JSON string, escaped as `JSONValue.write` escapes it (a quote, a backslash,
+    /// `\n`, `\r`, `\t`, `\b`, `\f`, any other control character as `\u00xx`): measured first, then
+    /// written byte by byte into a buffer of that size, since a classification text has a quote
+    /// every few bytes.
+    static func appendString(_ text: String, into out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { bytes in
+            escapeWidths.withUnsafeBufferPointer { table in
+                let widths = table.baseAddress!
+                var extra = 0
+                for byte in bytes { extra &+= Int(widths[Int(byte)]) }
+                let length = bytes.count + extra + 2
+                let escaped = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+                    var target = buffer.baseAddress!
+                    target.pointee = 0x22
+                    target += 1
+                    let hex: StaticString = "0123456789abcdef"
+                    for byte in bytes {
+                        guard widths[Int(byte)] != 0 else {
+                            target.pointee = byte
+                            target += 1
+                            continue
+                        }
+                        target.pointee = 0x5C
+                        switch byte {
+                        case 0x22: target[1] = 0x22
+                        case 0x5C: target[1] = 0x5C
+                        case 0x0A: target[1] = 0x6E
+                        case 0x0D: target[1] = 0x72
+                        case 0x09: target[1] = 0x74
+                        case 0x08: target[1] = 0x62
+                        case 0x0C: target[1] = 0x66
+                        default:
+                            target[1] = 0x75
+                            target[2] = 0x30
+                            target[3] = 0x30
+                            target[4] = hex.utf8Start[Int(byte >> 4)]
+                            target[5] = hex.utf8Start[Int(byte & 0xF)]
+                            target += 4
+                        }
+                        target += 2
+                    }
+                    target.pointee = 0x22
+                    initialized = length
+                }
+                out.append(contentsOf: escaped)
+            }
+        }
+    }
+
+    /// How many bytes escaping adds to each byte of a JSON string (0: written as it is).
+    private static let escapeWidths: [UInt8] = (0..<256).map { byte in
+        switch byte {
+        case 0x22, 0x5C, 0x0A, 0x0D, 0x09, 0x08, 0x0C: 1
+        case 0..<0x20: 5
+        default: 0
+        }
     }
 
     /// The constant text of the answer, around each case's strings.

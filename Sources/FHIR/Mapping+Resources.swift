@@ -5,7 +5,7 @@ extension Mapping {
     // MARK: Condition
 
     mutating func condition(_ resource: JSONValue, entry: Int, into builder: inout CaseBuilder) -> Bool {
-        guard let (target, _) = target(resource["code"]), case .rule(let rule) = target, let field = CaseField.position(of: rule.field),
+        guard let (target, _) = target(resource["code"]), case .rule(let rule) = target, let field = rule.fieldPosition,
             CaseField.all[field].kind == .date
         else {
             return false
@@ -49,7 +49,7 @@ extension Mapping {
                 diseaseStatus(resource, entry: entry, into: &patient)
                 return true
             }
-            guard let found = CaseField.position(of: rule.field) else { return false }
+            guard let found = rule.fieldPosition else { return false }
             name = rule.field
             field = found
         }
@@ -224,11 +224,12 @@ extension Mapping {
     mutating func procedure(_ resource: JSONValue, entry: Int, into builder: inout CaseBuilder) -> Bool {
         guard let (target, codingIndex) = target(resource["code"]) else { return false }
         let name: String
+        let position: Int?
         switch target {
-        case .field(let code): name = code
-        case .rule(let rule): name = rule.field
+        case .field(let code): (name, position) = (code, CaseField.position(of: code))
+        case .rule(let rule): (name, position) = (rule.field, rule.fieldPosition)
         }
-        guard let field = CaseField.position(of: name), CaseField.all[field].kind == .boolean, name.hasPrefix("therapy.") else {
+        guard let field = position, CaseField.all[field].kind == .boolean, name.hasPrefix("therapy.") else {
             fail(
                 "code-invalid", MappingCode.unknownCode, ["\(Self.resourcePath(entry)).code.coding[\(codingIndex)]"],
                 "\(name): \(MappingCode.unknownCode): a Procedure maps only to therapy.radiotherapy, therapy.asct, therapy.intrathecal or therapy.neurosurgery.")

@@ -22,6 +22,8 @@ public struct Terminology: Sendable, Equatable {
         public let value: String
         public let display: String
         public let source: String
+        /// The field's place in `CaseField.all` (nil for `disease_status`): found once, here.
+        let fieldPosition: Int?
     }
 
     /// A table line that cannot be read; the server refuses to start with it.
@@ -97,7 +99,7 @@ public struct Terminology: Sendable, Equatable {
             }
             let rule = Rule(
                 kind: kind, system: columns[1], code: columns[2], field: columns[3], value: columns[4], display: columns[5],
-                source: columns[6])
+                source: columns[6], fieldPosition: CaseField.position(of: columns[3]))
             guard !rule.system.isEmpty, !rule.code.isEmpty else { throw ParseError(line: number, message: "system and code are required") }
             guard rule.field == Self.diseaseStatus || CaseField.kind(of: rule.field) != nil else {
                 throw ParseError(line: number, message: "'\(rule.field)' is not a case field of DOMAIN.md section 9 (or disease_status)")

@@ -27,13 +27,17 @@ import Testing
             CaseWriteOutcome(externalID: "id with \"quotes\" and /slash/ é", result: "updated", classificationText: "{}"),
             CaseWriteOutcome(externalID: "", result: "unchanged", classificationText: "\u{0}\n\r\u{8}\u{C}\\\""),
             CaseWriteOutcome(externalID: String(repeating: "x", count: 300), result: "created", classificationText: String(repeating: "ab\"", count: 700)),
+            // Every control character, DEL (not escaped) and a few others.
+            CaseWriteOutcome(
+                externalID: "c", result: "created",
+                classificationText: String(decoding: Array(0...0x20) + [0x7F, 0x22, 0x5C, 0x2F, 0x41], as: UTF8.self)),
         ]
         let ignored = [
             IngestedBundle.IgnoredCount(resourceType: "Encounter", count: 3),
             IngestedBundle.IgnoredCount(resourceType: "Medication", count: 1),
         ]
         var checked = 0
-        for count in [0, 1, 2, 4] {
+        for count in [0, 1, 2, 5] {
             for ignoredCount in [0, 1, 2] {
                 for dryRun in [false, true] {
                     let chosen = Array(outcomes.prefix(count))
