@@ -65,7 +65,7 @@ public enum CaseField {
 
     /// Each field's place in `all`: the mapping names a field by it (one lookup per code, then
     /// arrays instead of dictionaries keyed by the field's name).
-    private static let positions: [String: Int] = Dictionary(uniqueKeysWithValues: all.enumerated().map { ($1.path, $0) })
+    private static let positions = NameIndex(all.enumerated().map { ($1.path, $0) })
 
     static func position(of path: String) -> Int? { positions[path] }
 
