@@ -81,8 +81,11 @@ extension Application {
         // The answer carries each case's classification: a read of patient-level data, recorded
         // like the answer of `POST /v1/imports` (issue #12).
         auditRead(request, principal: principal, site: site, count: outcomes.count)
-        let response = fhirResponse(
-            TransactionResponse.bundle(outcomes, ignored: bundle.ignored, dryRun: dryRun), status: dryRun ? 200 : 201)
+        // Written straight into the body (the same bytes as the Bundle's JSONValue).
+        var body: [UInt8] = []
+        body.reserveCapacity(4096 + 2560 * outcomes.count)
+        TransactionResponse.write(outcomes, ignored: bundle.ignored, dryRun: dryRun, into: &body)
+        let response = HTTPResponse(status: dryRun ? 200 : 201, contentType: Self.fhirMediaType + "; fhirVersion=4.0", body: body)
         // The mapped cases go with the tree: freeing them is no part of the answer.
         Self.freeInBackground((consume tree, consume bundle))
         return response

@@ -32,7 +32,10 @@ extension FHIRImport {
         }
         let records = ImportRecordStream()
         let mapper = StreamedMapping()
-        let thread = Thread { mapper.run(stream, into: records) }
+        // Handed over in a box the thread empties: a stream captured by the closure would stay
+        // shared with it, and every Patient's builder be copied on its first write.
+        let handOver = StreamHandOver(consume stream)
+        let thread = Thread { mapper.run(handOver.take(), into: records) }
         thread.stackSize = 1 << 20
         thread.start()
         let summary: ImportSummary
@@ -121,4 +124,12 @@ private final class StreamedMapping: @unchecked Sendable {
         }
         return bundle
     }
+}
+
+/// A `BundleStream` handed to the mapping thread, taken out once (so that nothing else holds it).
+private final class StreamHandOver: @unchecked Sendable {
+    // @unchecked: set at creation, taken once by the one thread that runs the mapping.
+    private var stream: BundleStream?
+    init(_ stream: consuming BundleStream) { self.stream = stream }
+    func take() -> BundleStream { stream.take()! }
 }

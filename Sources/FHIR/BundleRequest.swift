@@ -47,12 +47,12 @@ struct RequestCheck {
     /// The problems of one entry's request (empty when it is one the registry carries out), and the
     /// write it asks for when the entry is a Patient.
     static func check(
-        _ request: JSONValue, entry index: Int, bundleType: String, resource: JSONValue?
+        _ request: JSONValue, entry index: Int, bundleType: String, resource: JSONValue?, resourceType: String?
     ) -> (issues: [OutcomeIssue], write: RequestedWrite?) {
         // The usual entry, checked first and cheaply: `{"method": "POST", "url": "<its type>"}`.
         if bundleType == "transaction", case .object(let members) = request, members.count == 2,
-            members["method"] == "POST", let url = members["url"]?.stringValue,
-            let resourceType = resource?["resourceType"]?.stringValue, !url.isEmpty, url == resourceType
+            members["method"]?.stringValue == "POST", let url = members["url"]?.stringValue,
+            let resourceType, !url.isEmpty, url == resourceType
         {
             return ([], resourceType == "Patient" ? .create : nil)
         }

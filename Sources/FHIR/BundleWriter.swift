@@ -226,4 +226,121 @@ public enum TransactionResponse {
         }
         return ["resourceType": "Bundle", "type": "transaction-response", "entry": .array(entries)]
     }
+
+    /// `bundle(outcomes, ignored: ignored, dryRun: dryRun)` written as compact JSON with sorted
+    /// names (the same bytes as `JSONValue.write`), without building the tree first: each entry is
+    /// the same text around the case's own strings, and the classification text is escaped
+    /// straight into the answer.
+    public static func write(_ outcomes: [CaseWriteOutcome], ignored: [IngestedBundle.IgnoredCount], dryRun: Bool, into out: inout [UInt8]) {
+        let text = EntryText.shared
+        out.append(contentsOf: text.start)
+        for (index, outcome) in outcomes.enumerated() {
+            if index > 0 { out.append(0x2C) }
+            out.append(contentsOf: text.beforeResult)
+            appendString(outcome.result, into: &out)
+            out.append(contentsOf: dryRun ? text.dryRunTrue : text.dryRunFalse)
+            appendString(outcome.classificationText, into: &out)
+            out.append(contentsOf: text.beforeLocation)
+            appendString("/v1/cases/" + outcome.externalID, into: &out)
+            out.append(contentsOf: outcome.result == "created" ? text.created : text.ok)
+        }
+        if !ignored.isEmpty {
+            // The last entry: an OperationOutcome of the ignored resources, as `bundle` writes it.
+            let all = bundle([], ignored: ignored, dryRun: dryRun)
+            if !outcomes.isEmpty { out.append(0x2C) }
+            all["entry"]?.arrayValue?.last?.write(into: &out)
+        }
+        out.append(contentsOf: text.end)
+    }
+
+    /// Appends `text` as a JSON string, escaped as `JSONValue.write` escapes it (a quote, a backslash,
+    /// `\n`, `\r`, `\t`, `\b`, `\f`, any other control character as `\u00xx`): measured first, then
+    /// written byte by byte into a buffer of that size, since a classification text has a quote
+    /// every few bytes.
+    static func appendString(_ text: String, into out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { bytes in
+            escapeWidths.withUnsafeBufferPointer { table in
+                let widths = table.baseAddress!
+                var extra = 0
+                for byte in bytes { extra &+= Int(widths[Int(byte)]) }
+                let length = bytes.count + extra + 2
+                let escaped = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+                    var target = buffer.baseAddress!
+                    target.pointee = 0x22
+                    target += 1
+                    let hex: StaticString = "0123456789abcdef"
+                    for byte in bytes {
+                        guard widths[Int(byte)] != 0 else {
+                            target.pointee = byte
+                            target += 1
+                            continue
+                        }
+                        target.pointee = 0x5C
+                        switch byte {
+                        case 0x22: target[1] = 0x22
+                        case 0x5C: target[1] = 0x5C
+                        case 0x0A: target[1] = 0x6E
+                        case 0x0D: target[1] = 0x72
+                        case 0x09: target[1] = 0x74
+                        case 0x08: target[1] = 0x62
+                        case 0x0C: target[1] = 0x66
+                        default:
+                            target[1] = 0x75
+                            target[2] = 0x30
+                            target[3] = 0x30
+                            target[4] = hex.utf8Start[Int(byte >> 4)]
+                            target[5] = hex.utf8Start[Int(byte & 0xF)]
+                            target += 4
+                        }
+                        target += 2
+                    }
+                    target.pointee = 0x22
+                    initialized = length
+                }
+                out.append(contentsOf: escaped)
+            }
+        }
+    }
+
+    /// How many bytes escaping adds to each byte of a JSON string (0: written as it is).
+    private static let escapeWidths: [UInt8] = (0..<256).map { byte in
+        switch byte {
+        case 0x22, 0x5C, 0x0A, 0x0D, 0x09, 0x08, 0x0C: 1
+        case 0..<0x20: 5
+        default: 0
+        }
+    }
+
+    /// The constant text of the answer, around each case's strings.
+    private struct EntryText: Sendable {
+        let start: [UInt8]
+        let beforeResult: [UInt8]
+        let dryRunTrue: [UInt8]
+        let dryRunFalse: [UInt8]
+        let beforeLocation: [UInt8]
+        let created: [UInt8]
+        let ok: [UInt8]
+        let end: [UInt8]
+
+        static let shared = EntryText()
+
+        private init() {
+            func json(_ text: String) -> [UInt8] {
+                var bytes: [UInt8] = []
+                JSONValue.string(text).write(into: &bytes)
+                return bytes
+            }
+            start = Array(#"{"entry":["#.utf8)
+            beforeResult = Array(#"{"response":{"extension":[{"url":"#.utf8) + json(writeResultURL) + Array(#","valueCode":"#.utf8)
+            let dryRunStart = Array(#"},{"url":"#.utf8) + json(dryRunURL) + Array(#","valueBoolean":"#.utf8)
+            let classificationStart = Array(#"},{"url":"#.utf8) + json(classificationURL) + Array(#","valueString":"#.utf8)
+            dryRunTrue = dryRunStart + Array("true".utf8) + classificationStart
+            dryRunFalse = dryRunStart + Array("false".utf8) + classificationStart
+            beforeLocation = Array(#"}],"location":"#.utf8)
+            created = Array(#","status":"#.utf8) + json("201 Created") + Array("}}".utf8)
+            ok = Array(#","status":"#.utf8) + json("200 OK") + Array("}}".utf8)
+            end = Array(#"],"resourceType":"Bundle","type":"transaction-response"}"#.utf8)
+        }
+    }
 }

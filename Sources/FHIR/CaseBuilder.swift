@@ -10,124 +10,143 @@ extension String {
     }
 }
 
-/// Collects the fields of one case by dotted path, with the element each came from.
+/// Collects the fields of one case by their place in the data dictionary (`CaseField.all`), with
+/// the element each came from.
 struct CaseBuilder {
     let patientExpression: String
-    private var scalars: [String: (value: JSONValue, path: String)] = [:]
-    private var arrays: [String: [(value: JSONValue, path: String)]] = [:]
-    private var empty: [String: String] = [:]
+
+    struct Scalar {
+        let value: JSONValue
+        let path: ElementPath
+    }
+
+    struct Element {
+        let value: JSONValue
+        let path: ElementPath
+    }
+
+    /// The elements of one array field.
+    struct Elements {
+        let field: Int
+        var elements: [Element]
+    }
+
+    /// One slot per field of `CaseField.all` (nil: not given).
+    private var scalars: [Scalar?]
+    /// The array fields given, in the order first given (a case has a few).
+    private var arrays: [Elements] = []
+    /// Array fields sent as empty (`urn:icmm:value none`), with the element that said so.
+    private var empty: [(field: Int, path: ElementPath)] = []
     private(set) var issues: [OutcomeIssue] = []
 
-    init(patientExpression: String) { self.patientExpression = patientExpression }
+    init(patientExpression: String) {
+        self.patientExpression = patientExpression
+        scalars = Array(repeating: nil, count: CaseField.all.count)
+    }
 
-    var externalID: String? { scalars["external_id"]?.value.stringValue }
+    /// What a Patient's place holds while its builder is taken out to be mapped into (no storage).
+    static let taken = CaseBuilder()
 
-    func has(_ field: String) -> Bool { scalars[field] != nil }
-    func value(_ field: String) -> JSONValue? { scalars[field]?.value }
+    private init() {
+        patientExpression = ""
+        scalars = []
+    }
+
+    var externalID: String? { scalars[CaseField.externalID]?.value.stringValue }
+
+    func has(_ field: Int) -> Bool { scalars[field] != nil }
+    func value(_ field: Int) -> JSONValue? { scalars[field]?.value }
 
     /// A scalar field; the same field given again with another value is a conflict (both named).
-    mutating func set(_ field: String, _ value: JSONValue, at path: String) {
-        // Room for a case's usual fields at once, rather than growing (and rehashing) five times.
-        if scalars.isEmpty { scalars.reserveCapacity(24) }
-        // Inserted with one lookup; a field given before keeps its first value (put back).
-        guard let existing = scalars.updateValue((value, path), forKey: field) else { return }
-        scalars[field] = existing
+    /// A field given twice keeps its first value.
+    mutating func set(_ field: Int, _ value: JSONValue, at path: ElementPath) {
+        guard let existing = scalars[field] else {
+            scalars[field] = Scalar(value: value, path: path)
+            return
+        }
         if existing.value != value && existing.path != path {
             issues.append(
                 OutcomeIssue(
-                    code: "business-rule", registryCode: MappingCode.conflictingValues, expression: [existing.path, path],
-                    diagnostics: "\(field): \(MappingCode.conflictingValues): two elements give this field different values; send one."))
+                    code: "business-rule", registryCode: MappingCode.conflictingValues, expression: [existing.path.expression, path.expression],
+                    diagnostics: "\(CaseField.all[field].path): \(MappingCode.conflictingValues): two elements give this field different values; send one."))
         }
     }
 
-    mutating func append(_ field: String, _ value: JSONValue, at path: String) {
-        arrays[field, default: []].append((value, path))
+    mutating func append(_ field: Int, _ value: JSONValue, at path: ElementPath) {
+        if let index = arrays.firstIndex(where: { $0.field == field }) {
+            arrays[index].elements.append(Element(value: value, path: path))
+        } else {
+            arrays.append(Elements(field: field, elements: [Element(value: value, path: path)]))
+        }
     }
 
     /// `urn:icmm:value none` on an array field: the list is empty (e.g. FISH done, nothing found).
-    mutating func markEmpty(_ field: String, at path: String) { empty[field] = path }
+    /// Given twice, the last element is the one named.
+    mutating func markEmpty(_ field: Int, at path: ElementPath) {
+        if let index = empty.firstIndex(where: { $0.field == field }) {
+            empty[index].path = path
+        } else {
+            empty.append((field, path))
+        }
+    }
 
     /// The case, with the conflicts found while building it.
     func build() -> (MappedCase, [OutcomeIssue]) {
-        // Every field as its keys and value; the objects are then made once each, from the fields
-        // grouped by key (sorted), rather than by setting one field at a time into nested objects.
-        var leaves: [Leaf] = []
-        leaves.reserveCapacity(scalars.count + empty.count + arrays.count)
-        var ranks: [Int?] = []
-        ranks.reserveCapacity(leaves.capacity)
-        var provenance: [String: String] = [:]
-        provenance.reserveCapacity(scalars.count + arrays.count * 3)
-        for (field, entry) in scalars {
-            let (keys, pointer, rank) = CaseField.keysPointerAndRank(field)
-            leaves.append((keys[...], entry.value))
-            ranks.append(rank)
-            provenance[pointer] = entry.path
-        }
         var issues = self.issues
-        for (field, path) in empty {
-            if let elements = arrays[field], !elements.isEmpty {
+        var sources: [MappedCase.Source] = []
+        sources.reserveCapacity(CaseField.all.count)
+        let members = object(CaseField.shape, sources: &sources, issues: &issues) ?? JSONObject()
+        return (
+            MappedCase(externalID: externalID, json: .object(members), patientExpression: patientExpression, sources: sources),
+            issues
+        )
+    }
+
+    /// The members of one object of the case: every field given, in the data dictionary's order
+    /// (nil when none is).
+    private func object(_ nodes: [CaseField.Node], sources: inout [MappedCase.Source], issues: inout [OutcomeIssue]) -> JSONObject? {
+        var members: JSONObject?
+        for node in nodes {
+            switch node {
+            case .field(let key, let field):
+                guard let value = value(of: field, sources: &sources, issues: &issues) else { continue }
+                if members == nil { members = JSONObject(minimumCapacity: nodes.count) }
+                members!.updateValue(value, forKey: key)
+            case .object(let key, let children):
+                guard let child = object(children, sources: &sources, issues: &issues) else { continue }
+                if members == nil { members = JSONObject(minimumCapacity: nodes.count) }
+                members!.updateValue(.object(child), forKey: key)
+            }
+        }
+        return members
+    }
+
+    /// A field's value, with where it came from (nil when not given, or in conflict).
+    private func value(of field: Int, sources: inout [MappedCase.Source], issues: inout [OutcomeIssue]) -> JSONValue? {
+        if let scalar = scalars[field] {
+            sources.append(MappedCase.Source(field: field, element: nil, path: scalar.path))
+            return scalar.value
+        }
+        let elements = arrays.first { $0.field == field }?.elements
+        if let marked = empty.first(where: { $0.field == field }) {
+            if let elements, !elements.isEmpty {
                 issues.append(
                     OutcomeIssue(
-                        code: "business-rule", registryCode: MappingCode.conflictingValues, expression: [path, elements[0].path],
-                        diagnostics: "\(field): \(MappingCode.conflictingValues): urn:icmm:value none (an empty list) together with elements."))
-                continue
+                        code: "business-rule", registryCode: MappingCode.conflictingValues, expression: [marked.path.expression, elements[0].path.expression],
+                        diagnostics: "\(CaseField.all[field].path): \(MappingCode.conflictingValues): urn:icmm:value none (an empty list) together with elements."))
+                return nil
             }
-            let (keys, pointer, rank) = CaseField.keysPointerAndRank(field)
-            leaves.append((keys[...], .array([])))
-            ranks.append(rank)
-            provenance[pointer] = path
+            sources.append(MappedCase.Source(field: field, element: nil, path: marked.path))
+            return .array([])
         }
-        for (field, elements) in arrays {
-            let (keys, pointer, rank) = CaseField.keysPointerAndRank(field)
-            leaves.append((keys[...], .array(elements.map(\.value))))
-            ranks.append(rank)
-            provenance[pointer] = elements[0].path
-            for (index, element) in elements.enumerated() { provenance[pointer + "/\(index)"] = element.path }
+        guard let elements else { return nil }
+        sources.append(MappedCase.Source(field: field, element: nil, path: elements[0].path))
+        var values: [JSONValue] = []
+        values.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            values.append(element.value)
+            sources.append(MappedCase.Source(field: field, element: index, path: element.path))
         }
-        Self.sort(&leaves, ranks: ranks)
-        let json = Self.object(leaves[...])
-        return (MappedCase(externalID: externalID, json: json, patientExpression: patientExpression, provenance: provenance), issues)
-    }
-
-    /// A field of the case: its keys (still to place) and value.
-    typealias Leaf = (keys: ArraySlice<String>, value: JSONValue)
-
-    /// Orders leaves so that those sharing a first key (at every level) are adjacent, as `object`
-    /// needs: by their field's place in the data dictionary (`ranks`, from `CaseField`, whose order keeps
-    /// every group together), else, when a field is not in it, by keys.
-    static func sort(_ leaves: inout [Leaf], ranks: [Int?]) {
-        var ranked: [(rank: Int, index: Int)] = []
-        ranked.reserveCapacity(ranks.count)
-        for (index, rank) in ranks.enumerated() {
-            guard let rank else {
-                leaves.sort { $0.keys.lexicographicallyPrecedes($1.keys) }
-                return
-            }
-            ranked.append((rank, index))
-        }
-        ranked.sort { $0.rank < $1.rank }
-        leaves = ranked.map { leaves[$0.index] }
-    }
-
-    /// The object of leaves sorted by keys: a leaf of one key is a member; the leaves that share a
-    /// first key make the object under it.
-    static func object(_ leaves: ArraySlice<Leaf>) -> JSONValue {
-        var members = JSONObject(minimumCapacity: leaves.count)
-        var position = leaves.startIndex
-        while position < leaves.endIndex {
-            let key = leaves[position].keys.first!
-            if leaves[position].keys.count == 1 {
-                members[key] = leaves[position].value
-                position += 1
-                continue
-            }
-            var children: [Leaf] = []
-            while position < leaves.endIndex, leaves[position].keys.count > 1, leaves[position].keys.first == key {
-                children.append((leaves[position].keys.dropFirst(), leaves[position].value))
-                position += 1
-            }
-            members[key] = object(children[...])
-        }
-        return .object(members)
+        return .array(values)
     }
 }

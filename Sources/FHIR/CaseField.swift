@@ -63,6 +63,56 @@ public enum CaseField {
 
     public static func kind(of path: String) -> Kind? { kinds[path] }
 
+    /// Each field's place in `all`: the mapping names a field by it (one lookup per code, then
+    /// arrays instead of dictionaries keyed by the field's name).
+    private static let positions = NameIndex(all.enumerated().map { ($1.path, $0) })
+
+    static func position(of path: String) -> Int? { positions[path] }
+
+    /// The JSON Pointer of each field of `all` (`/staging/albumin_g_dl`), by place.
+    static let pointers: [String] = all.map { "/" + $0.path.split(separator: ".").joined(separator: "/") }
+
+    /// The places of the fields the mapping sets itself.
+    static let externalID = position(of: "external_id")!
+    static let sex = position(of: "sex")!
+    static let birthYear = position(of: "birth_year")!
+    static let mmDiagnosisDate = position(of: "mm_diagnosis_date")!
+    static let intracranialDiagnosisDate = position(of: "intracranial.diagnosis_date")!
+    static let agents = position(of: "therapy.agents")!
+    static let progressionDate = position(of: "outcome.progression_date")!
+    static let deathDate = position(of: "outcome.death_date")!
+    static let lastFollowupDate = position(of: "outcome.last_followup_date")!
+
+    /// The case object's shape: a member is a field (its place in `all`) or an object of members.
+    /// In `all`'s order, which lists each object's fields in one run (tested), so that a case
+    /// built by walking it has its members in the order of the data dictionary.
+    indirect enum Node: Sendable {
+        case field(key: String, position: Int)
+        case object(key: String, members: [Node])
+    }
+
+    static let shape: [Node] = nodes(all.indices.map { (all[$0].path.split(separator: ".").map(String.init)[...], $0) })
+
+    private static func nodes(_ fields: [(keys: ArraySlice<String>, position: Int)]) -> [Node] {
+        var shape: [Node] = []
+        var index = 0
+        while index < fields.count {
+            let key = fields[index].keys.first!
+            if fields[index].keys.count == 1 {
+                shape.append(.field(key: key, position: fields[index].position))
+                index += 1
+                continue
+            }
+            var members: [(keys: ArraySlice<String>, position: Int)] = []
+            while index < fields.count, fields[index].keys.count > 1, fields[index].keys.first == key {
+                members.append((fields[index].keys.dropFirst(), fields[index].position))
+                index += 1
+            }
+            shape.append(.object(key: key, members: nodes(members)))
+        }
+        return shape
+    }
+
     private static let keyPaths: [String: (keys: [String], pointer: String, rank: Int)] = Dictionary(
         uniqueKeysWithValues: all.enumerated().map { rank, field in
             let keys = field.path.split(separator: ".").map(String.init)

@@ -10,12 +10,37 @@ public struct MappedCase: Sendable, Equatable {
     public let json: JSONValue
     /// `Bundle.entry[i].resource` of the Patient.
     public let patientExpression: String
+    /// Where each field (and array element) came from, in the data dictionary's order: read only
+    /// to locate errors, so kept as numbers (`provenance` spells it out).
+    let sources: [Source]
+
+    /// A field of the case, or one element of an array field, and the element it came from.
+    struct Source: Equatable, Sendable {
+        /// The field's place in `CaseField.all`.
+        let field: Int
+        /// The array element's index; nil for the field itself.
+        let element: Int?
+        let path: ElementPath
+    }
+
     /// JSON Pointer of a field (or array element) -> FHIRPath of the element it came from.
-    let provenance: [String: String]
+    var provenance: [String: String] {
+        var provenance: [String: String] = [:]
+        provenance.reserveCapacity(sources.count)
+        for source in sources {
+            let pointer = CaseField.pointers[source.field]
+            provenance[source.element.map { pointer + "/\($0)" } ?? pointer] = source.path.expression
+        }
+        return provenance
+    }
 
     /// The FHIRPath of the element a JSON Pointer of the case came from: the pointer's own, else its
     /// nearest parent's, else the Patient (a required field that no resource gave).
     public func expression(forPointer pointer: String) -> String {
+        expression(forPointer: pointer, in: provenance)
+    }
+
+    private func expression(forPointer pointer: String, in provenance: [String: String]) -> String {
         var current = Substring(pointer)
         while !current.isEmpty {
             if let found = provenance[String(current)] { return found }
@@ -27,13 +52,14 @@ public struct MappedCase: Sendable, Equatable {
 
     /// The validator's errors of this case as OperationOutcome issues, located by FHIRPath.
     public func issues(for errors: [CaseValidationError]) -> [OutcomeIssue] {
-        errors.map { error in
+        let provenance = self.provenance
+        return errors.map { error in
             let field = error.pointer.tokens.filter { Int($0) == nil }.joined(separator: ".")
             var hint = ""
             if error.code == .required, provenance[error.path] == nil, let text = Self.requiredHints[field] { hint = " (" + text + ")" }
             return OutcomeIssue(
                 code: Self.issueType(error.code), registryCode: error.code.rawValue,
-                expression: [expression(forPointer: error.path)],
+                expression: [expression(forPointer: error.path, in: provenance)],
                 diagnostics: "\(field.isEmpty ? "case" : field): \(error.code.rawValue): \(error.message)\(hint)")
         }
     }

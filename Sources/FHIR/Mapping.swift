@@ -11,7 +11,7 @@ struct Mapping {
     struct Patient {
         let index: Int
         var builder: CaseBuilder
-        var statuses: [(date: String, status: String, path: String)] = []
+        var statuses: [(date: String, status: String, path: ElementPath)] = []
     }
 
     var patients: [Patient] = []
@@ -25,6 +25,8 @@ struct Mapping {
     /// fullUrls of every entry with a resource: a reference to one of them that is no Patient is
     /// not unresolved. Built when first needed (a reference that names no Patient of the Bundle).
     var fullUrls: Set<String>?
+    /// The entries whose resource is a Medication.
+    var medicationEntries: [Int] = []
 
     init(terminology: Terminology, entries: [JSONValue]) {
         self.terminology = terminology
@@ -60,12 +62,11 @@ struct Mapping {
             guard let (resource, resourceType) = read else { continue }
             if resourceType == "Patient" { continue }
             if resourceType == "Medication" { continue }  // counted below, unless a medication statement used it
-            let base = Self.resourcePath(index)
             guard let position = owner(of: resource, type: resourceType, entry: index) else { continue }
             // Taken out while mapped into, so that its storage is not shared (and not copied).
             var patient = patients[position]
-            patients[position] = Patient(index: -1, builder: CaseBuilder(patientExpression: ""))
-            map(resource, type: resourceType, base: base, into: &patient, usedMedications: &usedMedications)
+            patients[position] = Patient(index: -1, builder: .taken)
+            map(resource, type: resourceType, entry: index, into: &patient, usedMedications: &usedMedications)
             patients[position] = patient
         }
         countUnusedMedications(resources, used: usedMedications)
@@ -100,10 +101,10 @@ struct Mapping {
         cases.reserveCapacity(patients.count)
         for position in patients.indices {
             var patient = patients[position]
-            patients[position] = Patient(index: -1, builder: CaseBuilder(patientExpression: ""))
+            patients[position] = Patient(index: -1, builder: .taken)
             for index in owned[position] {
                 let (resource, resourceType) = resources[index]!
-                map(resource, type: resourceType, base: Self.resourcePath(index), into: &patient, usedMedications: &usedMedications)
+                map(resource, type: resourceType, entry: index, into: &patient, usedMedications: &usedMedications)
             }
             Self.deriveOutcome(&patient)
             let (mapped, found) = patient.builder.build()
@@ -130,11 +131,13 @@ struct Mapping {
         resources.reserveCapacity(entries.count)
         var writeRequest: WriteRequest?
         for (index, entry) in entries.enumerated() {
+            let resource = entry["resource"]
+            let resourceType = resource?["resourceType"]?.stringValue
             if let request = entry["request"] {
-                let (found, write) = RequestCheck.check(request, entry: index, bundleType: type, resource: entry["resource"])
-                issues += found
+                let (found, write) = RequestCheck.check(request, entry: index, bundleType: type, resource: resource, resourceType: resourceType)
+                if !found.isEmpty { issues += found }
                 // A refused request without resource (a DELETE) is one problem, not two.
-                if !found.isEmpty, entry["resource"] == nil {
+                if !found.isEmpty, resource == nil {
                     resources.append(nil)
                     continue
                 }
@@ -149,19 +152,18 @@ struct Mapping {
                     }
                 }
             }
-            guard let resource = entry["resource"], resource.objectValue != nil else {
+            guard let resource, case .object = resource else {
                 resources.append(nil)
                 fail("required", MappingCode.missingElement, ["Bundle.entry[\(index)]"], "Bundle.entry[\(index)] has no resource.")
                 continue
             }
-            let resourceType = resource["resourceType"]?.stringValue
             resources.append((resource, resourceType))
-            let fullUrl = entry["fullUrl"]?.stringValue
             switch resourceType {
             case "Patient":
+                let fullUrl = entry["fullUrl"]?.stringValue
                 let base = Self.resourcePath(index)
                 var patient = Patient(index: index, builder: CaseBuilder(patientExpression: base))
-                readPatient(resource, base: base, into: &patient.builder)
+                readPatient(resource, entry: index, into: &patient.builder)
                 if let identifier = patient.builder.externalID {
                     if let first = seenIdentifiers[identifier] {
                         fail(
@@ -178,7 +180,8 @@ struct Mapping {
                 if let fullUrl { patientKeys[fullUrl] = position }
                 if let id = resource["id"]?.stringValue { patientKeys["Patient/" + id] = position }
             case "Medication":
-                if let fullUrl { medications[fullUrl] = resource }
+                medicationEntries.append(index)
+                if let fullUrl = entry["fullUrl"]?.stringValue { medications[fullUrl] = resource }
                 if let id = resource["id"]?.stringValue { medications["Medication/" + id] = resource }
             default: break
             }
@@ -241,14 +244,14 @@ struct Mapping {
     }
 
     /// Maps one resource into its Patient's case (or counts it as ignored).
-    mutating func map(_ resource: JSONValue, type resourceType: String?, base: String, into patient: inout Patient, usedMedications: inout Set<String>) {
+    mutating func map(_ resource: JSONValue, type resourceType: String?, entry: Int, into patient: inout Patient, usedMedications: inout Set<String>) {
         var used = false
         switch resourceType {
-        case "Condition": used = condition(resource, base: base, into: &patient.builder)
-        case "Observation": used = observation(resource, base: base, patient: &patient)
-        case "Procedure": used = procedure(resource, base: base, into: &patient.builder)
+        case "Condition": used = condition(resource, entry: entry, into: &patient.builder)
+        case "Observation": used = observation(resource, entry: entry, patient: &patient)
+        case "Procedure": used = procedure(resource, entry: entry, into: &patient.builder)
         case "MedicationAdministration", "MedicationStatement", "MedicationRequest":
-            if let key = medication(resource, base: base, into: &patient.builder) {
+            if let key = medication(resource, entry: entry, into: &patient.builder) {
                 used = true
                 if !key.isEmpty { usedMedications.insert(key) }
             }
@@ -259,7 +262,8 @@ struct Mapping {
 
     /// Medications no medication resource used are ignored resources.
     mutating func countUnusedMedications(_ resources: Resources, used usedMedications: Set<String>) {
-        for (index, read) in resources.enumerated() where read?.type == "Medication" {
+        for index in medicationEntries {
+            let read = resources[index]
             let keys = [entries[index]["fullUrl"]?.stringValue, read?.resource["id"]?.stringValue.map { "Medication/" + $0 }].compactMap { $0 }
             if !keys.contains(where: usedMedications.contains) { ignore(read!.resource) }
         }
@@ -299,47 +303,51 @@ struct Mapping {
 
     // MARK: Patient
 
-    mutating func readPatient(_ resource: JSONValue, base: String, into builder: inout CaseBuilder) {
+    mutating func readPatient(_ resource: JSONValue, entry: Int, into builder: inout CaseBuilder) {
         if let value = resource["identifier"]?.arrayValue?.first?["value"] {
-            builder.set("external_id", value, at: "\(base).identifier[0].value")
+            builder.set(CaseField.externalID, value, at: ElementPath(entry: entry, .identifierValue))
         }
-        if let gender = resource["gender"]?.stringValue {
-            builder.set("sex", .string(gender == "female" || gender == "male" ? gender : "unknown"), at: "\(base).gender")
-        } else if resource["gender"] != nil {
-            builder.set("sex", resource["gender"]!, at: "\(base).gender")
+        if let gender = resource["gender"] {
+            if let text = gender.stringValue {
+                builder.set(CaseField.sex, .string(text == "female" || text == "male" ? text : "unknown"), at: ElementPath(entry: entry, .gender))
+            } else {
+                builder.set(CaseField.sex, gender, at: ElementPath(entry: entry, .gender))
+            }
         }
         if let birthDate = resource["birthDate"] {
             // Only the year is kept: the rest of the birth date is discarded, never stored.
+            let path = ElementPath(entry: entry, .birthDate)
             switch birthDate.stringValue.map(FHIRDate.init) {
-            case .full(let text)?: builder.set("birth_year", .number(Double(Int(text.prefix(4))!)), at: "\(base).birthDate")
-            case .partial(let year)?: builder.set("birth_year", .number(Double(year)), at: "\(base).birthDate")
+            case .full(let text)?: builder.set(CaseField.birthYear, .number(Double(Int(text.prefix(4))!)), at: path)
+            case .partial(let year)?: builder.set(CaseField.birthYear, .number(Double(year)), at: path)
             default:
-                fail("value", "invalid_date", ["\(base).birthDate"], "birth_year: invalid_date: Patient.birthDate must be a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD).")
+                fail("value", "invalid_date", [path.expression], "birth_year: invalid_date: Patient.birthDate must be a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD).")
             }
         }
         if let deceased = resource["deceasedDateTime"] {
-            date(deceased, field: "outcome.death_date", at: "\(base).deceasedDateTime", into: &builder)
+            date(deceased, field: CaseField.deathDate, at: ElementPath(entry: entry, .deceasedDateTime), into: &builder)
         } else if resource["deceasedBoolean"] == .bool(true) {
             fail(
-                "required", MappingCode.deathDateMissing, ["\(base).deceasedBoolean"],
+                "required", MappingCode.deathDateMissing, ["\(Self.resourcePath(entry)).deceasedBoolean"],
                 "outcome.death_date: \(MappingCode.deathDateMissing): deceasedBoolean true without a date; send Patient.deceasedDateTime.")
         }
     }
 
-    /// Sets a date field from a FHIR date/dateTime: the `YYYY-MM-DD` part; partial dates are refused.
-    mutating func date(_ value: JSONValue, field: String, at path: String, into builder: inout CaseBuilder) {
-        if let text = fullDate(value, field: field, at: path) { builder.set(field, .string(text), at: path) }
+    /// Sets a date field (a place in `CaseField.all`) from a FHIR date/dateTime: the `YYYY-MM-DD`
+    /// part; partial dates are refused.
+    mutating func date(_ value: JSONValue, field: Int, at path: ElementPath, into builder: inout CaseBuilder) {
+        if let text = fullDate(value, field: CaseField.all[field].path, at: path) { builder.set(field, .string(text), at: path) }
     }
 
     /// The `YYYY-MM-DD` part of a FHIR date/dateTime, or nil after recording why not.
-    mutating func fullDate(_ value: JSONValue, field: String, at path: String) -> String? {
+    mutating func fullDate(_ value: JSONValue, field: String, at path: ElementPath) -> String? {
         switch value.stringValue.map(FHIRDate.init) {
         case .full(let text)?:
             return text
         case .partial?:
-            fail("value", MappingCode.partialDate, [path], "\(field): \(MappingCode.partialDate): a full date (YYYY-MM-DD) is required; a year or a year and month is not enough.")
+            fail("value", MappingCode.partialDate, [path.expression], "\(field): \(MappingCode.partialDate): a full date (YYYY-MM-DD) is required; a year or a year and month is not enough.")
         default:
-            fail("value", "invalid_date", [path], "\(field): invalid_date: must be a FHIR dateTime with a full date (YYYY-MM-DD...).")
+            fail("value", "invalid_date", [path.expression], "\(field): invalid_date: must be a FHIR dateTime with a full date (YYYY-MM-DD...).")
         }
         return nil
     }

@@ -22,6 +22,8 @@ public struct Terminology: Sendable, Equatable {
         public let value: String
         public let display: String
         public let source: String
+        /// The field's place in `CaseField.all` (nil for `disease_status`): found once, here.
+        let fieldPosition: Int?
     }
 
     /// A table line that cannot be read; the server refuses to start with it.
@@ -34,11 +36,14 @@ public struct Terminology: Sendable, Equatable {
     /// Every rule, in table order (export writes the first rule of a field).
     public let rules: [Rule]
 
-    private let byCode: [Key: Rule]
-    private let byValue: [Key: [Rule]]
-    private let byAbsent: [Key: [Rule]]
+    private let byCode: NameIndex<Rule>
+    private let byValue: NameIndex<[Rule]>
+    private let byAbsent: NameIndex<[Rule]>
     /// (field, UCUM code) -> factor to the dictionary's unit: the first unit row of the pair.
-    private let unitFactors: [Key: Double]
+    private let unitFactors: NameIndex<Double>
+
+    /// The same rules (the indexes are made from them).
+    public static func == (lhs: Terminology, rhs: Terminology) -> Bool { lhs.rules == rhs.rules }
 
     struct Key: Hashable, Sendable {
         let system: String
@@ -65,10 +70,13 @@ public struct Terminology: Sendable, Equatable {
                 if unitFactors[unitKey] == nil, let factor = Double(rule.value) { unitFactors[unitKey] = factor }
             }
         }
-        self.byCode = byCode
-        self.byValue = byValue
-        self.byAbsent = byAbsent
-        self.unitFactors = unitFactors
+        func index<Value>(_ dictionary: [Key: Value]) -> NameIndex<Value> {
+            NameIndex(dictionary.map { (NameIndex<Value>.Name(first: $0.key.system, second: $0.key.code), $0.value) })
+        }
+        self.byCode = index(byCode)
+        self.byValue = index(byValue)
+        self.byAbsent = index(byAbsent)
+        self.unitFactors = index(unitFactors)
     }
 
     /// Reads the tab-separated table: a header line `kind system code field value display source`,
@@ -97,7 +105,7 @@ public struct Terminology: Sendable, Equatable {
             }
             let rule = Rule(
                 kind: kind, system: columns[1], code: columns[2], field: columns[3], value: columns[4], display: columns[5],
-                source: columns[6])
+                source: columns[6], fieldPosition: CaseField.position(of: columns[3]))
             guard !rule.system.isEmpty, !rule.code.isEmpty else { throw ParseError(line: number, message: "system and code are required") }
             guard rule.field == Self.diseaseStatus || CaseField.kind(of: rule.field) != nil else {
                 throw ParseError(line: number, message: "'\(rule.field)' is not a case field of DOMAIN.md section 9 (or disease_status)")
@@ -117,20 +125,20 @@ public struct Terminology: Sendable, Equatable {
     }
 
     /// The rule for a resource's code, if the table knows it.
-    public func codeRule(system: String, code: String) -> Rule? { byCode[Key(system: system, code: code)] }
+    public func codeRule(system: String, code: String) -> Rule? { byCode[system, code] }
 
     /// The value a coded value means for `field`.
     public func value(system: String, code: String, field: String) -> String? {
-        byValue[Key(system: system, code: code)]?.first { $0.field == field }?.value
+        byValue[system, code]?.first { $0.field == field }?.value
     }
 
     /// The value a `dataAbsentReason` means for `field`.
     public func absentValue(system: String, code: String, field: String) -> String? {
-        byAbsent[Key(system: system, code: code)]?.first { $0.field == field }?.value
+        byAbsent[system, code]?.first { $0.field == field }?.value
     }
 
     /// The factor from a UCUM unit to `field`'s dictionary unit, or nil when the unit is not accepted.
-    public func unitFactor(code: String, field: String) -> Double? { unitFactors[Key(system: field, code: code)] }
+    public func unitFactor(code: String, field: String) -> Double? { unitFactors[field, code] }
 
     /// The units accepted for `field`, for error messages.
     public func units(for field: String) -> [String] {
