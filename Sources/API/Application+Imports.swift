@@ -38,9 +38,12 @@ extension Application {
             // Whatever the import allocated goes back to the system once it is answered.
             defer { Allocator.returnFreeMemory() }
             let summary: ImportSummary
+            // At debug level, where the import's time went (stage seconds only, no record content).
+            let timings = logger.logLevel <= .debug ? ImportTimings() : nil
+            defer { if let timings { logger.debug("import stages: \(timings.line)") } }
             do {
                 summary = try cases.importCases(
-                    reading: reader, site: site, mode: mode, dryRun: dryRun, keyID: principal.keyID)
+                    reading: reader, site: site, mode: mode, dryRun: dryRun, keyID: principal.keyID, timings: timings)
             } catch let error as ImportBodyError {
                 switch error {
                 case .notAnArray: throw RequestError.invalidBody(error.description)

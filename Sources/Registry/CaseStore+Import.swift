@@ -243,7 +243,8 @@ extension CaseStore {
         var clock = ContinuousClock.now
         do {
             let summary = try database.bulkWrite { connection in
-                try connection.transaction {
+                if let timings { clock = timings.add(.writerWait, since: clock) }
+                return try connection.transaction {
                     var items: [ImportSummary.Item] = []
                     var failures: [ImportRecordErrors] = []
                     var seen: [String: Int] = [:]

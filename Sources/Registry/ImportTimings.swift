@@ -5,7 +5,7 @@ import Foundation
 ///
 /// An import runs on two threads: one reads, validates, classifies and serializes records, the
 /// writer stores them. The first five stages are the preparing thread's time, the last
-/// five to the writer's; the import takes about the larger of the two, not their sum.
+/// six the writer's; the import takes about the larger of the two, not their sum.
 public final class ImportTimings: @unchecked Sendable {
     // @unchecked: each thread fills its own instance; they are merged after the import's threads met.
     public enum Stage: String, CaseIterable, Sendable {
@@ -13,8 +13,10 @@ public final class ImportTimings: @unchecked Sendable {
         case read, validate, classify, serialize
         /// The preparing thread waited for the writer (the queue of prepared records was full).
         case preparerIdle = "preparer_idle"
-        /// Writer thread: the existence check, the case row, the audit row, the commit, and the time
-        /// it waited for the preparing thread.
+        /// Writer thread: the wait for the writer connection (and for the background checkpoint of an
+        /// earlier large write), the existence check, the case row, the audit row, the commit, and
+        /// the time it waited for the preparing thread.
+        case writerWait = "writer_wait"
         case lookup, insert, audit, commit, writerIdle = "writer_idle"
     }
     public private(set) var seconds: [Stage: Double] = [:]
@@ -59,6 +61,13 @@ public final class ImportTimings: @unchecked Sendable {
         for (stage, value) in other.seconds { seconds[stage, default: 0] += value }
         records += other.records
         preparerCPU = other.preparerCPU
+    }
+
+    /// The same figures on one line (`stage=seconds ...`), for a log: the server logs it at debug level.
+    public var line: String {
+        Stage.allCases.map { "\($0.rawValue)=\(String(format: "%.3f", seconds[$0] ?? 0))" }.joined(separator: " ")
+            + String(format: " wall=%.3f records=%d preparer_cpu=%.3f writer_cpu=%.3f", wallSeconds, records,
+                preparerCPU.user + preparerCPU.system, writerCPU.user + writerCPU.system)
     }
 
     /// One line per stage: seconds and share of the wall time.

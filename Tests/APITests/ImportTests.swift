@@ -18,6 +18,25 @@ import Testing
         #expect(try service.cases() == ["HOSP-A/I-1", "HOSP-A/I-2", "HOSP-A/I-3"])
     }
 
+    /// The stage figures an import reports when asked (`icmm import --timings`, the server's debug
+    /// log): every record counted, every stage named on the log line, the writer's wait included.
+    @Test func anImportAskedForTimingsReportsEveryStage() throws {
+        let service = try TestService()
+        let timings = ImportTimings()
+        let reader = ImportRecordReader(body: Array(ndjson(["T-1", "T-2", "T-3"]).utf8), format: .ndjson)
+        let summary = try service.application.cases.importCases(
+            reading: reader, site: "HOSP-T", mode: .create, dryRun: false, keyID: "test", timings: timings)
+        #expect(summary.count(.created) == 3)
+        #expect(timings.records == 3)
+        #expect(timings.wallSeconds > 0)
+        #expect(timings.seconds[.writerWait] != nil)
+        #expect(timings.seconds[.insert] != nil)
+        let fields = timings.line.split(separator: " ").map { $0.split(separator: "=").first.map(String.init) ?? "" }
+        #expect(fields == ImportTimings.Stage.allCases.map(\.rawValue) + ["wall", "records", "preparer_cpu", "writer_cpu"])
+        #expect(timings.line.contains("records=3"))
+        #expect(timings.report.contains("writer_wait"))
+    }
+
     @Test(arguments: TestBackend.all) func oneInvalidRecordRejectsTheWholeImportAndListsErrorsPerRecord(backend: TestBackend) throws {
         let service = try TestService(backend: backend)
         let auth = try service.key(site: "HOSP-A", role: .submitter)
