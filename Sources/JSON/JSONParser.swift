@@ -359,7 +359,7 @@ struct JSONParser: ~Copyable {
             }
         }
         let hash = (low &* 0x9E37_79B9_7F4A_7C15) ^ (high &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(slice.count)
-        let slot = Int(truncatingIfNeeded: (hash ^ (hash >> 29)) & UInt64(JSONParser.recentStringSlots - 1))
+        let slot = JSONParser.slot(hash, of: JSONParser.recentStringSlots)
         if recentStrings[slot].count == slice.count, recentStrings[slot].low == low, recentStrings[slot].high == high {
             return recentStrings[slot].string
         }
@@ -383,7 +383,7 @@ struct JSONParser: ~Copyable {
             // The last eight bytes, overlapping the word before (count > 16).
             hash = (hash ^ UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self))) &* 0xC2B2_AE3D_27D4_EB4F
         }
-        let slot = Int(truncatingIfNeeded: (hash ^ (hash >> 31)) & UInt64(JSONParser.recentLongStringSlots - 1))
+        let slot = JSONParser.slot(hash, of: JSONParser.recentLongStringSlots)
         if recentLongStrings[slot].hash == hash {
             let cached = recentLongStrings[slot].string
             let same = cached.utf8.withContiguousStorageIfAvailable { stored in
@@ -394,6 +394,15 @@ struct JSONParser: ~Copyable {
         let string = String(decoding: slice, as: UTF8.self)
         recentLongStrings[slot] = RecentLongString(hash: hash, string: string)
         return string
+    }
+
+    /// The slot of a table of `slots` (a power of two) for a hash made by multiplying: its top bits,
+    /// which depend on every bit multiplied (the low bits depend only on the low bits of each word,
+    /// so strings differing only in their last bytes, as `urn:uuid:...0001` and `...0002` do, shared
+    /// one slot and kept evicting each other).
+    @inline(__always)
+    private static func slot(_ hash: UInt64, of slots: Int) -> Int {
+        Int(truncatingIfNeeded: hash >> UInt64(64 - slots.trailingZeroBitCount))
     }
 
     /// Whether `count` (at least 8) bytes at `a` and `b` are the same, a word at a time.
