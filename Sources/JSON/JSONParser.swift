@@ -46,9 +46,14 @@ struct JSONParser: ~Copyable {
         var string = ""
     }
 
+    /// Small objects and arrays already read, by their text (see `RecentSpans`). Only for large
+    /// documents, as the strings above.
+    private var recentSpans: RecentSpans?
+
     private init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
         if bytes.count >= JSONParser.recentStringsFromBytes {
+            recentSpans = RecentSpans()
             recentStrings = [RecentString](repeating: RecentString(), count: JSONParser.recentStringSlots)
             recentLongStrings = [RecentLongString](repeating: RecentLongString(), count: JSONParser.recentLongStringSlots)
         }
@@ -86,14 +91,30 @@ struct JSONParser: ~Copyable {
     private mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
         guard index < bytes.count else { throw error("unexpected end") }
         switch bytes[index] {
-        case 0x7B: return try parseObject(depth: depth + 1)
-        case 0x5B: return try parseArray(depth: depth + 1)
+        case 0x7B: return recentSpans == nil ? try parseObject(depth: depth + 1) : try parseRecurring(depth: depth + 1)
+        case 0x5B: return recentSpans == nil ? try parseArray(depth: depth + 1) : try parseRecurring(depth: depth + 1)
         case 0x22: return .string(try parseString())
         case 0x74: return try expect("true", .bool(true))
         case 0x66: return try expect("false", .bool(false))
         case 0x6E: return try expect("null", .null)
         case 0x2D, 0x30...0x39: return .number(try parseNumber())
         default: throw error("unexpected character")
+        }
+    }
+
+    /// The object or array at `index`, from `recentSpans` when the same text was read before.
+    private mutating func parseRecurring(depth: Int) throws(JSONParseError) -> JSONValue {
+        let start = index
+        switch recentSpans!.lookUp(bytes, at: start, depth: depth) {
+        case .found(let value, let end):
+            index = end
+            return value
+        case .absent(let place):
+            let value = bytes[start] == 0x7B ? try parseObject(depth: depth) : try parseArray(depth: depth)
+            if index == place.end { recentSpans!.keep(value, at: place, start: start) }
+            return value
+        case .unsuitable:
+            return bytes[start] == 0x7B ? try parseObject(depth: depth) : try parseArray(depth: depth)
         }
     }
 
@@ -406,7 +427,7 @@ struct JSONParser: ~Copyable {
     }
 
     /// Whether `count` (at least 8) bytes at `a` and `b` are the same, a word at a time.
-    private static func sameBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
+    static func sameBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
         var offset = 0
         while offset + 8 <= count {
             if a.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != b.loadUnaligned(fromByteOffset: offset, as: UInt64.self) {
