@@ -144,8 +144,19 @@ struct JSONParser: ~Copyable {
                     throw error("a member name appears twice")
                 }
             } else {
-                // String equality, as the index's: canonically equivalent names are the same name.
+                // String equality, as the index's: canonically equivalent names are the same name
+                // (two short ASCII names by their words, see `JSONObject.words(of:)`).
                 var earlier = base
+                if JSONObject.isSmallASCII(key) {
+                    let words = JSONObject.words(of: key)
+                    while earlier < memberStack.count {
+                        let same = memberStack.withElement(at: earlier) {
+                            JSONObject.isSmallASCII($0.key) ? JSONObject.words(of: $0.key) == words : $0.key == key
+                        }
+                        if same { throw error("a member name appears twice") }
+                        earlier += 1
+                    }
+                }
                 while earlier < memberStack.count {
                     if memberStack.withElement(at: earlier, { $0.key == key }) { throw error("a member name appears twice") }
                     earlier += 1
