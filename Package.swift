@@ -82,6 +82,12 @@ let package = Package(
             resources: [
                 .embedInCode("Resources/dashboard/index.html"), .embedInCode("Resources/dashboard/app.js"),
                 .embedInCode("Resources/dashboard/style.css"),
+                // The script's ES modules, served by `GET /dashboard/modules/{name}` (Application+Dashboard.swift).
+                .embedInCode("Resources/dashboard/modules/controls.js"), .embedInCode("Resources/dashboard/modules/dom.js"),
+                .embedInCode("Resources/dashboard/modules/downloads.js"), .embedInCode("Resources/dashboard/modules/format.js"),
+                .embedInCode("Resources/dashboard/modules/key.js"), .embedInCode("Resources/dashboard/modules/plots.js"),
+                .embedInCode("Resources/dashboard/modules/question.js"), .embedInCode("Resources/dashboard/modules/requests.js"),
+                .embedInCode("Resources/dashboard/modules/views.js"), .embedInCode("Resources/dashboard/modules/vocabulary.js"),
             ]),
         .executableTarget(
             name: "icmm",

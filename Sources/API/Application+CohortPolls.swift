@@ -32,22 +32,23 @@ extension Application {
         // The roles as a short array: a Set's contains hashes the role on every poll.
         let roles = Role.allCases.filter { Self.cohortRoles.contains($0) }
         return { [self] request in
-            let request = copy request
-            guard let key = bearerKey(request), case .valid(let principal) = keys.checkWithoutBlocking(key),
-                roles.contains(principal.role)
-            else { return nil }
+            let (authorization, condition) = Self.pollHeaders(request.headers)
+            // The key is checked on the header's bytes, in place: a cached key costs no string.
+            guard let authorization else { return nil }
+            let check = Self.withBearerKey(authorization) { keys.checkWithoutBlocking(bytes: $0) } ?? nil
+            guard case .valid(let principal)? = check, roles.contains(principal.role) else { return nil }
             // The scope `cohortRequest` gives the selection: a submitter's own site, else all.
             let scope = principal.role == .submitter ? principal.site : nil
             // The cache is kept by the registry-wide version, the ETag made from the scope's.
             guard let (dataVersion, scopedVersion) = cases.scopedDataVersionWithoutReading(site: scope) else { return nil }
-            var query: PollQuery
             var poll: KnownPoll
-            if let last = known.withLock({ $0.last(matching: request, scope: scope) }) {
-                (query, poll) = last
-            } else if let found = known.withLock({ $0.find(PollQuery(request, scope: scope)) }) {
-                (query, poll) = found
+            let (last, keptBucket) = known.withLock { ($0.last(matching: request, scope: scope), $0.bucket(of: principal.keyID)) }
+            if let last {
+                poll = last
+            } else if case let query = PollQuery(copy request, scope: scope), let found = known.withLock({ $0.find(query) }) {
+                poll = found
             } else {
-                query = PollQuery(request, scope: scope)
+                let request = copy request
                 guard let cohort = try? cohortRequest(request, principal: principal, extraParameters: extraParameters),
                     allowGroupBy || cohort.selection.groupBy == nil,
                     (try? parse(cohort.selection, request)) != nil
@@ -55,26 +56,73 @@ extension Application {
                 poll = KnownPoll(cacheKey: (request.route ?? request.path) + "?" + cohort.canonicalQuery)
             }
             if poll.tagVersion != scopedVersion {
-                poll.tagVersion = scopedVersion
-                poll.tag = cohortETag(key: poll.cacheKey, dataVersion: scopedVersion)
-                poll.notModified = Self.notModified(poll.tag)
+                let tag = cohortETag(key: poll.cacheKey, dataVersion: scopedVersion)
+                poll = KnownPoll(cacheKey: poll.cacheKey, tagVersion: scopedVersion, tag: tag, notModified: Self.notModified(tag))
                 let remembered = poll
+                let query = PollQuery(copy request, scope: scope)
                 known.withLock { $0.remember(query, remembered) }
             }
-            if Self.ifNoneMatch(request, matches: poll.tag) {
-                try takeRateToken(principal)
+            if let condition, Self.ifNoneMatch(condition, matches: poll.tag) {
+                try takeRateToken(principal, kept: keptBucket, in: known)
                 return poll.notModified
             }
             guard let cached = cohortCache.get(poll.cacheKey, dataVersion: dataVersion, countingMiss: false) else { return nil }
-            try takeRateToken(principal)
+            try takeRateToken(principal, kept: keptBucket, in: known)
             if auditsDataset { recordDatasetRead(request, cached, principal: principal) }
             return cached
         }
     }
 
-    /// The key's rate limit, as `authenticate` applies it.
-    private func takeRateToken(_ principal: Principal) throws {
-        if let wait = limiters.perKey.take(principal.keyID) { throw limiters.refuse(limiters.perKey, after: wait) }
+    /// `Authorization` and `If-None-Match` (the first of each), found in one pass over the headers:
+    /// both names are 13 bytes long, so most fields are passed over on their length. A name of 13
+    /// bytes is a small string, held in the string value itself: in its usual spelling it equals
+    /// the literal in one comparison of two words, and only another spelling is folded byte by byte.
+    static func pollHeaders(_ headers: HTTPHeaders) -> (authorization: String?, ifNoneMatch: String?) {
+        var authorization: String?
+        var ifNoneMatch: String?
+        for (name, value) in headers {
+            guard name.utf8.count == 13 else { continue }
+            if name == "Authorization" || name == "If-None-Match" {
+                if name == "Authorization" {
+                    if authorization == nil { authorization = value }
+                } else if ifNoneMatch == nil {
+                    ifNoneMatch = value
+                }
+            } else if asciiLowercaseEquals(name, "authorization") {
+                if authorization == nil { authorization = value }
+            } else if asciiLowercaseEquals(name, "if-none-match") {
+                if ifNoneMatch == nil { ifNoneMatch = value }
+            }
+        }
+        return (authorization, ifNoneMatch)
+    }
+
+    /// Whether `name` is `lowercase` in any case (ASCII letters only are folded).
+    static func asciiLowercaseEquals(_ name: String, _ lowercase: StaticString) -> Bool {
+        withBytes(name) { bytes in
+            guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+            let expected = lowercase.utf8Start
+            for index in 0..<bytes.count {
+                let byte = bytes[index]
+                let folded = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                if folded != expected[index] { return false }
+            }
+            return true
+        }
+    }
+
+    /// The key's rate limit, as `authenticate` applies it, from the key's bucket kept in the memo
+    /// (no lookup by name); a bucket looked up, or looked up again because it was retired, is kept.
+    private func takeRateToken(_ principal: Principal, kept: TokenBuckets.Bucket?, in known: borrowing Mutex<KnownPolls>) throws {
+        let limiter = limiters.perKey
+        var bucket = kept ?? limiter.bucket(principal.keyID)
+        var outcome = limiter.take(from: bucket)
+        while outcome == .retired {
+            bucket = limiter.bucket(principal.keyID)
+            outcome = limiter.take(from: bucket)
+        }
+        if bucket !== kept { known.withLock { $0.keep(bucket, of: principal.keyID) } }
+        if case .wait(let seconds) = outcome { throw limiters.refuse(limiter, after: seconds) }
     }
 
     /// `GET /v1/cohorts/dataset.csv`'s own parameters.
@@ -86,10 +134,18 @@ extension Application {
     /// Whether `If-None-Match` names `tag` (or is `*`): a scan of the header's bytes, comparing
     /// each comma-separated entry without its spaces and tabs.
     static func ifNoneMatch(_ request: borrowing HTTPRequest, matches tag: String) -> Bool {
-        guard var condition = request.headers["If-None-Match"] else { return false }
-        var tag = tag
-        return condition.withUTF8 { header in
-            tag.withUTF8 { tag in
+        guard let condition = request.headers["If-None-Match"] else { return false }
+        return ifNoneMatch(condition, matches: tag)
+    }
+
+    /// The same for the header's value. A dashboard sends back exactly the tag it was given: that
+    /// case is one comparison of the whole value.
+    static func ifNoneMatch(_ condition: String, matches tag: String) -> Bool {
+        withBytes(condition) { header in
+            withBytes(tag) { tag in
+                if header.count == tag.count && tag.count > 0 && memcmp(header.baseAddress!, tag.baseAddress!, tag.count) == 0 {
+                    return true
+                }
                 var start = 0
                 while start <= header.count {
                     var end = start
@@ -150,17 +206,26 @@ struct PollQuery: Hashable, Sendable {
 struct KnownPolls: Sendable {
     private var known: [PollQuery: KnownPoll] = [:]
     private var lastFound: (query: PollQuery, poll: KnownPoll)?
+    /// The per-key rate-limit bucket of the last key that polled.
+    private var lastBucket: (keyID: String, bucket: TokenBuckets.Bucket)?
 
-    /// The last query found, if the request is that query (same route, scope and parameters in order).
-    func last(matching request: borrowing HTTPRequest, scope: String?) -> (PollQuery, KnownPoll)? {
-        guard let lastFound, lastFound.query.matches(request, scope: scope) else { return nil }
-        return lastFound
+    func bucket(of keyID: String) -> TokenBuckets.Bucket? {
+        guard let lastBucket, lastBucket.keyID == keyID else { return nil }
+        return lastBucket.bucket
     }
 
-    mutating func find(_ query: PollQuery) -> (PollQuery, KnownPoll)? {
+    mutating func keep(_ bucket: TokenBuckets.Bucket, of keyID: String) { lastBucket = (keyID, bucket) }
+
+    /// The last query found, if the request is that query (same route, scope and parameters in order).
+    func last(matching request: borrowing HTTPRequest, scope: String?) -> KnownPoll? {
+        guard let lastFound, lastFound.query.matches(request, scope: scope) else { return nil }
+        return lastFound.poll
+    }
+
+    mutating func find(_ query: PollQuery) -> KnownPoll? {
         guard let poll = known[query] else { return nil }
         lastFound = (query, poll)
-        return (query, poll)
+        return poll
     }
 
     mutating func remember(_ query: PollQuery, _ poll: KnownPoll) {
@@ -171,10 +236,19 @@ struct KnownPolls: Sendable {
 }
 
 /// What a valid poll query resolves to: its cache key, and the ETag of the last scope version seen.
-struct KnownPoll: Sendable {
+/// Immutable, and a class: a poll takes it out of the memo with one retain (a struct of four
+/// fields was copied field by field through the run time's generic tuple copy).
+final class KnownPoll: Sendable {
     let cacheKey: String
-    var tagVersion = -1
-    var tag = ""
+    let tagVersion: Int
+    let tag: String
     /// The 304 for `tag`, made once: each poll answered with it shares its storage.
-    var notModified = HTTPResponse(status: 304)
+    let notModified: HTTPResponse
+
+    init(cacheKey: String, tagVersion: Int = -1, tag: String = "", notModified: HTTPResponse = HTTPResponse(status: 304)) {
+        self.cacheKey = cacheKey
+        self.tagVersion = tagVersion
+        self.tag = tag
+        self.notModified = notModified
+    }
 }

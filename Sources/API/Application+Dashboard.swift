@@ -2,7 +2,7 @@ import Foundation
 import HTTPServer
 
 extension Application {
-    /// `GET /dashboard` and its script and style sheet: the page in `Resources/dashboard`, compiled
+    /// `GET /dashboard`, its script with the script's modules, and its style sheet: the page in `Resources/dashboard`, compiled
     /// into the binary. It loads nothing from elsewhere and polls the cohort endpoints with the
     /// analyst key the user pasted; the page itself needs no credentials, every data request it
     /// makes carries the key as a bearer header.
@@ -36,7 +36,28 @@ extension Application {
                 return response
             }
         }
+        // The script's ES modules (imported by app.js; a module import carries the page's nonce).
+        router.get("/dashboard/modules/{name}") { request in
+            guard let bytes = Self.dashboardModules[request.pathParameters["name"] ?? ""] else {
+                return ProblemDetails(
+                    status: 404, title: "Not Found", detail: "No such dashboard module.", type: ProblemType.notFound
+                ).response
+            }
+            var response = HTTPResponse(status: 200, contentType: "text/javascript; charset=utf-8", body: bytes)
+            response.headers.set("Cache-Control", "no-cache")
+            Self.addStaticHeaders(&response)
+            return response
+        }
     }
+
+    /// The files of `Resources/dashboard/modules` by name: every one must be listed here and in Package.swift.
+    public static let dashboardModules: [String: [UInt8]] = [
+        "controls.js": PackageResources.controls_js, "dom.js": PackageResources.dom_js,
+        "downloads.js": PackageResources.downloads_js, "format.js": PackageResources.format_js,
+        "key.js": PackageResources.key_js, "plots.js": PackageResources.plots_js,
+        "question.js": PackageResources.question_js, "requests.js": PackageResources.requests_js,
+        "views.js": PackageResources.views_js, "vocabulary.js": PackageResources.vocabulary_js,
+    ]
 
     private static func addStaticHeaders(_ response: inout HTTPResponse) {
         response.headers.set("X-Content-Type-Options", "nosniff")

@@ -34,10 +34,15 @@ extension Application {
 
     /// The key of an `Authorization: Bearer KEY` header (the scheme in any case, then one space).
     func bearerKey(_ request: borrowing HTTPRequest) -> String? {
-        guard var header = request.headers["Authorization"] else { return nil }
-        // Byte by byte: no split, no lowercased copy, one string made (this runs on every
-        // authenticated request).
-        return header.withUTF8 { bytes -> String? in
+        guard let header = request.headers["Authorization"] else { return nil }
+        // One string made (this runs on every authenticated request).
+        return Self.withBearerKey(header) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// `body` of the key's bytes in an `Authorization` value, read in place; nil when the value is
+    /// not `Bearer KEY`. Byte by byte: no split, no lowercased copy, no string made.
+    static func withBearerKey<R>(_ header: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R? {
+        withBytes(header) { bytes -> R? in
             guard bytes.count >= 7, bytes[6] == 0x20 else { return nil }
             let scheme: StaticString = "bearer"
             for index in 0..<6 where bytes[index] | 0x20 != scheme.utf8Start[index] { return nil }
@@ -45,8 +50,16 @@ extension Application {
             var end = bytes.count
             while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
             while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
-            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+            return body(UnsafeBufferPointer(rebasing: bytes[start..<end]))
         }
+    }
+
+    /// The string's UTF-8 bytes, in place when it has contiguous storage (every header value the
+    /// server makes), else copied once.
+    static func withBytes<R>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        var text = text
+        return text.withUTF8(body)
     }
 
     private func checkCredentials(_ request: HTTPRequest) throws -> Principal {

@@ -40,71 +40,110 @@ public struct RateLimitConfiguration: Sendable, Equatable {
     public init() {}
 }
 
-/// Buckets by name (a key id or a client address). One lock, one dictionary lookup and a few
-/// floating-point operations per request: the whole cost of the limiter on the hot path.
+/// Buckets by name (a key id or a client address). A table of buckets under one lock, and a lock
+/// per bucket: taking a token by name is one dictionary lookup and a few floating-point operations.
+/// A caller that keeps a name's `Bucket` (a dashboard's polls, issue 11) takes its tokens with no
+/// lookup at all, and polls of different keys share no lock.
 public final class TokenBuckets: Sendable {
-    struct Bucket {
-        var tokens: Double
-        var updated: UInt64  // nanoseconds, monotonic
+    /// One name's tokens. Once retired (dropped from the table to bound its size), it gives no
+    /// more tokens: whoever kept it looks the name up again, so a name never has two live buckets.
+    public final class Bucket: Sendable {
+        struct State {
+            var tokens: Double
+            var updated: UInt64  // nanoseconds, monotonic
+            var retired = false
+        }
+        let state: Mutex<State>
+
+        init(tokens: Double, now: UInt64) { state = Mutex(State(tokens: tokens, updated: now)) }
+    }
+
+    /// What taking a token from a kept bucket gave.
+    public enum Take: Equatable, Sendable {
+        case taken
+        /// None left: the seconds until there is one.
+        case wait(Double)
+        /// The bucket left the table: look the name up again.
+        case retired
     }
 
     let limit: RateLimit
     /// The policy name in the `RateLimit` / `RateLimit-Policy` headers.
     let policy: String
-    static let capacity = 100_000
+    public static let defaultCapacity = 100_000
+    /// Most names kept; past it, full buckets are dropped (tests make it small).
+    let capacity: Int
     private let buckets = Mutex<[String: Bucket]>([:])
 
-    public init(limit: RateLimit, policy: String) {
+    public init(limit: RateLimit, policy: String, capacity: Int = TokenBuckets.defaultCapacity) {
         self.limit = limit
         self.policy = policy
+        self.capacity = capacity
     }
 
     /// Takes a token: nil when there was one, else the seconds until there is.
     public func take(_ name: String, now: UInt64 = TokenBuckets.monotonicNow()) -> Double? {
+        while true {
+            switch take(from: bucket(name, now: now), now: now) {
+            case .taken: return nil
+            case .wait(let seconds): return seconds
+            case .retired: continue  // retired between the lookup and the take: look it up again
+            }
+        }
+    }
+
+    /// Takes a token from a bucket kept from `bucket(_:)`.
+    public func take(from bucket: Bucket, now: UInt64 = TokenBuckets.monotonicNow()) -> Take {
+        bucket.state.withLock { state in
+            guard !state.retired else { return .retired }
+            refill(&state, now: now)
+            guard state.tokens >= 1 else { return .wait((1 - state.tokens) / limit.rate) }
+            state.tokens -= 1
+            return .taken
+        }
+    }
+
+    /// The bucket of `name`, made full if it has none.
+    public func bucket(_ name: String, now: UInt64 = TokenBuckets.monotonicNow()) -> Bucket {
         buckets.withLock { buckets in
-            // A known name is updated in place: one hash of the name, not three (issue 11: a poll's cost).
-            if let index = buckets.index(forKey: name) {
-                var bucket = refilled(buckets.values[index], now: now)
-                let wait: Double? = bucket.tokens >= 1 ? nil : (1 - bucket.tokens) / limit.rate
-                if wait == nil { bucket.tokens -= 1 }
-                buckets.values[index] = bucket
-                return wait
-            }
-            var bucket = refilled(buckets[name], now: now)
-            if bucket.tokens >= 1 {
-                bucket.tokens -= 1
-                store(bucket, name, in: &buckets)
-                return nil
-            }
-            store(bucket, name, in: &buckets)
-            return (1 - bucket.tokens) / limit.rate
+            if let bucket = buckets[name] { return bucket }
+            if buckets.count >= capacity { evictFull(&buckets) }
+            let bucket = Bucket(tokens: limit.burst, now: now)
+            buckets[name] = bucket
+            return bucket
         }
     }
 
     /// The seconds until a token is available (nil: one is), without taking it.
     func wait(_ name: String, now: UInt64 = TokenBuckets.monotonicNow()) -> Double? {
-        buckets.withLock { buckets in
-            guard let stored = buckets[name] else { return nil }
-            let bucket = refilled(stored, now: now)
-            return bucket.tokens >= 1 ? nil : (1 - bucket.tokens) / limit.rate
+        guard let bucket = buckets.withLock({ $0[name] }) else { return nil }
+        return bucket.state.withLock { state in
+            var state = state
+            refill(&state, now: now)
+            return state.tokens >= 1 ? nil : (1 - state.tokens) / limit.rate
         }
     }
 
-    private func refilled(_ bucket: Bucket?, now: UInt64) -> Bucket {
-        guard var bucket else { return Bucket(tokens: limit.burst, updated: now) }
-        let elapsed = Double(now &- bucket.updated) / 1e9
-        bucket.tokens = min(limit.burst, bucket.tokens + elapsed * limit.rate)
-        bucket.updated = now
-        return bucket
+    private func refill(_ state: inout Bucket.State, now: UInt64) {
+        let elapsed = Double(now &- state.updated) / 1e9
+        state.tokens = min(limit.burst, state.tokens + elapsed * limit.rate)
+        state.updated = now
     }
 
-    private func store(_ bucket: Bucket, _ name: String, in buckets: inout [String: Bucket]) {
-        if buckets[name] == nil && buckets.count >= TokenBuckets.capacity {
-            // Full buckets carry no state worth keeping; if all are in use, start over.
-            buckets = buckets.filter { $0.value.tokens < limit.burst }
-            if buckets.count >= TokenBuckets.capacity { buckets.removeAll() }
+    /// Full buckets carry no state worth keeping: they go (retired); if all are in use, all go.
+    private func evictFull(_ buckets: inout [String: Bucket]) {
+        let burst = limit.burst
+        buckets = buckets.filter { _, bucket in
+            bucket.state.withLock { state in
+                if state.tokens < burst { return true }
+                state.retired = true
+                return false
+            }
         }
-        buckets[name] = bucket
+        if buckets.count >= capacity {
+            for bucket in buckets.values { bucket.state.withLock { $0.retired = true } }
+            buckets.removeAll()
+        }
     }
 
     public static func monotonicNow() -> UInt64 {

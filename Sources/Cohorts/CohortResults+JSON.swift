@@ -40,18 +40,38 @@ extension JSONWriter {
         for key in counts.keys.sorted() { member(key, counts[key] ?? 0) }
         endObject()
     }
+
+    /// `suppressed_levels`: the covariate levels a model left out for their size (Cox and incidence bodies).
+    mutating func write(suppressedLevels levels: [SuppressedLevel]) {
+        key("suppressed_levels")
+        beginArray()
+        for level in levels {
+            beginObject()
+            member("covariate", level.covariate)
+            member("level", level.level)
+            member("n", level.n)
+            endObject()
+        }
+        endArray()
+    }
+
+    /// A body written by `write`; written once more with `not_finite_note` (the closure's flag) when
+    /// a statistic in it was not finite, so that the note only stands where a null needs it.
+    static func body(capacity: Int, _ write: (inout JSONWriter, _ noteNonFinite: Bool) -> Void) -> [UInt8] {
+        var writer = JSONWriter(capacity: capacity)
+        write(&writer, false)
+        if writer.nonFiniteCount > 0 {
+            writer = JSONWriter(capacity: writer.bytes.count + 256)
+            write(&writer, true)
+        }
+        return writer.bytes
+    }
 }
 
 extension SurvivalResult {
     /// The body of `GET /v1/cohorts/survival`.
     public func json(_ context: CohortContext) -> [UInt8] {
-        var writer = JSONWriter(capacity: 64 << 10)
-        write(into: &writer, context, noteNonFinite: false)
-        if writer.nonFiniteCount > 0 {
-            writer = JSONWriter(capacity: writer.bytes.count + 256)
-            write(into: &writer, context, noteNonFinite: true)
-        }
-        return writer.bytes
+        JSONWriter.body(capacity: 64 << 10) { write(into: &$0, context, noteNonFinite: $1) }
     }
 
     func write(into writer: inout JSONWriter, _ context: CohortContext, noteNonFinite: Bool) {
@@ -99,21 +119,12 @@ extension JSONWriter {
 extension CoxResult {
     /// The body of `GET /v1/cohorts/cox`.
     public func json(_ context: CohortContext) -> [UInt8] {
-        var writer = JSONWriter(capacity: 4096)
-        write(into: &writer, context, noteNonFinite: false)
-        if writer.nonFiniteCount > 0 {
-            writer = JSONWriter(capacity: writer.bytes.count + 256)
-            write(into: &writer, context, noteNonFinite: true)
-        }
-        return writer.bytes
+        JSONWriter.body(capacity: 4096) { write(into: &$0, context, noteNonFinite: $1) }
     }
 
     func write(into writer: inout JSONWriter, _ context: CohortContext, noteNonFinite: Bool) {
         writer.beginObject()
-        writer.key("covariates")
-        writer.beginArray()
-        for covariate in query.covariates { writer.string(covariate.name) }
-        writer.endArray()
+        writer.member("covariates", array: query.covariates) { $0.string($1.name) }
         writer.key("cox")
         if let cox { writer.write(cox) } else { writer.null() }
         writer.member("data_version", context.dataVersion)
@@ -134,16 +145,7 @@ extension CoxResult {
         }
         if suppressed { writer.member("suppressed", true) }
         if !suppressedLevels.isEmpty {
-            writer.key("suppressed_levels")
-            writer.beginArray()
-            for level in suppressedLevels {
-                writer.beginObject()
-                writer.member("covariate", level.covariate)
-                writer.member("level", level.level)
-                writer.member("n", level.n)
-                writer.endObject()
-            }
-            writer.endArray()
+            writer.write(suppressedLevels: suppressedLevels)
             writer.member(
                 "suppression_note",
                 "Levels with fewer than \(minCellSize) patients are left out of the model (no term describes them); suppressed_levels lists them.")

@@ -16,15 +16,9 @@ extension JSONWriter {
 
     public mutating func write(_ group: IncidenceGroup) {
         beginObject()
-        key("at")
-        beginArray()
-        for point in group.at { write(point) }
-        endArray()
+        member("at", array: group.at) { $0.write($1) }
         member("cause", group.cause)
-        key("curve")
-        beginArray()
-        for point in group.curve { write(point) }
-        endArray()
+        member("curve", array: group.curve) { $0.write($1) }
         member("events", group.events)
         member("key", group.key)
         member("last_time", finite: group.lastTime)
@@ -68,26 +62,14 @@ extension JSONWriter {
     /// The `competing_risks` object of `icmm analyze`.
     public mutating func write(_ report: CompetingRisksReport) {
         beginObject()
-        key("causes")
-        beginArray()
-        for cause in report.causes { string(cause) }
-        endArray()
+        member("causes", array: report.causes) { $0.string($1) }
         if let models = report.fineGray {
-            key("fine_gray")
-            beginArray()
-            for model in models { write(model) }
-            endArray()
+            member("fine_gray", array: models) { $0.write($1) }
         }
         if let tests = report.grayTest {
-            key("gray_test")
-            beginArray()
-            for test in tests { write(test) }
-            endArray()
+            member("gray_test", array: tests) { $0.write($1) }
         }
-        key("groups")
-        beginArray()
-        for group in report.groups { write(group) }
-        endArray()
+        member("groups", array: report.groups) { $0.write($1) }
         endObject()
     }
 }
@@ -98,15 +80,9 @@ extension IncidenceResult {
     public func json(_ context: CohortContext) -> [UInt8] {
         var writer = JSONWriter(capacity: 64 << 10)
         writer.beginObject()
-        writer.key("causes")
-        writer.beginArray()
-        for cause in report?.causes ?? IncidenceQuery.causes { writer.string(cause) }
-        writer.endArray()
+        writer.member("causes", array: report?.causes ?? IncidenceQuery.causes) { $0.string($1) }
         writer.member("conf_level", finite: query.confLevel)
-        writer.key("covariates")
-        writer.beginArray()
-        for covariate in query.covariates { writer.string(covariate.name) }
-        writer.endArray()
+        writer.member("covariates", array: query.covariates) { $0.string($1.name) }
         writer.member("data_version", context.dataVersion)
         writer.member("engine_version", context.engineVersion)
         writer.key("excluded")
@@ -117,24 +93,15 @@ extension IncidenceResult {
         writer.key("filters")
         writer.write(query.selection.filter)
         if let fineGray {
-            writer.key("fine_gray")
-            writer.beginArray()
-            for model in fineGray { writer.write(model) }
-            writer.endArray()
+            writer.member("fine_gray", array: fineGray) { $0.write($1) }
             writer.member("fine_gray_dropped_rows", fineGrayDropped)
         }
         if let tests = report?.grayTest {
-            writer.key("gray_test")
-            writer.beginArray()
-            for test in tests { writer.write(test) }
-            writer.endArray()
+            writer.member("gray_test", array: tests) { $0.write($1) }
         }
         writer.key("group_by")
         writer.member(string: query.selection.groupBy?.rawValue)
-        writer.key("groups")
-        writer.beginArray()
-        for group in report?.groups ?? [] { writer.write(group) }
-        writer.endArray()
+        writer.member("groups", array: report?.groups ?? []) { $0.write($1) }
         writer.member("min_cell_size", minCellSize)
         writer.member("n", n)
         writer.member("origin", "ic_diagnosis")
@@ -149,18 +116,7 @@ extension IncidenceResult {
             }
             writer.endArray()
         }
-        if !suppressedLevels.isEmpty {
-            writer.key("suppressed_levels")
-            writer.beginArray()
-            for level in suppressedLevels {
-                writer.beginObject()
-                writer.member("covariate", level.covariate)
-                writer.member("level", level.level)
-                writer.member("n", level.n)
-                writer.endObject()
-            }
-            writer.endArray()
-        }
+        if !suppressedLevels.isEmpty { writer.write(suppressedLevels: suppressedLevels) }
         if !suppressed.isEmpty || !suppressedLevels.isEmpty {
             writer.member(
                 "suppression_note",

@@ -250,6 +250,16 @@ public struct JSONWriter {
         null()
     }
 
+    /// `"name": [...]`, each element written by `element` (e.g. `{ $0.write($1) }`).
+    public mutating func member<Elements: Sequence>(
+        _ name: String, array elements: Elements, _ element: (inout JSONWriter, Elements.Element) -> Void
+    ) {
+        key(name)
+        beginArray()
+        for value in elements { element(&self, value) }
+        endArray()
+    }
+
     // MARK: Scalars
 
     /// `value.description` without the String: the runtime function `description` itself calls

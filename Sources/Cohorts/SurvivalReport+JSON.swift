@@ -85,19 +85,13 @@ extension JSONWriter {
         write(group.median)
         member("n", group.n)
         if let quantiles = group.quantiles {
-            key("quantiles")
-            beginArray()
-            for quantile in quantiles { write(quantile) }
-            endArray()
+            member("quantiles", array: quantiles) { $0.write($1) }
         }
         if let rmst = group.rmst {
             key("rmst")
             write(rmst)
         }
-        key("survival_at")
-        beginArray()
-        for landmark in group.survivalAt { write(landmark) }
-        endArray()
+        member("survival_at", array: group.survivalAt) { $0.write($1) }
         endObject()
     }
 
@@ -159,10 +153,7 @@ extension JSONWriter {
         key("score_test")
         write(cox.scoreTest)
         if let strata = cox.strata { member("strata", strata) }
-        key("terms")
-        beginArray()
-        for term in cox.terms { write(term) }
-        endArray()
+        member("terms", array: cox.terms) { $0.write($1) }
         member("ties", cox.ties)
         key("wald_test")
         write(cox.waldTest)
@@ -307,10 +298,7 @@ extension JSONWriter {
         member("n", report?.n ?? 0)
         if let pairwise = report?.pairwise {
             extra(&self, "pairwise")
-            key("pairwise")
-            beginArray()
-            for comparison in pairwise { write(comparison) }
-            endArray()
+            member("pairwise", array: pairwise) { $0.write($1) }
         }
         if let petoPeto = report?.petoPeto {
             extra(&self, "peto_peto")
@@ -319,10 +307,7 @@ extension JSONWriter {
         }
         if let differences = report?.rmstDifferences {
             extra(&self, "rmst_differences")
-            key("rmst_differences")
-            beginArray()
-            for difference in differences { write(difference) }
-            endArray()
+            member("rmst_differences", array: differences) { $0.write($1) }
         }
         extra(&self, nil)
         endObject()

@@ -51,7 +51,9 @@ final class AccessLogBuffer: Sendable {
         var bytes: [UInt8] = []
         var dropped = 0
     }
+    private let leadingPadding = CacheLinePadding()
     private let pending = Mutex<Pending>(Pending())
+    private let trailingPadding = CacheLinePadding()
 
     /// Appends a formatted line; true when the buffer passed the size that asks for a flush.
     func append(_ line: UnsafeBufferPointer<UInt8>, flushBytes: Int, maxBytes: Int) -> Bool {
@@ -204,7 +206,10 @@ struct AccessLogLine: ~Copyable {
     /// Longer lines are cut short (they cannot occur: routes are the server's patterns, methods
     /// are cut at 32 bytes, request ids at 128); the final newline always fits.
     static let capacity = 1024
-    private let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: AccessLogLine.capacity)
+    /// On cache lines of its own (aligned, and followed by unused bytes): each event loop writes
+    /// its line here on every request, and the contexts that hold them are made one after another.
+    private let storage = UnsafeMutableRawPointer.allocate(byteCount: AccessLogLine.capacity + 128, alignment: 128)
+        .bindMemory(to: UInt8.self, capacity: AccessLogLine.capacity + 128)
     private var count = 0
     /// The formatted date and time to the second, remade when the second changes.
     private var cachedSecond: Int = -1
@@ -217,7 +222,7 @@ struct AccessLogLine: ~Copyable {
     private var middleStatus = -1
 
     init() {}
-    deinit { storage.deallocate() }
+    deinit { UnsafeMutableRawPointer(storage).deallocate() }
 
     /// The last formatted line, newline included; valid until the next `format`.
     var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: storage, count: count) }

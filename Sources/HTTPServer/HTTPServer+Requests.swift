@@ -15,8 +15,13 @@ final class RequestState: @unchecked Sendable {
     // one thread, and none can overlap here (every access is a short read or write, or a mutating
     // call that runs no callback); the checks cost about 60 instructions per access, dozens of
     // accesses per request (issue 11: the per-request cost).
+    /// See `CacheLinePadding`: the event loops make their states as they need them, and the
+    /// allocator may put two loops' states next to each other.
+    private let leadingPadding = CacheLinePadding()
     @exclusivity(unchecked) var start: UInt64 = 0
-    @exclusivity(unchecked) unowned(unsafe) var context: EventLoopContext? = nil
+    /// The event loop's context (which outlives its requests), unretained: `answer` lends it
+    /// rather than retaining and releasing it per request.
+    @exclusivity(unchecked) var context: Unmanaged<EventLoopContext>? = nil
     @exclusivity(unchecked) var lifecycle = RequestLifecycle()
     @exclusivity(unchecked) var method: HTTPMethod = .get
     @exclusivity(unchecked) var path = ""
@@ -25,7 +30,19 @@ final class RequestState: @unchecked Sendable {
     @exclusivity(unchecked) var framing = Framing()
     /// Generated, or the client's when it passed `usableRequestID`: the access log copies it as is.
     @exclusivity(unchecked) var requestID = ""
-    @exclusivity(unchecked) var match: Router.Match = .notFound
+    /// The matched route, unretained: the router keeps every route for as long as the server
+    /// exists (and a worker's closure captures the router). A route is one object both event
+    /// loops use: each change of its reference count would pass its cache line between the cores,
+    /// so the common path lends it (`_withUnsafeGuaranteedRef`) and never retains it.
+    @exclusivity(unchecked) var matchedRoute: Unmanaged<Router.Route>?
+    /// The matched route's path parameters.
+    @exclusivity(unchecked) var pathParameters: [String: String] = Dictionary()
+    /// Why no route was found (`.notFound` or `.methodNotAllowed`); unused when `matchedRoute` is set.
+    @exclusivity(unchecked) var unmatched: Router.Match = .notFound
+    /// What the final call tells the lifecycle, from the matched route (see `completionEvent`):
+    /// decided once on the headers, so that the final call need not copy the route out of `match`
+    /// (a retain and a release of an object both event loops share).
+    @exclusivity(unchecked) var completion: RequestLifecycle.Event = .complete(onWorker: false)
     @exclusivity(unchecked) var bodyLimit = 0
     @exclusivity(unchecked) var body: [UInt8] = []
     /// The response for a request refused on its headers, or the one a worker computed.
@@ -41,6 +58,7 @@ final class RequestState: @unchecked Sendable {
     /// Set by a stop whose drain ended before the worker finished: the connection was resumed
     /// to be closed without an answer.
     @exclusivity(unchecked) var abandoned = false
+    private let trailingPadding = CacheLinePadding()
 
     /// What the header fields say about the body and the credentials, tallied while copying them.
     struct Framing {
@@ -63,7 +81,10 @@ final class RequestState: @unchecked Sendable {
         while query.popLast() != nil {}
         framing = Framing()
         requestID = ""
-        match = .notFound
+        matchedRoute = nil
+        if !pathParameters.isEmpty { pathParameters = Dictionary() }
+        if case .methodNotAllowed = unmatched { unmatched = .notFound }
+        completion = .complete(onWorker: false)
         // Most requests have no body: an empty array needs no new value (a release and a retain
         // of the shared empty storage each).
         if !body.isEmpty { body = [] }
@@ -75,9 +96,13 @@ final class RequestState: @unchecked Sendable {
         abandoned = false
     }
 
-    var route: Router.Route? {
-        if case .found(let route, _) = match { return route }
-        return nil
+    /// The matched route (retained: for the paths that are not per request, or not this common).
+    var route: Router.Route? { matchedRoute?.takeUnretainedValue() }
+
+    /// The router's answer for this request, made from the fields above.
+    var match: Router.Match {
+        guard let route else { return unmatched }
+        return .found(route, parameters: pathParameters)
     }
 }
 
@@ -95,12 +120,25 @@ extension HTTPServer {
         connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?, uploadData: UnsafePointer<CChar>?,
         uploadDataSize: UnsafeMutablePointer<Int>?, requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     ) -> MHD_Result {
-        let running = live
+        // Lent, not retained: `Running` is shared by every event loop, so a retain and a release per
+        // call would pass its cache line between the cores.
+        callbackState.load(ordering: .acquiring)!._withUnsafeGuaranteedRef { running in
+            access(
+                running: running, connection: connection, url: url, method: method, uploadData: uploadData,
+                uploadDataSize: uploadDataSize, requestContext: requestContext)
+        }
+    }
+
+    private func access(
+        running: Running, connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?,
+        uploadData: UnsafePointer<CChar>?, uploadDataSize: UnsafeMutablePointer<Int>?,
+        requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    ) -> MHD_Result {
         if let finding = uriFinding(requestContext.pointee) {
             // First call: the headers are in.
             let context = running.contexts.current
             let state = context.takeState(start: monotonicNanoseconds())
-            state.context = context
+            state.context = Unmanaged.passUnretained(context)
             requestContext.pointee = Unmanaged.passRetained(state).toOpaque()
             context.requestBegan()
             if running.deadlines != nil { icmm_mhd_headers_complete(connection) }
@@ -138,14 +176,10 @@ extension HTTPServer {
         // Resumed by a stop, not by its worker: close it unanswered (the lifecycle stays suspended,
         // so the completion notice logs it as 499 and the worker may still write to the state).
         if state.abandoned { return MHD_Result.NO }
-        let route = state.route
-        let completion: RequestLifecycle.Event =
-            route?.mayBlock == true && route?.eventLoopAttempt != nil
-            ? .completeTryingEventLoopFirst : .complete(onWorker: route?.mayBlock ?? false)
-        switch state.lifecycle.handle(completion) {
+        switch state.lifecycle.handle(state.completion) {
         case .tryOnEventLoop:
             let request = makeRequest(state, connection: connection)
-            let response = route.flatMap { route in
+            let response = state.route.flatMap { route in
                 route.eventLoopAttempt.flatMap { router.attemptOnEventLoop(request, route: route, attempt: $0) }
             }
             switch state.lifecycle.handle(.triedOnEventLoop(answered: response != nil)) {
@@ -157,7 +191,14 @@ extension HTTPServer {
                 return MHD_Result.NO
             }
         case .respondNow:
-            let response = withRequest(state, connection: connection) { router.respond(to: $0, match: $1) }
+            guard let matchedRoute = state.matchedRoute else {
+                let response = withRequest(state, connection: connection) { router.respond(to: $0, match: $1) }
+                return answer(response, state: state, connection: connection, running: running)
+            }
+            // The router keeps the route alive (see `RequestState.matchedRoute`).
+            let response = matchedRoute._withUnsafeGuaranteedRef { route in
+                withRequest(state, route: route, connection: connection) { router.respond(to: $0, route: route) }
+            }
             return answer(response, state: state, connection: connection, running: running)
         case .respondTooLarge:
             state.body = []
@@ -180,7 +221,7 @@ extension HTTPServer {
     /// libmicrohttpd's completion notice: after the response was sent, or when the client went
     /// away or the daemon stopped. The request's state is released here and nowhere else.
     func completed(connection: OpaquePointer?, requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>) {
-        if let connection, let deadlines = callbackState.load(ordering: .acquiring)?.takeUnretainedValue().deadlines {
+        if let connection, let deadlines = callbackState.load(ordering: .acquiring)?._withUnsafeGuaranteedRef({ $0.deadlines }) {
             icmm_mhd_request_finished(connection, deadlines)
         }
         guard uriFinding(requestContext.pointee) == nil, let stored = requestContext.pointee else {
@@ -195,7 +236,7 @@ extension HTTPServer {
             // The worker must not resume a connection libmicrohttpd is about to free.
             running.resumeGate.withLock { _ in state.connectionGone = true }
         }
-        let context = state.context
+        let context = state.context?.takeUnretainedValue()
         if state.dispatched { context?.forgetDispatched(state) }
         if case .release(let answered) = state.lifecycle.handle(.completed), !answered, let context {
             // Never answered: the client went away (or the daemon stopped) first. Logged as nginx does.
@@ -229,13 +270,23 @@ extension HTTPServer {
         uriFinding: Int, context: EventLoopContext
     ) -> RequestLifecycle.HeadersVerdict {
         state.method = method.map { HTTPMethod(cString: $0) } ?? .get
-        if let url, let route = router.literalRoute(url, length: strlen(url), method: state.method) {
-            // A literal route's pattern has the path's very bytes: no new string to make.
-            state.path = route.pattern
-            state.match = .found(route, parameters: Dictionary())  // `[:]` calls the literal initializer
+        if let url, let literal = router.literalRoute(url, length: strlen(url), method: state.method) {
+            literal._withUnsafeGuaranteedRef { route in
+                // A literal route's pattern has the path's very bytes: no new string to make.
+                state.path = route.pattern
+                state.completion = completionEvent(route)
+            }
+            state.matchedRoute = literal
         } else {
             state.path = url.map(ownedString) ?? "/"
-            state.match = router.match(state.method, path: state.path)
+            let match = router.match(state.method, path: state.path)
+            if case .found(let route, let parameters) = match {
+                state.completion = completionEvent(route)
+                state.matchedRoute = Unmanaged.passUnretained(route)
+                state.pathParameters = parameters
+            } else {
+                state.unmatched = match
+            }
         }
         copyHeadersAndQuery(connection, into: state)
         state.requestID =
@@ -285,6 +336,13 @@ extension HTTPServer {
         return .body
     }
 
+    /// The lifecycle's final-call event for a request matched to `route`: a route that may block
+    /// runs on a worker, after its event-loop attempt when it has one.
+    private func completionEvent(_ route: Router.Route?) -> RequestLifecycle.Event {
+        guard let route, route.mayBlock else { return .complete(onWorker: false) }
+        return route.eventLoopAttempt != nil ? .completeTryingEventLoopFirst : .complete(onWorker: true)
+    }
+
     /// The handler's view of the request: owned copies (they share the state's storage until the
     /// state is reused).
     private func makeRequest(_ state: RequestState, connection: OpaquePointer) -> HTTPRequest {
@@ -326,6 +384,19 @@ extension HTTPServer {
                 connectionBits: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))), match)
     }
 
+    /// `withRequest` for a matched route, lent by the caller: the request is built from the
+    /// state's copy of the path parameters, without retaining the route.
+    @inline(__always)
+    private func withRequest<Result>(
+        _ state: RequestState, route: Router.Route, connection: OpaquePointer, _ body: (borrowing HTTPRequest) -> Result
+    ) -> Result {
+        body(
+            HTTPRequest(
+                method: state.method, path: state.path, query: QueryParameters(state.query), headers: HTTPHeaders(copied: state.headers),
+                body: state.body, requestID: state.requestID, pathParameters: state.pathParameters, route: route.pattern,
+                connectionBits: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))))
+    }
+
     /// Runs a route that may block on a worker. The connection is suspended meanwhile; the worker
     /// resumes it through the gate, which is closed once the daemon stops or the request completed.
     private func dispatch(_ state: RequestState, request: HTTPRequest, connection: OpaquePointer, running: Running) -> MHD_Result {
@@ -337,7 +408,7 @@ extension HTTPServer {
         state.workerOutstanding = true
         MHD_suspend_connection(connection)
         state.dispatched = true
-        state.context?.rememberDispatched(state, connection: connection)
+        state.context?.takeUnretainedValue().rememberDispatched(state, connection: connection)
         let queued = running.workers.run { [request] in
             let response = router.respond(to: request, match: match)
             running.resumeGate.withLock { open in
@@ -372,7 +443,7 @@ extension HTTPServer {
         if result == MHD_Result.YES { state.sentBody = body }
         let nanoseconds = monotonicNanoseconds() &- state.start
         let route = response.route ?? state.route?.pattern ?? "unmatched"
-        if let context = state.context {
+        state.context?._withUnsafeGuaranteedRef { context in
             context.recordRequest(
                 route: route, method: state.method.rawValue, status: response.status, nanoseconds: nanoseconds)
             context.logRequest(

@@ -158,10 +158,6 @@ public final class HTTPServer: @unchecked Sendable {
     /// Requests begun and not yet completed: a graceful stop waits for this to reach zero.
     public var requestsInFlight: Int { running?.contexts.inFlight ?? 0 }
 
-    /// The callbacks' state. The daemon calls back only between start() and stop(), while it is set.
-    @inline(__always)
-    var live: Running { callbackState.load(ordering: .acquiring)!.takeUnretainedValue() }
-
     /// Starts listening. The corresponding C function is `MHD_start_daemon` (through `icmm_mhd_start`).
     public func start() throws(HTTPServerStartError) {
         precondition(running == nil, "HTTPServer.start() called twice")

@@ -57,6 +57,11 @@ public struct HTTPHeaders: Sendable, Sequence {
     /// Takes over fields already copied (the server's request headers).
     init(copied fields: [(name: String, value: String)]) { stored = fields }
 
+    /// Keeps `fields` as they are, sharing their storage. For a constant response built from a
+    /// literal: the optimizer makes a literal array a static object that is never reference
+    /// counted, so two event loops copying the response do not pass its cache line back and forth.
+    public init(sharing fields: [(name: String, value: String)]) { stored = fields }
+
     public var fields: [(name: String, value: String)] { stored }
 
     public mutating func add(_ name: String, _ value: String) {

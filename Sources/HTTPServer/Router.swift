@@ -68,7 +68,11 @@ public struct Router: Sendable {
     private var routes: [Route] = []
     /// Routes without parameters, compared whole: most requests are answered without splitting
     /// the path. A short list compared by length first costs less than hashing the path.
-    private var literalRoutes: [Route] = []
+    ///
+    /// Unretained: `routes` keeps them. Looked through on every request of both event loops, a
+    /// list of strong references would have each visited route retained and released (an object
+    /// the two cores share: its cache line would go back and forth between them).
+    private var literalRoutes: [Unmanaged<Route>] = []
     /// Maps an error a handler threw, which the HTTP layer does not know, to a response.
     private let errorMapper: @Sendable (any Error, HTTPRequest) -> HTTPResponse
 
@@ -103,7 +107,7 @@ public struct Router: Sendable {
             admission: admission, handler: handler, tooLarge: tooLarge, eventLoopAttempt: eventLoopAttempt)
         routes.append(route)
         if !segments.contains(where: { if case .parameter = $0 { true } else { false } }) {
-            literalRoutes.append(route)
+            literalRoutes.append(Unmanaged.passUnretained(route))
         }
     }
 
@@ -172,18 +176,29 @@ public struct Router: Sendable {
     /// (the path as libmicrohttpd passes it), else nil. The server tries it before making a path
     /// string: the route's own pattern then serves as the request's path (same bytes). Anything
     /// else goes through `match`, which answers the same for these bytes.
-    func literalRoute(_ path: UnsafePointer<CChar>, length: Int, method: HTTPMethod) -> Route? {
+    ///
+    /// Unretained: the router keeps its routes as long as it exists, and the server, which uses
+    /// this on every request of both event loops, would otherwise change the count of an object
+    /// the two cores share (see `RequestState.matchedRoute`).
+    func literalRoute(_ path: UnsafePointer<CChar>, length: Int, method: HTTPMethod) -> Unmanaged<Route>? {
         guard length > 0 else { return nil }
-        for route in literalRoutes where route.patternBytes.count == length && route.serves(method) {
-            if route.patternBytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, path, length) == 0 }) { return route }
+        for literal in literalRoutes {
+            let found = literal._withUnsafeGuaranteedRef { route in
+                route.patternBytes.count == length && route.serves(method)
+                    && route.patternBytes.withUnsafeBufferPointer { memcmp($0.baseAddress!, path, length) == 0 }
+            }
+            if found { return literal }
         }
         return nil
     }
 
     func match(_ method: HTTPMethod, path: String) -> Match {
         let length = path.utf8.count
-        for route in literalRoutes where route.pattern.utf8.count == length && route.pattern == path && route.serves(method) {
-            return .found(route, parameters: [:])
+        for literal in literalRoutes {
+            let route = literal.takeUnretainedValue()
+            if route.pattern.utf8.count == length && route.pattern == path && route.serves(method) {
+                return .found(route, parameters: [:])
+            }
         }
         guard path.hasPrefix("/") else { return .notFound }
         let parts = Router.split(path)
@@ -224,19 +239,24 @@ public struct Router: Sendable {
         return respond(to: request, match: match)
     }
 
+    /// Runs the route's handler (errors mapped to responses) for a request matched to it.
+    func respond(to request: borrowing HTTPRequest, route: Route) -> HTTPResponse {
+        var response: HTTPResponse
+        do {
+            response = try route.handler(request)
+        } catch {
+            response = errorMapper(error, copy request)
+        }
+        response.route = route.pattern
+        return response
+    }
+
     /// Answers a request already matched, whose `pathParameters` and `route` come from that match
     /// (the server matches once, to decide where to run the handler, and builds the request so).
     func respond(to request: borrowing HTTPRequest, match: Match) -> HTTPResponse {
         switch match {
         case .found(let route, _):
-            var response: HTTPResponse
-            do {
-                response = try route.handler(request)
-            } catch {
-                response = errorMapper(error, copy request)
-            }
-            response.route = route.pattern
-            return response
+            return respond(to: request, route: route)
         case .methodNotAllowed(let allowed):
             return HTTPServerError.methodNotAllowed(allowed: allowed).response
         case .notFound:

@@ -204,6 +204,12 @@ public struct KeyStore: Sendable {
     /// authenticated, or when noting its use would write the last-use minutes now. For callers that
     /// must not block (an event loop); on nil they call `check` where blocking is allowed.
     public func checkWithoutBlocking(_ key: String) -> Check? {
+        withBytes(key) { checkWithoutBlocking(bytes: $0) }
+    }
+
+    /// `checkWithoutBlocking` of a key given as its UTF-8 bytes (a header's, read in place): a
+    /// poll answered from the cache makes no string of its key.
+    public func checkWithoutBlocking(bytes key: UnsafeBufferPointer<UInt8>) -> Check? {
         guard KeyStore.isWellFormed(key) else { return .unknown }
         let at = now()
         let minute = KeyUsageRecorder.minute(at)
@@ -218,11 +224,14 @@ public struct KeyStore: Sendable {
 
     /// `icmm_` and under 200 bytes: compared as bytes (`hasPrefix` compares by Character).
     static func isWellFormed(_ key: String) -> Bool {
-        let bytes = key.utf8
-        guard bytes.count >= 5, bytes.count < 200 else { return false }
-        var prefix = bytes.makeIterator()
-        for expected in "icmm_".utf8 where prefix.next() != expected { return false }
-        return true
+        withBytes(key) { isWellFormed($0) }
+    }
+
+    static func isWellFormed(_ key: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard key.count >= 5, key.count < 200 else { return false }
+        // "icmm_" as one little-endian word of its first four bytes, and the fifth.
+        let first4 = UInt32(key[0]) | UInt32(key[1]) << 8 | UInt32(key[2]) << 16 | UInt32(key[3]) << 24
+        return first4 == 0x6D6D_6369 && key[4] == 0x5F
     }
 
     /// Writes the pending last-use minutes now (tests, `keys list`, shutdown).
@@ -244,6 +253,13 @@ public struct KeyStore: Sendable {
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
+}
+
+/// The string's UTF-8 bytes, in place when it has contiguous storage (a native string), else copied once.
+func withBytes<R>(_ key: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+    if let result = key.utf8.withContiguousStorageIfAvailable(body) { return result }
+    var key = key
+    return key.withUTF8(body)
 }
 
 /// `[A-Za-z0-9._-]`: the alphabet of external ids and sites (DOMAIN.md section 9).
@@ -327,21 +343,24 @@ final class PrincipalCache: Sendable {
     static let defaultSlots = 1_024
 
     /// A class, so that a lookup reads the entry in place (a struct would be copied out of the
-    /// table, four references and all, on every request). Touched only under the table's lock.
+    /// table, four references and all, on every request). Touched only under the table's lock,
+    /// which is why the run-time exclusivity check of its two variables is left out (it cost a
+    /// `swift_beginAccess` per lookup).
     final class Entry: @unchecked Sendable {
-        var key: [UInt8]
+        @exclusivity(unchecked) var key: [UInt8]
         let principal: Principal
         /// Nil: the key never expires.
         let expiresAt: Date?
-        let readAt: ContinuousClock.Instant
+        /// Monotonic nanoseconds after which the entry no longer answers (read time + lifetime).
+        let answersUntil: UInt64
         /// The last-use minute already noted for this key (`KeyUsageRecorder`), if any.
-        var notedMinute: Int64?
+        @exclusivity(unchecked) var notedMinute: Int64?
 
-        init(key: [UInt8], principal: Principal, expiresAt: Date?, readAt: ContinuousClock.Instant) {
+        init(key: [UInt8], principal: Principal, expiresAt: Date?, answersUntil: UInt64) {
             self.key = key
             self.principal = principal
             self.expiresAt = expiresAt
-            self.readAt = readAt
+            self.answersUntil = answersUntil
         }
 
         func matches(_ presented: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -362,10 +381,13 @@ final class PrincipalCache: Sendable {
 
     /// How long an entry answers after its key was read from the database.
     let lifetime: Duration
+    private let lifetimeNanoseconds: UInt64
 
     /// - Parameter slots: a power of two (tests use 1, so that every key shares one slot).
     init(slots: Int = PrincipalCache.defaultSlots, lifetime: Duration = PrincipalCache.lifetime) {
         self.lifetime = lifetime
+        let (seconds, attoseconds) = lifetime.components
+        lifetimeNanoseconds = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
         precondition(slots > 0 && slots & (slots - 1) == 0, "slots must be a power of two")
         entries = Mutex(Array(repeating: nil, count: slots))
         mask = slots - 1
@@ -375,16 +397,19 @@ final class PrincipalCache: Sendable {
 
     /// The principal of `key` if it was read from the database less than `lifetime` ago.
     func get(_ key: String, minute: Int64) -> Hit? {
-        withBytes(key) { bytes in
-            let slot = slot(of: bytes)
-            return entries.withLock { entries -> Hit? in
-                guard let entry = entries[slot], entry.matches(bytes) else { return nil }
-                guard ContinuousClock.now - entry.readAt < lifetime else {
-                    PrincipalCache.wipe(&entries[slot])
-                    return nil
-                }
-                return Hit(principal: entry.principal, expiresAt: entry.expiresAt, noted: entry.notedMinute == minute)
+        withBytes(key) { get($0, minute: minute) }
+    }
+
+    func get(_ key: UnsafeBufferPointer<UInt8>, minute: Int64) -> Hit? {
+        let slot = slot(of: key)
+        let now = PrincipalCache.monotonicNanoseconds()
+        return entries.withLock { entries -> Hit? in
+            guard let entry = entries[slot], entry.matches(key) else { return nil }
+            guard now < entry.answersUntil else {
+                PrincipalCache.wipe(&entries[slot])
+                return nil
             }
+            return Hit(principal: entry.principal, expiresAt: entry.expiresAt, noted: entry.notedMinute == minute)
         }
     }
 
@@ -392,7 +417,9 @@ final class PrincipalCache: Sendable {
     func put(_ key: String, _ principal: Principal, expiresAt: Date?) {
         withBytes(key) { bytes in
             let slot = slot(of: bytes)
-            let entry = Entry(key: Array(bytes), principal: principal, expiresAt: expiresAt, readAt: ContinuousClock.now)
+            let entry = Entry(
+                key: Array(bytes), principal: principal, expiresAt: expiresAt,
+                answersUntil: PrincipalCache.monotonicNanoseconds() &+ lifetimeNanoseconds)
             entries.withLock { entries in
                 PrincipalCache.wipe(&entries[slot])
                 entries[slot] = entry
@@ -402,13 +429,23 @@ final class PrincipalCache: Sendable {
 
     /// Records that `minute` was noted as the key's last use, so its next requests skip the recorder.
     func noted(_ key: String, minute: Int64) {
-        withBytes(key) { bytes in
-            let slot = slot(of: bytes)
-            entries.withLock { entries in
-                guard let entry = entries[slot], entry.matches(bytes) else { return }
-                entry.notedMinute = minute
-            }
+        withBytes(key) { noted($0, minute: minute) }
+    }
+
+    func noted(_ key: UnsafeBufferPointer<UInt8>, minute: Int64) {
+        let slot = slot(of: key)
+        entries.withLock { entries in
+            guard let entry = entries[slot], entry.matches(key) else { return }
+            entry.notedMinute = minute
         }
+    }
+
+    /// CLOCK_MONOTONIC in nanoseconds: a plain number to compare (ContinuousClock's instants and
+    /// durations cost about 150 instructions a lookup in 128-bit arithmetic).
+    static func monotonicNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
     func removeAll() {
@@ -417,18 +454,32 @@ final class PrincipalCache: Sendable {
         }
     }
 
-    private func slot(of key: UnsafeBufferPointer<UInt8>) -> Int {
-        var hasher = Hasher()
-        hasher.combine(seed.0)
-        hasher.combine(seed.1)
-        hasher.combine(bytes: UnsafeRawBufferPointer(key))
-        return hasher.finalize() & mask
-    }
-
-    private func withBytes<R>(_ key: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        if let result = key.utf8.withContiguousStorageIfAvailable(body) { return result }
-        var key = key
-        return key.withUTF8(body)
+    /// Every 8-byte word of the key mixed into a random seed (multiply and xor-shift), the table's
+    /// other seed folded in last. A keyed hash strong enough here, at a tenth of SipHash's cost (a
+    /// poll's key check, issue 11): only active keys enter the table, and an active key is the
+    /// server's own 256 random bits, never chosen by a client, so nobody can aim keys at a slot. A
+    /// presented key that shares a slot only misses (it goes to the database); it can evict an
+    /// entry only by being an active key itself.
+    func slot(of key: UnsafeBufferPointer<UInt8>) -> Int {
+        let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var h = seed.0 ^ UInt64(key.count)
+        guard let base = key.baseAddress else { return Int(truncatingIfNeeded: h >> 32) & mask }
+        var index = 0
+        while index + 8 <= key.count {
+            h = (h ^ UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)) &* multiplier
+            h ^= h >> 29
+            index += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while index < key.count {
+            tail |= UInt64(base[index]) << shift
+            shift += 8
+            index += 1
+        }
+        h = (h ^ tail ^ seed.1) &* multiplier
+        h ^= h >> 32
+        return Int(truncatingIfNeeded: h) & mask
     }
 
     /// Equal length and bytes, in a time that depends only on the lengths (every key has the same):

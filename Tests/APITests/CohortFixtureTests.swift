@@ -13,13 +13,7 @@ import Testing
     static let directory = repositoryRoot + "/Tests/APITests/Fixtures/cohort"
 
     /// The fixture file, parsed once.
-    static let expected: JSONValue = {
-        do {
-            return try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: directory + "/expected.json")))
-        } catch {
-            fatalError("cannot read \(directory)/expected.json: \(error)")
-        }
-    }()
+    static let expected = fixtureJSON(directory + "/expected.json")
 
     static let survivalFixtures: [String] =
         expected["survival"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
@@ -29,21 +23,9 @@ import Testing
         expected[section]?.arrayValue?.first { $0["name"]?.stringValue == name }
     }
 
-    /// The service with every fixture case imported, the cases split over two sites (an analyst
-    /// sees all sites), and an analyst key.
+    /// The service with every fixture case imported, split over two sites, and an analyst key.
     static func serviceWithCases() throws -> (TestService, (String, String)) {
-        let service = try TestService()
-        let lines = try String(contentsOfFile: directory + "/cases.ndjson", encoding: .utf8)
-            .split(separator: "\n").map(String.init)
-        #expect(lines.count == expected["generator"]?["cases"]?.integerValue)
-        for (site, part) in [("HOSP-A", 0), ("HOSP-B", 1)] {
-            let body = lines.enumerated().filter { $0.offset % 2 == part }.map(\.element).joined(separator: "\n") + "\n"
-            let submitter = try service.key(site: site, role: .submitter)
-            let response = try service.client.send(
-                "POST", "/v1/imports", json: body, contentType: "application/x-ndjson", headers: [submitter])
-            #expect(response.status == 201, "import for \(site): \(response.status) \(response.text.prefix(2000))")
-        }
-        return (service, try service.key(site: "REGISTRY", role: .analyst))
+        try serviceWithFixtureCases(directory, expected: expected)
     }
 
     @Test func theFixtureIsComplete() {

@@ -17,28 +17,11 @@ import Testing
 @Suite struct CohortIncidenceFixtureTests {
     static let directory = repositoryRoot + "/Tests/APITests/Fixtures/incidence"
 
-    static let expected: JSONValue = {
-        do {
-            return try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: directory + "/expected.json")))
-        } catch {
-            fatalError("cannot read \(directory)/expected.json: \(error)")
-        }
-    }()
+    static let expected = fixtureJSON(directory + "/expected.json")
 
-    /// The service with every fixture case imported over HTTP, split over two sites, and an
-    /// analyst key (an analyst sees every site).
+    /// The service with every fixture case imported over HTTP, split over two sites, and an analyst key.
     static func serviceWithCases(backend: TestBackend = .sqlite) throws -> (TestService, (String, String)) {
-        let service = try TestService(backend: backend)
-        let lines = try String(contentsOfFile: directory + "/cases.ndjson", encoding: .utf8).split(separator: "\n").map(String.init)
-        #expect(lines.count == expected["generator"]?["cases"]?.integerValue)
-        for (site, part) in [("HOSP-A", 0), ("HOSP-B", 1)] {
-            let body = lines.enumerated().filter { $0.offset % 2 == part }.map(\.element).joined(separator: "\n") + "\n"
-            let submitter = try service.key(site: site, role: .submitter)
-            let response = try service.client.send(
-                "POST", "/v1/imports", json: body, contentType: "application/x-ndjson", headers: [submitter])
-            try #require(response.status == 201, "import for \(site): \(response.status) \(response.text.prefix(2000))")
-        }
-        return (service, try service.key(site: "REGISTRY", role: .analyst))
+        try serviceWithFixtureCases(directory, expected: expected, backend: backend)
     }
 
     @Test func theFixtureHasProgressionsAndDeaths() {

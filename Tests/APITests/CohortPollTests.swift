@@ -1,4 +1,4 @@
-import API
+@testable import API
 import Foundation
 import HTTPServer
 import Registry
@@ -160,6 +160,58 @@ import Testing
         #expect(service.server.requestsRunOnWorkers == workers + 1)
         #expect(try service.client.get(Self.path, headers: [analyst, ("If-None-Match", newTag)]).status == 304)
         #expect(service.server.requestsRunOnWorkers == workers + 1)
+    }
+
+    /// The poll path keeps the last key's rate-limit bucket and reads its key from the cache: a
+    /// key revoked in this process is refused on its next poll, and two keys polling in turn each
+    /// spend their own tokens.
+    @Test func aRevokedKeysNextPollIsRefusedAndKeysPollingInTurnSpendTheirOwnTokens() throws {
+        var limits = RateLimitConfiguration()
+        limits.perKey = RateLimit(rate: 0.001, burst: 4)
+        let service = try TestService(rateLimits: limits)
+        try service.loadDemo()
+        let first = try service.application.keys.create(site: "ANALYSIS", role: .analyst)
+        let second = try service.application.keys.create(site: "ANALYSIS", role: .analyst)
+        let a = ("Authorization", "Bearer " + first.key)
+        let b = ("Authorization", "Bearer " + second.key)
+        let tag = try #require(try service.client.get(Self.path, headers: [a]).header("etag"))  // a: 1 (worker)
+        #expect(try service.client.get(Self.path, headers: [b]).status == 200)  // b: 1
+        let workers = service.server.requestsRunOnWorkers
+        for round in 0..<3 {  // a: 2, 3, 4; b: 2, 3, 4
+            #expect(try service.client.get(Self.path, headers: [a, ("If-None-Match", tag)]).status == 304, "a, round \(round)")
+            #expect(try service.client.get(Self.path, headers: [b, ("If-None-Match", tag)]).status == 304, "b, round \(round)")
+        }
+        #expect(service.server.requestsRunOnWorkers == workers, "all answered on the event loop")
+        #expect(try service.client.get(Self.path, headers: [a, ("If-None-Match", tag)]).status == 429)
+        #expect(try service.client.get(Self.path, headers: [b, ("If-None-Match", tag)]).status == 429)
+
+        let third = try service.application.keys.create(site: "ANALYSIS", role: .analyst)
+        let c = ("Authorization", "Bearer " + third.key)
+        #expect(try service.client.get(Self.path, headers: [c, ("If-None-Match", tag)]).status == 304)  // worker: cache miss
+        #expect(try service.client.get(Self.path, headers: [c, ("If-None-Match", tag)]).status == 304)  // event loop
+        try service.application.keys.revoke(id: third.id)
+        let revoked = try service.client.get(Self.path, headers: [c, ("If-None-Match", tag)])
+        #expect(revoked.status == 401)
+        #expect(revoked.header("etag") == nil)
+    }
+
+    /// Header names in any case are found on the poll path, and of two `Authorization` fields
+    /// the first counts, as in the handler.
+    @Test func headerNamesInAnyCaseAndTheFirstOfTwoAuthorizationFields() throws {
+        let service = try TestService()
+        try service.loadDemo()
+        let analyst = try service.key(site: "ANALYSIS", role: .analyst)
+        let tag = try #require(try service.client.get(Self.path, headers: [analyst]).header("etag"))
+        let workers = service.server.requestsRunOnWorkers
+        for (authorization, condition) in [("authorization", "if-none-match"), ("AUTHORIZATION", "IF-NONE-MATCH"), ("AuThOrIzAtIoN", "If-None-MATCH")] {
+            let response = try service.client.get(Self.path, headers: [(authorization, analyst.1), (condition, tag)])
+            #expect(response.status == 304, "\(authorization) / \(condition)")
+        }
+        #expect(service.server.requestsRunOnWorkers == workers)
+        // Same length as the two names, not them: nothing is read from it.
+        #expect(try service.client.get(Self.path, headers: [("X-Authorizati", analyst.1), ("If-None-Matcx", tag)]).status == 401)
+        #expect(Application.pollHeaders(HTTPHeaders([("Authorization", "first"), ("authorization", "second")])).authorization == "first")
+        #expect(Application.pollHeaders(HTTPHeaders([("If-None-Match", "\"x\""), ("Host", "h")])) == (nil, "\"x\""))
     }
 
     /// The byte-level readings of `Authorization` and `If-None-Match` on the poll path agree with

@@ -30,7 +30,8 @@ final class RefusingServer {
         let counter = self.counter
         let real = application.makeRouter()
         var router = Router()
-        for path in ["/dashboard", "/dashboard/app.js", "/dashboard/style.css"] {
+        let modules = Application.dashboardModules.keys.map { "/dashboard/modules/" + $0 }
+        for path in ["/dashboard", "/dashboard/app.js", "/dashboard/style.css"] + modules {
             router.get(path) { _ in real.respond(to: HTTPRequest(method: .get, path: path)) }
         }
         for path in Self.cohortPaths {

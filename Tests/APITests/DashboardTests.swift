@@ -126,8 +126,26 @@ func notModifiedCount(route: String, in service: TestService) -> Int {
         #expect(style.status == 200 && style.headers["Content-Type"] == "text/css; charset=utf-8")
         #expect(script.headers["X-Content-Type-Options"] == "nosniff" && style.headers["X-Content-Type-Options"] == "nosniff")
         let javaScript = String(decoding: script.body, as: UTF8.self)
-        #expect(javaScript.contains("use strict") && javaScript.count > 1000)
-        let everything = [html, javaScript, String(decoding: style.body, as: UTF8.self)]
+        #expect(javaScript.contains(#"from "./modules/"#) && javaScript.count > 1000)
+        // The script's modules: each one served as JavaScript, and each one imported by another.
+        var modules: [String] = []
+        for name in Application.dashboardModules.keys.sorted() {
+            let module = router.respond(to: HTTPRequest(method: .get, path: "/dashboard/modules/" + name))
+            #expect(module.status == 200 && module.headers["Content-Type"] == "text/javascript; charset=utf-8", "\(name)")
+            #expect(module.headers["X-Content-Type-Options"] == "nosniff", "\(name)")
+            modules.append(String(decoding: module.body, as: UTF8.self))
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: repositoryRoot + "/Sources/API/Resources/dashboard/modules")
+        #expect(Set(files) == Set(Application.dashboardModules.keys), "every module file is served, and only those")
+        for name in Application.dashboardModules.keys {
+            let imported = ([javaScript] + modules).contains {
+                $0.contains(#"from "./\#(name)""#) || $0.contains(#"from "./modules/\#(name)""#)
+            }
+            #expect(imported, "\(name) is imported")
+        }
+        let unknown = router.respond(to: HTTPRequest(method: .get, path: "/dashboard/modules/nope.js"))
+        #expect(unknown.status == 404 && unknown.headers["Content-Type"] == "application/problem+json")
+        let everything = [html, javaScript, String(decoding: style.body, as: UTF8.self)] + modules
         for text in everything {
             let lowered = text.lowercased()
             for reference in [#"src="http"#, #"href="http"#, "@import", "url(http", "url(//", #"src="//"#, #"href="//"#] {
@@ -148,7 +166,7 @@ func notModifiedCount(route: String, in service: TestService) -> Int {
         let nonce = try #require(DashboardDOM(html: policy).first(#"'nonce-([A-Za-z0-9+/=]+)'"#))
         #expect(nonce.count >= 22)
         #expect(html.components(separatedBy: "<script").count == 2)
-        #expect(html.contains(#"<script nonce="\#(nonce)" src="/dashboard/app.js"></script>"#))
+        #expect(html.contains(#"<script type="module" nonce="\#(nonce)" src="/dashboard/app.js"></script>"#))
         let again = router.respond(to: HTTPRequest(method: .get, path: "/dashboard"))
         #expect(again.headers["Content-Security-Policy"] != policy)
         #expect(!html.contains("{{CSP_NONCE}}"))

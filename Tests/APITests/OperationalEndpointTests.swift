@@ -11,6 +11,9 @@ import Testing
         #expect(response.status == 200)
         #expect(response.header("content-type") == "application/json")
         #expect(response.jsonObject["status"] as? String == "ok")
+        // The body is a byte literal in the route (a static object): exactly these bytes.
+        #expect(response.text == #"{"status":"ok"}"#)
+        #expect(response.header("content-length") == "15")
     }
 
     @Test(arguments: TestBackend.all) func readyzIsReadyWhenMigrationsAreCurrent(backend: TestBackend) throws {

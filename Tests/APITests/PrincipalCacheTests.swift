@@ -36,6 +36,59 @@ import Testing
         #expect(cache.get(a, minute: 0) == nil)
     }
 
+    /// The slot comes from the whole key (the poll path's cheap keyed hash, issue 11): random keys
+    /// spread over the table, keys that differ in one byte anywhere (or in length) mostly land
+    /// apart, and every slot is within the table.
+    @Test func slotsComeFromEveryByteOfTheKeyAndSpreadOverTheTable() {
+        let cache = PrincipalCache()
+        func slot(_ key: String) -> Int {
+            var key = key
+            return key.withUTF8 { cache.slot(of: $0) }
+        }
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        let keys = (0..<400).map { _ in "icmm_" + String((0..<43).map { _ in alphabet.randomElement(using: &generator)! }) }
+        let slots = keys.map(slot)
+        #expect(slots.allSatisfy { (0..<PrincipalCache.defaultSlots).contains($0) })
+        // 400 keys in 1,024 slots fill about 330 of them; far fewer would mean a weak mix.
+        #expect(Set(slots).count > 280)
+        // One byte changed, at each position of a key (the prefix, every word, the tail): the
+        // slots of the 48 variants are nearly all different from the key's own.
+        let key = keys[0]
+        var moved = 0
+        for position in 0..<key.utf8.count {
+            var bytes = Array(key.utf8)
+            bytes[position] ^= 0x01
+            if slot(String(decoding: bytes, as: UTF8.self)) != slot(key) { moved += 1 }
+        }
+        #expect(moved >= key.utf8.count - 4)
+        #expect(slot(key + "A") != slot(key) || slot(key + "B") != slot(key))
+    }
+
+    /// The poll path checks a key given as the bytes of its header; it answers as the string form.
+    @Test(arguments: TestBackend.all) func aKeyGivenAsBytesIsCheckedAsTheString(backend: TestBackend) throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let (keys, _, close) = try keyStore(backend, directory, cache: PrincipalCache(lifetime: .seconds(3_600)))
+        defer { close() }
+        let key = try keys.create(site: "HOSP-A", role: .analyst)
+        func bytesCheck(_ text: String) -> KeyStore.Check? {
+            var text = text
+            return text.withUTF8 { keys.checkWithoutBlocking(bytes: $0) }
+        }
+        #expect(bytesCheck(key.key) == nil, "not yet read from the database")
+        #expect(try keys.check(key.key) == .valid(Principal(keyID: key.id, site: "HOSP-A", role: .analyst)))
+        #expect(bytesCheck(key.key) == .valid(Principal(keyID: key.id, site: "HOSP-A", role: .analyst)))
+        for malformed in ["", "icmm", "ICMM_" + key.key.dropFirst(5), "xcmm_abc", "icmm-abc", "icmm_" + String(repeating: "a", count: 195)] {
+            #expect(bytesCheck(malformed) == .unknown, "\(malformed.prefix(8))")
+            #expect(keys.checkWithoutBlocking(malformed) == .unknown)
+        }
+        #expect(bytesCheck(String(key.key.dropLast())) == nil, "well formed, not cached: the database decides")
+        try keys.revoke(id: key.id)
+        #expect(bytesCheck(key.key) == nil)
+        #expect(try keys.check(key.key) == .unknown)
+    }
+
     @Test func theConstantTimeComparisonComparesEveryByteAndTheLength() {
         func equal(_ a: String, _ b: String) -> Bool {
             var a = a

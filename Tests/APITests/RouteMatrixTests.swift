@@ -17,6 +17,7 @@ import Testing
         "GET /dashboard": nil,
         "GET /dashboard/app.js": nil,
         "GET /dashboard/style.css": nil,
+        "GET /dashboard/modules/{name}": nil,
         "POST /v1/classify": nil,
         "GET /metrics": [.admin],
         "GET /v1/audit": [.admin],

@@ -32,9 +32,16 @@ struct ResponseCase: CustomTestStringConvertible, Sendable {
     }
 }
 
-/// Serum-only measurable disease (urine not measured).
-private func serum(_ baseline: Double, _ best: Double) -> (A, A) {
-    (A(serumMProteinGDl: baseline), A(serumMProteinGDl: best))
+extension ResponseCase {
+    /// Serum-only measurable disease (urine not measured): the serum M-protein at baseline and at best, in g/dL.
+    init(
+        name: String, serum: (baseline: Double, best: Double), computed: CaseRecord.ResponseCategory?,
+        basis: [String]? = nil
+    ) {
+        self.init(
+            name: name, baseline: A(serumMProteinGDl: serum.baseline), best: A(serumMProteinGDl: serum.best),
+            computed: computed, basis: basis)
+    }
 }
 
 @Suite("Response (DOMAIN.md section 4, IMWG)") struct ResponseTests {
@@ -147,13 +154,13 @@ private func serum(_ baseline: Double, _ best: Double) -> (A, A) {
         "PR: serum >=50% and urine >=90% or <200; dFLC, then marrow, when M-protein is not measurable",
         arguments: [
             ResponseCase(
-                name: "serum exactly 50% down (1.0 -> 0.5)", baseline: serum(1.0, 0.5).0, best: serum(1.0, 0.5).1,
+                name: "serum exactly 50% down (1.0 -> 0.5)", serum: (1.0, 0.5),
                 computed: .PR, basis: ["serum_m_protein_reduction>=50%"]),
             ResponseCase(
                 name: "serum exactly 50% down with a decimal value (3.3 -> 1.65)",
-                baseline: serum(3.3, 1.65).0, best: serum(3.3, 1.65).1, computed: .PR),
+                serum: (3.3, 1.65), computed: .PR),
             ResponseCase(
-                name: "serum 49% down is MR", baseline: serum(1.0, 0.51).0, best: serum(1.0, 0.51).1,
+                name: "serum 49% down is MR", serum: (1.0, 0.51),
                 computed: .MR, basis: ["serum_m_protein_reduction>=25%"]),
             ResponseCase(
                 name: "serum 50% and urine exactly 90% down (500 -> 50)",
@@ -245,13 +252,13 @@ private func serum(_ baseline: Double, _ best: Double) -> (A, A) {
         "MR: serum down 25-49% and urine down 50-89%",
         arguments: [
             ResponseCase(
-                name: "serum exactly 25% down (2.0 -> 1.5)", baseline: serum(2.0, 1.5).0, best: serum(2.0, 1.5).1,
+                name: "serum exactly 25% down (2.0 -> 1.5)", serum: (2.0, 1.5),
                 computed: .MR, basis: ["serum_m_protein_reduction>=25%"]),
             ResponseCase(
-                name: "serum exactly 25% down in decimal but not in binary (1.2 -> 0.9)", baseline: serum(1.2, 0.9).0,
-                best: serum(1.2, 0.9).1, computed: .MR),
+                name: "serum exactly 25% down in decimal but not in binary (1.2 -> 0.9)", serum: (1.2, 0.9),
+                computed: .MR),
             ResponseCase(
-                name: "serum 24.5% down is SD", baseline: serum(2.0, 1.51).0, best: serum(2.0, 1.51).1,
+                name: "serum 24.5% down is SD", serum: (2.0, 1.51),
                 computed: .SD, basis: ["no_response_or_progression_criteria_met"]),
             ResponseCase(
                 name: "serum 25% and urine exactly 50% down",
@@ -275,28 +282,24 @@ private func serum(_ baseline: Double, _ best: Double) -> (A, A) {
         "PD: >=25% rise from the lowest value with absolute floors, or a new lesion",
         arguments: [
             ResponseCase(
-                name: "serum +25% and +0.5 g/dL exactly (2.0 -> 2.5)", baseline: serum(2.0, 2.5).0,
-                best: serum(2.0, 2.5).1,
+                name: "serum +25% and +0.5 g/dL exactly (2.0 -> 2.5)", serum: (2.0, 2.5),
                 computed: .PD, basis: ["serum_m_protein_increase>=25%_and>=0.5g/dL"]),
             ResponseCase(
-                name: "serum +25% exactly, not exact in binary (2.2 -> 2.75)", baseline: serum(2.2, 2.75).0,
-                best: serum(2.2, 2.75).1, computed: .PD),
+                name: "serum +25% exactly, not exact in binary (2.2 -> 2.75)", serum: (2.2, 2.75), computed: .PD),
             ResponseCase(
-                name: "serum +0.5 g/dL exactly, not exact in binary (1.8 -> 2.3)", baseline: serum(1.8, 2.3).0,
-                best: serum(1.8, 2.3).1, computed: .PD),
+                name: "serum +0.5 g/dL exactly, not exact in binary (1.8 -> 2.3)", serum: (1.8, 2.3), computed: .PD),
             ResponseCase(
-                name: "serum +0.49 g/dL is not PD", baseline: serum(2.0, 2.49).0, best: serum(2.0, 2.49).1,
+                name: "serum +0.49 g/dL is not PD", serum: (2.0, 2.49),
                 computed: .SD),
             ResponseCase(
-                name: "serum +40% but only +0.4 g/dL is below the absolute floor", baseline: serum(1.0, 1.4).0,
-                best: serum(1.0, 1.4).1, computed: .SD),
+                name: "serum +40% but only +0.4 g/dL is below the absolute floor", serum: (1.0, 1.4), computed: .SD),
             ResponseCase(
                 name: "serum 0.4 -> 0.9 reaches the absolute floor (binary-inexact)",
                 baseline: A(serumMProteinGDl: 0.4, urineMProteinMg24h: 300),
                 best: A(serumMProteinGDl: 0.9, urineMProteinMg24h: 300),
                 computed: .PD, basis: ["serum_m_protein_increase>=25%_and>=0.5g/dL"]),
             ResponseCase(
-                name: "serum +0.6 g/dL but only +20% is not PD", baseline: serum(3.0, 3.6).0, best: serum(3.0, 3.6).1,
+                name: "serum +0.6 g/dL but only +20% is not PD", serum: (3.0, 3.6),
                 computed: .SD),
             ResponseCase(
                 name: "urine +25% and +200 mg/24 h exactly (800 -> 1000)",
@@ -364,7 +367,7 @@ private func serum(_ baseline: Double, _ best: Double) -> (A, A) {
     @Test(
         "SD and no call: evaluable disease without response is SD; unevaluable labs give no computed category",
         arguments: [
-            ResponseCase(name: "serum 10% down", baseline: serum(2.0, 1.8).0, best: serum(2.0, 1.8).1, computed: .SD),
+            ResponseCase(name: "serum 10% down", serum: (2.0, 1.8), computed: .SD),
             ResponseCase(
                 name: "nothing measurable", baseline: A(serumMProteinGDl: 0.5, boneMarrowPlasmaCellsPct: 10),
                 best: A(serumMProteinGDl: 0.4, boneMarrowPlasmaCellsPct: 8), computed: nil, basis: [],
