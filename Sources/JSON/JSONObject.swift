@@ -59,11 +59,42 @@ public struct JSONObject: Sendable {
         if let positions { return positions[key] }
         var position = 0
         let count = members.count
+        if JSONObject.isSmallASCII(key) {
+            // Nearly every name and every name looked up: compared by their two words.
+            let words = JSONObject.words(of: key)
+            while position < count {
+                if JSONObject.isSmallASCII(members[position].key) {
+                    if JSONObject.words(of: members[position].key) == words { return position }
+                } else if members[position].key == key {
+                    return position
+                }
+                position += 1
+            }
+            return nil
+        }
         while position < count {
             if members[position].key == key { return position }
             position += 1
         }
         return nil
+    }
+
+    /// A String's two words as stored. A string of up to 15 ASCII bytes is stored in them whole
+    /// (its bytes, then its count and a flag byte saying small and ASCII), so two such strings are
+    /// equal exactly when their words are: ASCII text has no other canonically equivalent
+    /// spelling. That spares the out-of-line `String ==` for every name passed over in a lookup
+    /// (a FHIR mapping looks up each member of each resource). Any other string is compared with
+    /// `==`, as before.
+    @inline(__always)
+    static func words(of string: String) -> (UInt64, UInt64) {
+        unsafeBitCast(string, to: (UInt64, UInt64).self)
+    }
+
+    /// Whether `string` is held inline as at most 15 ASCII bytes (its flag byte's top three bits:
+    /// immortal, ASCII, small; see the standard library's `_StringObject`).
+    @inline(__always)
+    static func isSmallASCII(_ string: String) -> Bool {
+        words(of: string).1 >> 61 == 0b111
     }
 
     public subscript(key: String) -> JSONValue? {

@@ -31,15 +31,38 @@ struct MoveStack<Element>: ~Copyable {
     /// ends at `start` again.
     mutating func pop(from start: Int) -> [Element] {
         let moved = count - start
-        guard moved > 0 else { return [] }
-        // Not `Array(unsafeUninitializedCapacity:)`: that allocates through an unspecialized
-        // function which looks up the array's type metadata at run time, which cost more than the
-        // allocation itself. `reserveCapacity` is specialized.
-        var array: [Element] = []
-        array.reserveCapacity(moved)
-        for position in start..<count { array.append((base + position).move()) }
+        let first = base + start
         count = start
-        return array
+        // Up to eight (nearly every object and array of a document), as an array literal: the literal
+        // allocates its storage at its final size directly, where `reserveCapacity` on an empty array
+        // went through the general regrowth path (a third of the cost of a small object). Not
+        // `Array(unsafeUninitializedCapacity:)` either: that allocates through an unspecialized
+        // function which looks up the array's type metadata at run time.
+        switch moved {
+        case 0: return []
+        case 1: return [first.move()]
+        case 2: return [first.move(), (first + 1).move()]
+        case 3: return [first.move(), (first + 1).move(), (first + 2).move()]
+        case 4: return [first.move(), (first + 1).move(), (first + 2).move(), (first + 3).move()]
+        case 5: return [first.move(), (first + 1).move(), (first + 2).move(), (first + 3).move(), (first + 4).move()]
+        case 6:
+            return [first.move(), (first + 1).move(), (first + 2).move(), (first + 3).move(), (first + 4).move(), (first + 5).move()]
+        case 7:
+            return [
+                first.move(), (first + 1).move(), (first + 2).move(), (first + 3).move(), (first + 4).move(), (first + 5).move(),
+                (first + 6).move(),
+            ]
+        case 8:
+            return [
+                first.move(), (first + 1).move(), (first + 2).move(), (first + 3).move(), (first + 4).move(), (first + 5).move(),
+                (first + 6).move(), (first + 7).move(),
+            ]
+        default:
+            var array: [Element] = []
+            array.reserveCapacity(moved)
+            for position in 0..<moved { array.append((first + position).move()) }
+            return array
+        }
     }
 
     private mutating func grow() {

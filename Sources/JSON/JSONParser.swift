@@ -46,9 +46,14 @@ struct JSONParser: ~Copyable {
         var string = ""
     }
 
+    /// Small objects and arrays already read, by their text (see `RecentSpans`). Only for large
+    /// documents, as the strings above.
+    private var recentSpans: RecentSpans?
+
     private init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
         if bytes.count >= JSONParser.recentStringsFromBytes {
+            recentSpans = RecentSpans()
             recentStrings = [RecentString](repeating: RecentString(), count: JSONParser.recentStringSlots)
             recentLongStrings = [RecentLongString](repeating: RecentLongString(), count: JSONParser.recentLongStringSlots)
         }
@@ -86,14 +91,30 @@ struct JSONParser: ~Copyable {
     private mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
         guard index < bytes.count else { throw error("unexpected end") }
         switch bytes[index] {
-        case 0x7B: return try parseObject(depth: depth + 1)
-        case 0x5B: return try parseArray(depth: depth + 1)
+        case 0x7B: return recentSpans == nil ? try parseObject(depth: depth + 1) : try parseRecurring(depth: depth + 1)
+        case 0x5B: return recentSpans == nil ? try parseArray(depth: depth + 1) : try parseRecurring(depth: depth + 1)
         case 0x22: return .string(try parseString())
         case 0x74: return try expect("true", .bool(true))
         case 0x66: return try expect("false", .bool(false))
         case 0x6E: return try expect("null", .null)
         case 0x2D, 0x30...0x39: return .number(try parseNumber())
         default: throw error("unexpected character")
+        }
+    }
+
+    /// The object or array at `index`, from `recentSpans` when the same text was read before.
+    private mutating func parseRecurring(depth: Int) throws(JSONParseError) -> JSONValue {
+        let start = index
+        switch recentSpans!.lookUp(bytes, at: start, depth: depth) {
+        case .found(let value, let end):
+            index = end
+            return value
+        case .absent(let place):
+            let value = bytes[start] == 0x7B ? try parseObject(depth: depth) : try parseArray(depth: depth)
+            if index == place.end { recentSpans!.keep(value, at: place, start: start) }
+            return value
+        case .unsuitable:
+            return bytes[start] == 0x7B ? try parseObject(depth: depth) : try parseArray(depth: depth)
         }
     }
 
@@ -123,8 +144,19 @@ struct JSONParser: ~Copyable {
                     throw error("a member name appears twice")
                 }
             } else {
-                // String equality, as the index's: canonically equivalent names are the same name.
+                // String equality, as the index's: canonically equivalent names are the same name
+                // (two short ASCII names by their words, see `JSONObject.words(of:)`).
                 var earlier = base
+                if JSONObject.isSmallASCII(key) {
+                    let words = JSONObject.words(of: key)
+                    while earlier < memberStack.count {
+                        let same = memberStack.withElement(at: earlier) {
+                            JSONObject.isSmallASCII($0.key) ? JSONObject.words(of: $0.key) == words : $0.key == key
+                        }
+                        if same { throw error("a member name appears twice") }
+                        earlier += 1
+                    }
+                }
                 while earlier < memberStack.count {
                     if memberStack.withElement(at: earlier, { $0.key == key }) { throw error("a member name appears twice") }
                     earlier += 1
@@ -359,7 +391,7 @@ struct JSONParser: ~Copyable {
             }
         }
         let hash = (low &* 0x9E37_79B9_7F4A_7C15) ^ (high &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(slice.count)
-        let slot = Int(truncatingIfNeeded: (hash ^ (hash >> 29)) & UInt64(JSONParser.recentStringSlots - 1))
+        let slot = JSONParser.slot(hash, of: JSONParser.recentStringSlots)
         if recentStrings[slot].count == slice.count, recentStrings[slot].low == low, recentStrings[slot].high == high {
             return recentStrings[slot].string
         }
@@ -383,7 +415,7 @@ struct JSONParser: ~Copyable {
             // The last eight bytes, overlapping the word before (count > 16).
             hash = (hash ^ UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self))) &* 0xC2B2_AE3D_27D4_EB4F
         }
-        let slot = Int(truncatingIfNeeded: (hash ^ (hash >> 31)) & UInt64(JSONParser.recentLongStringSlots - 1))
+        let slot = JSONParser.slot(hash, of: JSONParser.recentLongStringSlots)
         if recentLongStrings[slot].hash == hash {
             let cached = recentLongStrings[slot].string
             let same = cached.utf8.withContiguousStorageIfAvailable { stored in
@@ -396,8 +428,17 @@ struct JSONParser: ~Copyable {
         return string
     }
 
+    /// The slot of a table of `slots` (a power of two) for a hash made by multiplying: its top bits,
+    /// which depend on every bit multiplied (the low bits depend only on the low bits of each word,
+    /// so strings differing only in their last bytes, as `urn:uuid:...0001` and `...0002` do, shared
+    /// one slot and kept evicting each other).
+    @inline(__always)
+    private static func slot(_ hash: UInt64, of slots: Int) -> Int {
+        Int(truncatingIfNeeded: hash >> UInt64(64 - slots.trailingZeroBitCount))
+    }
+
     /// Whether `count` (at least 8) bytes at `a` and `b` are the same, a word at a time.
-    private static func sameBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
+    static func sameBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
         var offset = 0
         while offset + 8 <= count {
             if a.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != b.loadUnaligned(fromByteOffset: offset, as: UInt64.self) {

@@ -304,6 +304,45 @@ import TestSupport
     }
 }
 
+/// Lookups and the parser's duplicate check compare short ASCII names by their stored words and
+/// any other by `==`: for every pair of names (short and long, ASCII or not, canonically equivalent
+/// spellings such as K and the Kelvin sign, e with an accent precomposed or combining), a lookup
+/// finds a member exactly when `==` says the names are equal, and a document naming both is refused
+/// exactly then, as the reference parser refuses it.
+@Suite struct NameComparisonTests {
+    static let names = [
+        "", "a", "code", "coding", "resourceType", "abcdefghijklmno", "abcdefghijklmnop", "valueCodeableConcept", "K", "\u{212A}",
+        "\u{C5}", "\u{212B}", "A\u{30A}", "\u{E9}", "e\u{301}", "caf\u{E9}", "cafe\u{301}", "a longer name with \u{E9} in it",
+        "a longer name with e\u{301} in it", "codf", "cod",
+    ]
+
+    @Test func aLookupFindsAMemberExactlyWhenTheNamesAreEqual() throws {
+        for stored in Self.names {
+            for (index, wanted) in Self.names.enumerated() {
+                let built: JSONObject = [stored: .number(1), "zz\(index)": .number(2)]
+                let parsed = try JSONValue.parse(Array("{\"zz\(index)\":2,\"\(stored)\":1}".utf8)).objectValue ?? [:]
+                for object in [built, parsed] {
+                    #expect((object[wanted] == .number(1)) == (stored == wanted), "\(stored.debugDescription) \(wanted.debugDescription)")
+                }
+            }
+        }
+    }
+
+    @Test func aDocumentNamingTwoEqualNamesIsRefused() {
+        for first in Self.names {
+            for second in Self.names {
+                let bytes = Array("{\"\(first)\":1,\"\(second)\":2}".utf8)
+                #expect(ParserDifferentialTests.agree(bytes))
+                if case .error = ParserDifferentialTests.fast(bytes) {
+                    #expect(first == second, "\(first.debugDescription) \(second.debugDescription)")
+                } else {
+                    #expect(first != second, "\(first.debugDescription) \(second.debugDescription)")
+                }
+            }
+        }
+    }
+}
+
 @Suite struct StringSerializerTests {
     /// The escaping a string must get, written the plain way, byte by byte.
     static func expected(_ s: String) -> String {
