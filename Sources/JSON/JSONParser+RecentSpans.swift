@@ -167,11 +167,7 @@ struct RecentSpans {
                 while true {
                     if index + 8 <= limit {
                         let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
-                        let quotes = word ^ 0x2222_2222_2222_2222
-                        let backslashes = word ^ 0x5C5C_5C5C_5C5C_5C5C
-                        let flagged =
-                            ((quotes &- 0x0101_0101_0101_0101) & ~quotes | (backslashes &- 0x0101_0101_0101_0101) & ~backslashes)
-                            & 0x8080_8080_8080_8080
+                        let flagged = quoteOrBackslashFlags(word)
                         if flagged == 0 {
                             index += 8
                             continue

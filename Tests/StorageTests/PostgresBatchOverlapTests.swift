@@ -14,34 +14,13 @@ import Testing
             let queue = database.rowLockedGroupCommit
             #expect(queue.maxLeaders == 3 && queue.jobsToOverlap == 8)
             try database.write { try $0.execute("CREATE TABLE t (a integer PRIMARY KEY)") }
-            let entered = DispatchSemaphore(value: 0)
-            let release = DispatchSemaphore(value: 0)
-            let exclusive = DispatchGroup()
-            exclusive.enter()
-            Thread.detachNewThread {
-                defer { exclusive.leave() }
-                _ = try? holder.write { connection in
-                    try connection.transaction {
-                        entered.signal()
-                        _ = release.wait(timeout: .now() + 30)
-                    }
-                }
-            }
-            try #require(entered.wait(timeout: .now() + 30) == .success)
-            let running = DispatchGroup()
+            let hold = try ExclusiveWriteHold(on: holder)
+            let threads = DetachedThreads()
             func insert(_ value: Int) {
-                running.enter()
-                Thread.detachNewThread {
-                    defer { running.leave() }
-                    _ = try? database.rowLockedGroupedWrite(statement: "INSERT INTO t (a) VALUES (?)", [value])
-                }
+                threads.start { _ = try? database.rowLockedGroupedWrite(statement: "INSERT INTO t (a) VALUES (?)", [value]) }
             }
             func waitFor(pending: Int, leaders: Int) throws {
-                let deadline = Date().addingTimeInterval(20)
-                while queue.queueState != (pending, leaders) {
-                    try #require(Date() < deadline, "queue \(queue.queueState), expected (\(pending), \(leaders))")
-                    Thread.sleep(forTimeInterval: 0.005)
-                }
+                try waitForRowLockedQueue(database, pending: pending, leaders: leaders)
             }
             // The first job finds no batch under way: it starts one at once, alone.
             insert(0)
@@ -56,9 +35,8 @@ import Testing
             // The eighth makes enough: it starts the second batch with all eight.
             insert(8)
             try waitFor(pending: 0, leaders: 2)
-            release.signal()
-            try #require(exclusive.wait(timeout: .now() + 30) == .success)
-            try #require(running.wait(timeout: .now() + 60) == .success)
+            try hold.end()
+            try threads.join()
             #expect(try database.read { try $0.query("SELECT a FROM t ORDER BY a") { $0.int(0) } } == Array(0...8))
             #expect(queue.queueState == (0, 0))
         }

@@ -219,21 +219,9 @@ func writeFromTwoInstances(
             #expect(try a.read { try $0.queryOne("SELECT sum(n) FROM counter") { $0.int(0) } } == perThread * threads)
 
             // An exclusive write on A: B's row-locked write waits until it has committed, and then sees it.
-            let entered = DispatchSemaphore(value: 0)
-            let release = DispatchSemaphore(value: 0)
-            let exclusive = DispatchGroup()
-            exclusive.enter()
-            Thread.detachNewThread {
-                defer { exclusive.leave() }
-                _ = try? a.write { connection in
-                    try connection.transaction {
-                        try connection.run("UPDATE counter SET n = 1000 WHERE id = 1")
-                        entered.signal()
-                        _ = release.wait(timeout: .now() + 30)
-                    }
-                }
+            let hold = try ExclusiveWriteHold(on: a) { connection in
+                try connection.run("UPDATE counter SET n = 1000 WHERE id = 1")
             }
-            #expect(entered.wait(timeout: .now() + 30) == .success)
             let waited = Atomic<Bool>(false)
             let rowLocked = DispatchGroup()
             rowLocked.enter()
@@ -248,8 +236,7 @@ func writeFromTwoInstances(
             #expect(rowLocked.wait(timeout: .now() + 0.5) == .timedOut, "a row-locked write ran during an exclusive one")
             let ranEarly = waited.load(ordering: .sequentiallyConsistent)
             #expect(!ranEarly)
-            release.signal()
-            #expect(exclusive.wait(timeout: .now() + 30) == .success)
+            try hold.end()
             #expect(rowLocked.wait(timeout: .now() + 30) == .success)
             #expect(try a.read { try $0.queryOne("SELECT n FROM counter WHERE id = 1") { $0.int(0) } } == 1000)
         }

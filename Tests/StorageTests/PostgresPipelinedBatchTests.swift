@@ -15,50 +15,22 @@ import Testing
     /// blocks every row-locked batch; each database gets a first job that leads (and waits for
     /// the lock) and then the jobs, one after the other, in order; then the exclusive write ends.
     static func inOneBatchEach(holder: Database, _ jobs: [(Database, @Sendable () -> Void)]) throws {
-        let entered = DispatchSemaphore(value: 0)
-        let release = DispatchSemaphore(value: 0)
-        let exclusive = DispatchGroup()
-        exclusive.enter()
-        Thread.detachNewThread {
-            defer { exclusive.leave() }
-            _ = try? holder.write { connection in
-                try connection.transaction {
-                    entered.signal()
-                    _ = release.wait(timeout: .now() + 30)
-                }
-            }
-        }
-        try #require(entered.wait(timeout: .now() + 30) == .success)
-        let running = DispatchGroup()
-        func start(_ body: @escaping @Sendable () -> Void) {
-            running.enter()
-            Thread.detachNewThread {
-                defer { running.leave() }
-                body()
-            }
-        }
-        func waitFor(_ database: Database, pending: Int, leaders: Int) throws {
-            let deadline = Date().addingTimeInterval(20)
-            while database.rowLockedGroupCommit.queueState != (pending, leaders) {
-                try #require(Date() < deadline, "the jobs did not line up")
-                Thread.sleep(forTimeInterval: 0.005)
-            }
-        }
+        let hold = try ExclusiveWriteHold(on: holder)
+        let threads = DetachedThreads()
         var databases: [ObjectIdentifier: Database] = [:]
         for (database, _) in jobs { databases[ObjectIdentifier(database)] = database }
         for database in databases.values {
-            start { _ = try? database.rowLockedGroupedWrite(statement: "SELECT 1", []) }
-            try waitFor(database, pending: 0, leaders: 1)
+            threads.start { _ = try? database.rowLockedGroupedWrite(statement: "SELECT 1", []) }
+            try waitForRowLockedQueue(database, pending: 0, leaders: 1)
         }
         var queued: [ObjectIdentifier: Int] = [:]
         for (database, job) in jobs {
-            start(job)
+            threads.start(job)
             queued[ObjectIdentifier(database), default: 0] += 1
-            try waitFor(database, pending: queued[ObjectIdentifier(database)]!, leaders: 1)
+            try waitForRowLockedQueue(database, pending: queued[ObjectIdentifier(database)]!, leaders: 1)
         }
-        release.signal()
-        try #require(exclusive.wait(timeout: .now() + 30) == .success)
-        try #require(running.wait(timeout: .now() + 60) == .success)
+        try hold.end()
+        try threads.join()
     }
 
     /// Nothing fails: the batch's statements, its one data-version-like bump (asked for by every
