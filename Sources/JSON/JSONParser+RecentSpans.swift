@@ -162,23 +162,9 @@ struct RecentSpans {
         while index < limit {
             let byte = base[index]
             if byte == 0x22 {
-                // A string: to its closing quote, eight bytes at a time up to a quote or backslash.
-                index += 1
-                while true {
-                    if index + 8 <= limit {
-                        let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
-                        let flagged = quoteOrBackslashFlags(word)
-                        if flagged == 0 {
-                            index += 8
-                            continue
-                        }
-                        // The lowest flagged byte is a true quote or backslash.
-                        index += flagged.trailingZeroBitCount >> 3
-                    }
-                    guard index < limit else { return nil }
-                    if base[index] == 0x22 { break }
-                    index += base[index] == 0x5C ? 2 : 1
-                }
+                // A string: to its closing quote.
+                guard let quote = closingQuote(in: base, from: index + 1, limit: limit) else { return nil }
+                index = quote
             } else if byte == 0x7B || byte == 0x5B {
                 depth += 1
                 if depth > deepest { deepest = depth }

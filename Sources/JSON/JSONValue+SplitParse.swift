@@ -45,27 +45,8 @@ struct SplitParse {
 
     /// The index after the closing quote of the string whose opening quote is at `start`.
     private func stringEnd(_ start: Int) -> Int? {
-        var index = start + 1
-        let count = bytes.count
-        while index < count {
-            // Eight bytes at a time up to the next quote or backslash (most of a document's bytes
-            // are inside strings); the lowest flagged byte is the first match.
-            if index + 8 <= count, let base = bytes.baseAddress {
-                let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
-                let flagged = quoteOrBackslashFlags(word)
-                if flagged == 0 {
-                    index += 8
-                    continue
-                }
-                index += flagged.trailingZeroBitCount >> 3
-            }
-            switch bytes[index] {
-            case 0x22: return index + 1
-            case 0x5C: index += 2
-            default: index += 1
-            }
-        }
-        return nil
+        guard let base = bytes.baseAddress, let quote = closingQuote(in: base, from: start + 1, limit: bytes.count) else { return nil }
+        return quote + 1
     }
 
     /// The end (exclusive) of the value starting at `start`, and, when `split` and the value is an
