@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 import Storage
-import Synchronization
 
 /// API keys: random (256 bits), shown once, stored only as a SHA-256 hash, revocable, optionally
 /// expiring, rotatable with a grace period during which the old and the new key both work.

@@ -6,8 +6,8 @@ import Synchronization
 /// anyone fill it), each for at most `lifetime` after it was read from the database: a revocation
 /// by another process is seen within that time.
 ///
-/// A fixed table of `slots` entries, one per slot: a key's slot comes from a keyed hash (SipHash,
-/// the standard library's `Hasher`, with a per-process random seed and one of this table's own),
+/// A fixed table of `slots` entries, one per slot: a key's slot comes from its bytes mixed with
+/// this table's random seeds (`slot(of:)`), and only the server's own random keys enter the table,
 /// so nobody can aim keys at a slot. A slot answers only when its stored key equals the presented
 /// one, compared in constant time over every byte: a different key that shares the slot finds no
 /// principal, it evicts the entry. Keys live here for at most `lifetime`: an entry found stale is
