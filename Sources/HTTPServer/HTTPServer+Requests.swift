@@ -102,16 +102,21 @@ extension HTTPServer {
                 return MHD_Result.NO
             }
         case .respondNow:
-            // The handler is lent the state's own request (see `RequestState.request`).
+            // The handler is lent the state's own request (see `RequestState.request`), and the
+            // answer the same loan.
             guard let matchedRoute = state.matchedRoute else {
-                let response = state.lendRequest { router.respond(to: $0, match: state.unmatched) }
-                return answer(response, state: state, connection: connection, running: running)
+                return state.lendRequest { request in
+                    let response = router.respond(to: request, match: state.unmatched)
+                    return answer(response, request: request, state: state, connection: connection, running: running)
+                }
             }
             // The router keeps the route alive (see `RequestState.matchedRoute`).
-            let response = matchedRoute._withUnsafeGuaranteedRef { route in
-                state.lendRequest { router.respond(to: $0, route: route) }
+            return matchedRoute._withUnsafeGuaranteedRef { route in
+                state.lendRequest { request in
+                    let response = router.respond(to: request, route: route)
+                    return answer(response, request: request, state: state, connection: connection, running: running)
+                }
             }
-            return answer(response, state: state, connection: connection, running: running)
         case .respondTooLarge:
             state.request.body = []
             return answer(
@@ -305,29 +310,37 @@ extension HTTPServer {
 
     /// Queues the response with the request id, writes the access-log line and records metrics.
     private func answer(
-        _ response: consuming HTTPResponse, state: RequestState, connection: OpaquePointer, running: Running, close: Bool = false
+        _ response: borrowing HTTPResponse, state: RequestState, connection: OpaquePointer, running: Running, close: Bool = false
+    ) -> MHD_Result {
+        state.lendRequest { request in
+            answer(response, request: request, state: state, connection: connection, running: running, close: close)
+        }
+    }
+
+    /// `answer` with the request already lent (see `RequestState.lendRequest`): its id and method
+    /// go to the response, the metrics and the log without a retain and a release each. The
+    /// state's `request` must not be read meanwhile.
+    private func answer(
+        _ response: borrowing HTTPResponse, request: borrowing HTTPRequest, state: RequestState, connection: OpaquePointer,
+        running: Running, close: Bool = false
     ) -> MHD_Result {
         let closing = close || running.draining.load(ordering: .relaxed)
         let body = response.body
-        // The request is lent (see `RequestState.lendRequest`): its id and method go to the
-        // response, the metrics and the log without a retain and a release each.
-        return state.lendRequest { request in
-            let result = queue(
-                response, body: body, requestID: request.requestID, close: closing, strictTransportSecurity: strictTransportSecurity,
-                on: connection)
-            // Kept only when libmicrohttpd took the response: one it refused (a second answer to one
-            // request, which the lifecycle rules out) must not release the bytes of the first.
-            if result == MHD_Result.YES { state.sentBody = body }
-            let nanoseconds = monotonicNanoseconds() &- state.start
-            let route = response.route ?? request.route ?? "unmatched"
-            state.context?._withUnsafeGuaranteedRef { context in
-                context.recordRequest(route: route, method: request.method.rawValue, status: response.status, nanoseconds: nanoseconds)
-                context.logRequest(
-                    method: request.method.rawValue, route: route, status: response.status, nanoseconds: nanoseconds,
-                    requestID: request.requestID)
-            }
-            return result
+        let result = queue(
+            response, body: body, requestID: request.requestID, close: closing, strictTransportSecurity: strictTransportSecurity,
+            on: connection)
+        // Kept only when libmicrohttpd took the response: one it refused (a second answer to one
+        // request, which the lifecycle rules out) must not release the bytes of the first.
+        if result == MHD_Result.YES { state.sentBody = body }
+        let nanoseconds = monotonicNanoseconds() &- state.start
+        let route = response.route ?? request.route ?? "unmatched"
+        state.context?._withUnsafeGuaranteedRef { context in
+            context.recordRequest(route: route, method: request.method.rawValue, status: response.status, nanoseconds: nanoseconds)
+            context.logRequest(
+                method: request.method.rawValue, route: route, status: response.status, nanoseconds: nanoseconds,
+                requestID: request.requestID)
         }
+        return result
     }
 }
 
