@@ -139,9 +139,9 @@ extension HTTPServer {
     /// away or the daemon stopped. The request's state is released here and nowhere else.
     func completed(connection: OpaquePointer?, requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>) {
         // Lent, as in `access`.
-        guard let running = callbackState.load(ordering: .acquiring) else { return }
-        running._withUnsafeGuaranteedRef { running in
-            if let connection, let deadlines = running.deadlines { icmm_mhd_request_finished(connection, deadlines) }
+        let running = callbackState.load(ordering: .acquiring)
+        if let connection, let deadlines = running?._withUnsafeGuaranteedRef({ $0.deadlines }) {
+            icmm_mhd_request_finished(connection, deadlines)
         }
         guard uriFinding(requestContext.pointee) == nil, let stored = requestContext.pointee else {
             requestContext.pointee = nil
@@ -153,7 +153,7 @@ extension HTTPServer {
             let wasSuspended = state.lifecycle.state == .suspended
             if wasSuspended {
                 // The worker must not resume a connection libmicrohttpd is about to free.
-                running._withUnsafeGuaranteedRef { running in running.resumeGate.withLock { _ in state.connectionGone = true } }
+                running?._withUnsafeGuaranteedRef { running in running.resumeGate.withLock { _ in state.connectionGone = true } }
             }
             guard let context = state.context else { return nil }
             return context._withUnsafeGuaranteedRef { context in
