@@ -42,7 +42,8 @@ extension HTTPServer {
                     state.context = Unmanaged.passUnretained(context)
                     context.requestBegan()
                     if running.deadlines != nil { icmm_mhd_headers_complete(connection) }
-                    let verdict = readHead(state, connection: connection, url: url, method: method, uriFinding: finding, context: context)
+                    let verdict = readHead(
+                        state, connection: connection, url: url, method: method, uriFinding: finding, context: context)
                     switch state.lifecycle.handle(.headers(verdict)) {
                     case .refuse:
                         let response = state.pending ?? HTTPServerError.badRequest(detail: "The request was refused.").response
@@ -65,7 +66,6 @@ extension HTTPServer {
         state: RequestState, running: Running, connection: OpaquePointer, uploadData: UnsafePointer<CChar>?,
         uploadDataSize: UnsafeMutablePointer<Int>?
     ) -> MHD_Result {
-
         if let uploadDataSize, uploadDataSize.pointee > 0 {
             let size = uploadDataSize.pointee
             uploadDataSize.pointee = 0
@@ -91,7 +91,9 @@ extension HTTPServer {
         switch state.lifecycle.handle(state.completion) {
         case .tryOnEventLoop:
             let response = state.route.flatMap { route in
-                route.eventLoopAttempt.flatMap { attempt in state.lendRequest { router.attemptOnEventLoop($0, route: route, attempt: attempt) } }
+                route.eventLoopAttempt.flatMap { attempt in
+                    state.lendRequest { router.attemptOnEventLoop($0, route: route, attempt: attempt) }
+                }
             }
             switch state.lifecycle.handle(.triedOnEventLoop(answered: response != nil)) {
             case .queueEventLoopResponse:
