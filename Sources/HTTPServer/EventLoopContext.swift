@@ -31,18 +31,16 @@ final class EventLoopContext: @unchecked Sendable {
     var inFlight: Int { inFlightCount.load(ordering: .acquiring) }
     func requestBegan() { inFlightCount.wrappingAdd(1, ordering: .releasing) }
     func requestCompleted() { inFlightCount.wrappingSubtract(1, ordering: .releasing) }
-    /// This thread's access-log lines, collected by the log's writer thread; nil when the log is off.
+    /// This thread's access-log lines, formatted straight into it and collected by the log's writer
+    /// thread; nil when the log is off.
     private let accessLogBuffer: AccessLogBuffer?
     private let accessLog: AccessLog
-    @exclusivity(unchecked) private var accessLogLine = AccessLogLine()
     /// Request states of completed requests, reused: a request allocates none in the common case.
     @exclusivity(unchecked) private var freeStates: [RequestState] = []
 
-    /// The access log's settings this thread uses per line, read once (the configuration holds a
-    /// path string: copying it out per request costs a retain and a release).
+    /// The access log's format, read once (the configuration holds a path string: copying it out
+    /// per request costs a retain and a release).
     private let accessLogFormat: AccessLogConfiguration.Format
-    private let accessLogFlushBytes: Int
-    private let accessLogMaxBytes: Int
 
     /// The server's metric handles and duration histograms, which this thread's counts reach when
     /// they are published.
@@ -57,8 +55,6 @@ final class EventLoopContext: @unchecked Sendable {
         self.metrics = metrics
         accessLogBuffer = accessLog.isEnabled ? accessLog.makeBuffer() : nil
         accessLogFormat = accessLog.configuration.format
-        accessLogFlushBytes = accessLog.configuration.flushBytes
-        accessLogMaxBytes = accessLog.configuration.maxBufferedBytesPerThread
     }
 
     /// Requests of this thread handed to a worker, until their completion notice. Only this
@@ -99,16 +95,15 @@ final class EventLoopContext: @unchecked Sendable {
         freeStates.append(state)
     }
 
-    /// Formats the request's line into this thread's buffer; the writer thread does the I/O.
+    /// Formats the request's line into this thread's log ring; the writer thread does the I/O.
     /// `requestID` is a request's own (`RequestState.requestID`): generated, or a client's that
     /// passed `usableRequestID`, so it has only characters a log line carries as they are.
     func logRequest(method: String, route: String, status: Int, nanoseconds: UInt64, requestID: String) {
         guard let accessLogBuffer else { return }
-        accessLogLine.format(
+        let wakeWriter = accessLogBuffer.append(
             accessLogFormat, method: method, route: route, status: status, nanoseconds: nanoseconds, requestID: requestID,
             requestIDIsPlain: true)
-        let full = accessLogBuffer.append(accessLogLine.bytes, flushBytes: accessLogFlushBytes, maxBytes: accessLogMaxBytes)
-        if full { accessLog.requestFlush() }
+        if wakeWriter { accessLog.requestFlush() }
     }
 
     /// `pppp-ssnnnnnnnn`: the process's 4 random hex digits, this thread's slot and its own counter.

@@ -95,6 +95,57 @@ import Testing
         #expect(lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil })
     }
 
+    /// A server whose log would wait minutes by time writes as soon as a buffer holds
+    /// `flushBytes` (by size), and whatever is left at its stop.
+    @Test func writesToAFileBySizeAndTheRestAtStop() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("access.log")
+        var router = Router()
+        router.get("/cases/{id}") { _ in .text("ok") }
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.threads = 1
+        configuration.accessLog.destination = .file(path)
+        configuration.accessLog.flushIntervalMilliseconds = 600_000
+        configuration.accessLog.flushBytes = 1_000
+        let server = HTTPServer(configuration: configuration, router: router, logger: Logger(label: "test"))
+        try server.start()
+        let client = HTTPTestClient(port: server.port)
+        func lines() -> Int { ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").count }
+        // A line is ~70 bytes: 30 requests pass 1,000 bytes at least once.
+        for _ in 0..<30 { #expect(try client.get("/cases/1").status == 200) }
+        try waitUntil("lines to be written by size, long before their time") { lines() > 0 }
+        server.stop()
+        #expect(lines() == 30)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.split(separator: "\n").allSatisfy { $0.contains(" GET /cases/{id} 200 ") })
+    }
+
+    /// With neither the time nor the size reached, every line is written at the stop.
+    @Test func writesEveryLineAtStopWhenNeitherTimeNorSizeCame() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("access.log")
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.threads = 2
+        configuration.accessLog.destination = .file(path)
+        configuration.accessLog.flushIntervalMilliseconds = 600_000
+        configuration.accessLog.flushBytes = 1 << 20
+        var router = Router()
+        router.get("/ping") { _ in .text("pong") }
+        let server = HTTPServer(configuration: configuration, router: router, logger: Logger(label: "test"))
+        try server.start()
+        let client = HTTPTestClient(port: server.port)
+        for _ in 0..<25 { #expect(try client.get("/ping").status == 200) }
+        #expect(((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").isEmpty)
+        server.stop()
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 25)
+        #expect(lines.allSatisfy { $0.contains(" GET /ping 200 ") })
+    }
+
     @Test func offWritesNothingAndAnUnwritablePathFailsTheStart() throws {
         var configuration = HTTPServerConfiguration()
         configuration.port = 0
