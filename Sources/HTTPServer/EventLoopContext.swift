@@ -96,7 +96,7 @@ final class EventLoopContext: @unchecked Sendable {
     }
 
     /// Formats the request's line into this thread's log ring; the writer thread does the I/O.
-    /// `requestID` is a request's own (`RequestState.requestID`): generated, or a client's that
+    /// `requestID` is a request's own (`RequestState.request.requestID`): generated, or a client's that
     /// passed `usableRequestID`, so it has only characters a log line carries as they are.
     func logRequest(method: String, route: String, status: Int, nanoseconds: UInt64, requestID: String) {
         guard let accessLogBuffer else { return }
