@@ -79,22 +79,24 @@ final class EventLoopContext: @unchecked Sendable {
         }
     }
 
-    /// A cleared request state, retained once for libmicrohttpd's per-request pointer.
-    func takeState(start: UInt64) -> RequestState {
+    /// A cleared request state, retained once for libmicrohttpd's per-request pointer (the free
+    /// list's reference passes to it).
+    func takeState(start: UInt64) -> Unmanaged<RequestState> {
         let state = freeStates.popLast() ?? RequestState()
         state.start = start
-        return state
+        return Unmanaged.passRetained(state)
     }
 
-    /// Takes back the state of a completed request (unless a worker may still write to it).
-    func recycle(_ state: RequestState) {
+    /// Takes back the state of a completed request (unless a worker may still write to it),
+    /// with libmicrohttpd's reference, which passes to the free list.
+    func recycle(_ state: consuming RequestState) {
         guard freeStates.count < 64 else { return }
         state.reset()
         freeStates.append(state)
     }
 
     /// Formats the request's line into this thread's log ring; the writer thread does the I/O.
-    /// `requestID` is a request's own (`RequestState.requestID`): generated, or a client's that
+    /// `requestID` is a request's own (`RequestState.request.requestID`): generated, or a client's that
     /// passed `usableRequestID`, so it has only characters a log line carries as they are.
     func logRequest(method: String, route: String, status: Int, nanoseconds: UInt64, requestID: String) {
         guard let accessLogBuffer else { return }
@@ -266,10 +268,9 @@ final class EventLoopContexts: Sendable {
 
     /// The calling thread's context. A daemon thread serves one daemon all its life and ends
     /// with it, so the pointer it holds is this server's.
-    var current: EventLoopContext {
-        if let stored = icmm_thread_context_get() {
-            return Unmanaged<EventLoopContext>.fromOpaque(stored).takeUnretainedValue()
-        }
+    /// Unretained: kept by `all` (or `extra`) for as long as the server runs.
+    var current: Unmanaged<EventLoopContext> {
+        if let stored = icmm_thread_context_get() { return Unmanaged<EventLoopContext>.fromOpaque(stored) }
         let index = next.add(1, ordering: .relaxed).oldValue
         let context =
             index < all.count
@@ -280,7 +281,7 @@ final class EventLoopContexts: Sendable {
                 return made
             }
         icmm_thread_context_set(Unmanaged.passUnretained(context).toOpaque())
-        return context
+        return Unmanaged.passUnretained(context)
     }
 
     private var every: [EventLoopContext] { all + extra.withLock { $0 } }

@@ -32,38 +32,53 @@ extension HTTPServer {
         requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     ) -> MHD_Result {
         if let finding = uriFinding(requestContext.pointee) {
-            // First call: the headers are in.
-            let context = running.contexts.current
-            let state = context.takeState(start: monotonicNanoseconds())
-            state.context = Unmanaged.passUnretained(context)
-            requestContext.pointee = Unmanaged.passRetained(state).toOpaque()
-            context.requestBegan()
-            if running.deadlines != nil { icmm_mhd_headers_complete(connection) }
-            let verdict = readHead(state, connection: connection, url: url, method: method, uriFinding: finding, context: context)
-            switch state.lifecycle.handle(.headers(verdict)) {
-            case .refuse:
-                let response = state.pending ?? HTTPServerError.badRequest(detail: "The request was refused.").response
-                state.pending = nil
-                return answer(response, state: state, connection: connection, running: running, close: true)
-            case .proceed: return MHD_Result.YES
-            default: return MHD_Result.NO
+            // First call: the headers are in. The context and the state are lent, not retained:
+            // the contexts live as long as `running`, and the state is kept by the reference
+            // stored for libmicrohttpd (released in `completed`).
+            return running.contexts.current._withUnsafeGuaranteedRef { context in
+                let stored = context.takeState(start: monotonicNanoseconds())
+                requestContext.pointee = stored.toOpaque()
+                return stored._withUnsafeGuaranteedRef { state in
+                    state.context = Unmanaged.passUnretained(context)
+                    context.requestBegan()
+                    if running.deadlines != nil { icmm_mhd_headers_complete(connection) }
+                    let verdict = readHead(
+                        state, connection: connection, url: url, method: method, uriFinding: finding, context: context)
+                    switch state.lifecycle.handle(.headers(verdict)) {
+                    case .refuse:
+                        let response = state.pending ?? HTTPServerError.badRequest(detail: "The request was refused.").response
+                        state.pending = nil
+                        return answer(response, state: state, connection: connection, running: running, close: true)
+                    case .proceed: return MHD_Result.YES
+                    default: return MHD_Result.NO
+                    }
+                }
             }
         }
-        let state = Unmanaged<RequestState>.fromOpaque(requestContext.pointee!).takeUnretainedValue()
+        return Unmanaged<RequestState>.fromOpaque(requestContext.pointee!)._withUnsafeGuaranteedRef { state in
+            access(
+                state: state, running: running, connection: connection, uploadData: uploadData, uploadDataSize: uploadDataSize)
+        }
+    }
 
+    /// The calls after the first: body chunks, the final call, and the call after a resume.
+    private func access(
+        state: RequestState, running: Running, connection: OpaquePointer, uploadData: UnsafePointer<CChar>?,
+        uploadDataSize: UnsafeMutablePointer<Int>?
+    ) -> MHD_Result {
         if let uploadDataSize, uploadDataSize.pointee > 0 {
             let size = uploadDataSize.pointee
             uploadDataSize.pointee = 0
-            switch state.lifecycle.handle(.bodyChunk(fits: state.body.count + size <= state.bodyLimit)) {
+            switch state.lifecycle.handle(.bodyChunk(fits: state.request.body.count + size <= state.bodyLimit)) {
             case .appendChunk:
                 if let uploadData {
                     uploadData.withMemoryRebound(to: UInt8.self, capacity: size) { bytes in
-                        state.body.append(contentsOf: UnsafeBufferPointer(start: bytes, count: size))
+                        state.request.body.append(contentsOf: UnsafeBufferPointer(start: bytes, count: size))
                     }
                 }
                 return MHD_Result.YES
             case .dropChunk:
-                state.body = []
+                state.request.body = []
                 return MHD_Result.YES
             default:
                 return MHD_Result.NO
@@ -75,35 +90,42 @@ extension HTTPServer {
         if state.abandoned { return MHD_Result.NO }
         switch state.lifecycle.handle(state.completion) {
         case .tryOnEventLoop:
-            let request = makeRequest(state, connection: connection)
             let response = state.route.flatMap { route in
-                route.eventLoopAttempt.flatMap { router.attemptOnEventLoop(request, route: route, attempt: $0) }
+                route.eventLoopAttempt.flatMap { attempt in
+                    state.lendRequest { router.attemptOnEventLoop($0, route: route, attempt: attempt) }
+                }
             }
             switch state.lifecycle.handle(.triedOnEventLoop(answered: response != nil)) {
             case .queueEventLoopResponse:
                 return answer(response!, state: state, connection: connection, running: running)
             case .suspendAndDispatch:
-                return dispatch(state, request: request, connection: connection, running: running)
+                return dispatch(state, connection: connection, running: running)
             default:
                 return MHD_Result.NO
             }
         case .respondNow:
+            // The handler is lent the state's own request (see `RequestState.request`), and the
+            // answer the same loan.
             guard let matchedRoute = state.matchedRoute else {
-                let response = withRequest(state, connection: connection) { router.respond(to: $0, match: $1) }
-                return answer(response, state: state, connection: connection, running: running)
+                return state.lendRequest { request in
+                    let response = router.respond(to: request, match: state.unmatched)
+                    return answer(response, request: request, state: state, connection: connection, running: running)
+                }
             }
             // The router keeps the route alive (see `RequestState.matchedRoute`).
-            let response = matchedRoute._withUnsafeGuaranteedRef { route in
-                withRequest(state, route: route, connection: connection) { router.respond(to: $0, route: route) }
+            return matchedRoute._withUnsafeGuaranteedRef { route in
+                state.lendRequest { request in
+                    let response = router.respond(to: request, route: route)
+                    return answer(response, request: request, state: state, connection: connection, running: running)
+                }
             }
-            return answer(response, state: state, connection: connection, running: running)
         case .respondTooLarge:
-            state.body = []
+            state.request.body = []
             return answer(
                 Router.payloadTooLarge(route: state.route, limit: state.bodyLimit), state: state, connection: connection,
                 running: running, close: true)
         case .suspendAndDispatch:
-            return dispatch(state, request: makeRequest(state, connection: connection), connection: connection, running: running)
+            return dispatch(state, connection: connection, running: running)
         case .queueWorkerResponse:
             let response = state.pending ?? HTTPServerError.internalError.response
             state.pending = nil
@@ -118,7 +140,9 @@ extension HTTPServer {
     /// libmicrohttpd's completion notice: after the response was sent, or when the client went
     /// away or the daemon stopped. The request's state is released here and nowhere else.
     func completed(connection: OpaquePointer?, requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>) {
-        if let connection, let deadlines = callbackState.load(ordering: .acquiring)?._withUnsafeGuaranteedRef({ $0.deadlines }) {
+        // Lent, as in `access`.
+        let running = callbackState.load(ordering: .acquiring)
+        if let connection, let deadlines = running?._withUnsafeGuaranteedRef({ $0.deadlines }) {
             icmm_mhd_request_finished(connection, deadlines)
         }
         guard uriFinding(requestContext.pointee) == nil, let stored = requestContext.pointee else {
@@ -127,27 +151,34 @@ extension HTTPServer {
         }
         requestContext.pointee = nil
         let unmanaged = Unmanaged<RequestState>.fromOpaque(stored)
-        let state = unmanaged.takeUnretainedValue()
-        let wasSuspended = state.lifecycle.state == .suspended
-        if wasSuspended, let running = callbackState.load(ordering: .acquiring)?.takeUnretainedValue() {
-            // The worker must not resume a connection libmicrohttpd is about to free.
-            running.resumeGate.withLock { _ in state.connectionGone = true }
+        let recycling: Unmanaged<EventLoopContext>? = unmanaged._withUnsafeGuaranteedRef { state in
+            let wasSuspended = state.lifecycle.state == .suspended
+            if wasSuspended {
+                // The worker must not resume a connection libmicrohttpd is about to free.
+                running?._withUnsafeGuaranteedRef { running in running.resumeGate.withLock { _ in state.connectionGone = true } }
+            }
+            guard let context = state.context else { return nil }
+            return context._withUnsafeGuaranteedRef { context in
+                if state.dispatched { context.forgetDispatched(state) }
+                if case .release(let answered) = state.lifecycle.handle(.completed), !answered {
+                    // Never answered: the client went away (or the daemon stopped) first. Logged as nginx does.
+                    let route = state.route?.pattern ?? "unmatched"
+                    context.logRequest(
+                        method: state.request.method.rawValue, route: route, status: 499,
+                        nanoseconds: monotonicNanoseconds() &- state.start, requestID: state.request.requestID)
+                }
+                context.requestCompleted()
+                // Recycled only by its own thread, and only when no worker can still write to it.
+                let ownThread = icmm_thread_context_get() == Unmanaged.passUnretained(context).toOpaque()
+                return !wasSuspended && ownThread ? Unmanaged.passUnretained(context) : nil
+            }
         }
-        let context = state.context?.takeUnretainedValue()
-        if state.dispatched { context?.forgetDispatched(state) }
-        if case .release(let answered) = state.lifecycle.handle(.completed), !answered, let context {
-            // Never answered: the client went away (or the daemon stopped) first. Logged as nginx does.
-            let route = state.route?.pattern ?? "unmatched"
-            context.logRequest(
-                method: state.method.rawValue, route: route, status: 499, nanoseconds: monotonicNanoseconds() &- state.start,
-                requestID: state.requestID)
+        if let recycling {
+            // libmicrohttpd's reference passes to the free list: no retain, no release.
+            recycling._withUnsafeGuaranteedRef { $0.recycle(unmanaged.takeRetainedValue()) }
+        } else {
+            unmanaged.release()
         }
-        context?.requestCompleted()
-        // Recycled only by its own thread, and only when no worker can still write to it.
-        if !wasSuspended, let context, icmm_thread_context_get() == Unmanaged.passUnretained(context).toOpaque() {
-            context.recycle(state)
-        }
-        unmanaged.release()
     }
 
     /// The accept policy: past the connection limit a new connection is closed at once.
@@ -166,29 +197,34 @@ extension HTTPServer {
         _ state: RequestState, connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?,
         uriFinding: Int, context: EventLoopContext
     ) -> RequestLifecycle.HeadersVerdict {
-        state.method = method.map { HTTPMethod(cString: $0) } ?? .get
-        if let url, let literal = router.literalRoute(url, length: strlen(url), method: state.method) {
+        // The connection is for `clientAddress`, read only when asked; a worker's connection is
+        // suspended, not closed.
+        state.request.connectionBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
+        state.request.method = method.map { HTTPMethod(cString: $0) } ?? .get
+        if let url, let literal = router.literalRoute(url, length: strlen(url), method: state.request.method) {
             literal._withUnsafeGuaranteedRef { route in
                 // A literal route's pattern has the path's very bytes: no new string to make.
-                state.path = route.pattern
+                state.request.path = route.pattern
+                state.request.route = route.pattern
                 state.completion = completionEvent(route)
             }
             state.matchedRoute = literal
         } else {
-            state.path = url.map(ownedString) ?? "/"
-            let match = router.match(state.method, path: state.path)
+            state.request.path = url.map(ownedString) ?? "/"
+            let match = router.match(state.request.method, path: state.request.path)
             if case .found(let route, let parameters) = match {
                 state.completion = completionEvent(route)
                 state.matchedRoute = Unmanaged.passUnretained(route)
-                state.pathParameters = parameters
+                state.request.route = route.pattern
+                state.request.pathParameters = parameters
             } else {
+                state.request.route = nil  // set by the previous request on this state
                 state.unmatched = match
             }
         }
         copyHeadersAndQuery(connection, into: state)
-        state.requestID =
-            usableRequestID(state.headers.first { asciiCaseInsensitiveEquals($0.name, "X-Request-Id") }?.value)
-            ?? context.nextRequestID(prefix: requestIDPrefix)
+        state.request.requestID =
+            usableRequestID(state.framing.clientRequestID) ?? context.nextRequestID(prefix: requestIDPrefix)
 
         func refuse(_ error: HTTPServerError) -> RequestLifecycle.HeadersVerdict {
             state.pending = error.response
@@ -221,7 +257,7 @@ extension HTTPServer {
         if declaredLength != 0, let route = state.route, let admission = route.admission {
             // Credentials before bodies: refused on the headers, the body is never read. Before
             // the size check too, so that a caller without a key learns nothing of the limits.
-            if let refusal = router.admit(makeRequest(state, connection: connection), route: route, admission: admission) {
+            if let refusal = state.lendRequest({ router.admit($0, route: route, admission: admission) }) {
                 state.pending = refusal
                 return .refuse
             }
@@ -240,65 +276,13 @@ extension HTTPServer {
         return route.eventLoopAttempt != nil ? .completeTryingEventLoopFirst : .complete(onWorker: true)
     }
 
-    /// The handler's view of the request: owned copies (they share the state's storage until the
-    /// state is reused).
-    private func makeRequest(_ state: RequestState, connection: OpaquePointer) -> HTTPRequest {
-        var parameters: [String: String] = [:]
-        var pattern: String?
-        if case .found(let route, let found) = state.match {
-            parameters = found
-            pattern = route.pattern
-        }
-        // The connection is for `clientAddress`, read only when asked; a worker's connection is
-        // suspended, not closed.
-        return HTTPRequest(
-            method: state.method, path: state.path, query: QueryParameters(state.query), headers: HTTPHeaders(copied: state.headers),
-            body: state.body, requestID: state.requestID, pathParameters: parameters, route: pattern,
-            connectionBits: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection))))
-    }
-
-    /// Lends `body` the handler's view of the request, built in place: a returned request is
-    /// copied once more and the original destroyed (every field retained and released again).
-    @inline(__always)
-    private func withRequest<Result>(
-        _ state: RequestState, connection: OpaquePointer, _ body: (borrowing HTTPRequest, borrowing Router.Match) -> Result
-    ) -> Result {
-        let parameters: [String: String]
-        let pattern: String?
-        let match = state.match  // read once, lent to `body` too
-        if case .found(let route, let found) = match {
-            parameters = found
-            pattern = route.pattern
-        } else {
-            parameters = Dictionary()
-            pattern = nil
-        }
-        // Lent as a temporary (see the memberwise initializer in HTTPTypes.swift).
-        return body(
-            HTTPRequest(
-                method: state.method, path: state.path, query: QueryParameters(state.query), headers: HTTPHeaders(copied: state.headers),
-                body: state.body, requestID: state.requestID, pathParameters: parameters, route: pattern,
-                connectionBits: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))), match)
-    }
-
-    /// `withRequest` for a matched route, lent by the caller: the request is built from the
-    /// state's copy of the path parameters, without retaining the route.
-    @inline(__always)
-    private func withRequest<Result>(
-        _ state: RequestState, route: Router.Route, connection: OpaquePointer, _ body: (borrowing HTTPRequest) -> Result
-    ) -> Result {
-        body(
-            HTTPRequest(
-                method: state.method, path: state.path, query: QueryParameters(state.query), headers: HTTPHeaders(copied: state.headers),
-                body: state.body, requestID: state.requestID, pathParameters: state.pathParameters, route: route.pattern,
-                connectionBits: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))))
-    }
-
     /// Runs a route that may block on a worker. The connection is suspended meanwhile; the worker
     /// resumes it through the gate, which is closed once the daemon stops or the request completed.
-    private func dispatch(_ state: RequestState, request: HTTPRequest, connection: OpaquePointer, running: Running) -> MHD_Result {
+    private func dispatch(_ state: RequestState, connection: OpaquePointer, running: Running) -> MHD_Result {
         workerDispatches.add(1, ordering: .relaxed)
-        state.body = []
+        // The worker's own copy: the state is reused once the request completed.
+        let request = state.request
+        state.request.body = []
         let match = state.match
         let router = router
         let connectionBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
@@ -328,24 +312,35 @@ extension HTTPServer {
 
     /// Queues the response with the request id, writes the access-log line and records metrics.
     private func answer(
-        _ response: consuming HTTPResponse, state: RequestState, connection: OpaquePointer, running: Running, close: Bool = false
+        _ response: borrowing HTTPResponse, state: RequestState, connection: OpaquePointer, running: Running, close: Bool = false
+    ) -> MHD_Result {
+        state.lendRequest { request in
+            answer(response, request: request, state: state, connection: connection, running: running, close: close)
+        }
+    }
+
+    /// `answer` with the request already lent (see `RequestState.lendRequest`): its id and method
+    /// go to the response, the metrics and the log without a retain and a release each. The
+    /// state's `request` must not be read meanwhile.
+    private func answer(
+        _ response: borrowing HTTPResponse, request: borrowing HTTPRequest, state: RequestState, connection: OpaquePointer,
+        running: Running, close: Bool = false
     ) -> MHD_Result {
         let closing = close || running.draining.load(ordering: .relaxed)
         let body = response.body
         let result = queue(
-            response, body: body, requestID: state.requestID, close: closing, strictTransportSecurity: strictTransportSecurity,
+            response, body: body, requestID: request.requestID, close: closing, strictTransportSecurity: strictTransportSecurity,
             on: connection)
         // Kept only when libmicrohttpd took the response: one it refused (a second answer to one
         // request, which the lifecycle rules out) must not release the bytes of the first.
         if result == MHD_Result.YES { state.sentBody = body }
         let nanoseconds = monotonicNanoseconds() &- state.start
-        let route = response.route ?? state.route?.pattern ?? "unmatched"
+        let route = response.route ?? request.route ?? "unmatched"
         state.context?._withUnsafeGuaranteedRef { context in
-            context.recordRequest(
-                route: route, method: state.method.rawValue, status: response.status, nanoseconds: nanoseconds)
+            context.recordRequest(route: route, method: request.method.rawValue, status: response.status, nanoseconds: nanoseconds)
             context.logRequest(
-                method: state.method.rawValue, route: route, status: response.status, nanoseconds: nanoseconds,
-                requestID: state.requestID)
+                method: request.method.rawValue, route: route, status: response.status, nanoseconds: nanoseconds,
+                requestID: request.requestID)
         }
         return result
     }
@@ -387,35 +382,46 @@ private func queue(
 private func copyHeadersAndQuery(_ connection: OpaquePointer, into state: RequestState) {
     _ = icmm_mhd_get_headers_and_query(connection, { cls, kind, key, value in
         guard let cls, let key else { return MHD_Result.YES }
-        let state = Unmanaged<RequestState>.fromOpaque(cls).takeUnretainedValue()
-        let text = value.map(ownedString) ?? ""
-        if kind == MHD_ValueKind.GET_ARGUMENT_KIND {
-            state.query.append((name: ownedString(key), value: text))
-            return MHD_Result.YES
+        return Unmanaged<RequestState>.fromOpaque(cls)._withUnsafeGuaranteedRef { state in
+            copyField(kind: kind, key: key, value: value, into: state)
         }
-        // The first letter first: most fields are none of these four (Host, Accept, ...).
-        switch key[0] | 0x20 {
-        case 0x61, 0x63, 0x74: break  // a, c, t
-        default:
-            state.headers.append((name: commonHeaderName(key) ?? ownedString(key), value: text))
-            return MHD_Result.YES
-        }
-        if strcasecmp(key, "Content-Length") == 0 {
-            state.framing.contentLengths += 1
-            if let previous = state.framing.contentLength, previous.trimmingASCIISpaces() != text.trimmingASCIISpaces() {
-                state.framing.conflictingContentLengths = true
-            }
-            state.framing.contentLength = text
-        } else if strcasecmp(key, "Transfer-Encoding") == 0 {
-            state.framing.transferEncoding = true
-        } else if strcasecmp(key, "Authorization") == 0 {
-            state.framing.authorizations += 1
-        } else if strcasecmp(key, "Content-Type") == 0 {
-            state.framing.contentTypes += 1
-        }
-        state.headers.append((name: commonHeaderName(key) ?? ownedString(key), value: text))
-        return MHD_Result.YES
     }, Unmanaged.passUnretained(state).toOpaque())
+}
+
+/// One field of `copyHeadersAndQuery`.
+@inline(__always)
+private func copyField(kind: MHD_ValueKind, key: UnsafePointer<CChar>, value: UnsafePointer<CChar>?, into state: RequestState)
+    -> MHD_Result
+{
+    let text = value.map(ownedString) ?? ""
+    if kind == MHD_ValueKind.GET_ARGUMENT_KIND {
+        state.request.query.append(ownedString(key), text)
+        return MHD_Result.YES
+    }
+    // The first letter first: most fields are none of these five (Host, Accept, ...).
+    switch key[0] | 0x20 {
+    case 0x61, 0x63, 0x74, 0x78: break  // a, c, t, x
+    default:
+        state.request.headers.add(commonHeaderName(key) ?? ownedString(key), text)
+        return MHD_Result.YES
+    }
+    if strcasecmp(key, "Content-Length") == 0 {
+        state.framing.contentLengths += 1
+        if let previous = state.framing.contentLength, previous.trimmingASCIISpaces() != text.trimmingASCIISpaces() {
+            state.framing.conflictingContentLengths = true
+        }
+        state.framing.contentLength = text
+    } else if strcasecmp(key, "Transfer-Encoding") == 0 {
+        state.framing.transferEncoding = true
+    } else if strcasecmp(key, "Authorization") == 0 {
+        state.framing.authorizations += 1
+    } else if strcasecmp(key, "Content-Type") == 0 {
+        state.framing.contentTypes += 1
+    } else if strcasecmp(key, "X-Request-Id") == 0, state.framing.clientRequestID == nil {
+        state.framing.clientRequestID = text
+    }
+    state.request.headers.add(commonHeaderName(key) ?? ownedString(key), text)
+    return MHD_Result.YES
 }
 
 /// The program's own constant for a common field name spelled exactly as the client sent it

@@ -11,16 +11,20 @@ public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConv
     /// without building a new string.
     init(cString p: UnsafePointer<CChar>) {
         // Each byte is read only after the ones before it matched (none of them the terminator).
+        // The literals equal `.get`, `.post`, `.head` without reading those globals (a lazy
+        // initialization check and a retain per request).
         if p[0] == 0x47, p[1] == 0x45, p[2] == 0x54, p[3] == 0 {
-            self = .get
+            self.init(uppercase: "GET")
         } else if p[0] == 0x50, p[1] == 0x4F, p[2] == 0x53, p[3] == 0x54, p[4] == 0 {
-            self = .post
+            self.init(uppercase: "POST")
         } else if p[0] == 0x48, p[1] == 0x45, p[2] == 0x41, p[3] == 0x44, p[4] == 0 {
-            self = .head
+            self.init(uppercase: "HEAD")
         } else {
             self.init(rawValue: String(cString: p))
         }
     }
+    /// A name already in upper case, taken as it is.
+    private init(uppercase: String) { rawValue = uppercase }
     public init(_ rawValue: String) { self.init(rawValue: rawValue) }
 
     public static let get = HTTPMethod("GET")
@@ -64,7 +68,15 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     public var fields: [(name: String, value: String)] { stored }
 
-    public mutating func add(_ name: String, _ value: String) {
+    /// Removes every field, keeping the storage (a reused request state).
+    mutating func removeAllKeepingCapacity() {
+        // One by one: `removeAll(keepingCapacity:)` destroys the fields through the run time's
+        // generic tuple code, several times slower for the two or three of a request.
+        while stored.popLast() != nil {}
+    }
+
+    /// Consuming: the server hands over the strings it just made (no retain and release each).
+    public mutating func add(_ name: consuming String, _ value: consuming String) {
         stored.append((name, value))
     }
 
@@ -92,6 +104,14 @@ public struct QueryParameters: Sendable, Sequence {
     public private(set) var items: [(name: String, value: String)]
 
     public init(_ items: [(name: String, value: String)] = []) { self.items = items }
+
+    /// Adds a decoded parameter (the server, copying the query string).
+    mutating func append(_ name: consuming String, _ value: consuming String) { items.append((name: name, value: value)) }
+
+    /// See `HTTPHeaders.removeAllKeepingCapacity`.
+    mutating func removeAllKeepingCapacity() {
+        while items.popLast() != nil {}
+    }
 
     /// The first value of a parameter.
     public subscript(name: String) -> String? { items.first { $0.name == name }?.value }
@@ -178,6 +198,20 @@ public struct HTTPRequest: Sendable {
     }
 
     private static let knownMediaTypes = ["application/json", "application/x-ndjson", "application/fhir+json"]
+}
+
+extension HTTPRequest {
+    /// Empties the request for the next one on the same state (`RequestState.reset`): the header
+    /// and query lists keep their storage; most requests have no body and no path parameters,
+    /// so those are replaced only when set (a release and a retain of the empty storage each).
+    /// The method, path, request id, route and connection are left as they are: the server sets
+    /// each of them on the next request's headers, before anything reads them.
+    mutating func clearForReuse() {
+        headers.removeAllKeepingCapacity()
+        query.removeAllKeepingCapacity()
+        if !body.isEmpty { body = [] }
+        if !pathParameters.isEmpty { pathParameters = Dictionary() }
+    }
 }
 
 // In an extension, so that the struct keeps its implicit memberwise initializer: the server builds

@@ -22,20 +22,19 @@ final class RequestState: @unchecked Sendable {
     /// rather than retaining and releasing it per request.
     @exclusivity(unchecked) var context: Unmanaged<EventLoopContext>? = nil
     @exclusivity(unchecked) var lifecycle = RequestLifecycle()
-    @exclusivity(unchecked) var method: HTTPMethod = .get
-    @exclusivity(unchecked) var path = ""
-    @exclusivity(unchecked) var headers: [(name: String, value: String)] = []
-    @exclusivity(unchecked) var query: [(name: String, value: String)] = []
+    /// The handler's view of the request, filled in place as the request is read: method, path,
+    /// query, header fields, body, request id (generated, or the client's when it passed
+    /// `usableRequestID`: the access log copies it as is), and, once matched, the route's pattern
+    /// and path parameters. Every field is an owned copy. An event-loop handler is lent this very
+    /// value; building a new request per call retained and released each of its eight fields
+    /// (issue 11). A worker or an admission check gets a copy.
+    @exclusivity(unchecked) var request = HTTPRequest(method: .get, path: "", requestID: "")
     @exclusivity(unchecked) var framing = Framing()
-    /// Generated, or the client's when it passed `usableRequestID`: the access log copies it as is.
-    @exclusivity(unchecked) var requestID = ""
     /// The matched route, unretained: the router keeps every route for as long as the server
     /// exists (and a worker's closure captures the router). A route is one object both event
     /// loops use: each change of its reference count would pass its cache line between the cores,
     /// so the common path lends it (`_withUnsafeGuaranteedRef`) and never retains it.
     @exclusivity(unchecked) var matchedRoute: Unmanaged<Router.Route>?
-    /// The matched route's path parameters.
-    @exclusivity(unchecked) var pathParameters: [String: String] = Dictionary()
     /// Why no route was found (`.notFound` or `.methodNotAllowed`); unused when `matchedRoute` is set.
     @exclusivity(unchecked) var unmatched: Router.Match = .notFound
     /// What the final call tells the lifecycle, from the matched route (see `completionEvent`):
@@ -43,7 +42,6 @@ final class RequestState: @unchecked Sendable {
     /// (a retain and a release of an object both event loops share).
     @exclusivity(unchecked) var completion: RequestLifecycle.Event = .complete(onWorker: false)
     @exclusivity(unchecked) var bodyLimit = 0
-    @exclusivity(unchecked) var body: [UInt8] = []
     /// The response for a request refused on its headers, or the one a worker computed.
     @exclusivity(unchecked) var pending: HTTPResponse?
     /// The queued response's body: libmicrohttpd sends from these bytes without a copy of its own
@@ -61,6 +59,8 @@ final class RequestState: @unchecked Sendable {
 
     /// What the header fields say about the body and the credentials, tallied while copying them.
     struct Framing {
+        /// The first `X-Request-Id` value, noted while copying the fields (no second scan).
+        var clientRequestID: String?
         var contentLength: String?
         var contentLengths = 0
         var conflictingContentLengths = false
@@ -73,20 +73,21 @@ final class RequestState: @unchecked Sendable {
     func reset() {
         lifecycle = RequestLifecycle()
         context = nil
-        path = ""
-        // Emptied one by one: `removeAll(keepingCapacity:)` destroys the fields through the
-        // run time's generic tuple code, several times slower for the two or three of a request.
-        while headers.popLast() != nil {}
-        while query.popLast() != nil {}
-        framing = Framing()
-        requestID = ""
+        request.clearForReuse()
+        // Replaced only when a string was noted: releasing two empty ones costs two calls.
+        if framing.contentLength != nil || framing.clientRequestID != nil {
+            framing = Framing()
+        } else {
+            framing.contentLengths = 0
+            framing.conflictingContentLengths = false
+            framing.chunked = false
+            framing.transferEncoding = false
+            framing.authorizations = 0
+            framing.contentTypes = 0
+        }
         matchedRoute = nil
-        if !pathParameters.isEmpty { pathParameters = Dictionary() }
         if case .methodNotAllowed = unmatched { unmatched = .notFound }
         completion = .complete(onWorker: false)
-        // Most requests have no body: an empty array needs no new value (a release and a retain
-        // of the shared empty storage each).
-        if !body.isEmpty { body = [] }
         if pending != nil { pending = nil }
         sentBody = []
         workerOutstanding = false
@@ -95,12 +96,26 @@ final class RequestState: @unchecked Sendable {
         abandoned = false
     }
 
+    /// Lends `request` to `body`: moved out of the state and back, never copied. Passing
+    /// `state.request` as a borrowed argument copies it first (the compiler cannot prove that the
+    /// handler leaves the state alone): eight retains and eight releases per request (issue 11).
+    /// Meanwhile the field holds no value: `body` must not read or write `state.request` (a
+    /// handler cannot: it sees only its request).
+    @inline(__always)
+    func lendRequest<Result>(_ body: (borrowing HTTPRequest) throws -> Result) rethrows -> Result {
+        try withUnsafeMutablePointer(to: &request) { stored in
+            let lent = stored.move()
+            defer { stored.initialize(to: lent) }
+            return try body(lent)
+        }
+    }
+
     /// The matched route (retained: for the paths that are not per request, or not this common).
     var route: Router.Route? { matchedRoute?.takeUnretainedValue() }
 
     /// The router's answer for this request, made from the fields above.
     var match: Router.Match {
         guard let route else { return unmatched }
-        return .found(route, parameters: pathParameters)
+        return .found(route, parameters: request.pathParameters)
     }
 }

@@ -217,6 +217,46 @@ func echoRouter() -> Router {
         #expect(headers.fields.contains { $0.name.lowercased() == "host" })
     }
 
+    /// The handler is lent the request its state holds, and states are reused: a request kept
+    /// by a handler stays whole after its state served others, and nothing of one request (path
+    /// parameters, route, query, fields, request id) shows in the next one on that state.
+    @Test func aReusedRequestStateCarriesNothingOver() throws {
+        var router = Router()
+        let kept = Mutex<HTTPRequest?>(nil)
+        let describe: @Sendable (borrowing HTTPRequest) -> String = { request in
+            let parameters = request.pathParameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                .joined(separator: ",")
+            let fields = request.headers.fields.filter { !["host", "connection"].contains($0.name.lowercased()) }
+                .map { "\($0.name)=\($0.value)" }
+            let query = request.query.items.map { "\($0.name)=\($0.value)" }.joined(separator: "&")
+            return [
+                request.method.rawValue, request.path, request.route ?? "-", parameters, query, fields.joined(separator: ","),
+                request.requestID,
+            ].joined(separator: "|")
+        }
+        router.get("/items/{id}/parts/{part}") { request in
+            kept.withLock { $0 = copy request }
+            return .text(describe(request))
+        }
+        router.get("/probe") { request in .text(describe(request)) }
+        let server = try startTestServer(router) { $0.threads = 1 }  // one event loop: one reused state
+        defer { server.stop() }
+        let client = HTTPTestClient(port: server.port)
+        let expectedFirst = "GET|/items/A/parts/b|/items/{id}/parts/{part}|id=A,part=b|q=1|X-Request-Id=first-id,X-Note=n|first-id"
+        let first = try client.get("/items/A/parts/b?q=1", headers: [("X-Request-Id", "first-id"), ("X-Note", "n")])
+        #expect(first.text == expectedFirst)
+        let second = try client.get("/probe")
+        let id = try #require(second.header("x-request-id"))
+        #expect(id != "first-id")
+        #expect(second.text == "GET|/probe|/probe||||\(id)")
+        // Unmatched after matched: a 404 that names no route, with a request id of its own.
+        let missing = try client.get("/items/A/parts")
+        #expect(missing.status == 404)
+        #expect(missing.header("x-request-id") != "first-id")
+        let request = try #require(kept.withLock { $0 })
+        #expect(describe(request) == expectedFirst)
+    }
+
     /// Field names are handed on as the client spelled them (common names become the server's
     /// constants only when every byte matches), and the query parameters, read in the same pass
     /// over libmicrohttpd's list, keep their order and repeats.
