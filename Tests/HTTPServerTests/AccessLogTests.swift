@@ -72,15 +72,7 @@ import Testing
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("access.log")
-        var router = Router()
-        router.get("/cases/{id}") { _ in .text("ok") }
-        var configuration = HTTPServerConfiguration()
-        configuration.port = 0
-        configuration.threads = 2
-        configuration.accessLog.destination = .file(path)
-        configuration.accessLog.format = .json
-        let server = HTTPServer(configuration: configuration, router: router, logger: Logger(label: "test"))
-        try server.start()
+        let server = try startServerLogging(to: path, threads: 2) { $0.accessLog.format = .json }
         let client = HTTPTestClient(port: server.port)
         #expect(try client.get("/cases/PATIENT-SECRET?name=ALSO-SECRET").status == 200)
         try waitUntil("the first line to be written by time") {
@@ -101,16 +93,10 @@ import Testing
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("access.log")
-        var router = Router()
-        router.get("/cases/{id}") { _ in .text("ok") }
-        var configuration = HTTPServerConfiguration()
-        configuration.port = 0
-        configuration.threads = 1
-        configuration.accessLog.destination = .file(path)
-        configuration.accessLog.flushIntervalMilliseconds = 600_000
-        configuration.accessLog.flushBytes = 1_000
-        let server = HTTPServer(configuration: configuration, router: router, logger: Logger(label: "test"))
-        try server.start()
+        let server = try startServerLogging(to: path, threads: 1) {
+            $0.accessLog.flushIntervalMilliseconds = 600_000
+            $0.accessLog.flushBytes = 1_000
+        }
         let client = HTTPTestClient(port: server.port)
         func lines() -> Int { ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").count }
         // A line is ~70 bytes: 30 requests pass 1,000 bytes at least once.
@@ -127,23 +113,17 @@ import Testing
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("access.log")
-        var configuration = HTTPServerConfiguration()
-        configuration.port = 0
-        configuration.threads = 2
-        configuration.accessLog.destination = .file(path)
-        configuration.accessLog.flushIntervalMilliseconds = 600_000
-        configuration.accessLog.flushBytes = 1 << 20
-        var router = Router()
-        router.get("/ping") { _ in .text("pong") }
-        let server = HTTPServer(configuration: configuration, router: router, logger: Logger(label: "test"))
-        try server.start()
+        let server = try startServerLogging(to: path, threads: 2) {
+            $0.accessLog.flushIntervalMilliseconds = 600_000
+            $0.accessLog.flushBytes = 1 << 20
+        }
         let client = HTTPTestClient(port: server.port)
-        for _ in 0..<25 { #expect(try client.get("/ping").status == 200) }
+        for _ in 0..<25 { #expect(try client.get("/cases/1").status == 200) }
         #expect(((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").isEmpty)
         server.stop()
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 25)
-        #expect(lines.allSatisfy { $0.contains(" GET /ping 200 ") })
+        #expect(lines.allSatisfy { $0.contains(" GET /cases/{id} 200 ") })
     }
 
     @Test func offWritesNothingAndAnUnwritablePathFailsTheStart() throws {
@@ -152,5 +132,21 @@ import Testing
         configuration.accessLog.destination = .file("/nonexistent-folder/access.log")
         let server = HTTPServer(configuration: configuration, router: Router(), logger: Logger(label: "test"))
         #expect(throws: HTTPServerStartError.self) { try server.start() }
+    }
+
+    /// A started server with one route, `/cases/{id}`, logging to the file at `path`.
+    private func startServerLogging(
+        to path: String, threads: Int, _ configure: (inout HTTPServerConfiguration) -> Void
+    ) throws -> HTTPServer {
+        var router = Router()
+        router.get("/cases/{id}") { _ in .text("ok") }
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.threads = threads
+        configuration.accessLog.destination = .file(path)
+        configure(&configuration)
+        let server = HTTPServer(configuration: configuration, router: router, logger: Logger(label: "test"))
+        try server.start()
+        return server
     }
 }
