@@ -274,10 +274,7 @@ struct AccessLogLine: ~Copyable {
     /// Longer lines are cut short (they cannot occur: routes are the server's patterns, methods
     /// are cut at 32 bytes, request ids at 256); the final newline always fits.
     static let capacity = 1024
-    /// On cache lines of its own (aligned, and followed by unused bytes).
-    private let storage = UnsafeMutableRawPointer.allocate(byteCount: AccessLogLine.capacity + 128, alignment: 128)
-        .bindMemory(to: UInt8.self, capacity: AccessLogLine.capacity + 128)
-    /// Where the line being formatted goes (`storage`, or a place in a log ring).
+    /// Where the line being formatted goes (set by `format(into:...)` for the length of one line).
     private var target: UnsafeMutablePointer<UInt8>
     private var count = 0
     /// The formatted date and time to the second, remade when the second changes.
@@ -297,35 +294,22 @@ struct AccessLogLine: ~Copyable {
     private var prefixRoute = ""
     private var prefixStatus = -1
 
-    init() { target = storage }
-    deinit {
-        UnsafeMutableRawPointer(storage).deallocate()
-        prefix.deallocate()
-    }
+    // `target` points at the prefix between lines: never written then, and always valid.
+    init() { target = prefix }
+    deinit { prefix.deallocate() }
 
-    /// The last line formatted by `format(...)`, newline included; valid until the next `format`.
-    var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: storage, count: count) }
-
-    /// `requestIDIsPlain`: the caller vouches that the id has only characters a line can carry as
-    /// they are (the server's ids: generated, or a client's that passed `usableRequestID`), so
-    /// they are copied without the check of each byte.
-    mutating func format(
-        _ format: AccessLogConfiguration.Format, method: String, route: String, status: Int, nanoseconds: UInt64, requestID: String,
-        requestIDIsPlain: Bool = false
-    ) {
-        target = storage
-        write(format, method: method, route: route, status: status, nanoseconds: nanoseconds, requestID: requestID, plain: requestIDIsPlain)
-    }
-
-    /// Formats a line at `destination`, which has room for `capacity` bytes; answers its length.
+    /// Formats a line at `destination`, which has room for `capacity` bytes; answers its length,
+    /// newline included. `requestIDIsPlain`: the caller vouches that the id has only characters a
+    /// line can carry as they are (the server's ids: generated, or a client's that passed
+    /// `usableRequestID`), so they are copied without the check of each byte.
     mutating func format(
         into destination: UnsafeMutablePointer<UInt8>, _ format: AccessLogConfiguration.Format, method: String, route: String,
-        status: Int, nanoseconds: UInt64, requestID: String, requestIDIsPlain: Bool
+        status: Int, nanoseconds: UInt64, requestID: String, requestIDIsPlain: Bool = false
     ) -> Int {
         target = destination
         write(format, method: method, route: route, status: status, nanoseconds: nanoseconds, requestID: requestID, plain: requestIDIsPlain)
         let written = count
-        target = storage
+        target = prefix
         count = 0
         return written
     }
@@ -527,26 +511,4 @@ struct AccessLogLine: ~Copyable {
         put(UInt8(0x30 + (fraction / 10) % 10))
         put(UInt8(0x30 + fraction % 10))
     }
-}
-
-/// Starts a joinable POSIX thread running `body` (Foundation's `Thread` cannot be joined).
-func startThread(name: String, _ body: @escaping @Sendable () -> Void) -> pthread_t {
-    final class Box: @unchecked Sendable {
-        let body: @Sendable () -> Void
-        let name: String
-        init(_ body: @escaping @Sendable () -> Void, name: String) {
-            self.body = body
-            self.name = name
-        }
-    }
-    let box = Unmanaged.passRetained(Box(body, name: name)).toOpaque()
-    var thread = pthread_t()
-    let result = pthread_create(&thread, nil, { raw in
-        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-        box.name.withCString { icmm_set_thread_name($0) }
-        box.body()
-        return nil
-    }, box)
-    precondition(result == 0, "pthread_create failed: \(result)")
-    return thread
 }

@@ -22,7 +22,7 @@ import Testing
 
     @Test func aLineInTheRingIsByteForByteTheLineFormattedOnItsOwn() throws {
         let buffer = AccessLogBuffer(capacity: 1 << 16, flushBytes: 1 << 20)
-        var line = AccessLogLine()
+        var line = FormattedLogLine()
         for format in AccessLogConfiguration.Format.allCases {
             for (method, route, status, nanoseconds, id) in [
                 ("GET", "/healthz", 200, UInt64(41_999), "abcd-0100000001"), ("PO\"ST", "/r\n", 404, 12_000_000_000, "x"),
@@ -112,10 +112,10 @@ import Testing
     /// the method, route and status repeat: lines formatted over several milliseconds each carry
     /// a time between the clock read before and after them.
     @Test func aReusedLineStartCarriesTheCurrentTime() {
-        var line = AccessLogLine()
+        var line = FormattedLogLine()
         // The clock's time as a fresh line (nothing cached) shows it.
         func stamp() -> String {
-            var fresh = AccessLogLine()
+            var fresh = FormattedLogLine()
             fresh.format(.text, method: "X", route: "/s", status: 1, nanoseconds: 0, requestID: "s")
             return String(String(decoding: fresh.bytes, as: UTF8.self).prefix(24))
         }

@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct AccessLogTests {
     @Test func aTextLineNamesMethodRouteStatusDurationAndRequestID() {
-        var line = AccessLogLine()
+        var line = FormattedLogLine()
         line.format(.text, method: "GET", route: "/v1/cases/{external_id}", status: 404, nanoseconds: 1_234_567, requestID: "ab-1")
         let text = String(decoding: line.bytes, as: UTF8.self)
         #expect(text.hasSuffix(" GET /v1/cases/{external_id} 404 1.234ms ab-1\n"))
@@ -14,7 +14,7 @@ import Testing
     }
 
     @Test func aJSONLineIsOneObject() throws {
-        var line = AccessLogLine()
+        var line = FormattedLogLine()
         line.format(.json, method: "PO\"ST", route: "/x", status: 201, nanoseconds: 999, requestID: "r")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.bytes)) as? [String: Any])
         #expect(object["method"] as? String == "PO?ST")  // a client's odd method cannot close the string
@@ -28,7 +28,7 @@ import Testing
     /// The line is formatted into a fixed buffer: long values are cut, the newline always ends
     /// it, and the buffer is reused line after line without leftovers.
     @Test func longValuesAreCutAndEveryLineEndsWithItsNewline() {
-        var line = AccessLogLine()
+        var line = FormattedLogLine()
         let longMethod = String(repeating: "M", count: 100)
         let longID = String(repeating: "i", count: 5_000)
         line.format(.text, method: longMethod, route: "/r\n", status: 200, nanoseconds: 12_000_000_000, requestID: longID)
@@ -44,7 +44,7 @@ import Testing
     /// The method, route and status part is kept from the line before when they repeat: a line
     /// with any of them (or the format) changed must not carry the previous line's part.
     @Test func eachLineNamesItsOwnMethodRouteAndStatusWhenTheyChangeBetweenLines() throws {
-        var line = AccessLogLine()
+        var line = FormattedLogLine()
         let lines: [(AccessLogConfiguration.Format, String, String, Int, String)] = [
             (.text, "GET", "/healthz", 200, " GET /healthz 200 0.001ms a\n"),
             (.text, "GET", "/healthz", 200, " GET /healthz 200 0.001ms a\n"),
@@ -148,5 +148,22 @@ import Testing
         let server = HTTPServer(configuration: configuration, router: router, logger: Logger(label: "test"))
         try server.start()
         return server
+    }
+}
+
+/// An `AccessLogLine` that formats into a buffer of its own and keeps the last line, as the tests
+/// read it (the server formats straight into its log ring).
+struct FormattedLogLine: ~Copyable {
+    private var line = AccessLogLine()
+    private(set) var bytes: [UInt8] = []
+
+    mutating func format(
+        _ format: AccessLogConfiguration.Format, method: String, route: String, status: Int, nanoseconds: UInt64, requestID: String
+    ) {
+        bytes = [UInt8](unsafeUninitializedCapacity: AccessLogLine.capacity) { buffer, count in
+            count = line.format(
+                into: buffer.baseAddress!, format, method: method, route: route, status: status, nanoseconds: nanoseconds,
+                requestID: requestID)
+        }
     }
 }
